@@ -1,0 +1,83 @@
+package io.lookalike.schemas;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import org.apache.avro.AvroRuntimeException;
+import org.apache.avro.Schema;
+import org.apache.avro.message.BadHeaderException;
+import org.apache.avro.message.BinaryMessageDecoder;
+import org.apache.avro.message.BinaryMessageEncoder;
+import org.apache.avro.message.MissingSchemaException;
+import org.apache.avro.message.SchemaStore;
+import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serializer;
+
+/**
+ * Kafka serde for our Avro records in Avro's single-object encoding: two marker bytes, the writer
+ * schema's 64-bit fingerprint, then the binary datum. No schema registry server is needed; a message
+ * written with a schema this reader does not know is rejected with a {@link SerializationException}
+ * that names the fingerprint, so callers can dead-letter it instead of crashing.
+ */
+public final class AvroSerde<T extends SpecificRecord> implements Serde<T> {
+
+  private final Class<T> type;
+  private final BinaryMessageEncoder<T> encoder;
+  private final BinaryMessageDecoder<T> decoder;
+
+  public AvroSerde(Class<T> type, Schema schema) {
+    this(type, schema, null);
+  }
+
+  /** @param olderSchemas resolves writer schemas of earlier versions by fingerprint; may be null */
+  public AvroSerde(Class<T> type, Schema schema, SchemaStore olderSchemas) {
+    this.type = type;
+    SpecificData model = SpecificData.getForSchema(schema);
+    this.encoder = new BinaryMessageEncoder<>(model, schema);
+    this.decoder = new BinaryMessageDecoder<>(model, schema, olderSchemas);
+  }
+
+  public byte[] serialize(T value) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      ByteBuffer buffer = encoder.encode(value);
+      byte[] bytes = new byte[buffer.remaining()];
+      buffer.get(bytes);
+      return bytes;
+    } catch (IOException | AvroRuntimeException | ClassCastException | NullPointerException e) {
+      throw new SerializationException("Cannot encode " + type.getSimpleName() + ": " + e.getMessage(), e);
+    }
+  }
+
+  public T deserialize(byte[] bytes) {
+    if (bytes == null) {
+      return null; // tombstone
+    }
+    try {
+      return decoder.decode(bytes);
+    } catch (MissingSchemaException e) {
+      throw new SerializationException(
+          "Unknown writer schema for " + type.getSimpleName() + ": " + e.getMessage(), e);
+    } catch (BadHeaderException e) {
+      throw new SerializationException(
+          "Not an Avro single-object encoded " + type.getSimpleName() + ": " + e.getMessage(), e);
+    } catch (IOException | RuntimeException e) {
+      throw new SerializationException("Corrupt " + type.getSimpleName() + " record: " + e, e);
+    }
+  }
+
+  @Override
+  public Serializer<T> serializer() {
+    return (topic, value) -> serialize(value);
+  }
+
+  @Override
+  public Deserializer<T> deserializer() {
+    return (topic, bytes) -> deserialize(bytes);
+  }
+}

@@ -1,0 +1,82 @@
+package io.lookalike.testkit;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.zip.CRC32;
+import java.util.zip.Deflater;
+
+/** Bad input that the pipeline must reject with a reason and survive. */
+public final class HostileImages {
+
+  private HostileImages() {}
+
+  /** A real JPEG's header followed by garbage: the signature says JPEG, the data cannot be decoded. */
+  public static byte[] corruptJpeg(byte[] realJpeg) {
+    byte[] out = Arrays.copyOf(realJpeg, Math.min(realJpeg.length, 600));
+    for (int i = 20; i < out.length; i++) {
+      out[i] = (byte) (i * 31 + 7);
+    }
+    return out;
+  }
+
+  public static byte[] zeroBytes() {
+    return new byte[0];
+  }
+
+  /** A text file, as uploaded under the name {@code photo.jpg}. */
+  public static byte[] textFile() {
+    return "This is not a photo.\nJust some text saved as photo.jpg\n".getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * A valid, small PNG whose header declares {@code width × height} pixels (e.g. 20000 × 20000):
+   * decoding it would need gigabytes, so it must be refused from the header alone. The image data is
+   * all-zero rows, deflated, so the file stays small.
+   */
+  public static byte[] hugePng(int width, int height) {
+    try (ByteArrayOutputStream out = new ByteArrayOutputStream();
+        DataOutputStream data = new DataOutputStream(out)) {
+      data.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a});
+      ByteArrayOutputStream ihdr = new ByteArrayOutputStream();
+      DataOutputStream h = new DataOutputStream(ihdr);
+      h.writeInt(width);
+      h.writeInt(height);
+      h.writeByte(1); // bit depth 1
+      h.writeByte(0); // greyscale
+      h.writeByte(0);
+      h.writeByte(0);
+      h.writeByte(0);
+      chunk(data, "IHDR", ihdr.toByteArray());
+      // Only the first rows of pixel data: enough to look real, small on disk.
+      int rowBytes = 1 + (width + 7) / 8;
+      byte[] raw = new byte[rowBytes * Math.min(height, 64)];
+      Deflater deflater = new Deflater(9);
+      deflater.setInput(raw);
+      deflater.finish();
+      byte[] buf = new byte[raw.length + 64];
+      int n = deflater.deflate(buf);
+      deflater.end();
+      chunk(data, "IDAT", Arrays.copyOf(buf, n));
+      chunk(data, "IEND", new byte[0]);
+      data.flush();
+      return out.toByteArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void chunk(DataOutputStream out, String type, byte[] body) throws IOException {
+    byte[] typeBytes = type.getBytes(StandardCharsets.US_ASCII);
+    out.writeInt(body.length);
+    out.write(typeBytes);
+    out.write(body);
+    CRC32 crc = new CRC32();
+    crc.update(typeBytes);
+    crc.update(body);
+    out.writeInt((int) crc.getValue());
+  }
+}
