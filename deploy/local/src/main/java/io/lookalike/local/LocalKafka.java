@@ -1,0 +1,104 @@
+package io.lookalike.local;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import kafka.tools.StorageTool;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.utils.Time;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A real single-node Kafka broker (KRaft, combined broker + controller) inside the local mode's JVM,
+ * from Kafka's own server jar. Its log directory survives restarts: the storage is formatted once,
+ * on first start, with a cluster id kept beside it.
+ */
+public final class LocalKafka implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(LocalKafka.class);
+
+  private final KafkaRaftServer server;
+  private final String bootstrapServers;
+
+  private LocalKafka(KafkaRaftServer server, String bootstrapServers) {
+    this.server = server;
+    this.bootstrapServers = bootstrapServers;
+  }
+
+  /**
+   * Starts the broker on {@code host:brokerPort}, its controller on {@code controllerPort}, with its
+   * data under {@code dir}.
+   */
+  public static LocalKafka start(Path dir, String host, int brokerPort, int controllerPort) throws IOException {
+    Files.createDirectories(dir);
+    Path logs = dir.resolve("logs");
+    Properties props = new Properties();
+    props.put("process.roles", "broker,controller");
+    props.put("node.id", "1");
+    props.put("controller.quorum.voters", "1@" + host + ":" + controllerPort);
+    props.put("listeners", "PLAINTEXT://" + host + ":" + brokerPort + ",CONTROLLER://" + host + ":" + controllerPort);
+    props.put("advertised.listeners", "PLAINTEXT://" + host + ":" + brokerPort);
+    props.put("controller.listener.names", "CONTROLLER");
+    props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+    props.put("inter.broker.listener.name", "PLAINTEXT");
+    props.put("log.dirs", logs.toString());
+    props.put("num.partitions", "2");
+    // One node: without these, consumer groups and exactly-once transactions hang silently.
+    props.put("offsets.topic.replication.factor", "1");
+    props.put("offsets.topic.num.partitions", "4");
+    props.put("transaction.state.log.replication.factor", "1");
+    props.put("transaction.state.log.min.isr", "1");
+    props.put("transaction.state.log.num.partitions", "4");
+    props.put("share.coordinator.state.topic.replication.factor", "1");
+    props.put("share.coordinator.state.topic.min.isr", "1");
+    props.put("group.initial.rebalance.delay.ms", "0");
+    // Product-image records hold the photo's bytes.
+    props.put("message.max.bytes", Integer.toString(16 * 1024 * 1024));
+    props.put("replica.fetch.max.bytes", Integer.toString(16 * 1024 * 1024));
+    props.put("log.cleaner.dedupe.buffer.size", Integer.toString(32 * 1024 * 1024));
+
+    if (!Files.exists(logs.resolve("meta.properties"))) {
+      format(dir, props);
+    }
+    KafkaRaftServer server = new KafkaRaftServer(new KafkaConfig(props, false), Time.SYSTEM);
+    server.startup();
+    String bootstrap = host + ":" + brokerPort;
+    log.info("Kafka broker (KRaft, in-process) listening on {}, data in {}", bootstrap, logs);
+    return new LocalKafka(server, bootstrap);
+  }
+
+  private static void format(Path dir, Properties props) throws IOException {
+    Path clusterIdFile = dir.resolve("cluster.id");
+    String clusterId = Files.exists(clusterIdFile)
+        ? Files.readString(clusterIdFile).trim()
+        : Uuid.randomUuid().toString();
+    Files.writeString(clusterIdFile, clusterId);
+    Path configFile = dir.resolve("server.properties");
+    try (var out = Files.newBufferedWriter(configFile)) {
+      props.store(out, "Lookalike local mode broker");
+    }
+    ByteArrayOutputStream output = new ByteArrayOutputStream();
+    int rc = StorageTool.execute(new String[] {"format", "-t", clusterId, "-c", configFile.toString()},
+        new PrintStream(output, true, StandardCharsets.UTF_8));
+    if (rc != 0) {
+      throw new IOException("Could not format Kafka storage in " + dir + ": " + output.toString(StandardCharsets.UTF_8));
+    }
+  }
+
+  public String bootstrapServers() {
+    return bootstrapServers;
+  }
+
+  @Override
+  public void close() {
+    server.shutdown();
+    server.awaitShutdown();
+  }
+}
