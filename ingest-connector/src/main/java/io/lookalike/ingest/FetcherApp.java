@@ -1,0 +1,113 @@
+package io.lookalike.ingest;
+
+import io.lookalike.schemas.Serdes;
+import io.lookalike.schemas.Topics;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serdes.ByteArraySerde;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.StoreBuilder;
+import org.apache.kafka.streams.state.Stores;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The image fetcher, a Kafka Streams app (exactly-once): {@code product-events} to
+ * {@code product-images}, rejected events and images to {@code dead-letters}.
+ */
+public final class FetcherApp implements AutoCloseable {
+
+  public static final String DEFAULT_APPLICATION_ID = "lookalike-fetcher";
+  public static final String STORE_NAME = "fetcher-products";
+  /** Records carry image bytes: let the producer send up to this much (the broker's message.max.bytes must match). */
+  public static final int MAX_REQUEST_SIZE = 16 * 1024 * 1024;
+
+  private static final Logger log = LoggerFactory.getLogger(FetcherApp.class);
+  private static final String SOURCE = "product-events";
+  private static final String PROCESSOR = "fetcher";
+  private static final String IMAGES_SINK = "product-images";
+  private static final String DEAD_LETTER_SINK = "dead-letters";
+
+  private final KafkaStreams streams;
+
+  /**
+   * @param config Kafka Streams settings ({@code bootstrap.servers}, {@code state.dir}, optional
+   *     {@code application.id}) and {@link FetcherConfig} keys, in one map
+   */
+  public FetcherApp(Map<String, Object> config, MeterRegistry registry) {
+    FetcherConfig fetcherConfig = new FetcherConfig(config);
+    ImageFetcher fetcher = ImageFetcher.of(ImageDownloader.from(fetcherConfig), ImageNormaliser.from(fetcherConfig));
+    Topology topology = buildTopology(new StreamsBuilder(), fetcherConfig.topics(), fetcher, registry);
+    this.streams = new KafkaStreams(topology, streamsProperties(config));
+  }
+
+  /** The topology with the metrics in Micrometer's global registry. */
+  public static Topology buildTopology(StreamsBuilder builder, Topics topics, ImageFetcher fetcher) {
+    return buildTopology(builder, topics, fetcher, Metrics.globalRegistry);
+  }
+
+  public static Topology buildTopology(StreamsBuilder builder, Topics topics, ImageFetcher fetcher, MeterRegistry registry) {
+    StoreBuilder<KeyValueStore<String, ProductState>> store = Stores.keyValueStoreBuilder(
+        Stores.persistentKeyValueStore(STORE_NAME),
+        org.apache.kafka.common.serialization.Serdes.String(), ProductState.serde());
+    Topology topology = builder.build();
+    // Values are read as bytes and decoded in the processor, so undecodable events are dead-lettered there.
+    topology.addSource(SOURCE, new ByteArraySerde().deserializer(), new ByteArraySerde().deserializer(),
+        topics.productEvents());
+    topology.addProcessor(PROCESSOR, () -> new FetcherProcessor(STORE_NAME, IMAGES_SINK, DEAD_LETTER_SINK,
+        topics.deadLetters(), fetcher, registry), SOURCE);
+    topology.addStateStore(store, PROCESSOR);
+    topology.addSink(IMAGES_SINK, topics.productImages(), new StringSerializer(),
+        Serdes.productImage().serializer(), PROCESSOR);
+    topology.addSink(DEAD_LETTER_SINK, topics.deadLetters(), new ByteArraySerializer(), new ByteArraySerializer(),
+        PROCESSOR);
+    return topology;
+  }
+
+  static Properties streamsProperties(Map<String, Object> config) {
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, DEFAULT_APPLICATION_ID);
+    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+    props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), MAX_REQUEST_SIZE);
+    // Each event waits on its downloads (sequentially, with retries): take few records per poll, and keep
+    // the transaction open long enough for a slow batch (Streams' exactly-once default is only 10 s).
+    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), 20);
+    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG), 600_000);
+    props.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), 300_000);
+    Map<String, Object> rest = new HashMap<>(config);
+    rest.keySet().removeAll(FetcherConfig.CONFIG_DEF.names()); // ours, unknown to Kafka Streams
+    props.putAll(rest);
+    return props;
+  }
+
+  public void start() {
+    streams.setUncaughtExceptionHandler(e -> {
+      log.error("Fetcher stream thread failed; replacing it", e);
+      return StreamThreadExceptionResponse.REPLACE_THREAD;
+    });
+    streams.start();
+  }
+
+  public KafkaStreams streams() {
+    return streams;
+  }
+
+  @Override
+  public void close() {
+    streams.close(Duration.ofSeconds(30));
+  }
+}

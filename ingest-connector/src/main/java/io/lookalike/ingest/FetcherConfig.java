@@ -1,0 +1,63 @@
+package io.lookalike.ingest;
+
+import io.lookalike.schemas.Topics;
+import java.util.Map;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+
+/** Settings of the image fetcher, the downloader and the normaliser (Kafka Streams settings go alongside). */
+public final class FetcherConfig extends AbstractConfig {
+
+  public static final String FETCH_MAX_BYTES_CONFIG = "image.fetch.max.bytes";
+  private static final String FETCH_MAX_BYTES_DOC = "Largest image accepted, in bytes; a download stops reading past it (too_large).";
+
+  public static final String FETCH_TIMEOUT_MS_CONFIG = "image.fetch.timeout.ms";
+  private static final String FETCH_TIMEOUT_MS_DOC = "Overall time allowed for one download attempt, from request to last byte.";
+
+  public static final String FETCH_CONNECT_TIMEOUT_MS_CONFIG = "image.fetch.connect.timeout.ms";
+  private static final String FETCH_CONNECT_TIMEOUT_MS_DOC = "Time allowed to open the connection to the image server.";
+
+  public static final String FETCH_MAX_REDIRECTS_CONFIG = "image.fetch.max.redirects";
+  private static final String FETCH_MAX_REDIRECTS_DOC = "Most HTTP redirects followed for one image.";
+
+  public static final String FETCH_RETRIES_CONFIG = "image.fetch.retries";
+  private static final String FETCH_RETRIES_DOC = "Retries after a timeout, a 5xx or a 429, with exponential back-off; other 4xx are not retried.";
+
+  public static final String FETCH_RETRY_BACKOFF_MS_CONFIG = "image.fetch.retry.backoff.ms";
+  private static final String FETCH_RETRY_BACKOFF_MS_DOC = "Wait before the first retry; doubled for each further one.";
+
+  public static final String FETCH_ALLOW_FILE_CONFIG = "image.fetch.allow.file";
+  private static final String FETCH_ALLOW_FILE_DOC = "Allow file: image URLs (the local mode and tests only; never on a shared deployment).";
+
+  public static final String MAX_PIXELS_CONFIG = "image.max.pixels";
+  private static final String MAX_PIXELS_DOC = "Largest width x height accepted, checked from the image header before decoding (too_many_pixels).";
+
+  public static final String MAX_SIDE_PX_CONFIG = "image.normalise.max.side.px";
+  private static final String MAX_SIDE_PX_DOC = "Longer side of the normalised JPEG, in pixels; larger photos are scaled down.";
+
+  public static final ConfigDef CONFIG_DEF = new ConfigDef()
+      .define(FETCH_MAX_BYTES_CONFIG, Type.LONG, ImageNormaliser.DEFAULT_MAX_BYTES, Range.atLeast(1), Importance.MEDIUM, FETCH_MAX_BYTES_DOC)
+      .define(FETCH_TIMEOUT_MS_CONFIG, Type.INT, 15_000, Range.atLeast(1), Importance.MEDIUM, FETCH_TIMEOUT_MS_DOC)
+      .define(FETCH_CONNECT_TIMEOUT_MS_CONFIG, Type.INT, 5_000, Range.atLeast(1), Importance.LOW, FETCH_CONNECT_TIMEOUT_MS_DOC)
+      .define(FETCH_MAX_REDIRECTS_CONFIG, Type.INT, 5, Range.between(0, 20), Importance.LOW, FETCH_MAX_REDIRECTS_DOC)
+      .define(FETCH_RETRIES_CONFIG, Type.INT, 3, Range.between(0, 10), Importance.MEDIUM, FETCH_RETRIES_DOC)
+      .define(FETCH_RETRY_BACKOFF_MS_CONFIG, Type.INT, 500, Range.atLeast(0), Importance.LOW, FETCH_RETRY_BACKOFF_MS_DOC)
+      .define(FETCH_ALLOW_FILE_CONFIG, Type.BOOLEAN, false, Importance.MEDIUM, FETCH_ALLOW_FILE_DOC)
+      .define(MAX_PIXELS_CONFIG, Type.LONG, ImageNormaliser.DEFAULT_MAX_PIXELS, Range.atLeast(1), Importance.LOW, MAX_PIXELS_DOC)
+      .define(MAX_SIDE_PX_CONFIG, Type.INT, ImageNormaliser.DEFAULT_MAX_SIDE_PX, Range.between(16, 8192), Importance.MEDIUM, MAX_SIDE_PX_DOC)
+      .define(Topics.PRODUCT_EVENTS_CONFIG, Type.STRING, Topics.DEFAULT_PRODUCT_EVENTS, new ConfigDef.NonEmptyString(), Importance.HIGH, "Topic of the product events read.")
+      .define(Topics.PRODUCT_IMAGES_CONFIG, Type.STRING, Topics.DEFAULT_PRODUCT_IMAGES, new ConfigDef.NonEmptyString(), Importance.HIGH, "Compacted topic the normalised images are written to.")
+      .define(Topics.DEAD_LETTERS_CONFIG, Type.STRING, Topics.DEFAULT_DEAD_LETTERS, new ConfigDef.NonEmptyString(), Importance.HIGH, "Topic of rejected events and images.")
+      .define(Topics.EMBEDDINGS_PREFIX_CONFIG, Type.STRING, Topics.DEFAULT_EMBEDDINGS_PREFIX, Importance.LOW, "Prefix of the embedding topics (unused by the fetcher).");
+
+  public FetcherConfig(Map<?, ?> props) {
+    super(CONFIG_DEF, props, false);
+  }
+
+  public Topics topics() {
+    return Topics.from(originals());
+  }
+}

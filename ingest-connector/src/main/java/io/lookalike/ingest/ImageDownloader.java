@@ -1,0 +1,310 @@
+package io.lookalike.ingest;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodySubscriber;
+import java.net.http.HttpResponse.BodySubscribers;
+import java.net.http.HttpResponse.ResponseInfo;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Downloads an image over http(s) (or from a {@code file:} URL in the local mode) with a byte limit
+ * enforced while streaming, timeouts, bounded redirects and bounded retries of transient failures.
+ * Thread-safe; one instance shares one {@link HttpClient}.
+ */
+public class ImageDownloader {
+
+  private static final Logger log = LoggerFactory.getLogger(ImageDownloader.class);
+  private static final String USER_AGENT = "lookalike-image-fetcher/0.1";
+
+  /** The downloader's limits. */
+  public record Options(long maxBytes, Duration connectTimeout, Duration timeout, int maxRedirects,
+                        int retries, Duration retryBackoff, boolean allowFile) {
+    public static Options defaults() {
+      return from(new FetcherConfig(Map.of()));
+    }
+
+    public static Options from(FetcherConfig c) {
+      return new Options(c.getLong(FetcherConfig.FETCH_MAX_BYTES_CONFIG),
+          Duration.ofMillis(c.getInt(FetcherConfig.FETCH_CONNECT_TIMEOUT_MS_CONFIG)),
+          Duration.ofMillis(c.getInt(FetcherConfig.FETCH_TIMEOUT_MS_CONFIG)),
+          c.getInt(FetcherConfig.FETCH_MAX_REDIRECTS_CONFIG), c.getInt(FetcherConfig.FETCH_RETRIES_CONFIG),
+          Duration.ofMillis(c.getInt(FetcherConfig.FETCH_RETRY_BACKOFF_MS_CONFIG)),
+          c.getBoolean(FetcherConfig.FETCH_ALLOW_FILE_CONFIG));
+    }
+  }
+
+  /** A failure worth retrying: a timeout, a connection error, a 5xx or a 429. */
+  private static final class TransientFailure extends Exception {
+    final boolean timeout;
+
+    TransientFailure(String message, boolean timeout, Throwable cause) {
+      super(message, cause);
+      this.timeout = timeout;
+    }
+  }
+
+  private final Options options;
+  private final HttpClient client;
+
+  public ImageDownloader(Options options) {
+    this.options = options;
+    // Redirects are followed by hand so that every hop is checked by checkTarget (scheme, SSRF).
+    this.client = HttpClient.newBuilder()
+        .connectTimeout(options.connectTimeout())
+        .followRedirects(HttpClient.Redirect.NEVER)
+        .build();
+  }
+
+  public static ImageDownloader from(FetcherConfig config) {
+    return new ImageDownloader(Options.from(config));
+  }
+
+  public byte[] download(String url) throws RejectedImageException {
+    URI uri = parse(url);
+    if ("file".equals(uri.getScheme())) {
+      checkTarget(uri);
+      return readFile(uri);
+    }
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return fetchFollowingRedirects(uri);
+      } catch (TransientFailure e) {
+        if (attempt >= options.retries()) {
+          throw new RejectedImageException(
+              e.timeout ? RejectedImageException.FETCH_TIMEOUT : RejectedImageException.FETCH_FAILED,
+              e.getMessage() + (options.retries() > 0 ? " (after " + options.retries() + " retries)" : ""), e);
+        }
+        long backoff = options.retryBackoff().toMillis() << Math.min(attempt, 16);
+        log.info("Retry {} of {} for {} in {} ms: {}", attempt + 1, options.retries(), url, backoff, e.getMessage());
+        sleep(backoff);
+      }
+    }
+  }
+
+  /**
+   * Refuses a target the fetcher must not reach. Called for the first URL and for every redirect
+   * hop. Today it checks the scheme; the SSRF guard (no loopback, link-local, private ranges) plugs
+   * in here.
+   */
+  protected void checkTarget(URI uri) throws RejectedImageException {
+    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+    boolean allowed = scheme.equals("http") || scheme.equals("https")
+        || (scheme.equals("file") && options.allowFile());
+    if (!allowed) {
+      throw new RejectedImageException(RejectedImageException.SCHEME_NOT_ALLOWED,
+          "URL scheme '" + scheme + "' is not allowed: " + uri);
+    }
+    if (!scheme.equals("file") && (uri.getHost() == null || uri.getHost().isEmpty())) {
+      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "URL has no host: " + uri);
+    }
+  }
+
+  private static URI parse(String url) throws RejectedImageException {
+    if (url == null || url.isBlank()) {
+      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "no URL");
+    }
+    try {
+      URI uri = new URI(url.trim());
+      if (uri.getScheme() == null) {
+        throw new RejectedImageException(RejectedImageException.SCHEME_NOT_ALLOWED, "URL has no scheme: " + url);
+      }
+      return uri;
+    } catch (URISyntaxException e) {
+      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "invalid URL: " + e.getMessage(), e);
+    }
+  }
+
+  private byte[] fetchFollowingRedirects(URI start) throws RejectedImageException, TransientFailure {
+    URI uri = start;
+    for (int hop = 0; ; hop++) {
+      checkTarget(uri);
+      if ("file".equals(uri.getScheme())) {
+        throw new RejectedImageException(RejectedImageException.SCHEME_NOT_ALLOWED, "redirect to a file: URL: " + uri);
+      }
+      HttpResponse<byte[]> response = send(uri);
+      int status = response.statusCode();
+      if (status >= 200 && status < 300) {
+        return response.body();
+      }
+      if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
+        String location = response.headers().firstValue("Location").orElse(null);
+        if (location == null) {
+          throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "HTTP " + status + " without Location from " + uri);
+        }
+        if (hop >= options.maxRedirects()) {
+          throw new RejectedImageException(RejectedImageException.FETCH_FAILED,
+              "more than " + options.maxRedirects() + " redirects from " + start);
+        }
+        try {
+          uri = uri.resolve(new URI(location.trim()));
+        } catch (URISyntaxException | IllegalArgumentException e) {
+          throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "invalid redirect Location: " + location, e);
+        }
+        continue;
+      }
+      if (status == 429 || status >= 500) {
+        throw new TransientFailure("HTTP " + status + " from " + uri, false, null);
+      }
+      if (status == 404 || status == 410) {
+        throw new RejectedImageException(RejectedImageException.NOT_FOUND, "HTTP " + status + " from " + uri);
+      }
+      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "HTTP " + status + " from " + uri);
+    }
+  }
+
+  private HttpResponse<byte[]> send(URI uri) throws RejectedImageException, TransientFailure {
+    HttpRequest request = HttpRequest.newBuilder(uri)
+        .timeout(options.timeout())
+        .header("User-Agent", USER_AGENT)
+        .header("Accept", "image/jpeg, image/png, image/webp, image/*;q=0.8")
+        .GET()
+        .build();
+    CompletableFuture<HttpResponse<byte[]>> future = client.sendAsync(request, this::bodyHandler);
+    try {
+      // The request timeout covers only the wait for the headers; this bounds the whole body too.
+      return future.get(options.timeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      future.cancel(true);
+      throw new TransientFailure("timed out after " + options.timeout().toMillis() + " ms fetching " + uri, true, e);
+    } catch (InterruptedException e) {
+      future.cancel(true);
+      Thread.currentThread().interrupt();
+      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "interrupted fetching " + uri, e);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof TooLarge) {
+        throw new RejectedImageException(RejectedImageException.TOO_LARGE, cause.getMessage() + " at " + uri, cause);
+      }
+      if (cause instanceof java.net.http.HttpTimeoutException) {
+        throw new TransientFailure("timed out fetching " + uri + ": " + cause.getMessage(), true, cause);
+      }
+      if (cause instanceof IOException) {
+        throw new TransientFailure("I/O error fetching " + uri + ": " + cause, false, cause);
+      }
+      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "failed fetching " + uri + ": " + cause, cause);
+    }
+  }
+
+  private BodySubscriber<byte[]> bodyHandler(ResponseInfo info) {
+    if (info.statusCode() < 200 || info.statusCode() >= 300) {
+      return BodySubscribers.replacing(null);
+    }
+    long declared = info.headers().firstValueAsLong("Content-Length").orElse(-1);
+    return new LimitedBody(options.maxBytes(), declared);
+  }
+
+  private byte[] readFile(URI uri) throws RejectedImageException {
+    Path path;
+    try {
+      path = Path.of(uri);
+    } catch (IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
+      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "invalid file URL: " + uri, e);
+    }
+    try (InputStream in = Files.newInputStream(path)) {
+      byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, options.maxBytes() + 1));
+      if (bytes.length > options.maxBytes()) {
+        throw new RejectedImageException(RejectedImageException.TOO_LARGE,
+            "file is larger than " + options.maxBytes() + " bytes: " + uri);
+      }
+      return bytes;
+    } catch (NoSuchFileException e) {
+      throw new RejectedImageException(RejectedImageException.NOT_FOUND, "no such file: " + path, e);
+    } catch (IOException e) {
+      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "cannot read " + path + ": " + e, e);
+    }
+  }
+
+  private static void sleep(long millis) throws RejectedImageException {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "interrupted while backing off", e);
+    }
+  }
+
+  private static final class TooLarge extends IOException {
+    TooLarge(String message) {
+      super(message);
+    }
+  }
+
+  /** Collects the body, cancelling the download as soon as it passes the byte limit. */
+  private static final class LimitedBody implements BodySubscriber<byte[]> {
+    private final CompletableFuture<byte[]> result = new CompletableFuture<>();
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final long maxBytes;
+    private final long declared;
+    private Flow.Subscription subscription;
+
+    LimitedBody(long maxBytes, long declared) {
+      this.maxBytes = maxBytes;
+      this.declared = declared;
+    }
+
+    @Override
+    public CompletionStage<byte[]> getBody() {
+      return result;
+    }
+
+    @Override
+    public void onSubscribe(Flow.Subscription subscription) {
+      this.subscription = subscription;
+      if (declared > maxBytes) {
+        subscription.cancel();
+        result.completeExceptionally(new TooLarge("Content-Length " + declared + " is larger than " + maxBytes + " bytes"));
+        return;
+      }
+      subscription.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(List<ByteBuffer> buffers) {
+      if (result.isDone()) {
+        return;
+      }
+      for (ByteBuffer buffer : buffers) {
+        if (out.size() + (long) buffer.remaining() > maxBytes) {
+          subscription.cancel();
+          result.completeExceptionally(new TooLarge("body is larger than " + maxBytes + " bytes"));
+          return;
+        }
+        byte[] chunk = new byte[buffer.remaining()];
+        buffer.get(chunk);
+        out.write(chunk, 0, chunk.length);
+      }
+    }
+
+    @Override
+    public void onError(Throwable throwable) {
+      result.completeExceptionally(throwable);
+    }
+
+    @Override
+    public void onComplete() {
+      result.complete(out.toByteArray());
+    }
+  }
+}

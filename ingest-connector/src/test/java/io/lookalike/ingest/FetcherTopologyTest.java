@@ -1,0 +1,250 @@
+package io.lookalike.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lookalike.schemas.Availability;
+import io.lookalike.schemas.DeadLetters;
+import io.lookalike.schemas.EventType;
+import io.lookalike.schemas.ImageRef;
+import io.lookalike.schemas.Price;
+import io.lookalike.schemas.ProductEvent;
+import io.lookalike.schemas.ProductImage;
+import io.lookalike.schemas.ProductMetadata;
+import io.lookalike.schemas.Serdes;
+import io.lookalike.schemas.Topics;
+import io.lookalike.testkit.HostileImages;
+import io.lookalike.testkit.SampleImages;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class FetcherTopologyTest {
+
+  private static final Topics TOPICS = Topics.defaults();
+  private static final List<SampleImages.Photo> PHOTOS = SampleImages.photos("test", 3);
+
+  @TempDir
+  Path dir;
+
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private TopologyTestDriver driver;
+  private TestInputTopic<String, ProductEvent> events;
+  private TestInputTopic<byte[], byte[]> rawEvents;
+  private TestOutputTopic<String, ProductImage> images;
+  private TestOutputTopic<byte[], byte[]> deadLetters;
+
+  @BeforeEach
+  void setUp() {
+    ImageDownloader downloader = new ImageDownloader(
+        new ImageDownloader.Options(10 << 20, java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(2), 2, 0,
+            java.time.Duration.ZERO, true));
+    var topology = FetcherApp.buildTopology(new StreamsBuilder(), TOPICS,
+        ImageFetcher.of(downloader, new ImageNormaliser()), registry);
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "fetcher-test");
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    props.put(StreamsConfig.STATE_DIR_CONFIG, dir.resolve("state").toString());
+    driver = new TopologyTestDriver(topology, props);
+    events = driver.createInputTopic(TOPICS.productEvents(), new StringSerializer(), Serdes.productEvent().serializer());
+    rawEvents = driver.createInputTopic(TOPICS.productEvents(), new ByteArraySerializer(), new ByteArraySerializer());
+    images = driver.createOutputTopic(TOPICS.productImages(), new StringDeserializer(), Serdes.productImage().deserializer());
+    deadLetters = driver.createOutputTopic(TOPICS.deadLetters(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+  }
+
+  @AfterEach
+  void tearDown() {
+    driver.close();
+  }
+
+  @Test
+  void shouldPublishEveryImageOfNewProduct() {
+    events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0), image("back", 1)));
+
+    Map<String, ProductImage> out = images.readKeyValuesToMap();
+    assertThat(out).containsOnlyKeys("p1/front", "p1/back");
+    ProductImage front = out.get("p1/front");
+    assertThat(front.getVersion()).isEqualTo(1);
+    assertThat(front.getSha256()).isEqualTo(ImageNormaliser.sha256(PHOTOS.get(0).bytes()));
+    assertThat(front.getMediaType()).isEqualTo("image/jpeg");
+    assertThat(front.getSizeBytes()).isEqualTo(front.getBytes().remaining()).isPositive();
+    assertThat(Math.max(front.getWidth(), front.getHeight())).isLessThanOrEqualTo(640);
+    assertThat(front.getSourceUrl()).isEqualTo(PHOTOS.get(0).path().toUri().toString());
+    assertThat(out.get("p1/back").getPosition()).isEqualTo(1);
+    assertThat(front.getProduct().getTitle()).isEqualTo("Red dress");
+    assertThat(front.getOccurredAt()).isEqualTo(Instant.ofEpochMilli(1000));
+    assertThat(counter("lookalike.fetcher.images", "outcome", "published")).isEqualTo(2);
+  }
+
+  @Test
+  void shouldPublishNothingWhenUnchangedProductIsRepublished() {
+    events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0)));
+    images.readRecordsToList();
+
+    events.pipeInput("p1", upsert("p1", 2, metadata("Red dress"), image("front", 0)));
+
+    assertThat(images.isEmpty()).isTrue();
+    assertThat(counter("lookalike.fetcher.images", "outcome", "unchanged")).isEqualTo(1);
+  }
+
+  @Test
+  void shouldRepublishImageWhenOnlyMetadataChanges() {
+    events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0)));
+    String sha = images.readValue().getSha256();
+
+    events.pipeInput("p1", upsert("p1", 2, metadata("Red summer dress"), image("front", 0)));
+
+    ProductImage again = images.readValue();
+    assertThat(again.getSha256()).isEqualTo(sha);
+    assertThat(again.getVersion()).isEqualTo(2);
+    assertThat(again.getProduct().getTitle()).isEqualTo("Red summer dress");
+  }
+
+  @Test
+  void shouldTombstoneImageDroppedFromProduct() {
+    events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0), image("back", 1)));
+    images.readRecordsToList();
+
+    events.pipeInput("p1", upsert("p1", 2, metadata("Red dress"), image("front", 0)));
+
+    List<TestRecord<String, ProductImage>> out = images.readRecordsToList();
+    assertThat(out).hasSize(1);
+    assertThat(out.get(0).key()).isEqualTo("p1/back");
+    assertThat(out.get(0).value()).isNull();
+  }
+
+  @Test
+  void shouldTombstoneEveryImageOnDeleteAndDropOlderLateUpsert() {
+    events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0), image("back", 1)));
+    images.readRecordsToList();
+
+    events.pipeInput("p1", delete("p1", 5));
+    Map<String, ProductImage> out = images.readKeyValuesToMap();
+    assertThat(out).containsOnlyKeys("p1/front", "p1/back");
+    assertThat(out.values()).containsOnlyNulls();
+
+    events.pipeInput("p1", upsert("p1", 4, metadata("Red dress"), image("front", 0)));
+    assertThat(images.isEmpty()).isTrue();
+    assertThat(registry.counter("lookalike.fetcher.events.stale").count()).isEqualTo(1);
+  }
+
+  @Test
+  void shouldDropStaleAndDuplicateVersions() {
+    events.pipeInput("p1", upsert("p1", 3, metadata("New title"), image("front", 0)));
+    images.readRecordsToList();
+
+    events.pipeInput("p1", upsert("p1", 2, metadata("Old title"), image("back", 1)));
+    events.pipeInput("p1", upsert("p1", 3, metadata("New title"), image("front", 0)));
+
+    assertThat(images.isEmpty()).isTrue();
+    assertThat(registry.counter("lookalike.fetcher.events.stale").count()).isEqualTo(2);
+  }
+
+  @Test
+  void shouldDeadLetterMissingFileAndPublishOtherImages() {
+    ProductEvent event = upsert("p1", 1, metadata("Red dress"), image("front", 0),
+        new ImageRef("gone", dir.resolve("missing.jpg").toUri().toString(), 1));
+    events.pipeInput("p1", event);
+
+    assertThat(images.readKeyValuesToMap()).containsOnlyKeys("p1/front");
+    TestRecord<byte[], byte[]> letter = deadLetters.readRecord();
+    assertThat(new String(letter.key(), StandardCharsets.UTF_8)).isEqualTo("p1");
+    assertThat(letter.value()).isEqualTo(Serdes.productEvent().serialize(event));
+    assertThat(header(letter, DeadLetters.REASON_CODE)).isEqualTo("not_found");
+    assertThat(header(letter, DeadLetters.STAGE)).isEqualTo("fetcher");
+    assertThat(header(letter, DeadLetters.SOURCE_TOPIC)).isEqualTo(TOPICS.productEvents());
+    assertThat(header(letter, FetcherProcessor.URL_HEADER)).endsWith("missing.jpg");
+    assertThat(header(letter, FetcherProcessor.IMAGE_KEY_HEADER)).isEqualTo("p1/gone");
+    assertThat(counter("lookalike.fetcher.rejected", "reason", "not_found")).isEqualTo(1);
+  }
+
+  @Test
+  void shouldDeadLetterCorruptReplacementAndTombstoneOlderImage() throws Exception {
+    Path corrupt = Files.write(dir.resolve("corrupt.jpg"), HostileImages.corruptJpeg(PHOTOS.get(0).bytes()));
+    events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0)));
+    images.readRecordsToList();
+
+    events.pipeInput("p1", upsert("p1", 2, metadata("Red dress"), new ImageRef("front", corrupt.toUri().toString(), 0)));
+    events.pipeInput("p2", upsert("p2", 1, metadata("Blue shirt"), image("front", 1)));
+
+    List<TestRecord<String, ProductImage>> out = images.readRecordsToList();
+    assertThat(out).extracting(TestRecord::key).containsExactly("p1/front", "p2/front");
+    assertThat(out.get(0).value()).isNull();
+    assertThat(header(deadLetters.readRecord(), DeadLetters.REASON_CODE)).isEqualTo("corrupt_image");
+  }
+
+  @Test
+  void shouldDeadLetterUndecodableEventAndGoOn() {
+    byte[] garbage = "{\"productId\":\"p9\"}".getBytes(StandardCharsets.UTF_8);
+    rawEvents.pipeInput("p9".getBytes(StandardCharsets.UTF_8), garbage);
+    events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0)));
+
+    TestRecord<byte[], byte[]> letter = deadLetters.readRecord();
+    assertThat(letter.value()).isEqualTo(garbage);
+    assertThat(header(letter, DeadLetters.REASON_CODE)).isEqualTo("invalid_event");
+    assertThat(images.readKeyValuesToMap()).containsOnlyKeys("p1/front");
+  }
+
+  @Test
+  void shouldDeadLetterEventWithInvalidImageIds() {
+    events.pipeInput("p1", upsert("p1", 1, metadata("x"), new ImageRef("a/b", url(0), 0)));
+    events.pipeInput("p2", upsert("p2", 1, metadata("x"), image("front", 0), new ImageRef("front", url(1), 1)));
+
+    assertThat(deadLetters.readRecordsToList()).extracting(r -> header(r, DeadLetters.REASON_CODE))
+        .containsExactly("invalid_event", "invalid_event");
+    assertThat(images.isEmpty()).isTrue();
+  }
+
+  private double counter(String name, String tag, String value) {
+    return registry.counter(name, tag, value).count();
+  }
+
+  private static String header(TestRecord<byte[], byte[]> record, String name) {
+    return DeadLetters.header(record.headers(), name);
+  }
+
+  private static ImageRef image(String imageId, int photo) {
+    return new ImageRef(imageId, url(photo), photo);
+  }
+
+  private static String url(int photo) {
+    return PHOTOS.get(photo).path().toUri().toString();
+  }
+
+  static ProductMetadata metadata(String title) {
+    return ProductMetadata.newBuilder().setTitle(title).setBrand("Acme").setCategory("dress")
+        .setPrice(new Price(49.9, "EUR")).setAvailability(Availability.IN_STOCK)
+        .setAttributes(Map.of("colour", "red", "size", "M")).build();
+  }
+
+  static ProductEvent upsert(String productId, long version, ProductMetadata metadata, ImageRef... images) {
+    return ProductEvent.newBuilder().setEventId(productId + ":" + version).setType(EventType.UPSERT)
+        .setProductId(productId).setVersion(version).setOccurredAt(Instant.ofEpochMilli(1000 * version))
+        .setProduct(metadata).setImages(Arrays.asList(images)).build();
+  }
+
+  static ProductEvent delete(String productId, long version) {
+    return ProductEvent.newBuilder().setEventId(productId + ":" + version).setType(EventType.DELETE)
+        .setProductId(productId).setVersion(version).setOccurredAt(Instant.ofEpochMilli(1000 * version))
+        .setImages(List.of()).build();
+  }
+}
