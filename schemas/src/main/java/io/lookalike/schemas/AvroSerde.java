@@ -11,6 +11,7 @@ import org.apache.avro.message.MissingSchemaException;
 import org.apache.avro.message.SchemaStore;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificRecord;
+import org.apache.avro.util.ClassSecurityValidator;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
@@ -23,6 +24,12 @@ import org.apache.kafka.common.serialization.Serializer;
  * that names the fingerprint, so callers can dead-letter it instead of crashing.
  */
 public final class AvroSerde<T extends SpecificRecord> implements Serde<T> {
+
+  static {
+    // Avro 1.12 only instantiates classes it trusts; trust our generated records, keep the rest as is.
+    ClassSecurityValidator.setGlobal(ClassSecurityValidator.composite(ClassSecurityValidator.getGlobal(),
+        c -> c.getPackageName().equals(AvroSerde.class.getPackageName())));
+  }
 
   private final Class<T> type;
   private final BinaryMessageEncoder<T> encoder;
