@@ -1,0 +1,545 @@
+package io.lookalike.gateway;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.javalin.Javalin;
+import io.javalin.config.SizeUnit;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import io.javalin.http.HttpStatus;
+import io.javalin.http.UploadedFile;
+import io.javalin.json.JavalinJackson;
+import io.lookalike.indexer.SearchFilter;
+import io.lookalike.indexer.StoredImage;
+import io.lookalike.indexer.VectorStore;
+import io.lookalike.schemas.ImageKey;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The storefront's HTTP API and web page over a {@link SearchService}.
+ *
+ * <pre>
+ * # search by photo: multipart upload (form fields k, category, brand, minPrice, maxPrice, availability)
+ * curl -F image=@shirt.jpg -F k=5 -F category=shirt http://localhost:8080/v1/search
+ * # search by photo: raw body, parameters in the query string
+ * curl --data-binary @shirt.jpg -H 'Content-Type: image/jpeg' 'http://localhost:8080/v1/search?k=5&amp;maxPrice=50'
+ * # search by image URL, product id or vector (exactly one of them), with filters
+ * curl -H 'Content-Type: application/json' -d '{"imageUrl": "https://example.com/a.jpg", "k": 10,
+ *   "filters": {"category": ["shirt"], "brand": ["acme"], "minPrice": 10, "maxPrice": 50, "availability": ["IN_STOCK"]}}' \
+ *   http://localhost:8080/v1/search
+ * curl -H 'Content-Type: application/json' -d '{"productId": "p42"}' http://localhost:8080/v1/search
+ * curl -H 'Content-Type: application/json' -d '{"vector": [0.1, 0.2, ...]}' http://localhost:8080/v1/search
+ * # products similar to one product (it is left out of its own results)
+ * curl 'http://localhost:8080/v1/products/p42/similar?k=5&amp;category=shirt'
+ * # a result's image: served from gateway.images.allowed.dir for file: URLs, else 302 to its http(s) URL
+ * curl -L http://localhost:8080/v1/images/p42/main
+ * # health (200 UP, 503 DOWN) and Prometheus metrics
+ * curl http://localhost:8080/health
+ * curl http://localhost:8080/metrics
+ * # the web page
+ * open http://localhost:8080/
+ * </pre>
+ *
+ * <p>Errors are {@code {"error": "...", "code": "..."}}: 400 for a bad request or an unreadable image
+ * ({@code bad_request}, {@code empty}, {@code corrupt_image}, {@code bad_vector}) or an image URL that
+ * cannot be fetched ({@code url_not_found}, {@code fetch_failed}, {@code fetch_timeout},
+ * {@code scheme_not_allowed}), 413 for a body or
+ * image over {@code gateway.max.upload.bytes} or with too many pixels ({@code too_large},
+ * {@code too_many_pixels}), 415 for a file that is not a JPEG, PNG or WebP or a request of another
+ * content type ({@code unsupported_type}), 404 for an unknown product ({@code not_found}), 409 when
+ * the active index holds another model's vectors ({@code model_mismatch}), 500 otherwise
+ * ({@code internal}, never with a stack trace).
+ */
+public class GatewayServer implements AutoCloseable {
+
+  public static final String SEARCH_TIMER = "lookalike.gateway.search";
+  public static final String ERRORS_COUNTER = "lookalike.gateway.errors";
+
+  private static final Logger log = LoggerFactory.getLogger(GatewayServer.class);
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+  /** Room for the multipart boundaries and form fields around the photo. */
+  private static final long MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+  private static final String CLOSE_CONNECTION = "lookalike.closeConnection";
+  private static final Set<String> IMAGE_TYPES = Set.of("image/jpeg", "image/png", "image/webp",
+      "application/octet-stream");
+
+  private final GatewayConfig config;
+  private final SearchService service;
+  private final PrometheusMeterRegistry registry;
+  private final long maxUploadBytes;
+  private final Path imagesDir;
+  private final List<Map.Entry<String, HealthCheck>> healthChecks = new CopyOnWriteArrayList<>();
+  private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+  private final byte[] page;
+  private Javalin app;
+
+  public GatewayServer(GatewayConfig config, SearchService service, PrometheusMeterRegistry registry) {
+    this.config = config;
+    this.service = service;
+    this.registry = registry;
+    this.maxUploadBytes = config.maxUploadBytes();
+    this.imagesDir = realDir(config.imagesAllowedDir());
+    this.page = resource("index.html");
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    gcMetrics.bindTo(registry);
+  }
+
+  /** Adds a check to {@code GET /health}; any check that is down makes the gateway DOWN. */
+  public GatewayServer addHealthCheck(String name, HealthCheck check) {
+    healthChecks.add(Map.entry(name, check));
+    return this;
+  }
+
+  /** Starts listening; returns the bound port (the configured one, or a free one for port 0). */
+  public synchronized int start() {
+    app = Javalin.create(cfg -> {
+      cfg.startup.showJavalinBanner = false;
+      cfg.jsonMapper(new JavalinJackson(MAPPER, false));
+      cfg.http.maxRequestSize = maxUploadBytes;
+      cfg.jetty.host = config.host();
+      cfg.jetty.port = config.port();
+      cfg.jetty.multipartConfig.maxFileSize(maxUploadBytes, SizeUnit.BYTES);
+      cfg.jetty.multipartConfig.maxInMemoryFileSize((int) Math.min(maxUploadBytes, Integer.MAX_VALUE), SizeUnit.BYTES);
+      cfg.jetty.multipartConfig.maxTotalRequestSize(maxUploadBytes + MULTIPART_OVERHEAD_BYTES, SizeUnit.BYTES);
+
+      cfg.routes.get("/", ctx -> ctx.contentType("text/html; charset=utf-8").result(page));
+      cfg.routes.post("/v1/search", this::search);
+      cfg.routes.get("/v1/products/{productId}/similar", this::similar);
+      cfg.routes.get("/v1/images/{productId}/{imageId}", this::image);
+      cfg.routes.get("/health", this::health);
+      cfg.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+          .result(registry.scrape()));
+
+      cfg.routes.exception(SearchException.class, (e, ctx) -> error(ctx, e.status(), e.code(), e.getMessage(), e));
+      cfg.routes.exception(HttpResponseException.class, (e, ctx) ->
+          error(ctx, e.getStatus(), codeOf(e.getStatus()), e.getMessage(), null));
+      cfg.routes.exception(Exception.class, (e, ctx) -> error(ctx, 500, "internal", "internal error", e));
+    });
+    app.start();
+    log.info("Query gateway listening on http://{}:{}/ (model {})", config.host(), app.port(), service.modelId());
+    return app.port();
+  }
+
+  public int port() {
+    return app.port();
+  }
+
+  @Override
+  public synchronized void close() {
+    if (app != null) {
+      app.stop();
+      app = null;
+    }
+    gcMetrics.close();
+  }
+
+  private void search(Context ctx) throws IOException {
+    long length = ctx.req().getContentLengthLong();
+    String type = mediaType(ctx.contentType());
+    if (type.equals("multipart/form-data")) {
+      if (length > maxUploadBytes + MULTIPART_OVERHEAD_BYTES) {
+        throw SearchException.tooLarge(maxUploadBytes);
+      }
+      UploadedFile file = uploadedImage(ctx);
+      byte[] photo;
+      try (InputStream in = file.content()) {
+        photo = readLimited(in);
+      }
+      Function<String, List<String>> params = name -> {
+        List<String> values = ctx.formParams(name);
+        return values.isEmpty() ? ctx.queryParams(name) : values;
+      };
+      respond(ctx, "photo", () -> service.byPhoto(photo, intParam(params, "k"), filter(params)));
+    } else if (IMAGE_TYPES.contains(type)) {
+      if (length > maxUploadBytes) {
+        throw SearchException.tooLarge(maxUploadBytes);
+      }
+      byte[] photo = readLimited(ctx.bodyInputStream());
+      respond(ctx, "photo", () -> service.byPhoto(photo, intParam(ctx::queryParams, "k"), filter(ctx::queryParams)));
+    } else if (type.equals("application/json")) {
+      if (length > maxUploadBytes) {
+        throw SearchException.tooLarge(maxUploadBytes);
+      }
+      jsonSearch(ctx, readLimited(ctx.bodyInputStream()));
+    } else {
+      throw new SearchException(415, "unsupported_type", "Content-Type must be multipart/form-data, "
+          + "image/jpeg, image/png, image/webp or application/json, got " + (type.isEmpty() ? "none" : type));
+    }
+  }
+
+  private void jsonSearch(Context ctx, byte[] body) {
+    JsonNode json;
+    try {
+      json = MAPPER.readTree(body);
+    } catch (IOException e) {
+      throw SearchException.badRequest("invalid JSON: " + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
+    }
+    if (json == null || !json.isObject()) {
+      throw SearchException.badRequest("the body must be a JSON object");
+    }
+    Integer k = json.hasNonNull("k") ? jsonInt(json.get("k")) : null;
+    SearchFilter filter = json.hasNonNull("filters") ? jsonFilter(json.get("filters")) : SearchFilter.NONE;
+    List<String> given = new ArrayList<>();
+    for (String field : List.of("imageUrl", "productId", "vector")) {
+      if (json.hasNonNull(field)) {
+        given.add(field);
+      }
+    }
+    if (given.size() != 1) {
+      throw SearchException.badRequest("give exactly one of imageUrl, productId, vector; got " + given);
+    }
+    switch (given.get(0)) {
+      case "imageUrl" -> respond(ctx, "url", () -> service.byUrl(json.get("imageUrl").asText(), k, filter));
+      case "productId" -> respond(ctx, "product", () -> service.byProduct(json.get("productId").asText(), k, filter));
+      default -> {
+        float[] vector = jsonVector(json.get("vector"));
+        respond(ctx, "vector", () -> service.byVector(vector, k, filter));
+      }
+    }
+  }
+
+  private void similar(Context ctx) {
+    String productId = ctx.pathParam("productId");
+    respond(ctx, "product", () -> service.byProduct(productId, intParam(ctx::queryParams, "k"),
+        filter(ctx::queryParams)));
+  }
+
+  private void respond(Context ctx, String by, Supplier<SearchResponse> search) {
+    Timer.Sample sample = Timer.start(registry);
+    String outcome = "error";
+    try {
+      SearchResponse response = search.get();
+      outcome = "ok";
+      ctx.json(response);
+    } finally {
+      sample.stop(Timer.builder(SEARCH_TIMER)
+          .description("Time to answer one search, by kind of query")
+          .tag("by", by)
+          .tag("outcome", outcome)
+          .publishPercentileHistogram()
+          .register(registry));
+    }
+  }
+
+  private void image(Context ctx) throws IOException {
+    ImageKey key;
+    try {
+      key = new ImageKey(ctx.pathParam("productId"), ctx.pathParam("imageId"));
+    } catch (IllegalArgumentException e) {
+      throw SearchException.badRequest(e.getMessage());
+    }
+    VectorStore store = service.activeStore();
+    StoredImage image = (store == null ? java.util.Optional.<StoredImage>empty() : store.get(key))
+        .orElseThrow(() -> SearchException.notFound("unknown image: " + key));
+    URI uri;
+    try {
+      uri = URI.create(image.sourceUrl());
+    } catch (RuntimeException e) {
+      throw SearchException.notFound("image " + key + " has no usable URL");
+    }
+    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+    if (scheme.equals("http") || scheme.equals("https")) {
+      ctx.redirect(uri.toString(), HttpStatus.FOUND);
+      return;
+    }
+    if (!scheme.equals("file") || imagesDir == null) {
+      throw SearchException.notFound("image " + key + " cannot be served from here");
+    }
+    Path file;
+    try {
+      file = Path.of(uri).toRealPath();
+    } catch (IOException | RuntimeException e) {
+      throw SearchException.notFound("image " + key + " is not available");
+    }
+    // Resolving links first, so that neither ../ nor a symlink leads out of the allowed directory.
+    if (!file.startsWith(imagesDir) || !Files.isRegularFile(file)) {
+      throw SearchException.notFound("image " + key + " is not available");
+    }
+    String type = Files.probeContentType(file);
+    ctx.header("Cache-Control", "max-age=3600");
+    ctx.contentType(type != null && type.startsWith("image/") ? type : "application/octet-stream");
+    ctx.result(Files.readAllBytes(file));
+  }
+
+  private void health(Context ctx) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    boolean up = true;
+    body.put("status", "UP");
+    body.put("modelId", service.modelId());
+    try {
+      VectorStore store = service.activeStore();
+      if (store == null) {
+        up = false;
+        body.put("index", "no active index");
+      } else {
+        body.put("indexModelId", store.modelId());
+        body.put("vectors", store.count());
+        if (!store.modelId().equals(service.modelId())) {
+          up = false;
+        }
+      }
+    } catch (RuntimeException e) {
+      up = false;
+      body.put("index", "unavailable: " + e.getMessage());
+    }
+    Map<String, Object> checks = new LinkedHashMap<>();
+    for (Map.Entry<String, HealthCheck> check : healthChecks) {
+      HealthCheck.Status status;
+      try {
+        status = check.getValue().check();
+      } catch (RuntimeException e) {
+        status = HealthCheck.Status.down("check failed: " + e);
+      }
+      up &= status.up();
+      checks.put(check.getKey(), Map.of("status", status.up() ? "UP" : "DOWN",
+          "detail", status.detail() == null ? "" : status.detail()));
+    }
+    body.put("checks", checks);
+    body.put("status", up ? "UP" : "DOWN");
+    ctx.status(up ? 200 : 503).json(body);
+  }
+
+  private void error(Context ctx, int status, String code, String message, Exception e) {
+    if (status >= 500) {
+      log.error("{} {} failed with {}: {}", ctx.method(), ctx.path(), status, message, e);
+    } else {
+      log.debug("{} {} refused with {} {}: {} ({})", ctx.method(), ctx.path(), status, code, message,
+          e != null && e.getCause() != null ? e.getCause().getMessage() : "");
+    }
+    Counter.builder(ERRORS_COUNTER).description("Requests answered with an error, by code")
+        .tag("code", code).register(registry).increment();
+    drainOrClose(ctx);
+    ctx.status(status).json(Map.of("error", message == null ? code : message, "code", code));
+  }
+
+  /**
+   * Reads and drops what is left of a refused request's body, up to twice the upload limit. Closing a
+   * socket with unread input makes the kernel send a reset, and the client may then lose the error
+   * response it has not read yet. A body larger than that gets {@code Connection: close} instead.
+   */
+  private void drainOrClose(Context ctx) {
+    if (ctx.attribute(CLOSE_CONNECTION) != null) {
+      ctx.header("Connection", "close");
+      return;
+    }
+    if (bodyFullyRead(ctx)) {
+      return;
+    }
+    long left = 2 * maxUploadBytes + MULTIPART_OVERHEAD_BYTES;
+    if (ctx.req().getContentLengthLong() <= left) {
+      try {
+        InputStream in = ctx.req().getInputStream();
+        byte[] buffer = new byte[64 * 1024];
+        int n;
+        while (left > 0 && (n = in.read(buffer, 0, (int) Math.min(buffer.length, left))) >= 0) {
+          left -= n;
+        }
+      } catch (IOException | RuntimeException e) {
+        log.debug("Could not drain the request body: {}", e.toString());
+      }
+    }
+    if (!bodyFullyRead(ctx)) {
+      ctx.header("Connection", "close");
+    }
+  }
+
+  private static boolean bodyFullyRead(Context ctx) {
+    try {
+      return ctx.req().getInputStream().isFinished();
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  private UploadedFile uploadedImage(Context ctx) {
+    UploadedFile file;
+    try {
+      file = ctx.uploadedFile("image");
+    } catch (Exception e) { // Jetty's ServletException passes through Kotlin undeclared
+      // The multipart parser failed midway: what is left of the body cannot be drained reliably.
+      ctx.attribute(CLOSE_CONNECTION, Boolean.TRUE);
+      if (causedByTooLarge(e)) {
+        throw SearchException.tooLarge(maxUploadBytes);
+      }
+      throw new SearchException(400, "bad_request", "malformed multipart body", e);
+    }
+    if (file == null) {
+      throw SearchException.badRequest("missing the file part 'image'");
+    }
+    return file;
+  }
+
+  /** Reads at most the upload limit; a body still going past it (chunked, lying Content-Length) is 413. */
+  private byte[] readLimited(InputStream in) throws IOException {
+    byte[] bytes = in.readNBytes((int) maxUploadBytes + 1);
+    if (bytes.length > maxUploadBytes) {
+      throw SearchException.tooLarge(maxUploadBytes);
+    }
+    return bytes;
+  }
+
+  private static boolean causedByTooLarge(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      String message = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
+      if (message.contains("413") || message.contains("exceed") || message.contains("too large")
+          || message.contains("max file size") || message.contains("maxrequestsize")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static SearchFilter filter(Function<String, List<String>> params) {
+    return new SearchFilter(values(params.apply("category")), values(params.apply("brand")),
+        doubleParam(params, "minPrice"), doubleParam(params, "maxPrice"), values(params.apply("availability")));
+  }
+
+  /** Multi-valued parameters: repeated ({@code category=a&category=b}) or comma-separated. */
+  private static Set<String> values(List<String> raw) {
+    return raw.stream().flatMap(v -> Arrays.stream(v.split(",")))
+        .map(String::strip).filter(v -> !v.isEmpty()).collect(Collectors.toSet());
+  }
+
+  private static Integer intParam(Function<String, List<String>> params, String name) {
+    List<String> values = params.apply(name);
+    if (values.isEmpty() || values.get(0).isBlank()) {
+      return null;
+    }
+    try {
+      return Integer.valueOf(values.get(0).strip());
+    } catch (NumberFormatException e) {
+      throw SearchException.badRequest(name + " must be a whole number, got " + values.get(0));
+    }
+  }
+
+  private static Double doubleParam(Function<String, List<String>> params, String name) {
+    List<String> values = params.apply(name);
+    if (values.isEmpty() || values.get(0).isBlank()) {
+      return null;
+    }
+    try {
+      double value = Double.parseDouble(values.get(0).strip());
+      if (!Double.isFinite(value)) {
+        throw new NumberFormatException();
+      }
+      return value;
+    } catch (NumberFormatException e) {
+      throw SearchException.badRequest(name + " must be a number, got " + values.get(0));
+    }
+  }
+
+  private static SearchFilter jsonFilter(JsonNode filters) {
+    if (!filters.isObject()) {
+      throw SearchException.badRequest("filters must be a JSON object");
+    }
+    return filter(name -> {
+      JsonNode node = filters.get(name);
+      if (node == null || node.isNull()) {
+        return List.of();
+      }
+      List<String> out = new ArrayList<>();
+      if (node.isArray()) {
+        node.forEach(v -> out.add(v.asText()));
+      } else if (node.isValueNode()) {
+        out.add(node.asText());
+      } else {
+        throw SearchException.badRequest("filters." + name + " must be a value or an array");
+      }
+      return out;
+    });
+  }
+
+  private static Integer jsonInt(JsonNode node) {
+    if (!node.canConvertToExactIntegral() || !node.canConvertToInt()) {
+      throw SearchException.badRequest("k must be a whole number, got " + node);
+    }
+    return node.asInt();
+  }
+
+  private static float[] jsonVector(JsonNode node) {
+    if (!node.isArray()) {
+      throw new SearchException(400, "bad_vector", "vector must be an array of numbers");
+    }
+    float[] vector = new float[node.size()];
+    for (int i = 0; i < vector.length; i++) {
+      if (!node.get(i).isNumber()) {
+        throw new SearchException(400, "bad_vector", "vector must be an array of numbers");
+      }
+      vector[i] = node.get(i).floatValue();
+    }
+    return vector;
+  }
+
+  private static String mediaType(String contentType) {
+    if (contentType == null) {
+      return "";
+    }
+    int semicolon = contentType.indexOf(';');
+    return (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).strip().toLowerCase(Locale.ROOT);
+  }
+
+  private static String codeOf(int status) {
+    return switch (status) {
+      case 400 -> "bad_request";
+      case 404 -> "not_found";
+      case 405 -> "method_not_allowed";
+      case 413 -> "too_large";
+      case 415 -> "unsupported_type";
+      default -> status >= 500 ? "internal" : "http_" + status;
+    };
+  }
+
+  private static Path realDir(Path dir) {
+    if (dir == null) {
+      return null;
+    }
+    try {
+      return dir.toRealPath();
+    } catch (IOException e) {
+      throw new org.apache.kafka.common.config.ConfigException(GatewayConfig.IMAGES_ALLOWED_DIR_CONFIG,
+          dir.toString(), "not a readable directory: " + e.getMessage());
+    }
+  }
+
+  private static byte[] resource(String name) {
+    try (InputStream in = GatewayServer.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IllegalStateException("missing resource " + name);
+      }
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read resource " + name, e);
+    }
+  }
+}

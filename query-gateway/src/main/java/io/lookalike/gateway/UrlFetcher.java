@@ -1,0 +1,25 @@
+package io.lookalike.gateway;
+
+import io.lookalike.ingest.ImageDownloader;
+import io.lookalike.ingest.RejectedImageException;
+
+/** Downloads the photo behind an image URL given in a search request. */
+@FunctionalInterface
+public interface UrlFetcher {
+
+  /** Throws a {@link SearchException} (see {@link SearchException#rejectedImage}) when it cannot. */
+  byte[] fetch(String url);
+
+  /** Downloads with the image fetcher's downloader (its limits, timeouts, and file: setting). */
+  static UrlFetcher of(ImageDownloader downloader) {
+    return url -> {
+      try {
+        return downloader.download(url);
+      } catch (RejectedImageException e) {
+        // "not_found" alone would read like an unknown product
+        String code = RejectedImageException.NOT_FOUND.equals(e.reasonCode()) ? "url_not_found" : e.reasonCode();
+        throw SearchException.rejectedImage(code, e.getMessage(), e);
+      }
+    };
+  }
+}

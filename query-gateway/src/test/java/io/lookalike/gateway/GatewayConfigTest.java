@@ -1,0 +1,44 @@
+package io.lookalike.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
+import org.junit.jupiter.api.Test;
+
+class GatewayConfigTest {
+
+  @Test
+  void shouldDocumentEverySetting() {
+    for (ConfigDef.ConfigKey key : GatewayConfig.CONFIG_DEF.configKeys().values()) {
+      assertThat(key.documentation).as(key.name).isNotBlank();
+    }
+  }
+
+  @Test
+  void shouldHaveSafeDefaults() {
+    GatewayConfig config = new GatewayConfig(Map.of());
+    assertThat(config.port()).isEqualTo(8080);
+    assertThat(config.host()).isEqualTo("127.0.0.1");
+    assertThat(config.maxUploadBytes()).isEqualTo(10L * 1024 * 1024);
+    assertThat(config.imagesAllowedDir()).isNull();
+    assertThat(config.getInt(GatewayConfig.SEARCH_K_DEFAULT_CONFIG)).isEqualTo(10);
+    assertThat(config.getInt(GatewayConfig.SEARCH_K_MAX_CONFIG)).isEqualTo(100);
+  }
+
+  @Test
+  void shouldRefuseDefaultKAboveMaxK() {
+    assertThatThrownBy(() -> new GatewayConfig(Map.of(GatewayConfig.SEARCH_K_DEFAULT_CONFIG, "50",
+        GatewayConfig.SEARCH_K_MAX_CONFIG, "20")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(GatewayConfig.SEARCH_K_DEFAULT_CONFIG).hasMessageContaining("50");
+  }
+
+  @Test
+  void shouldRefusePortOutOfRange() {
+    assertThatThrownBy(() -> new GatewayConfig(Map.of(GatewayConfig.PORT_CONFIG, "70000")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(GatewayConfig.PORT_CONFIG);
+  }
+}

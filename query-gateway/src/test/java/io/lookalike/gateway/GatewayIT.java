@@ -1,0 +1,440 @@
+package io.lookalike.gateway;
+
+import static io.lookalike.gateway.GatewayFixture.multipart;
+import static io.lookalike.gateway.GatewayFixture.send;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lookalike.embedder.DjlEmbedder;
+import io.lookalike.indexer.LuceneVectorStore;
+import io.lookalike.indexer.StoredImage;
+import io.lookalike.indexer.VectorStore;
+import io.lookalike.ingest.FetcherConfig;
+import io.lookalike.ingest.ImageDownloader;
+import io.lookalike.ingest.ImageNormaliser;
+import io.lookalike.schemas.ImageKey;
+import io.lookalike.testkit.HostileImages;
+import io.lookalike.testkit.ImageAlterations;
+import io.lookalike.testkit.SampleImages;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The gateway over real HTTP, on the real model and a real Lucene index of sample photos. */
+class GatewayIT {
+
+  private static final int PRODUCTS = 30;
+  private static final long MAX_UPLOAD = 2L * 1024 * 1024;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir
+  static Path tmp;
+
+  private static DjlEmbedder embedder;
+  private static LuceneVectorStore store;
+  private static LuceneVectorStore otherModelStore;
+  private static final AtomicReference<VectorStore> active = new AtomicReference<>();
+  private static final AtomicBoolean extraCheckUp = new AtomicBoolean(true);
+  private static PrometheusMeterRegistry registry;
+  private static GatewayServer server;
+  private static List<SampleImages.Photo> photos;
+  private static List<StoredImage> indexed;
+  private static HttpClient http;
+  private static String base;
+
+  @BeforeAll
+  static void startGateway() {
+    embedder = DjlEmbedder.loadDefault();
+    String modelId = embedder.model().modelId();
+    int dimension = embedder.model().dimension();
+    store = LuceneVectorStore.open(tmp.resolve(modelId), modelId, dimension);
+    otherModelStore = LuceneVectorStore.open(tmp.resolve("other"), "other_model_0badc0de", dimension);
+    active.set(store);
+
+    photos = SampleImages.photos("test", PRODUCTS);
+    indexed = GatewayFixture.index(embedder, store, photos, 16);
+    // Products p0..p4 get a second image (a tighter crop of the first), so grouping has work to do.
+    List<StoredImage> second = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      byte[] crop = ImageAlterations.jpeg(ImageAlterations.cropCentre(ImageAlterations.decode(photos.get(i).bytes()), 0.9), 0.9f);
+      float[] v = GatewayFixture.vector(embedder.embed(List.of(crop)).get(0));
+      second.add(GatewayFixture.image("p" + i, "crop", 1, v, photos.get(i).path().toUri().toString(),
+          photos.get(i).category(), i));
+    }
+    // One product whose image lives on the web: the image endpoint redirects to it.
+    StoredImage last = indexed.get(PRODUCTS - 1);
+    second.add(GatewayFixture.image(last.productId(), last.imageId(), 0, last.vector(),
+        "https://images.example.com/p29.jpg", last.category(), PRODUCTS - 1));
+    store.write(second, List.of());
+
+    GatewayConfig config = new GatewayConfig(Map.of(
+        GatewayConfig.PORT_CONFIG, "0",
+        GatewayConfig.HOST_CONFIG, "127.0.0.1",
+        GatewayConfig.MAX_UPLOAD_BYTES_CONFIG, Long.toString(MAX_UPLOAD),
+        GatewayConfig.IMAGES_ALLOWED_DIR_CONFIG, SampleImages.datasetDir().toString()));
+    // file: URLs are off by default in the downloader (the local mode turns them on); the SSRF guard stays on.
+    ImageDownloader downloader = ImageDownloader.from(new FetcherConfig(Map.of(
+        FetcherConfig.FETCH_ALLOW_FILE_CONFIG, "true",
+        FetcherConfig.FETCH_RETRIES_CONFIG, "0",
+        FetcherConfig.FETCH_MAX_BYTES_CONFIG, Long.toString(MAX_UPLOAD))));
+    SearchService service = new SearchService(embedder, active::get,
+        PhotoValidator.of(new ImageNormaliser(MAX_UPLOAD, 40_000_000L, 640)), UrlFetcher.of(downloader), config);
+    registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    server = new GatewayServer(config, service, registry)
+        .addHealthCheck("extra", () -> extraCheckUp.get()
+            ? HealthCheck.Status.up("RUNNING") : HealthCheck.Status.down("ERROR"));
+    int port = server.start();
+    base = "http://127.0.0.1:" + port;
+    http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  }
+
+  @AfterAll
+  static void stopGateway() {
+    if (server != null) {
+      server.close();
+    }
+    if (store != null) {
+      store.close();
+    }
+    if (otherModelStore != null) {
+      otherModelStore.close();
+    }
+    if (embedder != null) {
+      embedder.close();
+    }
+  }
+
+  @Test
+  void shouldFindUploadedPhotoFirstByMultipart() throws Exception {
+    HttpResponse<String> response = send(http, multipart(uri("/v1/search"), Map.of("k", "5"), "photo.jpg",
+        "image/jpeg", photos.get(3).bytes()));
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    JsonNode body = JSON.readTree(response.body());
+    assertThat(body.get("modelId").asText()).isEqualTo(embedder.model().modelId());
+    assertThat(body.get("by").asText()).isEqualTo("photo");
+    assertThat(body.get("tookMs").asLong()).isGreaterThanOrEqualTo(0);
+    JsonNode results = body.get("results");
+    assertThat(results).hasSize(5);
+    JsonNode first = results.get(0);
+    assertThat(first.get("productId").asText()).isEqualTo("p3");
+    assertThat(first.get("score").floatValue()).isGreaterThan(0.9f);
+    assertThat(first.get("title").asText()).isEqualTo(photos.get(3).category() + " 3");
+    assertThat(first.get("brand").asText()).isEqualTo("acme");
+    assertThat(first.get("category").asText()).isEqualTo(photos.get(3).category());
+    assertThat(first.get("price").asDouble()).isEqualTo(25.0);
+    assertThat(first.get("currency").asText()).isEqualTo("EUR");
+    assertThat(first.get("availability").asText()).isEqualTo("OUT_OF_STOCK");
+    assertThat(first.get("imageUrl").asText()).startsWith("file:");
+    assertThat(first.has("imageId")).isTrue();
+  }
+
+  @Test
+  void shouldFindPhotoSentAsRawBody() throws Exception {
+    HttpResponse<String> response = send(http, HttpRequest.newBuilder(uri("/v1/search?k=3"))
+        .header("Content-Type", "image/jpeg").POST(BodyPublishers.ofByteArray(photos.get(12).bytes())).build());
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    JsonNode results = JSON.readTree(response.body()).get("results");
+    assertThat(results).hasSize(3);
+    assertThat(results.get(0).get("productId").asText()).isEqualTo("p12");
+  }
+
+  @Test
+  void shouldFindNearDuplicateOfProductPhotoFirst() throws Exception {
+    for (int i : new int[] {10, 17, 21}) {
+      byte[] altered = ImageAlterations.nearDuplicate(photos.get(i).bytes());
+      JsonNode results = searchOk(multipart(uri("/v1/search"), Map.of(), "mine.jpg", "image/jpeg", altered));
+      assertThat(results.get(0).get("productId").asText()).as("near duplicate of p%d", i).isEqualTo("p" + i);
+    }
+  }
+
+  @Test
+  void shouldSearchByImageUrl() throws Exception {
+    ObjectNode request = JSON.createObjectNode().put("imageUrl", photos.get(7).path().toUri().toString()).put("k", 4);
+    JsonNode body = JSON.readTree(send(http, json(request)).body());
+
+    assertThat(body.get("by").asText()).isEqualTo("url");
+    assertThat(body.get("results").get(0).get("productId").asText()).isEqualTo("p7");
+  }
+
+  @Test
+  void shouldSearchByProductIdLeavingTheProductOut() throws Exception {
+    JsonNode results = searchOk(json(JSON.createObjectNode().put("productId", "p5").put("k", 6)));
+    assertThat(results).hasSize(6);
+    assertThat(productIds(results)).doesNotContain("p5");
+
+    HttpResponse<String> similar = send(http, HttpRequest.newBuilder(uri("/v1/products/p0/similar?k=3")).GET().build());
+    assertThat(similar.statusCode()).isEqualTo(200);
+    JsonNode similarResults = JSON.readTree(similar.body()).get("results");
+    assertThat(similarResults).hasSize(3);
+    assertThat(productIds(similarResults)).doesNotContain("p0");
+  }
+
+  @Test
+  void shouldSearchByVectorNormalisingIt() throws Exception {
+    ObjectNode request = JSON.createObjectNode().put("k", 2);
+    ArrayNode vector = request.putArray("vector");
+    for (float v : indexed.get(8).vector()) {
+      vector.add(v * 3.5f); // not unit length: the gateway normalises
+    }
+    JsonNode results = searchOk(json(request));
+
+    assertThat(results.get(0).get("productId").asText()).isEqualTo("p8");
+    assertThat(results.get(0).get("score").floatValue()).isGreaterThan(0.999f);
+  }
+
+  @Test
+  void shouldReturnEachProductOnceWithItsBestImage() throws Exception {
+    JsonNode results = searchOk(multipart(uri("/v1/search"), Map.of("k", Integer.toString(PRODUCTS)), "p0.jpg",
+        "image/jpeg", photos.get(0).bytes()));
+
+    List<String> ids = productIds(results);
+    assertThat(ids).hasSize(PRODUCTS).doesNotHaveDuplicates();
+    assertThat(ids.get(0)).isEqualTo("p0");
+    assertThat(results.get(0).get("imageId").asText()).isEqualTo("main");
+  }
+
+  @Test
+  void shouldApplyFilters() throws Exception {
+    byte[] photo = photos.get(0).bytes();
+    String category = photos.get(0).category();
+    String otherCategory = photos.get(1).category();
+
+    JsonNode byCategory = searchOk(multipart(uri("/v1/search"), Map.of("k", "30", "category", category + "," + otherCategory),
+        "q.jpg", "image/jpeg", photo));
+    assertThat(byCategory).isNotEmpty();
+    byCategory.forEach(r -> assertThat(r.get("category").asText()).isIn(category, otherCategory));
+
+    HttpResponse<String> byPrice = send(http, HttpRequest.newBuilder(uri("/v1/search?k=30&minPrice=20&maxPrice=50"))
+        .header("Content-Type", "image/jpeg").POST(BodyPublishers.ofByteArray(photo)).build());
+    JsonNode priced = JSON.readTree(byPrice.body()).get("results");
+    assertThat(priced).hasSize(7); // prices 20, 25, ..., 50
+    priced.forEach(r -> assertThat(r.get("price").asDouble()).isBetween(20.0, 50.0));
+
+    ObjectNode request = JSON.createObjectNode().put("productId", "p1").put("k", 30);
+    request.putObject("filters").put("maxPrice", 100).put("brand", "zebra").putArray("availability").add("IN_STOCK");
+    JsonNode filtered = searchOk(json(request));
+    assertThat(filtered).isNotEmpty();
+    filtered.forEach(r -> {
+      assertThat(r.get("availability").asText()).isEqualTo("IN_STOCK");
+      assertThat(r.get("brand").asText()).isEqualTo("zebra");
+      assertThat(r.get("price").asDouble()).isLessThanOrEqualTo(100.0);
+    });
+  }
+
+  @Test
+  void shouldRefuseCorruptJpegWith400() throws Exception {
+    assertError(send(http, multipart(uri("/v1/search"), Map.of(), "bad.jpg", "image/jpeg",
+        HostileImages.corruptJpeg(photos.get(0).bytes()))), 400, "corrupt_image");
+    assertError(send(http, multipart(uri("/v1/search"), Map.of(), "empty.jpg", "image/jpeg",
+        HostileImages.zeroBytes())), 400, "empty");
+  }
+
+  @Test
+  void shouldRefuseTextFileWith415() {
+    assertError(send(http, multipart(uri("/v1/search"), Map.of(), "photo.jpg", "image/jpeg",
+        HostileImages.textFile())), 415, "unsupported_type");
+    assertError(send(http, HttpRequest.newBuilder(uri("/v1/search")).header("Content-Type", "text/plain")
+        .POST(BodyPublishers.ofByteArray(HostileImages.textFile())).build()), 415, "unsupported_type");
+  }
+
+  @Test
+  void shouldRefuseOversizeBodyWith413() {
+    byte[] big = new byte[(int) MAX_UPLOAD + 100_000];
+    System.arraycopy(photos.get(0).bytes(), 0, big, 0, 3);
+    // Declared too large (Content-Length) ...
+    assertError(send(http, HttpRequest.newBuilder(uri("/v1/search")).header("Content-Type", "image/jpeg")
+        .POST(BodyPublishers.ofByteArray(big)).build()), 413, "too_large");
+    assertError(send(http, multipart(uri("/v1/search"), Map.of(), "big.jpg", "image/jpeg", big)), 413, "too_large");
+    // ... and found too large while reading (chunked, no Content-Length).
+    assertError(send(http, HttpRequest.newBuilder(uri("/v1/search")).header("Content-Type", "image/jpeg")
+        .POST(BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big))).build()), 413, "too_large");
+    HttpRequest upload = multipart(uri("/v1/search"), Map.of(), "big.jpg", "image/jpeg", big);
+    assertError(send(http, HttpRequest.newBuilder(upload.uri()).headers("Content-Type", upload.headers()
+            .firstValue("Content-Type").orElseThrow())
+        .POST(BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(multipartBytes(upload)))).build()),
+        413, "too_large");
+  }
+
+  @Test
+  void shouldAnswerUnknownProductWith404() {
+    assertError(send(http, HttpRequest.newBuilder(uri("/v1/products/nope/similar")).GET().build()), 404, "not_found");
+    assertError(send(http, json(JSON.createObjectNode().put("productId", "nope"))), 404, "not_found");
+  }
+
+  @Test
+  void shouldRefuseBadRequests() {
+    ObjectNode wrongDimension = JSON.createObjectNode();
+    wrongDimension.putArray("vector").add(1).add(2).add(3);
+    assertError(send(http, json(wrongDimension)), 400, "bad_vector");
+    assertError(send(http, json(JSON.createObjectNode().put("productId", "p1").put("k", 1000))), 400, "bad_request");
+    assertError(send(http, json(JSON.createObjectNode().put("productId", "p1").put("imageUrl", "x"))), 400, "bad_request");
+    assertError(send(http, HttpRequest.newBuilder(uri("/v1/search")).header("Content-Type", "application/json")
+        .POST(BodyPublishers.ofString("{not json")).build()), 400, "bad_request");
+    assertError(send(http, HttpRequest.newBuilder(uri("/v1/nothing")).GET().build()), 404, "not_found");
+    String missing = tmp.resolve("missing.jpg").toUri().toString();
+    assertError(send(http, json(JSON.createObjectNode().put("imageUrl", missing))), 400, "url_not_found");
+  }
+
+  @Test
+  void shouldRefuseSearchWhenActiveIndexHoldsAnotherModel() {
+    active.set(otherModelStore);
+    try {
+      assertError(send(http, json(JSON.createObjectNode().put("productId", "p1"))), 409, "model_mismatch");
+      HttpResponse<String> health = send(http, HttpRequest.newBuilder(uri("/health")).GET().build());
+      assertThat(health.statusCode()).isEqualTo(503);
+    } finally {
+      active.set(store);
+    }
+  }
+
+  @Test
+  void shouldReportHealth() throws Exception {
+    HttpResponse<String> response = send(http, HttpRequest.newBuilder(uri("/health")).GET().build());
+    assertThat(response.statusCode()).isEqualTo(200);
+    JsonNode body = JSON.readTree(response.body());
+    assertThat(body.get("status").asText()).isEqualTo("UP");
+    assertThat(body.get("modelId").asText()).isEqualTo(embedder.model().modelId());
+    assertThat(body.get("vectors").asLong()).isEqualTo(PRODUCTS + 5);
+    assertThat(body.at("/checks/extra/status").asText()).isEqualTo("UP");
+
+    extraCheckUp.set(false);
+    try {
+      HttpResponse<String> down = send(http, HttpRequest.newBuilder(uri("/health")).GET().build());
+      assertThat(down.statusCode()).isEqualTo(503);
+      assertThat(JSON.readTree(down.body()).get("status").asText()).isEqualTo("DOWN");
+    } finally {
+      extraCheckUp.set(true);
+    }
+  }
+
+  @Test
+  void shouldExposePrometheusMetrics() {
+    searchOkUnchecked(json(JSON.createObjectNode().put("productId", "p2")));
+    HttpResponse<String> response = send(http, HttpRequest.newBuilder(uri("/metrics")).GET().build());
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
+    assertThat(response.body())
+        .contains("lookalike_gateway_search_seconds_bucket{by=\"product\"")
+        .contains("jvm_memory_used_bytes");
+  }
+
+  @Test
+  void shouldServeWebPageAndCatalogImages() throws Exception {
+    HttpResponse<String> page = send(http, HttpRequest.newBuilder(uri("/")).GET().build());
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(page.headers().firstValue("Content-Type").orElse("")).startsWith("text/html");
+    assertThat(page.body()).contains("<title>Lookalike").contains("/v1/search").contains("/v1/images/");
+
+    HttpResponse<byte[]> image = http.send(HttpRequest.newBuilder(uri("/v1/images/p1/main")).GET().build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(image.statusCode()).isEqualTo(200);
+    assertThat(image.headers().firstValue("Content-Type").orElse("")).isEqualTo("image/jpeg");
+    assertThat(image.body()).isEqualTo(Files.readAllBytes(photos.get(1).path()));
+
+    HttpResponse<String> remote = send(http, HttpRequest.newBuilder(uri("/v1/images/p29/main")).GET().build());
+    assertThat(remote.statusCode()).isEqualTo(302);
+    assertThat(remote.headers().firstValue("Location")).hasValue("https://images.example.com/p29.jpg");
+
+    assertError(send(http, HttpRequest.newBuilder(uri("/v1/images/p1/nope")).GET().build()), 404, "not_found");
+  }
+
+  @Test
+  void shouldNotServeFilesOutsideAllowedDirectory() throws Exception {
+    Path outside = Files.write(tmp.resolve("secret.jpg"), photos.get(0).bytes());
+    store.write(List.of(GatewayFixture.image("leak", "main", 0, indexed.get(0).vector(), outside.toUri().toString(),
+        "x", 0)), List.of());
+    try {
+      assertError(send(http, HttpRequest.newBuilder(uri("/v1/images/leak/main")).GET().build()), 404, "not_found");
+    } finally {
+      store.write(List.of(), List.of(new ImageKey("leak", "main")));
+    }
+  }
+
+  private static JsonNode searchOk(HttpRequest request) throws Exception {
+    HttpResponse<String> response = send(http, request);
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    return JSON.readTree(response.body()).get("results");
+  }
+
+  private static void searchOkUnchecked(HttpRequest request) {
+    assertThat(send(http, request).statusCode()).isEqualTo(200);
+  }
+
+  private static void assertError(HttpResponse<String> response, int status, String code) {
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
+    assertThat(response.headers().firstValue("Content-Type").orElse("")).startsWith("application/json");
+    JsonNode body;
+    try {
+      body = JSON.readTree(response.body());
+    } catch (Exception e) {
+      throw new AssertionError("not JSON: " + response.body(), e);
+    }
+    assertThat(body.get("code").asText()).isEqualTo(code);
+    assertThat(body.get("error").asText()).isNotBlank().doesNotContain("Exception").doesNotContain("\tat ");
+  }
+
+  /** The body of a built request, to send it again chunked. */
+  private static byte[] multipartBytes(HttpRequest request) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    request.bodyPublisher().orElseThrow().subscribe(new java.util.concurrent.Flow.Subscriber<>() {
+      @Override
+      public void onSubscribe(java.util.concurrent.Flow.Subscription subscription) {
+        subscription.request(Long.MAX_VALUE);
+      }
+
+      @Override
+      public void onNext(java.nio.ByteBuffer item) {
+        byte[] bytes = new byte[item.remaining()];
+        item.get(bytes);
+        out.writeBytes(bytes);
+      }
+
+      @Override
+      public void onError(Throwable throwable) {}
+
+      @Override
+      public void onComplete() {}
+    });
+    return out.toByteArray();
+  }
+
+  private static List<String> productIds(JsonNode results) {
+    List<String> ids = new ArrayList<>();
+    results.forEach(r -> ids.add(r.get("productId").asText()));
+    assertThat(new HashSet<>(ids)).hasSameSizeAs(ids);
+    return ids;
+  }
+
+  private static HttpRequest json(JsonNode body) {
+    return HttpRequest.newBuilder(uri("/v1/search")).header("Content-Type", "application/json")
+        .POST(BodyPublishers.ofString(body.toString())).build();
+  }
+
+  private static URI uri(String path) {
+    return URI.create(base + path);
+  }
+}
