@@ -1,0 +1,168 @@
+package io.lookalike.indexer;
+
+import io.lookalike.schemas.ImageEmbedding;
+import io.lookalike.schemas.ImageKey;
+import io.lookalike.schemas.Price;
+import io.lookalike.schemas.ProductMetadata;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Writes embedding records to a {@link VectorStore}: checks them, turns them into {@link StoredImage}s,
+ * keeps the last record per key of a batch and counts what happened. Shared by the embedded
+ * {@link EmbeddingSink} and the Kafka Connect sink task.
+ */
+public final class EmbeddingIndexer {
+
+  public static final String UPSERTS_METRIC = "lookalike.indexer.upserts";
+  public static final String DELETES_METRIC = "lookalike.indexer.deletes";
+  public static final String STALE_METRIC = "lookalike.indexer.stale";
+  public static final String REJECTED_METRIC = "lookalike.indexer.rejected";
+  public static final String WRITE_METRIC = "lookalike.indexer.write";
+  public static final String FRESHNESS_METRIC = "lookalike.freshness";
+
+  /** One record of the embeddings topic: an embedding, or a tombstone ({@code embedding == null}). */
+  public record Change(ImageKey key, ImageEmbedding embedding) {
+    public Change {
+      Objects.requireNonNull(key, "key");
+    }
+  }
+
+  /** Why a record cannot be indexed: a stable code for metrics and dead letters, and a sentence. */
+  public record Rejection(String code, String reason) {}
+
+  private final VectorStore store;
+  private final MeterRegistry registry;
+  private final Counter upserts;
+  private final Counter deletes;
+  private final Counter stale;
+  private final Timer writes;
+  private final Timer freshness;
+
+  public EmbeddingIndexer(VectorStore store, MeterRegistry registry) {
+    this.store = Objects.requireNonNull(store, "store");
+    this.registry = Objects.requireNonNull(registry, "registry");
+    String model = store.modelId();
+    upserts = Counter.builder(UPSERTS_METRIC).tag("model", model)
+        .description("Images written to the vector store").register(registry);
+    deletes = Counter.builder(DELETES_METRIC).tag("model", model)
+        .description("Images removed from the vector store").register(registry);
+    stale = Counter.builder(STALE_METRIC).tag("model", model)
+        .description("Upserts skipped because the store holds a newer version").register(registry);
+    writes = Timer.builder(WRITE_METRIC).tag("model", model)
+        .description("Time to make one batch durable and searchable").register(registry);
+    freshness = Timer.builder(FRESHNESS_METRIC).tag("model", model)
+        .description("From the catalog change (occurredAt) to the image being searchable")
+        .publishPercentileHistogram()
+        .publishPercentiles(0.5, 0.95, 0.99)
+        .maximumExpectedValue(Duration.ofHours(1))
+        .register(registry);
+  }
+
+  public VectorStore store() {
+    return store;
+  }
+
+  /** Why this embedding cannot go into the store, or null if it can. */
+  public Rejection check(ImageKey key, ImageEmbedding embedding) {
+    if (!store.modelId().equals(embedding.getModelId())) {
+      return new Rejection("wrong_model",
+          "Embedding of model " + embedding.getModelId() + " on the topic of model " + store.modelId());
+    }
+    if (embedding.getVector().size() != store.dimension()) {
+      return new Rejection("wrong_dimension", "Vector of " + embedding.getVector().size()
+          + " dimensions, the index of model " + store.modelId() + " holds " + store.dimension());
+    }
+    if (!key.productId().equals(embedding.getProductId()) || !key.imageId().equals(embedding.getImageId())) {
+      return new Rejection("key_mismatch", "Record key " + key + " does not match the embedding's ids "
+          + embedding.getProductId() + "/" + embedding.getImageId());
+    }
+    double norm = 0;
+    for (Float value : embedding.getVector()) {
+      if (value == null || !Float.isFinite(value)) {
+        return new Rejection("bad_vector", "Vector holds a value that is not a finite number");
+      }
+      norm += value * value;
+    }
+    if (norm == 0) {
+      return new Rejection("bad_vector", "Vector is all zeros; cosine similarity is undefined");
+    }
+    return null;
+  }
+
+  /** Counts a record that was dead-lettered instead of indexed. */
+  public void rejected(String code) {
+    Counter.builder(REJECTED_METRIC).tag("model", store.modelId()).tag("reason", code)
+        .description("Records dead-lettered instead of indexed").register(registry).increment();
+  }
+
+  /**
+   * Applies the changes in order (the last change per key wins) and returns once they are durable and
+   * searchable. The changes must have passed {@link #check}.
+   */
+  public VectorStore.WriteResult index(List<Change> changes) {
+    Map<ImageKey, Change> last = new LinkedHashMap<>();
+    for (Change change : changes) {
+      last.remove(change.key()); // keep the order of the last occurrence
+      last.put(change.key(), change);
+    }
+    List<StoredImage> toUpsert = new ArrayList<>();
+    List<ImageKey> toDelete = new ArrayList<>();
+    for (Change change : last.values()) {
+      if (change.embedding() == null) {
+        toDelete.add(change.key());
+      } else {
+        toUpsert.add(toStoredImage(change.key(), change.embedding()));
+      }
+    }
+    if (toUpsert.isEmpty() && toDelete.isEmpty()) {
+      return new VectorStore.WriteResult(0, 0, 0);
+    }
+    long start = System.nanoTime();
+    VectorStore.WriteResult result = store.write(toUpsert, toDelete);
+    writes.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    long visibleAt = System.currentTimeMillis();
+    for (StoredImage image : toUpsert) {
+      freshness.record(Math.max(0, visibleAt - image.occurredAtMillis()), TimeUnit.MILLISECONDS);
+    }
+    upserts.increment(result.upserted());
+    deletes.increment(result.deleted());
+    stale.increment(result.skippedStale());
+    return result;
+  }
+
+  /** The stored form of an embedding record. */
+  public static StoredImage toStoredImage(ImageKey key, ImageEmbedding embedding) {
+    List<Float> values = embedding.getVector();
+    float[] vector = new float[values.size()];
+    for (int i = 0; i < vector.length; i++) {
+      vector[i] = values.get(i);
+    }
+    ProductMetadata product = embedding.getProduct();
+    Price price = product == null ? null : product.getPrice();
+    return new StoredImage(
+        key,
+        vector,
+        embedding.getVersion(),
+        embedding.getSha256(),
+        embedding.getPosition(),
+        embedding.getSourceUrl(),
+        embedding.getOccurredAt().toEpochMilli(),
+        embedding.getEmbeddedAt().toEpochMilli(),
+        product == null ? null : product.getTitle(),
+        product == null ? null : product.getBrand(),
+        product == null ? null : product.getCategory(),
+        price == null ? null : price.getAmount(),
+        price == null ? null : price.getCurrency(),
+        product == null || product.getAvailability() == null ? null : product.getAvailability().name(),
+        product == null || product.getAttributes() == null ? Map.of() : Map.copyOf(product.getAttributes()));
+  }
+}

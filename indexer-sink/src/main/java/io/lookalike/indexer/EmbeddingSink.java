@@ -1,0 +1,329 @@
+package io.lookalike.indexer;
+
+import io.lookalike.schemas.AvroSerde;
+import io.lookalike.schemas.DeadLetters;
+import io.lookalike.schemas.ImageEmbedding;
+import io.lookalike.schemas.ImageKey;
+import io.lookalike.schemas.Serdes;
+import io.lookalike.schemas.Topics;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * The embedded indexer: consumes {@code catalog.image-embeddings.<modelId>} and writes each polled batch
+ * to a {@link VectorStore}, committing offsets only once the batch is durable and searchable.
+ */
+public final class EmbeddingSink implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(EmbeddingSink.class);
+
+  public static final String STAGE = "indexer";
+
+  public static final String BOOTSTRAP_SERVERS_CONFIG = ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG;
+  private static final String BOOTSTRAP_SERVERS_DOC = "Kafka brokers to read embeddings from and write dead letters to.";
+  public static final String GROUP_ID_CONFIG = ConsumerConfig.GROUP_ID_CONFIG;
+  private static final String GROUP_ID_DOC = "Consumer group of the indexer; default lookalike-indexer-<modelId>.";
+  public static final String BATCH_MAX_SIZE_CONFIG = "indexer.batch.max.size";
+  private static final String BATCH_MAX_SIZE_DOC =
+      "Most records written to the store in one batch (one commit each); also the consumer's max.poll.records.";
+  public static final String POLL_TIMEOUT_MS_CONFIG = "indexer.poll.timeout.ms";
+  private static final String POLL_TIMEOUT_MS_DOC = "How long one poll of the embeddings topic waits for records.";
+  private static final String DEAD_LETTERS_DOC = "Topic for records that cannot be indexed.";
+  private static final String EMBEDDINGS_PREFIX_DOC = "Prefix of the embeddings topics; the modelId is appended.";
+
+  public static final ConfigDef CONFIG_DEF = new ConfigDef()
+      .define(BOOTSTRAP_SERVERS_CONFIG, Type.LIST, ConfigDef.NO_DEFAULT_VALUE, Importance.HIGH, BOOTSTRAP_SERVERS_DOC)
+      .define(GROUP_ID_CONFIG, Type.STRING, null, Importance.MEDIUM, GROUP_ID_DOC)
+      .define(BATCH_MAX_SIZE_CONFIG, Type.INT, 500, Range.between(1, 100_000), Importance.MEDIUM, BATCH_MAX_SIZE_DOC)
+      .define(POLL_TIMEOUT_MS_CONFIG, Type.LONG, 500L, Range.atLeast(1), Importance.LOW, POLL_TIMEOUT_MS_DOC)
+      .define(Topics.DEAD_LETTERS_CONFIG, Type.STRING, Topics.DEFAULT_DEAD_LETTERS, Importance.MEDIUM, DEAD_LETTERS_DOC)
+      .define(Topics.EMBEDDINGS_PREFIX_CONFIG, Type.STRING, Topics.DEFAULT_EMBEDDINGS_PREFIX, Importance.MEDIUM,
+          EMBEDDINGS_PREFIX_DOC);
+
+  private static final long MAX_BACKOFF_MS = 30_000;
+  private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(10);
+
+  private final EmbeddingIndexer indexer;
+  private final AvroSerde<ImageEmbedding> serde = Serdes.imageEmbedding();
+  private final String topic;
+  private final String deadLetterTopic;
+  private final String groupId;
+  private final Duration pollTimeout;
+  private final KafkaConsumer<byte[], byte[]> consumer;
+  private final KafkaProducer<byte[], byte[]> producer;
+  private final Admin admin;
+  private final Thread thread;
+  private volatile boolean running = true;
+
+  public EmbeddingSink(Map<String, Object> config, VectorStore store, MeterRegistry registry) {
+    AbstractConfig parsed = new AbstractConfig(CONFIG_DEF, config, false);
+    Topics topics = Topics.from(config);
+    this.indexer = new EmbeddingIndexer(store, registry);
+    this.topic = topics.embeddings(store.modelId());
+    this.deadLetterTopic = topics.deadLetters();
+    String group = parsed.getString(GROUP_ID_CONFIG);
+    this.groupId = group == null || group.isBlank() ? "lookalike-indexer-" + store.modelId() : group;
+    this.pollTimeout = Duration.ofMillis(parsed.getLong(POLL_TIMEOUT_MS_CONFIG));
+
+    Map<String, Object> consumerProps = only(config, ConsumerConfig.configNames());
+    consumerProps.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+    consumerProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    consumerProps.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, IsolationLevel.READ_COMMITTED.toString());
+    consumerProps.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"); // a new index reads it all
+    consumerProps.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, parsed.getInt(BATCH_MAX_SIZE_CONFIG));
+    consumerProps.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    consumerProps.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    Map<String, Object> producerProps = only(config, ProducerConfig.configNames());
+    producerProps.put(ProducerConfig.ACKS_CONFIG, "all");
+    producerProps.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    producerProps.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+
+    this.consumer = new KafkaConsumer<>(consumerProps);
+    this.producer = new KafkaProducer<>(producerProps);
+    this.admin = Admin.create(only(config, AdminClientConfig.configNames()));
+    this.thread = new Thread(this::run, "lookalike-indexer-" + store.modelId());
+  }
+
+  /** Starts consuming in a thread of its own. */
+  public void start() {
+    thread.start();
+  }
+
+  public String topic() {
+    return topic;
+  }
+
+  public String groupId() {
+    return groupId;
+  }
+
+  /**
+   * Records on the embeddings topic not yet written to the store (end offsets minus committed
+   * offsets), or -1 when it cannot be told (broker unreachable, topic missing).
+   */
+  public long lag() {
+    try {
+      List<TopicPartition> partitions = admin.describeTopics(List.of(topic)).allTopicNames()
+          .get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).get(topic).partitions().stream()
+          .map(p -> new TopicPartition(topic, p.partition())).toList();
+      Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
+          .partitionsToOffsetAndMetadata().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      Map<TopicPartition, Long> ends = offsets(partitions, OffsetSpec.latest());
+      Map<TopicPartition, Long> starts = offsets(partitions, OffsetSpec.earliest());
+      long lag = 0;
+      for (TopicPartition partition : partitions) {
+        OffsetAndMetadata done = committed.get(partition);
+        long from = done == null ? starts.get(partition) : done.offset();
+        lag += Math.max(0, ends.get(partition) - from);
+      }
+      return lag;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    } catch (Exception e) {
+      log.debug("Cannot tell the lag of {} on {}", groupId, topic, e);
+      return -1;
+    }
+  }
+
+  /** True when every record of the embeddings topic has been written to the store. */
+  public boolean caughtUp() {
+    return lag() == 0;
+  }
+
+  @Override
+  public void close() {
+    running = false; // the thread finishes its batch, commits, and stops after at most one poll
+    join(pollTimeout.plusSeconds(30));
+    if (thread.isAlive()) {
+      consumer.wakeup(); // stuck on an unreachable broker: give up on this batch, it will be replayed
+      join(Duration.ofSeconds(30));
+    }
+    if (!thread.isAlive()) {
+      consumer.close(); // the thread closes it too; a second close is a no-op
+    }
+    producer.close();
+    admin.close();
+  }
+
+  private void join(Duration timeout) {
+    if (thread.isAlive()) {
+      try {
+        thread.join(timeout.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private void run() {
+    try (var stage = MDC.putCloseable("stage", STAGE)) {
+      consumer.subscribe(List.of(topic));
+      log.info("Indexing {} into {} as group {}", topic, indexer.store(), groupId);
+      int failures = 0;
+      while (running) {
+        ConsumerRecords<byte[], byte[]> records = consumer.poll(pollTimeout);
+        if (records.isEmpty()) {
+          continue;
+        }
+        try {
+          process(records);
+          consumer.commitSync();
+          failures = 0;
+        } catch (WakeupException e) {
+          throw e;
+        } catch (RuntimeException e) {
+          // The store or the dead-letter topic failed, not the records: replay the batch once it is back.
+          failures++;
+          long backoff = Math.min(MAX_BACKOFF_MS, 500L << Math.min(failures, 10));
+          log.warn("Retry {} of the batch of {} records from {} in {} ms", failures, records.count(), topic, backoff, e);
+          rewind();
+          pause(backoff);
+        }
+      }
+    } catch (WakeupException e) {
+      if (running) {
+        log.error("Indexer of {} woken up unexpectedly", topic, e);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      log.error("Indexer of {} stopped", topic, e);
+    } finally {
+      consumer.close();
+      log.info("Stopped indexing {}", topic);
+    }
+  }
+
+  private void process(ConsumerRecords<byte[], byte[]> records) {
+    List<EmbeddingIndexer.Change> changes = new ArrayList<>(records.count());
+    List<Future<RecordMetadata>> deadLetters = new ArrayList<>();
+    for (ConsumerRecord<byte[], byte[]> record : records) {
+      String rawKey = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
+      MDC.put("partition", Integer.toString(record.partition()));
+      MDC.put("key", rawKey);
+      try {
+        ImageKey key;
+        try {
+          key = ImageKey.parse(rawKey);
+        } catch (IllegalArgumentException e) {
+          deadLetters.add(deadLetter(record, "bad_key", e.getMessage(), e));
+          continue;
+        }
+        if (record.value() == null) {
+          changes.add(new EmbeddingIndexer.Change(key, null));
+          continue;
+        }
+        ImageEmbedding embedding;
+        try {
+          embedding = serde.deserialize(record.value());
+        } catch (SerializationException e) {
+          deadLetters.add(deadLetter(record, "corrupt_record", e.getMessage(), e));
+          continue;
+        }
+        EmbeddingIndexer.Rejection rejection = indexer.check(key, embedding);
+        if (rejection != null) {
+          deadLetters.add(deadLetter(record, rejection.code(), rejection.reason(), null));
+          continue;
+        }
+        changes.add(new EmbeddingIndexer.Change(key, embedding));
+      } finally {
+        MDC.remove("partition");
+        MDC.remove("key");
+      }
+    }
+    for (Future<RecordMetadata> sent : deadLetters) {
+      try {
+        sent.get(); // dead letters must be safe before the offsets move on
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("Interrupted while writing dead letters", e);
+      } catch (Exception e) {
+        throw new IllegalStateException("Cannot write to the dead-letter topic " + deadLetterTopic, e);
+      }
+    }
+    VectorStore.WriteResult result = indexer.index(changes);
+    log.debug("Indexed {} records from {}: {}", records.count(), topic, result);
+  }
+
+  private Future<RecordMetadata> deadLetter(ConsumerRecord<byte[], byte[]> record, String code, String reason,
+      Throwable error) {
+    log.warn("Dead-lettering record {}-{}@{}: {}", record.topic(), record.partition(), record.offset(), reason);
+    indexer.rejected(code);
+    return producer.send(DeadLetters.record(deadLetterTopic, record.key(), record.value(), STAGE, code, reason, error,
+        new DeadLetters.Source(record.topic(), record.partition(), record.offset())));
+  }
+
+  /** Sleeps, but wakes early on close; no interrupts, as they break Lucene's open files. */
+  private void pause(long millis) throws InterruptedException {
+    long until = System.currentTimeMillis() + millis;
+    while (running && System.currentTimeMillis() < until) {
+      Thread.sleep(Math.min(100, millis));
+    }
+  }
+
+  private void rewind() {
+    Set<TopicPartition> assigned = consumer.assignment();
+    Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(assigned);
+    for (TopicPartition partition : assigned) {
+      OffsetAndMetadata offset = committed.get(partition);
+      if (offset == null) {
+        consumer.seekToBeginning(List.of(partition));
+      } else {
+        consumer.seek(partition, offset);
+      }
+    }
+  }
+
+  private Map<TopicPartition, Long> offsets(List<TopicPartition> partitions, OffsetSpec spec) throws Exception {
+    Map<TopicPartition, OffsetSpec> request = partitions.stream().collect(Collectors.toMap(p -> p, p -> spec));
+    return admin.listOffsets(request, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all()
+        .get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).entrySet().stream()
+        .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
+  }
+
+  private static Map<String, Object> only(Map<String, Object> config, Set<String> names) {
+    Map<String, Object> selected = new HashMap<>();
+    config.forEach((key, value) -> {
+      if (names.contains(key) && value != null) {
+        selected.put(key, value);
+      }
+    });
+    return selected;
+  }
+}
