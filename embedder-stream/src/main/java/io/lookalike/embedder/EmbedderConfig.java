@@ -1,0 +1,62 @@
+package io.lookalike.embedder;
+
+import io.lookalike.schemas.Topics;
+import java.util.Map;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Type;
+
+/**
+ * The embedder app's own settings. Every other key (bootstrap.servers, application.id, any Kafka
+ * Streams, producer or consumer setting) is passed on to Kafka Streams unchanged.
+ */
+public final class EmbedderConfig extends AbstractConfig {
+
+  public static final String BATCH_MAX_SIZE_CONFIG = "embed.batch.max.size";
+  public static final String BATCH_MAX_SIZE_DOC = "Run inference as soon as this many images are buffered.";
+  public static final String BATCH_MAX_WAIT_CONFIG = "embed.batch.max.wait.ms";
+  public static final String BATCH_MAX_WAIT_DOC = "Run inference when the oldest buffered image has waited this "
+      + "long (wall-clock), even if the batch is not full.";
+  public static final String MAX_RECORD_BYTES_CONFIG = "embed.max.record.bytes";
+  public static final String MAX_RECORD_BYTES_DOC = "Largest record the app reads, buffers and dead-letters: sets the "
+      + "producer's max.request.size and the state store changelogs' max.message.bytes.";
+
+  public static final ConfigDef CONFIG_DEF = new ConfigDef()
+      .define(BATCH_MAX_SIZE_CONFIG, Type.INT, 32, ConfigDef.Range.between(1, 10_000), Importance.MEDIUM,
+          BATCH_MAX_SIZE_DOC)
+      .define(BATCH_MAX_WAIT_CONFIG, Type.LONG, 50L, ConfigDef.Range.between(0, 60_000), Importance.MEDIUM,
+          BATCH_MAX_WAIT_DOC)
+      .define(MAX_RECORD_BYTES_CONFIG, Type.INT, 16 * 1024 * 1024, ConfigDef.Range.atLeast(1024), Importance.LOW,
+          MAX_RECORD_BYTES_DOC)
+      .define(Topics.PRODUCT_IMAGES_CONFIG, Type.STRING, Topics.DEFAULT_PRODUCT_IMAGES, Importance.MEDIUM,
+          "Topic the product photos are read from.")
+      .define(Topics.DEAD_LETTERS_CONFIG, Type.STRING, Topics.DEFAULT_DEAD_LETTERS, Importance.MEDIUM,
+          "Topic rejected records go to, with the reason in headers.")
+      .define(Topics.EMBEDDINGS_PREFIX_CONFIG, Type.STRING, Topics.DEFAULT_EMBEDDINGS_PREFIX, Importance.MEDIUM,
+          "Vectors go to this prefix plus the modelId.");
+
+  public EmbedderConfig(Map<?, ?> props) {
+    super(CONFIG_DEF, props, false);
+  }
+
+  public static EmbedderConfig defaults() {
+    return new EmbedderConfig(Map.of());
+  }
+
+  public int batchMaxSize() {
+    return getInt(BATCH_MAX_SIZE_CONFIG);
+  }
+
+  public long batchMaxWaitMs() {
+    return getLong(BATCH_MAX_WAIT_CONFIG);
+  }
+
+  public int maxRecordBytes() {
+    return getInt(MAX_RECORD_BYTES_CONFIG);
+  }
+
+  public Topics topics() {
+    return Topics.from(originals());
+  }
+}

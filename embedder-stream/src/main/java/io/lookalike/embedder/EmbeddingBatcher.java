@@ -1,0 +1,284 @@
+package io.lookalike.embedder;
+
+import io.lookalike.schemas.AvroSerde;
+import io.lookalike.schemas.DeadLetters;
+import io.lookalike.schemas.ImageEmbedding;
+import io.lookalike.schemas.ProductImage;
+import io.lookalike.schemas.Serdes;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Collects product photos into micro-batches and embeds each batch in one forward pass. Outputs
+ * serialised {@link ImageEmbedding}s (null for a tombstone) and dead letters; a dead letter is told
+ * apart by its {@link DeadLetters#STAGE} header.
+ */
+final class EmbeddingBatcher implements Processor<byte[], byte[], byte[], byte[]> {
+
+  /**
+   * Images waiting for the next batch. It must be a persistent, changelogged store, not a field:
+   * under exactly-once the input offset of a buffered record is committed with the next
+   * transaction, long before its embedding is written, so after a crash the record is never read
+   * again — the changelog is the only copy that survives.
+   */
+  static final String BUFFER_STORE = "embedder-buffer";
+  /** The sha256 and vector last written per key, so an unchanged image is not embedded again. */
+  static final String VECTOR_STORE = "embedder-vectors";
+  static final String STAGE = "embedder";
+
+  private static final Logger log = LoggerFactory.getLogger(EmbeddingBatcher.class);
+
+  private final Embedder embedder;
+  private final String sourceTopic;
+  private final String deadLetterTopic;
+  private final int batchMaxSize;
+  private final long batchMaxWaitMs;
+  private final MeterRegistry registry;
+  private final AvroSerde<ProductImage> images = Serdes.productImage();
+  private final AvroSerde<ImageEmbedding> embeddings = Serdes.imageEmbedding();
+  private final Counter embedded;
+  private final Counter reused;
+  private final Timer inference;
+  private final DistributionSummary batchSize;
+
+  private ProcessorContext<byte[], byte[]> context;
+  private KeyValueStore<String, byte[]> buffer;
+  private KeyValueStore<String, byte[]> vectors;
+  private int buffered;
+  private long oldestBufferedAt = Long.MAX_VALUE;
+
+  EmbeddingBatcher(Embedder embedder, String sourceTopic, String deadLetterTopic, int batchMaxSize,
+      long batchMaxWaitMs, MeterRegistry registry) {
+    this.embedder = embedder;
+    this.sourceTopic = sourceTopic;
+    this.deadLetterTopic = deadLetterTopic;
+    this.batchMaxSize = batchMaxSize;
+    this.batchMaxWaitMs = batchMaxWaitMs;
+    this.registry = registry;
+    String model = embedder.model().modelId();
+    this.embedded = Counter.builder("lookalike.embedder.embedded").tag("model", model)
+        .description("Images embedded by the model").register(registry);
+    this.reused = Counter.builder("lookalike.embedder.reused").tag("model", model)
+        .description("Images whose sha256 was unchanged: stored vector reused, no inference").register(registry);
+    this.inference = Timer.builder("lookalike.embedder.inference").tag("model", model)
+        .description("Time to decode and embed one batch").register(registry);
+    this.batchSize = DistributionSummary.builder("lookalike.embedder.batch.size").tag("model", model)
+        .description("Images per inference batch").register(registry);
+  }
+
+  @Override
+  public void init(ProcessorContext<byte[], byte[]> context) {
+    this.context = context;
+    this.buffer = context.getStateStore(BUFFER_STORE);
+    this.vectors = context.getStateStore(VECTOR_STORE);
+    // After a restart the buffer holds what the last instance had not embedded yet.
+    try (KeyValueIterator<String, byte[]> all = buffer.all()) {
+      all.forEachRemaining(kv -> {
+        buffered++;
+        oldestBufferedAt = Math.min(oldestBufferedAt, Pending.decode(kv.value).bufferedAt());
+      });
+    }
+    long tick = Math.max(1, Math.min(batchMaxWaitMs / 5, 100));
+    context.schedule(Duration.ofMillis(tick), PunctuationType.WALL_CLOCK_TIME, this::flushIfWaitedLongEnough);
+  }
+
+  @Override
+  public void process(Record<byte[], byte[]> record) {
+    RecordMetadata meta = context.recordMetadata().orElseThrow();
+    DeadLetters.Source source = new DeadLetters.Source(meta.topic(), meta.partition(), meta.offset());
+    if (record.key() == null) {
+      deadLetter(record.key(), record.value(), record.timestamp(), "missing_key", "Record has no key", null, source);
+      return;
+    }
+    String key = new String(record.key(), StandardCharsets.UTF_8);
+    if (record.value() == null) {
+      // A tombstone overtakes nothing: whatever was buffered for the key is older, so it goes.
+      unbuffer(key);
+      vectors.delete(key);
+      context.forward(new Record<>(record.key(), null, record.timestamp()));
+      return;
+    }
+    ProductImage image;
+    try {
+      image = images.deserialize(record.value());
+    } catch (SerializationException e) {
+      deadLetter(record.key(), record.value(), record.timestamp(), "undecodable_record", e.getMessage(), e, source);
+      return;
+    }
+    if (image.getBytes() == null) {
+      deadLetter(record.key(), record.value(), record.timestamp(), "missing_image_bytes",
+          "The record has no inline image bytes (claim checks are not supported)", null, source);
+      return;
+    }
+    byte[] knownBytes = vectors.get(key);
+    if (knownBytes != null) {
+      Known known = Known.decode(knownBytes);
+      if (known.sha256().equals(image.getSha256())) {
+        unbuffer(key);
+        forwardEmbedding(record.key(), image, known.vector(), record.timestamp());
+        reused.increment();
+        return;
+      }
+    }
+    long now = context.currentSystemTimeMs();
+    boolean replaced = buffer.get(key) != null;
+    buffer.put(key, new Pending(now, record.timestamp(), meta.partition(), meta.offset(), record.value()).encode());
+    if (!replaced) {
+      buffered++;
+      oldestBufferedAt = Math.min(oldestBufferedAt, now);
+    }
+    if (buffered >= batchMaxSize) {
+      flush();
+    }
+  }
+
+  private void flushIfWaitedLongEnough(long now) {
+    if (buffered > 0 && now - oldestBufferedAt >= batchMaxWaitMs) {
+      flush();
+    }
+  }
+
+  private void flush() {
+    List<KeyValue<String, byte[]>> entries = new ArrayList<>(buffered);
+    try (KeyValueIterator<String, byte[]> all = buffer.all()) {
+      all.forEachRemaining(entries::add);
+    }
+    buffered = 0;
+    oldestBufferedAt = Long.MAX_VALUE;
+    if (entries.isEmpty()) {
+      return;
+    }
+    List<Pending> pending = new ArrayList<>(entries.size());
+    List<ProductImage> batch = new ArrayList<>(entries.size());
+    List<byte[]> bytes = new ArrayList<>(entries.size());
+    for (KeyValue<String, byte[]> entry : entries) {
+      Pending p = Pending.decode(entry.value);
+      ProductImage image = images.deserialize(p.value());
+      pending.add(p);
+      batch.add(image);
+      bytes.add(toArray(image.getBytes()));
+    }
+    batchSize.record(batch.size());
+    List<EmbeddingResult> results = inference.record(() -> embedder.embed(bytes));
+    for (int i = 0; i < entries.size(); i++) {
+      String key = entries.get(i).key;
+      buffer.delete(key); // only after inference: a batch that dies midway stays buffered
+      byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
+      Pending p = pending.get(i);
+      ProductImage image = batch.get(i);
+      if (results.get(i) instanceof EmbeddingResult.Vector v) {
+        vectors.put(key, new Known(image.getSha256(), v.values()).encode());
+        forwardEmbedding(keyBytes, image, v.values(), p.timestamp());
+        embedded.increment();
+      } else if (results.get(i) instanceof EmbeddingResult.Failed f) {
+        deadLetter(keyBytes, p.value(), p.timestamp(), f.reasonCode(), f.reason(), f.cause(),
+            new DeadLetters.Source(sourceTopic, p.partition(), p.offset()));
+      }
+    }
+  }
+
+  private static byte[] toArray(ByteBuffer buffer) {
+    byte[] out = new byte[buffer.remaining()];
+    buffer.duplicate().get(out);
+    return out;
+  }
+
+  private void unbuffer(String key) {
+    if (buffer.delete(key) != null) {
+      buffered--;
+      if (buffered == 0) {
+        oldestBufferedAt = Long.MAX_VALUE;
+      }
+    }
+  }
+
+  private void forwardEmbedding(byte[] key, ProductImage image, float[] vector, long timestamp) {
+    List<Float> values = new ArrayList<>(vector.length);
+    for (float x : vector) {
+      values.add(x);
+    }
+    ImageEmbedding embedding = ImageEmbedding.newBuilder()
+        .setProductId(image.getProductId())
+        .setImageId(image.getImageId())
+        .setModelId(embedder.model().modelId())
+        .setVector(values)
+        .setSha256(image.getSha256())
+        .setVersion(image.getVersion())
+        .setPosition(image.getPosition())
+        .setSourceUrl(image.getSourceUrl())
+        .setOccurredAt(image.getOccurredAt())
+        .setEmbeddedAt(java.time.Instant.ofEpochMilli(context.currentSystemTimeMs()))
+        .setProduct(image.getProduct())
+        .build();
+    context.forward(new Record<>(key, embeddings.serialize(embedding), timestamp));
+  }
+
+  private void deadLetter(byte[] key, byte[] value, long timestamp, String reasonCode, String reason,
+      Throwable error, DeadLetters.Source source) {
+    log.warn("Dead-lettering {} from {}-{}@{}: {} ({})", key == null ? null : new String(key, StandardCharsets.UTF_8),
+        source.topic(), source.partition(), source.offset(), reasonCode, reason);
+    var headers = DeadLetters.record(deadLetterTopic, key, value, STAGE, reasonCode, reason, error, source).headers();
+    context.forward(new Record<>(key, value, timestamp, new RecordHeaders(headers.toArray())));
+    registry.counter("lookalike.embedder.rejected", "reason", reasonCode, "model", embedder.model().modelId())
+        .increment();
+  }
+
+  /** A buffered record: when it arrived, its timestamp and offset, and its original value. */
+  record Pending(long bufferedAt, long timestamp, int partition, long offset, byte[] value) {
+
+    byte[] encode() {
+      return ByteBuffer.allocate(28 + value.length).putLong(bufferedAt).putLong(timestamp).putInt(partition)
+          .putLong(offset).put(value).array();
+    }
+
+    static Pending decode(byte[] bytes) {
+      ByteBuffer b = ByteBuffer.wrap(bytes);
+      long bufferedAt = b.getLong();
+      long timestamp = b.getLong();
+      int partition = b.getInt();
+      long offset = b.getLong();
+      byte[] value = new byte[b.remaining()];
+      b.get(value);
+      return new Pending(bufferedAt, timestamp, partition, offset, value);
+    }
+  }
+
+  /** The last embedded image of a key. */
+  record Known(String sha256, float[] vector) {
+
+    byte[] encode() {
+      byte[] sha = sha256.getBytes(StandardCharsets.UTF_8);
+      ByteBuffer b = ByteBuffer.allocate(4 + sha.length + 4 * vector.length).putInt(sha.length).put(sha);
+      b.asFloatBuffer().put(vector);
+      return b.array();
+    }
+
+    static Known decode(byte[] bytes) {
+      ByteBuffer b = ByteBuffer.wrap(bytes);
+      byte[] sha = new byte[b.getInt()];
+      b.get(sha);
+      float[] vector = new float[b.remaining() / 4];
+      b.asFloatBuffer().get(vector);
+      return new Known(new String(sha, StandardCharsets.UTF_8), vector);
+    }
+  }
+}

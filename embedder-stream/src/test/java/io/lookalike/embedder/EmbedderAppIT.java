@@ -1,0 +1,251 @@
+package io.lookalike.embedder;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.lookalike.schemas.DeadLetters;
+import io.lookalike.schemas.ImageEmbedding;
+import io.lookalike.schemas.ProductImage;
+import io.lookalike.schemas.ProductMetadata;
+import io.lookalike.schemas.Serdes;
+import io.lookalike.testkit.ImageAlterations;
+import io.lookalike.testkit.KafkaBroker;
+import io.lookalike.testkit.SampleImages;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class EmbedderAppIT {
+
+  private static KafkaBroker broker;
+  private static DjlEmbedder embedder;
+  private static List<ProductImage> images;
+
+  @TempDir Path stateDir;
+
+  @BeforeAll
+  static void start() {
+    broker = KafkaBroker.start();
+    embedder = DjlEmbedder.loadDefault();
+    images = sampleImages(40);
+    embedder.embed(images.subList(0, 32).stream().map(i -> i.getBytes().array()).toList()); // warm-up
+  }
+
+  @AfterAll
+  static void stop() {
+    embedder.close();
+    broker.close();
+  }
+
+  @Test
+  void shouldEmbedEveryPublishedImageAndDeadLetterTheCorruptRecord() throws Exception {
+    Map<String, Object> config = config("all", stateDir.resolve("a"), 32, 50);
+    createTopics(config, 2);
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (EmbedderApp app = new EmbedderApp(config, embedder, registry)) {
+      app.start();
+
+      publish(config, images);
+      publish(config, "p-bad/1", "garbage".getBytes(StandardCharsets.UTF_8));
+
+      List<ConsumerRecord<String, byte[]>> out = readCommitted(embeddingsTopic(config), images.size());
+      assertThat(out).extracting(ConsumerRecord::key).doesNotHaveDuplicates().hasSize(images.size());
+      ImageEmbedding first = Serdes.imageEmbedding().deserialize(out.get(0).value());
+      assertThat(first.getModelId()).isEqualTo(embedder.model().modelId());
+      assertThat(first.getVector()).hasSize(1280);
+      List<ConsumerRecord<String, byte[]>> dead = readCommitted((String) config.get("topic.dead-letters"), 1);
+      assertThat(DeadLetters.header(dead.get(0).headers(), DeadLetters.REASON_CODE)).isEqualTo("undecodable_record");
+      assertThat(registry.get("lookalike.embedder.embedded").counter().count()).isEqualTo(images.size());
+    }
+  }
+
+  @Test
+  void shouldLoseNoImageWhenAnInstanceDiesMidBatch() throws Exception {
+    // Given an instance whose second batch never returns: its inputs were buffered and their offsets
+    // committed before the batch started, then the instance stopped making progress.
+    Map<String, Object> config = config("crash", stateDir.resolve("a"), 32, 2_000);
+    // The hung instance leaves the group after 5 s (its open transaction, if any, is aborted after 10 s).
+    config.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG), 5_000);
+    config.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), 10_000);
+    createTopics(config, 1);
+    HangingEmbedder hanging = new HangingEmbedder(embedder, 2);
+    EmbedderApp dying = new EmbedderApp(config, hanging, new SimpleMeterRegistry());
+    dying.start();
+    publish(config, images);
+    assertThat(hanging.entered.await(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    try (Admin admin = broker.admin()) {
+      Map<?, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets((String) config.get(
+          StreamsConfig.APPLICATION_ID_CONFIG)).partitionsToOffsetAndMetadata().get();
+      // Past the first batch of 32: some images were only in the buffer store when the instance hung.
+      assertThat(committed.values()).extracting(OffsetAndMetadata::offset).singleElement()
+          .satisfies(offset -> assertThat(offset).isGreaterThan(32L));
+    }
+
+    // When a second instance of the same app takes over (the first is fenced out of the group)
+    Map<String, Object> takeover = new HashMap<>(config);
+    takeover.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.resolve("b").toString());
+    try (EmbedderApp survivor = new EmbedderApp(takeover, embedder, new SimpleMeterRegistry())) {
+      survivor.start();
+
+      // Then every image's embedding is committed, exactly once
+      List<ConsumerRecord<String, byte[]>> out = readCommitted(embeddingsTopic(config), images.size());
+      assertThat(out).extracting(ConsumerRecord::key).doesNotHaveDuplicates().hasSize(images.size());
+    } finally {
+      hanging.release.countDown();
+      dying.close();
+    }
+  }
+
+  /** Delegates, except that call number {@code hangOn} blocks until released, then fails. */
+  static final class HangingEmbedder implements Embedder {
+    final CountDownLatch entered = new CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
+    private final Embedder delegate;
+    private final int hangOn;
+    private final AtomicInteger calls = new AtomicInteger();
+
+    HangingEmbedder(Embedder delegate, int hangOn) {
+      this.delegate = delegate;
+      this.hangOn = hangOn;
+    }
+
+    @Override
+    public ModelInfo model() {
+      return delegate.model();
+    }
+
+    @Override
+    public List<EmbeddingResult> embed(List<byte[]> batch) {
+      if (calls.incrementAndGet() == hangOn) {
+        entered.countDown();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        throw new IllegalStateException("this instance is dead");
+      }
+      return delegate.embed(batch);
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  private Map<String, Object> config(String name, Path state, int batchSize, long waitMs) {
+    Map<String, Object> config = new HashMap<>();
+    config.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+    config.put(StreamsConfig.APPLICATION_ID_CONFIG, "embedder-it-" + name);
+    config.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
+    config.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+    config.put("topic.product-images", name + ".product-images");
+    config.put("topic.dead-letters", name + ".dead-letters");
+    config.put("topic.image-embeddings.prefix", name + ".image-embeddings.");
+    config.put(EmbedderConfig.BATCH_MAX_SIZE_CONFIG, batchSize);
+    config.put(EmbedderConfig.BATCH_MAX_WAIT_CONFIG, waitMs);
+    return config;
+  }
+
+  private static String embeddingsTopic(Map<String, Object> config) {
+    return new EmbedderConfig(config).topics().embeddings(embedder.model().modelId());
+  }
+
+  private static void createTopics(Map<String, Object> config, int partitions) {
+    EmbedderConfig c = new EmbedderConfig(config);
+    broker.createCompactedTopics(partitions, c.topics().productImages(), embeddingsTopic(config));
+    broker.createTopics(1, c.topics().deadLetters());
+  }
+
+  static void publish(Map<String, Object> config, List<ProductImage> images) {
+    Map<String, byte[]> records = new java.util.LinkedHashMap<>();
+    images.forEach(i -> records.put(i.getProductId() + "/" + i.getImageId(), Serdes.productImage().serialize(i)));
+    publish(config, records);
+  }
+
+  static void publish(Map<String, Object> config, String key, byte[] value) {
+    publish(config, Map.of(key, value));
+  }
+
+  static void publish(Map<String, Object> config, Map<String, byte[]> records) {
+    Properties props = broker.clientProperties();
+    props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 << 20);
+    String topic = new EmbedderConfig(config).topics().productImages();
+    try (KafkaProducer<String, byte[]> producer =
+        new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
+      records.forEach((key, value) -> producer.send(new ProducerRecord<>(topic, key, value)));
+    }
+  }
+
+  static List<ConsumerRecord<String, byte[]>> readCommitted(String topic, int expected) {
+    Properties props = broker.clientProperties();
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    props.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + System.nanoTime());
+    List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
+    try (KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(topic));
+      await().atMost(Duration.ofSeconds(90)).until(() -> {
+        consumer.poll(Duration.ofMillis(200)).forEach(out::add);
+        return out.size() >= expected;
+      });
+      consumer.poll(Duration.ofMillis(500)).forEach(out::add); // nothing more should come
+    }
+    return out;
+  }
+
+  /** The sample photos as the image fetcher would publish them: decoded and re-encoded as JPEG. */
+  static List<ProductImage> sampleImages(int count) {
+    Serdes.productImage(); // loading AvroSerde first makes Avro trust our generated classes (record defaults)
+    List<ProductImage> out = new ArrayList<>();
+    for (SampleImages.Photo photo : SampleImages.photos("validation", count)) {
+      byte[] original = photo.bytes();
+      byte[] jpeg = ImageAlterations.jpeg(ImageAlterations.decode(original), 0.9f);
+      out.add(ProductImage.newBuilder()
+          .setProductId(photo.id()).setImageId("1").setVersion(1).setOccurredAt(Instant.now())
+          .setSourceUrl("https://shop.example/" + photo.id() + ".jpg")
+          .setSha256(sha256(original)).setMediaType("image/jpeg").setSizeBytes(jpeg.length)
+          .setWidth(0).setHeight(0).setBytes(ByteBuffer.wrap(jpeg))
+          .setProduct(ProductMetadata.newBuilder().setCategory(photo.category()).build())
+          .build());
+    }
+    return out;
+  }
+
+  static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
