@@ -162,7 +162,7 @@ public final class EmbeddingIndexer {
         product == null ? null : product.getCategory(),
         price == null ? null : price.getAmount(),
         price == null ? null : price.getCurrency(),
-        product == null || product.getAvailability() == null ? null : product.getAvailability().name(),
+        product == null || product.getAvailability() == null ? null : product.getAvailability(),
         product == null || product.getAttributes() == null ? Map.of() : Map.copyOf(product.getAttributes()));
   }
 }

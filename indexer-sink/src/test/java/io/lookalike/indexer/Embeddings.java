@@ -1,6 +1,6 @@
 package io.lookalike.indexer;
 
-import io.lookalike.schemas.Availability;
+
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.Price;
@@ -37,7 +37,7 @@ final class Embeddings {
             .setBrand("Acme")
             .setCategory("Dresses")
             .setPrice(new Price(29.5, "EUR"))
-            .setAvailability(Availability.IN_STOCK)
+            .setAvailability("IN_STOCK")
             .setAttributes(Map.of("colour", "red"))
             .build())
         .build();

@@ -3,7 +3,7 @@ package io.lookalike.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.lookalike.schemas.Availability;
+
 import io.lookalike.schemas.EventType;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Serdes;
@@ -75,7 +75,7 @@ class CatalogFileLoaderIT {
     assertThat(p1.getEventId()).isEqualTo("p1:7");
     assertThat(p1.getOccurredAt().toString()).isEqualTo("2026-01-02T03:04:05Z");
     assertThat(p1.getProduct().getPrice().getCurrency()).isEqualTo("EUR");
-    assertThat(p1.getProduct().getAvailability()).isEqualTo(Availability.IN_STOCK);
+    assertThat(p1.getProduct().getAvailability()).isEqualTo("IN_STOCK");
     assertThat(p1.getProduct().getAttributes()).containsEntry("colour", "red");
     assertThat(p1.getImages().get(0).getUrl()).isEqualTo(dir.resolve("img/p1.jpg").toUri().toString()).startsWith("file:");
     assertThat(p1.getImages().get(1).getPosition()).isEqualTo(1);

@@ -2,7 +2,7 @@ package io.lookalike.ingest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.lookalike.schemas.Availability;
+
 import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.EventType;
 import io.lookalike.schemas.ImageRef;
@@ -232,7 +232,7 @@ class FetcherTopologyTest {
 
   static ProductMetadata metadata(String title) {
     return ProductMetadata.newBuilder().setTitle(title).setBrand("Acme").setCategory("dress")
-        .setPrice(new Price(49.9, "EUR")).setAvailability(Availability.IN_STOCK)
+        .setPrice(new Price(49.9, "EUR")).setAvailability("IN_STOCK")
         .setAttributes(Map.of("colour", "red", "size", "M")).build();
   }
 

@@ -6,12 +6,18 @@ import io.lookalike.embedder.EmbedderApp;
 import io.lookalike.embedder.EmbeddingModelConfig;
 import io.lookalike.gateway.GatewayConfig;
 import io.lookalike.gateway.GatewayServer;
+import io.lookalike.gateway.HealthCheck;
+import io.lookalike.gateway.PhotoValidator;
+import io.lookalike.gateway.UrlFetcher;
 import io.lookalike.gateway.SearchService;
 import io.lookalike.indexer.EmbeddingSink;
 import io.lookalike.indexer.LuceneVectorStore;
 import io.lookalike.indexer.VectorStore;
 import io.lookalike.ingest.CatalogFileLoader;
 import io.lookalike.ingest.FetcherApp;
+import io.lookalike.ingest.FetcherConfig;
+import io.lookalike.ingest.ImageDownloader;
+import io.lookalike.ingest.ImageNormaliser;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.TopicAdmin;
@@ -27,6 +33,8 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Supplier;
+import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -104,12 +112,16 @@ public final class LocalMode implements AutoCloseable {
     Map<String, Object> gatewayProps = new HashMap<>(options.overrides());
     gatewayProps.put(GatewayConfig.PORT_CONFIG, Integer.toString(options.gatewayPort()));
     gatewayProps.put(GatewayConfig.HOST_CONFIG, options.gatewayHost());
+    // The page shows the sample catalog's photos, which are files under the data directory.
     gatewayProps.put(GatewayConfig.IMAGES_ALLOWED_DIR_CONFIG, data.toString());
-    gatewayProps.put("image.fetch.allow.file", "true");
-    SearchService search = new SearchService(embedder, () -> store, gatewayProps);
-    gateway = remember(new GatewayServer(new GatewayConfig(gatewayProps), search, registry));
-    gateway.addHealthCheck("kafka-streams.fetcher", () -> fetcher.streams().state().isRunningOrRebalancing());
-    gateway.addHealthCheck("kafka-streams.embedder", () -> embedderApp.streams().state().isRunningOrRebalancing());
+    GatewayConfig gatewayConfig = new GatewayConfig(gatewayProps);
+    FetcherConfig fetcherConfig = new FetcherConfig(options.overrides());
+    SearchService search = new SearchService(embedder, () -> store,
+        PhotoValidator.of(ImageNormaliser.from(fetcherConfig)), UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
+        gatewayConfig);
+    gateway = remember(new GatewayServer(gatewayConfig, search, registry));
+    gateway.addHealthCheck("fetcher", streamsHealth(() -> fetcher.streams().state()));
+    gateway.addHealthCheck("embedder", streamsHealth(() -> embedderApp.streams().state()));
     gatewayPort = gateway.start();
     log.info("Local mode up in {} ms", (System.nanoTime() - t0) / 1_000_000);
 
@@ -117,6 +129,13 @@ public final class LocalMode implements AutoCloseable {
       loadSampleCatalog(data);
     }
     return this;
+  }
+
+  private static HealthCheck streamsHealth(Supplier<KafkaStreams.State> state) {
+    return () -> {
+      KafkaStreams.State now = state.get();
+      return now.isRunningOrRebalancing() ? HealthCheck.Status.up(now.name()) : HealthCheck.Status.down(now.name());
+    };
   }
 
   private Map<String, Object> stageConfig(Path data, Map<String, Object> extra) {

@@ -102,7 +102,7 @@ public final class Lookalike {
     String topic;
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
       try (KafkaProducer<String, ProductEvent> producer = LocalMode.eventProducer(bootstrapServers)) {
         var result = CatalogFileLoader.load(file, producer, topic, true);
         System.out.println(result);

@@ -199,13 +199,24 @@ class LocalModeIT {
     assertThat(counter("lookalike.embedder.embedded")).isEqualTo(embeddedBefore + 1);
   }
 
-  private boolean isSearchable(String productId) throws IOException, InterruptedException {
+  private boolean isSearchable(String productId) {
+    try {
+      return searchStatus(productId) == 200;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  private int searchStatus(String productId) throws IOException, InterruptedException {
     HttpResponse<String> response = http.send(HttpRequest.newBuilder(gateway("/v1/search"))
             .header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString("{\"productId\": \"" + productId + "\", \"k\": 1}"))
             .build(),
         HttpResponse.BodyHandlers.ofString());
-    return response.statusCode() == 200;
+    return response.statusCode();
   }
 
   private JsonNode searchByPhoto(byte[] jpeg) throws IOException, InterruptedException {

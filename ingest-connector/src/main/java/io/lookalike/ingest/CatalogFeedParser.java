@@ -1,0 +1,308 @@
+package io.lookalike.ingest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvParser;
+import com.fasterxml.jackson.dataformat.csv.CsvSchema;
+import io.lookalike.schemas.ProductAvailability;
+import io.lookalike.schemas.EventType;
+import io.lookalike.schemas.ImageRef;
+import io.lookalike.schemas.Price;
+import io.lookalike.schemas.ProductEvent;
+import io.lookalike.schemas.ProductMetadata;
+import java.io.IOException;
+import java.net.URI;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+import java.util.regex.Pattern;
+
+/**
+ * Turns one line of a catalog feed into a {@link ProductEvent}; shared by {@link CatalogFileLoader}
+ * and the Kafka Connect source connector. Not thread-safe (it remembers the CSV header and the last
+ * version it assigned).
+ *
+ * <p><b>JSON Lines</b> ({@code .jsonl}, {@code .ndjson}, {@code .json}): one object per line; blank
+ * lines and lines starting with {@code #} are skipped.
+ * <pre>
+ * {"productId":"p1","title":"Red dress","brand":"Acme","category":"dress","price":49.9,"currency":"EUR",
+ *  "availability":"IN_STOCK","attributes":{"colour":"red"},
+ *  "images":[{"imageId":"front","url":"images/p1.jpg","position":0}]}
+ * {"productId":"p2","image":"https://cdn.example.com/p2.jpg"}
+ * {"productId":"p1","type":"DELETE"}
+ * </pre>
+ * Fields: {@code productId} (required); {@code type} UPSERT (default) or DELETE; {@code version}
+ * (default: the current time in ms, strictly increasing within one parser); {@code eventId} (default
+ * {@code productId:version}); {@code occurredAt} (epoch ms or ISO-8601, default now); {@code title},
+ * {@code brand}, {@code category}, {@code price}, {@code currency} (required with a price),
+ * {@code availability} (IN_STOCK, OUT_OF_STOCK, PREORDER, DISCONTINUED, UNKNOWN; case and
+ * spaces/dashes are ignored), {@code attributes} (object of strings); {@code images} as
+ * {@code [{imageId, url, position}]} ({@code imageId} defaults to the index, {@code position} too),
+ * or one {@code image} / {@code imageUrl} as a shorthand for image {@code 0}.
+ *
+ * <p><b>CSV</b> ({@code .csv}), with a header line: {@code productId,type,version,eventId,occurredAt,
+ * title,brand,category,price,currency,availability,image_urls}; {@code image_urls} is {@code |}-separated,
+ * with imageIds {@code 0,1,2…}. Any other column becomes an attribute. Empty cells count as absent.
+ * One record per line: quoted cells may hold commas but no line breaks.
+ *
+ * <p>Image URLs without a scheme are resolved by the resolver given (against the feed's location).
+ */
+public final class CatalogFeedParser {
+
+  /** The two feed formats. */
+  public enum Format {
+    JSON_LINES, CSV;
+
+    /** CSV when the name ends in {@code .csv}, JSON Lines otherwise. */
+    public static Format of(String fileName) {
+      return fileName.toLowerCase(Locale.ROOT).endsWith(".csv") ? CSV : JSON_LINES;
+    }
+  }
+
+  private static final Pattern SCHEME = Pattern.compile("^[a-zA-Z][a-zA-Z0-9+.-]+:.*");
+  private static final Set<String> CSV_COLUMNS = Set.of("productId", "type", "version", "eventId", "occurredAt",
+      "title", "brand", "category", "price", "currency", "availability", "image_urls");
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final CsvMapper CSV = new CsvMapper();
+
+  private final Format format;
+  private final UnaryOperator<String> resolveRelative;
+  private ObjectReader csvRow;
+  private long lastVersion;
+
+  /**
+   * @param resolveRelative maps an image URL without a scheme to a full URL
+   */
+  public CatalogFeedParser(Format format, UnaryOperator<String> resolveRelative) {
+    this.format = format;
+    this.resolveRelative = resolveRelative;
+  }
+
+  /** Resolves relative image URLs against {@code base} (a directory's file: URI ending in '/', or a feed URL). */
+  public static UnaryOperator<String> relativeTo(URI base) {
+    return url -> base.resolve(url).toString();
+  }
+
+  public Format format() {
+    return format;
+  }
+
+  /** Whether the parser still waits for the CSV header line (always false for JSON Lines). */
+  public boolean needsHeader() {
+    return format == Format.CSV && csvRow == null;
+  }
+
+  /** Takes a CSV header line; {@link #parse} takes it too when it comes first. */
+  public void header(String line) {
+    String[] columns;
+    try {
+      columns = CSV.readerFor(String[].class).with(CsvParser.Feature.WRAP_AS_ARRAY)
+          .with(CsvParser.Feature.TRIM_SPACES).readValue(line);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("unreadable CSV header: " + e.getMessage(), e);
+    }
+    CsvSchema.Builder schema = CsvSchema.builder();
+    for (String column : columns) {
+      schema.addColumn(column.strip());
+    }
+    csvRow = CSV.readerFor(Map.class).with(schema.build()).with(CsvParser.Feature.TRIM_SPACES);
+  }
+
+  /**
+   * The event of one line, or null for a line that holds none (blank, a comment, the CSV header).
+   *
+   * @throws IllegalArgumentException with a message naming what is wrong
+   */
+  public ProductEvent parse(String line) {
+    String trimmed = line.strip();
+    if (trimmed.isEmpty() || (format == Format.JSON_LINES && trimmed.startsWith("#"))) {
+      return null;
+    }
+    if (needsHeader()) {
+      header(trimmed);
+      return null;
+    }
+    return toEvent(format == Format.CSV ? csvFields(trimmed) : jsonFields(trimmed));
+  }
+
+  private static ObjectNode jsonFields(String line) {
+    JsonNode node;
+    try {
+      node = JSON.readTree(line);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+    }
+    if (!(node instanceof ObjectNode object)) {
+      throw new IllegalArgumentException("not a JSON object");
+    }
+    return object;
+  }
+
+  private ObjectNode csvFields(String line) {
+    Map<String, String> row;
+    try {
+      row = csvRow.readValue(line);
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalArgumentException("unreadable CSV row: " + e.getMessage().lines().findFirst().orElse(""));
+    }
+    ObjectNode node = JSON.createObjectNode();
+    ObjectNode attributes = node.putObject("attributes");
+    for (Map.Entry<String, String> cell : row.entrySet()) {
+      if (cell.getValue() == null || cell.getValue().isBlank()) {
+        continue;
+      }
+      if (cell.getKey().equals("image_urls")) {
+        var images = node.putArray("images");
+        String[] urls = cell.getValue().split("\\|");
+        for (int i = 0; i < urls.length; i++) {
+          images.addObject().put("imageId", Integer.toString(i)).put("url", urls[i].strip()).put("position", i);
+        }
+      } else if (CSV_COLUMNS.contains(cell.getKey())) {
+        node.put(cell.getKey(), cell.getValue());
+      } else {
+        attributes.put(cell.getKey(), cell.getValue());
+      }
+    }
+    return node;
+  }
+
+  private ProductEvent toEvent(ObjectNode n) {
+    String productId = text(n, "productId");
+    if (productId == null) {
+      throw new IllegalArgumentException("no productId");
+    }
+    String typeText = text(n, "type");
+    EventType type;
+    try {
+      type = typeText == null ? EventType.UPSERT : EventType.valueOf(typeText.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("type must be UPSERT or DELETE, not '" + typeText + "'");
+    }
+    long now = System.currentTimeMillis();
+    long version = n.hasNonNull("version") ? parseLong(n, "version") : Math.max(now, lastVersion + 1);
+    lastVersion = Math.max(lastVersion, version);
+    String eventId = text(n, "eventId") != null ? text(n, "eventId") : productId + ":" + version;
+
+    ProductEvent.Builder event = ProductEvent.newBuilder()
+        .setEventId(eventId)
+        .setType(type)
+        .setProductId(productId)
+        .setVersion(version)
+        .setOccurredAt(Instant.ofEpochMilli(occurredAt(n, now)))
+        .setImages(type == EventType.DELETE ? List.of() : images(n));
+    if (type == EventType.UPSERT) {
+      event.setProduct(metadata(n));
+    }
+    return event.build();
+  }
+
+  private static ProductMetadata metadata(ObjectNode n) {
+    ProductMetadata.Builder metadata = ProductMetadata.newBuilder()
+        .setTitle(text(n, "title"))
+        .setBrand(text(n, "brand"))
+        .setCategory(text(n, "category"));
+    if (n.hasNonNull("price")) {
+      double amount;
+      try {
+        amount = Double.parseDouble(n.get("price").asText());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("price is not a number: " + n.get("price").asText());
+      }
+      String currency = text(n, "currency");
+      if (currency == null) {
+        throw new IllegalArgumentException("price without currency");
+      }
+      metadata.setPrice(new Price(amount, currency.toUpperCase(Locale.ROOT)));
+    }
+    String availability = text(n, "availability");
+    if (availability != null) {
+      metadata.setAvailability(ProductAvailability.normalise(availability));
+    }
+    Map<String, String> attributes = new LinkedHashMap<>();
+    JsonNode attrs = n.get("attributes");
+    if (attrs != null && attrs.isObject()) {
+      attrs.fields().forEachRemaining(e -> attributes.put(e.getKey(), e.getValue().asText()));
+    } else if (attrs != null && !attrs.isNull()) {
+      throw new IllegalArgumentException("attributes must be an object");
+    }
+    return metadata.setAttributes(attributes).build();
+  }
+
+  private List<ImageRef> images(ObjectNode n) {
+    List<ImageRef> images = new ArrayList<>();
+    JsonNode array = n.get("images");
+    if (array != null && array.isArray()) {
+      int index = 0;
+      for (Iterator<JsonNode> it = array.elements(); it.hasNext(); index++) {
+        JsonNode image = it.next();
+        String url = image.isTextual() ? image.asText() : text(image, "url");
+        if (url == null) {
+          throw new IllegalArgumentException("image " + index + " has no url");
+        }
+        String imageId = image.isObject() && text(image, "imageId") != null ? text(image, "imageId") : Integer.toString(index);
+        int position = image.isObject() && image.hasNonNull("position") ? image.get("position").asInt(index) : index;
+        images.add(new ImageRef(imageId, resolve(url), position));
+      }
+    } else if (array != null && !array.isNull()) {
+      throw new IllegalArgumentException("images must be an array");
+    }
+    String single = text(n, "image") != null ? text(n, "image") : text(n, "imageUrl");
+    if (single != null) {
+      images.add(new ImageRef("0", resolve(single), 0));
+    }
+    return images;
+  }
+
+  /** A URL with a scheme as is; anything else through the resolver. */
+  private String resolve(String url) {
+    if (SCHEME.matcher(url).matches()) {
+      return url;
+    }
+    try {
+      return resolveRelative.apply(url);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("invalid image URL '" + url + "'");
+    }
+  }
+
+  private static long occurredAt(ObjectNode n, long now) {
+    JsonNode value = n.get("occurredAt");
+    if (value == null || value.isNull() || value.asText().isBlank()) {
+      return now;
+    }
+    if (value.isNumber() || value.asText().chars().allMatch(Character::isDigit)) {
+      return value.asLong();
+    }
+    try {
+      return Instant.parse(value.asText()).toEpochMilli();
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("occurredAt is neither epoch ms nor ISO-8601: " + value.asText());
+    }
+  }
+
+  private static long parseLong(ObjectNode n, String field) {
+    try {
+      return Long.parseLong(n.get(field).asText().strip());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(field + " is not a whole number: " + n.get(field).asText());
+    }
+  }
+
+  private static String text(JsonNode n, String field) {
+    JsonNode value = n.get(field);
+    if (value == null || value.isNull() || value.isContainerNode()) {
+      return null;
+    }
+    String text = value.asText().strip();
+    return text.isEmpty() ? null : text;
+  }
+}
