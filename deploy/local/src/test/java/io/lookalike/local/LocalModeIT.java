@@ -57,7 +57,7 @@ class LocalModeIT {
   private static final int PRODUCTS = 100;
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @TempDir Path tmp;
+  private Path tmp;
   private LocalMode local;
   private KafkaProducer<String, ProductEvent> producer;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -65,7 +65,8 @@ class LocalModeIT {
   private final Map<String, Long> versions = new HashMap<>();
 
   @BeforeAll
-  void startLocalMode() throws Exception {
+  void startLocalMode(@TempDir Path tmp) throws Exception {
+    this.tmp = tmp;
     local = new LocalMode(new LocalMode.Options(tmp.resolve("data"), "127.0.0.1", freePort(), freePort(), 0,
         "127.0.0.1", null, 2, false, Map.of())).start();
     producer = LocalMode.eventProducer(local.bootstrapServers());
