@@ -105,7 +105,7 @@ public final class CatalogFeedParser {
   public void header(String line) {
     String[] columns;
     try {
-      columns = CSV.readerFor(String[].class).with(CsvParser.Feature.WRAP_AS_ARRAY)
+      columns = CSV.readerFor(String[].class)
           .with(CsvParser.Feature.TRIM_SPACES).readValue(line);
     } catch (IOException e) {
       throw new IllegalArgumentException("unreadable CSV header: " + e.getMessage(), e);

@@ -2,12 +2,17 @@ package io.lookalike.ingest;
 
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.Topics;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -32,6 +37,8 @@ public final class FetcherApp implements AutoCloseable {
 
   public static final String DEFAULT_APPLICATION_ID = "lookalike-fetcher";
   public static final String STORE_NAME = "fetcher-products";
+  /** Events taken in whose images are still being fetched (see {@link FetcherProcessor}). */
+  public static final String PENDING_STORE_NAME = "fetcher-pending";
   /** Records carry image bytes: let the producer send up to this much (the broker's message.max.bytes must match). */
   public static final int MAX_REQUEST_SIZE = 16 * 1024 * 1024;
 
@@ -42,6 +49,18 @@ public final class FetcherApp implements AutoCloseable {
   private static final String DEAD_LETTER_SINK = "dead-letters";
 
   private final KafkaStreams streams;
+  private final ExecutorService fetchPool;
+
+  /**
+   * How the fetcher overlaps downloads: the executor that downloads and normalises images, and the most
+   * product events per stream task in flight at once (results are still applied in arrival order).
+   */
+  public record Pipeline(Executor executor, int maxEventsInFlight) {
+    /** One event at a time, its images fetched on the stream thread (for tests driving the topology). */
+    public static Pipeline sequential() {
+      return new Pipeline(Runnable::run, 1);
+    }
+  }
 
   /**
    * @param config Kafka Streams settings ({@code bootstrap.servers}, {@code state.dir}, optional
@@ -50,26 +69,52 @@ public final class FetcherApp implements AutoCloseable {
   public FetcherApp(Map<String, Object> config, MeterRegistry registry) {
     FetcherConfig fetcherConfig = new FetcherConfig(config);
     ImageFetcher fetcher = ImageFetcher.of(ImageDownloader.from(fetcherConfig), ImageNormaliser.from(fetcherConfig));
-    Topology topology = buildTopology(new StreamsBuilder(), fetcherConfig.topics(), fetcher, registry);
+    this.fetchPool = fetchPool(fetcherConfig.getInt(FetcherConfig.FETCH_CONCURRENCY_CONFIG));
+    Pipeline pipeline = new Pipeline(fetchPool, fetcherConfig.getInt(FetcherConfig.FETCH_PIPELINE_MAX_EVENTS_CONFIG));
+    Topology topology = buildTopology(new StreamsBuilder(), fetcherConfig.topics(), fetcher, registry, pipeline);
     this.streams = new KafkaStreams(topology, streamsProperties(config));
   }
 
-  /** The topology with the metrics in Micrometer's global registry. */
+  /** A fixed pool of daemon threads named {@code lookalike-fetch-N}. */
+  static ExecutorService fetchPool(int threads) {
+    AtomicInteger n = new AtomicInteger();
+    return Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, "lookalike-fetch-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** The topology, one event at a time, with the metrics in Micrometer's global registry. */
   public static Topology buildTopology(StreamsBuilder builder, Topics topics, ImageFetcher fetcher) {
     return buildTopology(builder, topics, fetcher, Metrics.globalRegistry);
   }
 
+  /** The topology, one event at a time (see {@link Pipeline#sequential()}). */
   public static Topology buildTopology(StreamsBuilder builder, Topics topics, ImageFetcher fetcher, MeterRegistry registry) {
+    return buildTopology(builder, topics, fetcher, registry, Pipeline.sequential());
+  }
+
+  public static Topology buildTopology(StreamsBuilder builder, Topics topics, ImageFetcher fetcher,
+                                       MeterRegistry registry, Pipeline pipeline) {
     StoreBuilder<KeyValueStore<String, ProductState>> store = Stores.keyValueStoreBuilder(
         Stores.persistentKeyValueStore(STORE_NAME),
         org.apache.kafka.common.serialization.Serdes.String(), ProductState.serde());
+    StoreBuilder<KeyValueStore<Long, FetcherProcessor.PendingEvent>> pendingStore = Stores.keyValueStoreBuilder(
+        Stores.persistentKeyValueStore(PENDING_STORE_NAME),
+        org.apache.kafka.common.serialization.Serdes.Long(), FetcherProcessor.pendingSerde());
+    AtomicInteger imagesInFlight = new AtomicInteger();
+    Gauge.builder("lookalike.fetcher.images.in.flight", imagesInFlight, AtomicInteger::get)
+        .description("Images being downloaded or normalised right now").register(registry);
     Topology topology = builder.build();
     // Values are read as bytes and decoded in the processor, so undecodable events are dead-lettered there.
     topology.addSource(SOURCE, new ByteArraySerde().deserializer(), new ByteArraySerde().deserializer(),
         topics.productEvents());
-    topology.addProcessor(PROCESSOR, () -> new FetcherProcessor(STORE_NAME, IMAGES_SINK, DEAD_LETTER_SINK,
-        topics.deadLetters(), fetcher, registry), SOURCE);
+    topology.addProcessor(PROCESSOR, () -> new FetcherProcessor(STORE_NAME, PENDING_STORE_NAME, IMAGES_SINK,
+        DEAD_LETTER_SINK, topics.deadLetters(), fetcher, pipeline.executor(), pipeline.maxEventsInFlight(), registry,
+        imagesInFlight), SOURCE);
     topology.addStateStore(store, PROCESSOR);
+    topology.addStateStore(pendingStore, PROCESSOR);
     topology.addSink(IMAGES_SINK, topics.productImages(), new StringSerializer(),
         Serdes.productImage().serializer(), PROCESSOR);
     topology.addSink(DEAD_LETTER_SINK, topics.deadLetters(), new ByteArraySerializer(), new ByteArraySerializer(),
@@ -83,9 +128,11 @@ public final class FetcherApp implements AutoCloseable {
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
     props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
     props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), MAX_REQUEST_SIZE);
-    // Each event waits on its downloads (sequentially, with retries): take few records per poll, and keep
+    // Downloads overlap (see Pipeline) but a full window waits on its oldest event: keep polls modest, and
     // the transaction open long enough for a slow batch (Streams' exactly-once default is only 10 s).
-    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), 20);
+    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), 200);
+    // Finished events are applied from a 10 ms wall-clock punctuation: poll often enough for it to run.
+    props.put(StreamsConfig.POLL_MS_CONFIG, 10);
     props.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG), 600_000);
     props.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), 300_000);
     Map<String, Object> rest = new HashMap<>(config);
@@ -108,6 +155,10 @@ public final class FetcherApp implements AutoCloseable {
 
   @Override
   public void close() {
-    streams.close(Duration.ofSeconds(30));
+    try {
+      streams.close(Duration.ofSeconds(30));
+    } finally {
+      fetchPool.shutdownNow();
+    }
   }
 }

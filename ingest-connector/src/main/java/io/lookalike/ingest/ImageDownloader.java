@@ -16,12 +16,18 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -38,9 +44,29 @@ public class ImageDownloader {
   private static final Logger log = LoggerFactory.getLogger(ImageDownloader.class);
   private static final String USER_AGENT = "lookalike-image-fetcher/0.1";
 
-  /** The downloader's limits. */
+  /**
+   * The downloader's limits.
+   *
+   * @param maxPerHost most requests in flight to one host at a time
+   * @param retryAfterMax longest Retry-After honoured; a longer one fails the image at once
+   * @param ssrfGuard whether {@link UrlGuard} checks the addresses (the scheme is always checked)
+   * @param allowedHosts host names, IP addresses or CIDR ranges the guard lets through
+   */
   public record Options(long maxBytes, Duration connectTimeout, Duration timeout, int maxRedirects,
-                        int retries, Duration retryBackoff, boolean allowFile) {
+                        int retries, Duration retryBackoff, boolean allowFile, int maxPerHost,
+                        Duration retryAfterMax, boolean ssrfGuard, List<String> allowedHosts) {
+
+    public Options {
+      allowedHosts = List.copyOf(allowedHosts);
+    }
+
+    /** With the SSRF guard on, no allow-list, 8 requests per host and Retry-After capped at 30 s. */
+    public Options(long maxBytes, Duration connectTimeout, Duration timeout, int maxRedirects,
+                   int retries, Duration retryBackoff, boolean allowFile) {
+      this(maxBytes, connectTimeout, timeout, maxRedirects, retries, retryBackoff, allowFile, 8,
+          Duration.ofSeconds(30), true, List.of());
+    }
+
     public static Options defaults() {
       return from(new FetcherConfig(Map.of()));
     }
@@ -51,25 +77,48 @@ public class ImageDownloader {
           Duration.ofMillis(c.getInt(FetcherConfig.FETCH_TIMEOUT_MS_CONFIG)),
           c.getInt(FetcherConfig.FETCH_MAX_REDIRECTS_CONFIG), c.getInt(FetcherConfig.FETCH_RETRIES_CONFIG),
           Duration.ofMillis(c.getInt(FetcherConfig.FETCH_RETRY_BACKOFF_MS_CONFIG)),
-          c.getBoolean(FetcherConfig.FETCH_ALLOW_FILE_CONFIG));
+          c.getBoolean(FetcherConfig.FETCH_ALLOW_FILE_CONFIG), c.getInt(FetcherConfig.FETCH_MAX_PER_HOST_CONFIG),
+          Duration.ofMillis(c.getInt(FetcherConfig.FETCH_RETRY_AFTER_MAX_MS_CONFIG)),
+          c.getBoolean(FetcherConfig.FETCH_SSRF_GUARD_CONFIG), c.getList(FetcherConfig.FETCH_ALLOWED_HOSTS_CONFIG));
+    }
+
+    /** These options with the SSRF guard on or off and the given allow-list. */
+    public Options withGuard(boolean on, List<String> allowList) {
+      return new Options(maxBytes, connectTimeout, timeout, maxRedirects, retries, retryBackoff, allowFile,
+          maxPerHost, retryAfterMax, on, allowList);
     }
   }
 
-  /** A failure worth retrying: a timeout, a connection error, a 5xx or a 429. */
+  /** A failure worth retrying: a timeout, a connection error, a 5xx or a 429 (with the server's Retry-After, if any). */
   private static final class TransientFailure extends Exception {
     final boolean timeout;
+    final Duration retryAfter;
 
     TransientFailure(String message, boolean timeout, Throwable cause) {
+      this(message, timeout, cause, null);
+    }
+
+    TransientFailure(String message, boolean timeout, Throwable cause, Duration retryAfter) {
       super(message, cause);
       this.timeout = timeout;
+      this.retryAfter = retryAfter;
     }
   }
 
   private final Options options;
+  private final UrlGuard guard;
   private final HttpClient client;
+  private final Map<String, Semaphore> perHost = new ConcurrentHashMap<>();
 
   public ImageDownloader(Options options) {
+    this(options, new UrlGuard(options.allowFile(), options.ssrfGuard(), options.allowedHosts(),
+        UrlGuard.SYSTEM_RESOLVER));
+  }
+
+  /** With a guard of one's own (e.g. with another resolver). */
+  public ImageDownloader(Options options, UrlGuard guard) {
     this.options = options;
+    this.guard = guard;
     // Redirects are followed by hand so that every hop is checked by checkTarget (scheme, SSRF).
     this.client = HttpClient.newBuilder()
         .connectTimeout(options.connectTimeout())
@@ -97,6 +146,13 @@ public class ImageDownloader {
               e.getMessage() + (options.retries() > 0 ? " (after " + options.retries() + " retries)" : ""), e);
         }
         long backoff = options.retryBackoff().toMillis() << Math.min(attempt, 16);
+        if (e.retryAfter != null) {
+          if (e.retryAfter.compareTo(options.retryAfterMax()) > 0) {
+            throw new RejectedImageException(RejectedImageException.FETCH_FAILED, e.getMessage() + ": Retry-After of "
+                + e.retryAfter.toSeconds() + " s is longer than " + options.retryAfterMax().toSeconds() + " s", e);
+          }
+          backoff = Math.max(backoff, e.retryAfter.toMillis());
+        }
         log.info("Retry {} of {} for {} in {} ms: {}", attempt + 1, options.retries(), url, backoff, e.getMessage());
         sleep(backoff);
       }
@@ -104,21 +160,12 @@ public class ImageDownloader {
   }
 
   /**
-   * Refuses a target the fetcher must not reach. Called for the first URL and for every redirect
-   * hop. Today it checks the scheme; the SSRF guard (no loopback, link-local, private ranges) plugs
-   * in here.
+   * Refuses a target the fetcher must not reach: a scheme other than http(s) (file: when allowed) and,
+   * with the SSRF guard on, hosts resolving to non-public addresses. Called for the first URL and for
+   * every redirect hop, before any connection is opened.
    */
   protected void checkTarget(URI uri) throws RejectedImageException {
-    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-    boolean allowed = scheme.equals("http") || scheme.equals("https")
-        || (scheme.equals("file") && options.allowFile());
-    if (!allowed) {
-      throw new RejectedImageException(RejectedImageException.SCHEME_NOT_ALLOWED,
-          "URL scheme '" + scheme + "' is not allowed: " + uri);
-    }
-    if (!scheme.equals("file") && (uri.getHost() == null || uri.getHost().isEmpty())) {
-      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "URL has no host: " + uri);
-    }
+    guard.check(uri);
   }
 
   private static URI parse(String url) throws RejectedImageException {
@@ -165,7 +212,10 @@ public class ImageDownloader {
         continue;
       }
       if (status == 429 || status >= 500) {
-        throw new TransientFailure("HTTP " + status + " from " + uri, false, null);
+        Duration retryAfter = status == 429 || status == 503
+            ? response.headers().firstValue("Retry-After").map(ImageDownloader::retryAfter).orElse(null)
+            : null;
+        throw new TransientFailure("HTTP " + status + " from " + uri, false, null, retryAfter);
       }
       if (status == 404 || status == 410) {
         throw new RejectedImageException(RejectedImageException.NOT_FOUND, "HTTP " + status + " from " + uri);
@@ -174,7 +224,42 @@ public class ImageDownloader {
     }
   }
 
+  /** A Retry-After value, in seconds or as an HTTP date; null when unreadable. */
+  static Duration retryAfter(String value) {
+    String v = value.strip();
+    try {
+      return Duration.ofSeconds(Math.max(0, Long.parseLong(v)));
+    } catch (NumberFormatException e) {
+      try {
+        Duration d = Duration.between(Instant.now(), ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME));
+        return d.isNegative() ? Duration.ZERO : d;
+      } catch (DateTimeParseException ignored) {
+        return null;
+      }
+    }
+  }
+
+  /** Sends one request while holding one of the host's permits, so no host gets more than its share. */
   private HttpResponse<byte[]> send(URI uri) throws RejectedImageException, TransientFailure {
+    String host = uri.getHost().toLowerCase(Locale.ROOT);
+    Semaphore permits = perHost.computeIfAbsent(host, h -> new Semaphore(options.maxPerHost()));
+    try {
+      if (!permits.tryAcquire(options.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
+        throw new TransientFailure("waited " + options.timeout().toMillis() + " ms for a free connection to " + host,
+            true, null);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "interrupted waiting for " + host, e);
+    }
+    try {
+      return sendNow(uri);
+    } finally {
+      permits.release();
+    }
+  }
+
+  private HttpResponse<byte[]> sendNow(URI uri) throws RejectedImageException, TransientFailure {
     HttpRequest request = HttpRequest.newBuilder(uri)
         .timeout(options.timeout())
         .header("User-Agent", USER_AGENT)

@@ -102,6 +102,7 @@ class FetcherIT {
     config.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
     config.put(StreamsConfig.STATE_DIR_CONFIG, dir.resolve("state").toString());
     config.put(FetcherConfig.FETCH_ALLOW_FILE_CONFIG, true);
+    config.put(FetcherConfig.FETCH_ALLOWED_HOSTS_CONFIG, "127.0.0.1");
     config.put(FetcherConfig.FETCH_RETRIES_CONFIG, 2);
     config.put(FetcherConfig.FETCH_RETRY_BACKOFF_MS_CONFIG, 50);
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
