@@ -151,6 +151,27 @@ public final class LuceneVectorStore implements VectorStore {
     }
   }
 
+  /**
+   * The dimension of the index of {@code modelId} in {@code dir}, or empty when there is none yet (so that
+   * a sink that has seen only tombstones can tell there is nothing to delete).
+   */
+  public static java.util.OptionalInt existingDimension(Path dir, String modelId) {
+    if (!Files.isDirectory(dir)) {
+      return java.util.OptionalInt.empty();
+    }
+    try (Directory directory = FSDirectory.open(dir)) {
+      if (!DirectoryReader.indexExists(directory)) {
+        return java.util.OptionalInt.empty();
+      }
+      Map<String, String> userData = SegmentInfos.readLatestCommit(directory).getUserData();
+      String dimension = userData.get(DIMENSION);
+      return modelId.equals(userData.get(MODEL_ID)) && dimension != null
+          ? java.util.OptionalInt.of(Integer.parseInt(dimension)) : java.util.OptionalInt.empty();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read the Lucene index in " + dir, e);
+    }
+  }
+
   @Override
   public String modelId() {
     return modelId;

@@ -6,13 +6,13 @@ import java.util.Random;
  * Synthetic L2-normalised vectors grouped around random centres, like embeddings of a catalog with many
  * near-identical products; random Gaussian vectors would make recall figures meaningless.
  */
-final class ClusteredVectors {
+public final class ClusteredVectors {
 
   private final float[][] centres;
   private final float spread;
   private final Random random;
 
-  ClusteredVectors(int dimension, int clusters, float spread, long seed) {
+  public ClusteredVectors(int dimension, int clusters, float spread, long seed) {
     this.random = new Random(seed);
     this.spread = spread;
     this.centres = new float[clusters][];
@@ -21,7 +21,7 @@ final class ClusteredVectors {
     }
   }
 
-  float[] next() {
+  public float[] next() {
     float[] centre = centres[random.nextInt(centres.length)];
     float[] noise = gaussian(centre.length, spread);
     float[] v = new float[centre.length];
@@ -31,7 +31,7 @@ final class ClusteredVectors {
     return normalise(v);
   }
 
-  float[][] next(int n) {
+  public float[][] next(int n) {
     float[][] vectors = new float[n][];
     for (int i = 0; i < n; i++) {
       vectors[i] = next();
@@ -39,7 +39,7 @@ final class ClusteredVectors {
     return vectors;
   }
 
-  static float dot(float[] a, float[] b) {
+  public static float dot(float[] a, float[] b) {
     float sum = 0;
     for (int i = 0; i < a.length; i++) {
       sum += a[i] * b[i];
@@ -47,7 +47,7 @@ final class ClusteredVectors {
     return sum;
   }
 
-  static float[] normalise(float[] v) {
+  public static float[] normalise(float[] v) {
     double norm = Math.sqrt(dot(v, v));
     for (int i = 0; i < v.length; i++) {
       v[i] /= (float) norm;

@@ -11,11 +11,11 @@ import java.util.List;
 import java.util.Map;
 
 /** Test embedding records. */
-final class Embeddings {
+public final class Embeddings {
 
   private Embeddings() {}
 
-  static ImageEmbedding embedding(String key, String modelId, float[] vector, long version) {
+  public static ImageEmbedding embedding(String key, String modelId, float[] vector, long version) {
     ImageKey k = ImageKey.parse(key);
     List<Float> values = new ArrayList<>(vector.length);
     for (float v : vector) {

@@ -4,15 +4,15 @@ import io.lookalike.schemas.ImageKey;
 import java.util.Map;
 
 /** Test images with sensible defaults. */
-final class Images {
+public final class Images {
 
   private Images() {}
 
-  static StoredImage image(String key, float[] vector, long version) {
+  public static StoredImage image(String key, float[] vector, long version) {
     return image(key, vector, version, "Dresses", "Acme", 49.90, "IN_STOCK");
   }
 
-  static StoredImage image(String key, float[] vector, long version, String category, String brand, Double price,
+  public static StoredImage image(String key, float[] vector, long version, String category, String brand, Double price,
       String availability) {
     ImageKey k = ImageKey.parse(key);
     return new StoredImage(k, vector, version, "sha-" + key + "-" + version, Integer.parseInt(k.imageId().replaceAll("\\D", "0")),

@@ -1,0 +1,200 @@
+package io.lookalike.indexer.connect;
+
+import static io.lookalike.indexer.Embeddings.embedding;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.lookalike.indexer.ClusteredVectors;
+import io.lookalike.schemas.ImageEmbedding;
+import io.lookalike.schemas.Serdes;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.stream.StreamSupport;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.connect.converters.ByteArrayConverter;
+import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.Term;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.TermQuery;
+import org.apache.lucene.store.FSDirectory;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The sink connector in a real Connect worker (Kafka's EmbeddedConnectCluster) on a real broker, store=lucene. */
+class LookalikeSinkConnectorIT {
+
+  private static final String MODEL = "it_model";
+  private static final String TOPIC = "catalog.image-embeddings." + MODEL;
+  private static final String DEAD_LETTERS = "catalog.dead-letters";
+  private static final String CONNECTOR = "lookalike-sink";
+  private static final int DIM = 16;
+
+  private static EmbeddedConnectCluster connect;
+  private static KafkaProducer<byte[], byte[]> producer;
+
+  @TempDir static Path tmp;
+  private final ClusteredVectors vectors = new ClusteredVectors(DIM, 4, 0.5f, 17);
+
+  @BeforeAll
+  static void startConnect() {
+    Properties broker = new Properties();
+    broker.put("transaction.state.log.replication.factor", "1");
+    broker.put("transaction.state.log.min.isr", "1");
+    broker.put("offsets.topic.replication.factor", "1");
+    broker.put("group.initial.rebalance.delay.ms", "0");
+    Map<String, String> worker = new HashMap<>();
+    worker.put("offset.flush.interval.ms", "500"); // how often the sink's offsets are committed
+    connect = (EmbeddedConnectCluster) new EmbeddedConnectCluster.Builder().name("sink-it").numWorkers(1)
+        .brokerProps(broker).workerProps(worker).build();
+    connect.start();
+    connect.kafka().createTopic(TOPIC, 2);
+    connect.kafka().createTopic(DEAD_LETTERS, 1);
+    producer = new KafkaProducer<>(Map.of(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, connect.kafka().bootstrapServers(),
+        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
+        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class));
+  }
+
+  @AfterAll
+  static void stopConnect() {
+    if (producer != null) {
+      producer.close();
+    }
+    if (connect != null) {
+      connect.stop();
+    }
+  }
+
+  @Test
+  void shouldIndexThroughAConnectWorkerDeadLetterBadRecordsAndSurviveAWorkerRestart() throws Exception {
+    Path lucene = Files.createDirectories(tmp.resolve("lucene"));
+    // Given the connector running on store=lucene with Connect's dead-letter queue
+    Map<String, String> config = new HashMap<>();
+    config.put("connector.class", LookalikeSinkConnector.class.getName());
+    config.put("tasks.max", "1");
+    config.put("topics", TOPIC);
+    config.put("key.converter", ByteArrayConverter.class.getName());
+    config.put("value.converter", ByteArrayConverter.class.getName());
+    config.put(LookalikeSinkConfig.STORE_CONFIG, "lucene");
+    config.put(LookalikeSinkConfig.LUCENE_DIR_CONFIG, lucene.toString());
+    config.put("errors.tolerance", "all");
+    config.put("errors.deadletterqueue.topic.name", DEAD_LETTERS);
+    config.put("errors.deadletterqueue.topic.replication.factor", "1");
+    config.put("errors.deadletterqueue.context.headers.enable", "true");
+    connect.configureConnector(CONNECTOR, config);
+    connect.assertions().assertConnectorAndExactlyNumTasksAreRunning(CONNECTOR, 1, "sink did not start");
+
+    // When embeddings, a corrupt record and tombstones arrive
+    for (int i = 0; i < 30; i++) {
+      send("p" + i + "/0", embedding("p" + i + "/0", MODEL, vectors.next(), 1));
+    }
+    sendRaw("p100/0", "not avro".getBytes(StandardCharsets.UTF_8));
+    send("p0/0", null);
+    send("p1/0", null);
+    send("p2/0", embedding("p2/0", MODEL, vectors.next(), 2));
+    producer.flush();
+
+    // Then the store holds exactly the live images, the corrupt record is in the dead-letter topic,
+    // and the offsets are committed
+    awaitCaughtUp(lucene, 28);
+    assertThat(hasKey(lucene, "p0/0")).isFalse();
+    ConsumerRecord<byte[], byte[]> dead = connect.kafka().consume(1, 30_000, DEAD_LETTERS).iterator().next();
+    assertThat(new String(dead.key(), StandardCharsets.UTF_8)).isEqualTo("p100/0");
+    assertThat(dead.value()).isEqualTo("not avro".getBytes(StandardCharsets.UTF_8));
+    assertThat(header(dead, "__connect.errors.exception.message")).contains("corrupt_record");
+    assertThat(header(dead, "__connect.errors.topic")).isEqualTo(TOPIC);
+
+    // When the worker goes away, more changes arrive, and a new worker takes over
+    connect.removeWorker();
+    for (int i = 30; i < 40; i++) {
+      send("p" + i + "/0", embedding("p" + i + "/0", MODEL, vectors.next(), 1));
+    }
+    send("p3/0", null);
+    send("p2/0", embedding("p2/0", MODEL, vectors.next(), 1)); // late, older version
+    producer.flush();
+    connect.addWorker();
+    connect.assertions().assertConnectorAndExactlyNumTasksAreRunning(CONNECTOR, 1, "sink did not restart");
+
+    // Then nothing is lost or duplicated, and the older version did not win
+    awaitCaughtUp(lucene, 37);
+    assertThat(hasKey(lucene, "p39/0")).isTrue();
+    assertThat(hasKey(lucene, "p3/0")).isFalse();
+    assertThat(connect.kafka().consume(1, 5_000, DEAD_LETTERS).count()).isEqualTo(1);
+    connect.deleteConnector(CONNECTOR);
+  }
+
+  private static void awaitCaughtUp(Path lucene, int images) {
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250))
+        .until(() -> committedToEnd() && liveImages(lucene) == images);
+  }
+
+  /** True when the connector's consumer group has committed the end of every partition. */
+  private static boolean committedToEnd() throws Exception {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", connect.kafka().bootstrapServers()))) {
+      Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets("connect-" + CONNECTOR)
+          .partitionsToOffsetAndMetadata().get();
+      for (int p = 0; p < 2; p++) {
+        TopicPartition partition = new TopicPartition(TOPIC, p);
+        long end = admin.listOffsets(Map.of(partition, OffsetSpec.latest())).all().get().get(partition).offset();
+        OffsetAndMetadata done = committed.get(partition);
+        if (end > 0 && (done == null || done.offset() < end)) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+
+  /** Reads the task's index without its write lock, as a second reader may. */
+  private static int liveImages(Path lucene) throws Exception {
+    Path dir = lucene.resolve(MODEL);
+    if (!Files.isDirectory(dir)) {
+      return -1;
+    }
+    try (var directory = FSDirectory.open(dir); DirectoryReader reader = DirectoryReader.open(directory)) {
+      return reader.numDocs();
+    }
+  }
+
+  private static boolean hasKey(Path lucene, String key) throws Exception {
+    try (var directory = FSDirectory.open(lucene.resolve(MODEL)); DirectoryReader reader = DirectoryReader.open(directory)) {
+      return new IndexSearcher(reader).count(new TermQuery(new Term("key", key))) == 1;
+    }
+  }
+
+  private static String header(ConsumerRecord<byte[], byte[]> record, String name) {
+    Header header = record.headers().lastHeader(name);
+    return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+  }
+
+  private void send(String key, ImageEmbedding embedding) {
+    sendRaw(key, embedding == null ? null : Serdes.imageEmbedding().serialize(embedding));
+  }
+
+  private void sendRaw(String key, byte[] value) {
+    producer.send(new ProducerRecord<>(TOPIC, key.getBytes(StandardCharsets.UTF_8), value));
+  }
+
+  @SuppressWarnings("unused")
+  private static List<ConsumerRecord<byte[], byte[]>> all(Iterable<ConsumerRecord<byte[], byte[]>> records) {
+    return StreamSupport.stream(records.spliterator(), false).toList();
+  }
+}
