@@ -30,7 +30,7 @@ import org.apache.kafka.streams.StreamsConfig;
 /**
  * Throughput of the embedder: raw {@link DjlEmbedder} at batch 1 and 32, and the Streams app on a
  * real in-process broker, on the same sample photos. Run it with
- * {@code ./mvnw -o -q -pl embedder-stream test-compile exec:java} (add {@code -Dbench.images=N} to
+ * {@code ./mvnw -o -q -pl embedder-stream test-compile exec:java -Dbench=io.lookalike.embedder.EmbedderBench} (add {@code -Dbench.images=N} to
  * change the 200 photos, {@code -Dai.djl.pytorch.num_threads=N} to try other thread counts).
  */
 public final class EmbedderBench {

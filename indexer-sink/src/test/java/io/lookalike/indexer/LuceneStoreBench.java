@@ -16,7 +16,7 @@ import java.util.stream.Stream;
 
 /**
  * Indexing and search speed of {@link LuceneVectorStore} on clustered 1280-d vectors:
- * {@code java -cp ... io.lookalike.indexer.LuceneStoreBench [vectors]}.
+ * {@code ./mvnw -q -pl indexer-sink test-compile exec:java -Dbench=io.lookalike.indexer.LuceneStoreBench -Dexec.args="[vectors]"}.
  */
 public final class LuceneStoreBench {
 

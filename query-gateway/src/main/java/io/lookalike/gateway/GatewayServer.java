@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.Javalin;
+import io.javalin.config.RoutesConfig;
 import io.javalin.config.SizeUnit;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
@@ -36,6 +37,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
@@ -60,6 +62,8 @@ import org.slf4j.LoggerFactory;
  * curl 'http://localhost:8080/v1/products/p42/similar?k=5&amp;category=shirt'
  * # a result's image: served from gateway.images.allowed.dir for file: URLs, else 302 to its http(s) URL
  * curl -L http://localhost:8080/v1/images/p42/main
+ * # the active model and the others known (vectors, lag, state: active, ready, catching_up)
+ * curl http://localhost:8080/v1/models
  * # health (200 UP, 503 DOWN) and Prometheus metrics
  * curl http://localhost:8080/health
  * curl http://localhost:8080/metrics
@@ -98,6 +102,8 @@ public class GatewayServer implements AutoCloseable {
   private final List<Map.Entry<String, HealthCheck>> healthChecks = new CopyOnWriteArrayList<>();
   private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
   private final byte[] page;
+  private final List<Consumer<RoutesConfig>> extraRoutes = new CopyOnWriteArrayList<>();
+  private volatile ModelDirectory modelDirectory;
   private Javalin app;
 
   public GatewayServer(GatewayConfig config, SearchService service, PrometheusMeterRegistry registry) {
@@ -121,6 +127,21 @@ public class GatewayServer implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Adds routes of another component (e.g. an admin API) to this server; call before {@link #start()}.
+   * Errors they throw as {@link SearchException} are answered like the gateway's own.
+   */
+  public GatewayServer addRoutes(Consumer<RoutesConfig> routes) {
+    extraRoutes.add(routes);
+    return this;
+  }
+
+  /** Where {@code GET /v1/models} learns of the models besides the active one; without it, only the active one. */
+  public GatewayServer modelDirectory(ModelDirectory directory) {
+    this.modelDirectory = directory;
+    return this;
+  }
+
   /** Starts listening; returns the bound port (the configured one, or a free one for port 0). */
   public synchronized int start() {
     app = Javalin.create(cfg -> {
@@ -137,7 +158,9 @@ public class GatewayServer implements AutoCloseable {
       cfg.routes.post("/v1/search", this::search);
       cfg.routes.get("/v1/products/{productId}/similar", this::similar);
       cfg.routes.get("/v1/images/{productId}/{imageId}", this::image);
+      cfg.routes.get("/v1/models", this::models);
       cfg.routes.get("/health", this::health);
+      extraRoutes.forEach(routes -> routes.accept(cfg.routes));
       cfg.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
           .result(registry.scrape()));
 
@@ -292,20 +315,40 @@ public class GatewayServer implements AutoCloseable {
     ctx.result(Files.readAllBytes(file));
   }
 
+  private void models(Context ctx) {
+    ActiveModel active = service.active();
+    ModelDirectory directory = modelDirectory;
+    List<ModelStatus> models;
+    if (directory != null) {
+      models = directory.models();
+    } else if (active == null) {
+      models = List.of();
+    } else {
+      var info = active.embedder().model();
+      models = List.of(new ModelStatus(info.modelId(), info.name(), null, info.dimension(), active.store().count(),
+          -1, ModelStatus.ACTIVE, null));
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("active", active == null ? null : active.modelId());
+    body.put("models", models);
+    ctx.json(body);
+  }
+
   private void health(Context ctx) {
     Map<String, Object> body = new LinkedHashMap<>();
     boolean up = true;
     body.put("status", "UP");
-    body.put("modelId", service.modelId());
+    ActiveModel active = service.active();
+    body.put("modelId", active == null ? null : active.modelId());
     try {
-      VectorStore store = service.activeStore();
+      VectorStore store = active == null ? null : active.store();
       if (store == null) {
         up = false;
         body.put("index", "no active index");
       } else {
         body.put("indexModelId", store.modelId());
         body.put("vectors", store.count());
-        if (!store.modelId().equals(service.modelId())) {
+        if (!store.modelId().equals(active.modelId())) {
           up = false;
         }
       }

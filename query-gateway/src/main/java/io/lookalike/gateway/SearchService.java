@@ -24,44 +24,49 @@ public class SearchService {
   static final int HITS_PER_PRODUCT = 4;
   private static final int MAX_HITS = 2000;
 
-  private final Embedder embedder;
-  private final Supplier<VectorStore> activeStore;
+  private final Supplier<ActiveModel> active;
   private final PhotoValidator validator;
   private final UrlFetcher fetcher;
   private final int defaultK;
   private final int maxK;
 
   /**
-   * @param activeStore the index to search; read once per request, so it can be swapped atomically
-   *     (blue/green) while searches run
+   * @param active the model to embed queries with and the index of its vectors; read once per request,
+   *     so it can be swapped atomically (blue/green) while searches run; null while none is active
    */
-  public SearchService(Embedder embedder, Supplier<VectorStore> activeStore, PhotoValidator validator,
-      UrlFetcher fetcher, int defaultK, int maxK) {
+  public SearchService(Supplier<ActiveModel> active, PhotoValidator validator, UrlFetcher fetcher, int defaultK,
+      int maxK) {
     if (defaultK < 1 || defaultK > maxK) {
       throw new IllegalArgumentException("need 1 <= defaultK <= maxK, got " + defaultK + " and " + maxK);
     }
-    this.embedder = embedder;
-    this.activeStore = activeStore;
+    this.active = active;
     this.validator = validator;
     this.fetcher = fetcher;
     this.defaultK = defaultK;
     this.maxK = maxK;
   }
 
-  public SearchService(Embedder embedder, Supplier<VectorStore> activeStore, PhotoValidator validator,
-      UrlFetcher fetcher, GatewayConfig config) {
-    this(embedder, activeStore, validator, fetcher, config.getInt(GatewayConfig.SEARCH_K_DEFAULT_CONFIG),
+  public SearchService(Supplier<ActiveModel> active, PhotoValidator validator, UrlFetcher fetcher,
+      GatewayConfig config) {
+    this(active, validator, fetcher, config.getInt(GatewayConfig.SEARCH_K_DEFAULT_CONFIG),
         config.getInt(GatewayConfig.SEARCH_K_MAX_CONFIG));
   }
 
-  /** The model queries are embedded with. */
-  public String modelId() {
-    return embedder.model().modelId();
+  /** The model and index searches use now; null while none is active. */
+  public ActiveModel active() {
+    return active.get();
   }
 
-  /** The index searches go to now. */
+  /** The model queries are embedded with now; null while none is active. */
+  public String modelId() {
+    ActiveModel now = active.get();
+    return now == null ? null : now.modelId();
+  }
+
+  /** The index searches go to now; null while none is active. */
   public VectorStore activeStore() {
-    return activeStore.get();
+    ActiveModel now = active.get();
+    return now == null ? null : now.store();
   }
 
   public int defaultK() {
@@ -75,28 +80,30 @@ public class SearchService {
   /** Products that look like this photo (JPEG, PNG or WebP bytes). {@code k} null means the default. */
   public SearchResponse byPhoto(byte[] photo, Integer k, SearchFilter filter) {
     long start = System.nanoTime();
-    VectorStore store = checkedStore();
+    ActiveModel model = checkedModel();
+    VectorStore store = model.store();
     int n = checkK(k);
-    float[] query = embed(validator.validate(photo));
+    float[] query = embed(model.embedder(), validator.validate(photo));
     return respond("photo", store, start, nearestProducts(store, query, n, filter, Set.of()));
   }
 
   /** Downloads the image, then as {@link #byPhoto}. */
   public SearchResponse byUrl(String url, Integer k, SearchFilter filter) {
     long start = System.nanoTime();
-    VectorStore store = checkedStore();
+    ActiveModel model = checkedModel();
+    VectorStore store = model.store();
     int n = checkK(k);
     if (url == null || url.isBlank()) {
       throw SearchException.badRequest("imageUrl is empty");
     }
-    float[] query = embed(validator.validate(fetcher.fetch(url.strip())));
+    float[] query = embed(model.embedder(), validator.validate(fetcher.fetch(url.strip())));
     return respond("url", store, start, nearestProducts(store, query, n, filter, Set.of()));
   }
 
   /** Products that look like this one (its main image), the product itself excluded. */
   public SearchResponse byProduct(String productId, Integer k, SearchFilter filter) {
     long start = System.nanoTime();
-    VectorStore store = checkedStore();
+    VectorStore store = checkedModel().store();
     int n = checkK(k);
     List<StoredImage> images = productId == null ? List.of() : store.imagesOf(productId);
     if (images.isEmpty()) {
@@ -109,24 +116,26 @@ public class SearchService {
   /** Products nearest to a vector of the index's model; it is L2-normalised here. */
   public SearchResponse byVector(float[] vector, Integer k, SearchFilter filter) {
     long start = System.nanoTime();
-    VectorStore store = checkedStore();
+    VectorStore store = checkedModel().store();
     int n = checkK(k);
     float[] query = normalised(vector, store.dimension());
     return respond("vector", store, start, nearestProducts(store, query, n, filter, Set.of()));
   }
 
-  private VectorStore checkedStore() {
-    VectorStore store = activeStore.get();
-    if (store == null) {
+  /** The active model, read once for the whole request. */
+  private ActiveModel checkedModel() {
+    ActiveModel model = active.get();
+    if (model == null) {
       throw new SearchException(503, "no_index", "no index is active yet");
     }
-    String queryModel = embedder.model().modelId();
+    VectorStore store = model.store();
+    String queryModel = model.modelId();
     if (!queryModel.equals(store.modelId())) {
       // Invariant 4: vectors of different models are never compared.
       throw new SearchException(409, "model_mismatch", "the active index holds vectors of model "
           + store.modelId() + " but queries are embedded with " + queryModel);
     }
-    return store;
+    return model;
   }
 
   private int checkK(Integer k) {
@@ -139,7 +148,7 @@ public class SearchService {
     return k;
   }
 
-  private float[] embed(byte[] photo) {
+  private static float[] embed(Embedder embedder, byte[] photo) {
     EmbeddingResult result = embedder.embed(List.of(photo)).get(0);
     if (result instanceof EmbeddingResult.Vector vector) {
       return vector.values();

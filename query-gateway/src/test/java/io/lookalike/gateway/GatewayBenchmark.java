@@ -26,8 +26,7 @@ import org.apache.lucene.util.IOUtils;
 /**
  * Search latency over HTTP (client side, one request at a time) by vector and by photo, against ~500
  * indexed sample photos on the real model and Lucene index. Run it with
- * {@code ./mvnw -o -q -pl query-gateway test-compile dependency:build-classpath -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=test}
- * then {@code java -Dai.djl.offline=true -Dlookalike.shared.dir=../shared -cp target/test-classes:target/classes:$(cat target/cp.txt) io.lookalike.gateway.GatewayBenchmark [photos] [queries]}.
+ * {@code ./mvnw -q -pl query-gateway test-compile exec:java -Dbench=io.lookalike.gateway.GatewayBenchmark -Dexec.args="[photos] [queries]"}.
  */
 public final class GatewayBenchmark {
 
@@ -45,7 +44,7 @@ public final class GatewayBenchmark {
       System.out.printf("indexed %d photos in %.1f s%n", indexed.size(), (System.nanoTime() - start) / 1e9);
 
       GatewayConfig config = new GatewayConfig(Map.of(GatewayConfig.PORT_CONFIG, "0"));
-      SearchService service = new SearchService(embedder, () -> store, PhotoValidator.of(new ImageNormaliser()),
+      SearchService service = new SearchService(() -> new ActiveModel(embedder, store), PhotoValidator.of(new ImageNormaliser()),
           UrlFetcher.of(ImageDownloader.from(new FetcherConfig(Map.of()))), config);
       try (GatewayServer server = new GatewayServer(config, service, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))) {
         URI search = URI.create("http://127.0.0.1:" + server.start() + "/v1/search");

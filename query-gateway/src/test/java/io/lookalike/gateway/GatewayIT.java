@@ -54,7 +54,7 @@ class GatewayIT {
   private static DjlEmbedder embedder;
   private static LuceneVectorStore store;
   private static LuceneVectorStore otherModelStore;
-  private static final AtomicReference<VectorStore> active = new AtomicReference<>();
+  private static final AtomicReference<ActiveModel> active = new AtomicReference<>();
   private static final AtomicBoolean extraCheckUp = new AtomicBoolean(true);
   private static PrometheusMeterRegistry registry;
   private static GatewayServer server;
@@ -70,7 +70,7 @@ class GatewayIT {
     int dimension = embedder.model().dimension();
     store = LuceneVectorStore.open(tmp.resolve(modelId), modelId, dimension);
     otherModelStore = LuceneVectorStore.open(tmp.resolve("other"), "other_model_0badc0de", dimension);
-    active.set(store);
+    active.set(new ActiveModel(embedder, store));
 
     photos = SampleImages.photos("test", PRODUCTS);
     indexed = GatewayFixture.index(embedder, store, photos, 16);
@@ -98,12 +98,18 @@ class GatewayIT {
         FetcherConfig.FETCH_ALLOW_FILE_CONFIG, "true",
         FetcherConfig.FETCH_RETRIES_CONFIG, "0",
         FetcherConfig.FETCH_MAX_BYTES_CONFIG, Long.toString(MAX_UPLOAD))));
-    SearchService service = new SearchService(embedder, active::get,
+    SearchService service = new SearchService(active::get,
         PhotoValidator.of(new ImageNormaliser(MAX_UPLOAD, 40_000_000L, 640)), UrlFetcher.of(downloader), config);
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     server = new GatewayServer(config, service, registry)
         .addHealthCheck("extra", () -> extraCheckUp.get()
-            ? HealthCheck.Status.up("RUNNING") : HealthCheck.Status.down("ERROR"));
+            ? HealthCheck.Status.up("RUNNING") : HealthCheck.Status.down("ERROR"))
+        .addRoutes(routes -> {
+          routes.get("/v1/extra/ping", ctx -> ctx.result("pong"));
+          routes.post("/v1/extra/refuse", ctx -> {
+            throw new SearchException(409, "not_ready", "not ready yet");
+          });
+        });
     int port = server.start();
     base = "http://127.0.0.1:" + port;
     http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -300,14 +306,48 @@ class GatewayIT {
 
   @Test
   void shouldRefuseSearchWhenActiveIndexHoldsAnotherModel() {
-    active.set(otherModelStore);
+    active.set(new ActiveModel(embedder, otherModelStore));
     try {
       assertError(send(http, json(JSON.createObjectNode().put("productId", "p1"))), 409, "model_mismatch");
       HttpResponse<String> health = send(http, HttpRequest.newBuilder(uri("/health")).GET().build());
       assertThat(health.statusCode()).isEqualTo(503);
     } finally {
-      active.set(store);
+      active.set(new ActiveModel(embedder, store));
     }
+  }
+
+  @Test
+  void shouldListTheActiveModelAndThoseOfTheDirectory() throws Exception {
+    HttpResponse<String> plain = send(http, HttpRequest.newBuilder(uri("/v1/models")).GET().build());
+    assertThat(plain.statusCode()).isEqualTo(200);
+    JsonNode body = JSON.readTree(plain.body());
+    String modelId = embedder.model().modelId();
+    assertThat(body.get("active").asText()).isEqualTo(modelId);
+    assertThat(body.at("/models/0/modelId").asText()).isEqualTo(modelId);
+    assertThat(body.at("/models/0/state").asText()).isEqualTo("active");
+    assertThat(body.at("/models/0/vectors").asLong()).isEqualTo(PRODUCTS + 5);
+
+    server.modelDirectory(() -> List.of(
+        new ModelStatus(modelId, "mobilenet", "file:/m.pt", 1280, 35, 0, ModelStatus.ACTIVE, "2026-01-01T00:00:00Z"),
+        new ModelStatus("next_0000aaaa", "next", "file:/n.pt", 96, 10, 25, ModelStatus.CATCHING_UP, null)));
+    try {
+      JsonNode listed = JSON.readTree(send(http, HttpRequest.newBuilder(uri("/v1/models")).GET().build()).body());
+      assertThat(listed.get("models")).hasSize(2);
+      assertThat(listed.at("/models/1/modelId").asText()).isEqualTo("next_0000aaaa");
+      assertThat(listed.at("/models/1/lag").asLong()).isEqualTo(25);
+      assertThat(listed.at("/models/1/state").asText()).isEqualTo("catching_up");
+      assertThat(listed.at("/models/0/createdAt").asText()).isEqualTo("2026-01-01T00:00:00Z");
+    } finally {
+      server.modelDirectory(null);
+    }
+  }
+
+  @Test
+  void shouldServeRoutesAddedByAnotherComponentWithTheSameErrorShape() throws Exception {
+    HttpResponse<String> ping = send(http, HttpRequest.newBuilder(uri("/v1/extra/ping")).GET().build());
+    assertThat(ping.body()).isEqualTo("pong");
+    assertError(send(http, HttpRequest.newBuilder(uri("/v1/extra/refuse")).POST(BodyPublishers.noBody()).build()),
+        409, "not_ready");
   }
 
   @Test

@@ -31,14 +31,15 @@ class SearchServiceTest {
   Path tmp;
 
   private LuceneVectorStore store;
-  private final AtomicReference<VectorStore> active = new AtomicReference<>();
+  private final AtomicReference<ActiveModel> active = new AtomicReference<>();
+  private final AxisEmbedder embedder = new AxisEmbedder();
   private SearchService service;
 
   @BeforeEach
   void setUp() {
     store = LuceneVectorStore.open(tmp.resolve(MODEL), MODEL, DIM);
-    active.set(store);
-    service = new SearchService(new AxisEmbedder(), active::get, photo -> photo, url -> new byte[] {2}, 3, 20);
+    active.set(new ActiveModel(embedder, store));
+    service = new SearchService(active::get, photo -> photo, url -> new byte[] {2}, 3, 20);
     List<StoredImage> images = new ArrayList<>();
     // 10 products near axis 0, each with 5 images all closer to the query than any other product's.
     for (int p = 0; p < 10; p++) {
@@ -113,10 +114,33 @@ class SearchServiceTest {
   @Test
   void shouldNeverCompareVectorsOfDifferentModels(@TempDir Path other) {
     try (LuceneVectorStore otherModel = LuceneVectorStore.open(other, "other_model_11111111", DIM)) {
-      active.set(otherModel);
+      active.set(new ActiveModel(embedder, otherModel));
       assertCode(() -> service.byVector(new float[] {1, 0, 0, 0}, 3, null), 409, "model_mismatch");
       assertCode(() -> service.byPhoto(new byte[] {0}, 3, null), 409, "model_mismatch");
     }
+  }
+
+  @Test
+  void shouldEmbedTheQueryWithTheModelOfTheIndexItSearchesAfterASwitch(@TempDir Path other) {
+    try (LuceneVectorStore next = LuceneVectorStore.open(other, "next_model_22222222", DIM)) {
+      // The next model maps a photo to the axis after the current model's.
+      next.write(List.of(GatewayFixture.image("on-axis-1", "main", 0, unit(0, 1, 0, 0), "https://example.com/1", "hat", 0),
+          GatewayFixture.image("on-axis-2", "main", 0, unit(0, 0, 1, 0), "https://example.com/2", "hat", 1)), List.of());
+      active.set(new ActiveModel(new AxisEmbedder("next_model_22222222", 1), next));
+
+      SearchResponse response = service.byPhoto(new byte[] {1}, 1, null);
+
+      assertThat(response.modelId()).isEqualTo("next_model_22222222");
+      assertThat(response.results()).extracting(SearchResponse.Match::productId).containsExactly("on-axis-2");
+      assertThat(service.modelId()).isEqualTo("next_model_22222222");
+    }
+  }
+
+  @Test
+  void shouldAnswerNoIndexWhileNoModelIsActive() {
+    active.set(null);
+    assertCode(() -> service.byVector(new float[] {1, 0, 0, 0}, 3, null), 503, "no_index");
+    assertThat(service.modelId()).isNull();
   }
 
   @Test
@@ -137,18 +161,30 @@ class SearchServiceTest {
     return SearchService.normalised(v, v.length);
   }
 
-  /** Photo {@code {n}} embeds to the unit vector of axis n. */
+  /** Photo {@code {n}} embeds to the unit vector of axis n (plus a shift, mod DIM). */
   private static final class AxisEmbedder implements Embedder {
+    private final String modelId;
+    private final int shift;
+
+    AxisEmbedder() {
+      this(MODEL, 0);
+    }
+
+    AxisEmbedder(String modelId, int shift) {
+      this.modelId = modelId;
+      this.shift = shift;
+    }
+
     @Override
     public ModelInfo model() {
-      return new ModelInfo(MODEL, "test", DIM);
+      return new ModelInfo(modelId, "test", DIM);
     }
 
     @Override
     public List<EmbeddingResult> embed(List<byte[]> images) {
       return images.stream().map(b -> {
         float[] v = new float[DIM];
-        v[b[0]] = 1;
+        v[(b[0] + shift) % DIM] = 1;
         return (EmbeddingResult) new EmbeddingResult.Vector(v);
       }).toList();
     }

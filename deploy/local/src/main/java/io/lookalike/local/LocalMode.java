@@ -1,23 +1,25 @@
 package io.lookalike.local;
 
-import io.lookalike.embedder.DjlEmbedder;
 import io.lookalike.embedder.Embedder;
 import io.lookalike.embedder.EmbedderApp;
-import io.lookalike.embedder.EmbeddingModelConfig;
 import io.lookalike.gateway.GatewayConfig;
 import io.lookalike.gateway.GatewayServer;
 import io.lookalike.gateway.HealthCheck;
 import io.lookalike.gateway.PhotoValidator;
 import io.lookalike.gateway.UrlFetcher;
 import io.lookalike.gateway.SearchService;
-import io.lookalike.indexer.EmbeddingSink;
-import io.lookalike.indexer.LuceneVectorStore;
 import io.lookalike.indexer.VectorStore;
 import io.lookalike.ingest.CatalogFileLoader;
 import io.lookalike.ingest.FetcherApp;
 import io.lookalike.ingest.FetcherConfig;
 import io.lookalike.ingest.ImageDownloader;
 import io.lookalike.ingest.ImageNormaliser;
+import io.lookalike.ingest.webhook.WebhookConfig;
+import io.lookalike.ingest.webhook.WebhookReceiver;
+import io.javalin.config.RoutesConfig;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.function.Consumer;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.TopicAdmin;
@@ -53,6 +55,8 @@ public final class LocalMode implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LocalMode.class);
   private static final String SAMPLE_RESOURCE = "/lookalike/sample-catalog/";
   private static final String SAMPLE_LOADED_MARKER = "sample-catalog.loaded";
+  /** Setting (in the overrides): let the admin API answer clients on other machines too. Default false. */
+  public static final String ADMIN_ALLOW_REMOTE_CONFIG = "gateway.admin.allow.remote";
 
   /** What to start. Ports of 0 for the gateway mean "any free port". */
   public record Options(
@@ -68,11 +72,8 @@ public final class LocalMode implements AutoCloseable {
   private final Deque<AutoCloseable> started = new ArrayDeque<>();
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private LocalKafka kafka;
-  private Embedder embedder;
-  private VectorStore store;
+  private ModelPipelines pipelines;
   private FetcherApp fetcher;
-  private EmbedderApp embedderApp;
-  private EmbeddingSink sink;
   private GatewayServer gateway;
   private int gatewayPort;
   private final Topics topics;
@@ -90,38 +91,53 @@ public final class LocalMode implements AutoCloseable {
 
     kafka = remember(LocalKafka.start(data.resolve("kafka"), options.host(), options.kafkaPort(), options.controllerPort()));
 
-    embedder = remember(options.modelUrl() == null || options.modelUrl().isBlank()
-        ? DjlEmbedder.loadDefault()
-        : DjlEmbedder.load(EmbeddingModelConfig.of(options.modelUrl())));
-    String modelId = embedder.model().modelId();
-    log.info("Model {} ({}-d) loaded", modelId, embedder.model().dimension());
-
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-      TopicAdmin.ensureTopics(admin, topics, options.partitions(), (short) 1, modelId);
+      TopicAdmin.ensureTopics(admin, topics, options.partitions(), (short) 1);
     }
 
-    store = remember(LuceneVectorStore.open(data.resolve("index").resolve(modelId), modelId, embedder.model().dimension()));
+    // Every registered model's pipeline (embedder app, index, sink); the first start registers the default.
+    pipelines = remember(new ModelPipelines(data, stageConfig(data, Map.of()), topics, options.partitions(), registry));
+    pipelines.start(options.modelUrl());
+    String modelId = pipelines.active().modelId();
+    if (options.modelUrl() != null && !options.modelUrl().isBlank()
+        && !options.modelUrl().equals(pipelines.pipelineUrl(modelId))) {
+      log.warn("Serving model {} from the registry ({}); --model {} is only used on first start: "
+          + "switch models with `lookalike reembed --model ...`", modelId, data.resolve("models.json"),
+          options.modelUrl());
+    }
 
     fetcher = remember(new FetcherApp(stageConfig(data, Map.of("image.fetch.allow.file", "true")), registry));
+    FetcherApp startedFetcher = fetcher;
+    remember(() -> ModelPipelines.leaveGroupAndClose(startedFetcher.streams())); // runs before fetcher.close()
     fetcher.start();
-    embedderApp = remember(new EmbedderApp(stageConfig(data, Map.of()), embedder, registry));
-    embedderApp.start();
-    sink = remember(new EmbeddingSink(stageConfig(data, Map.of()), store, registry));
-    sink.start();
 
     Map<String, Object> gatewayProps = new HashMap<>(options.overrides());
+    gatewayProps.remove(ADMIN_ALLOW_REMOTE_CONFIG);
     gatewayProps.put(GatewayConfig.PORT_CONFIG, Integer.toString(options.gatewayPort()));
     gatewayProps.put(GatewayConfig.HOST_CONFIG, options.gatewayHost());
     // The page shows the sample catalog's photos, which are files under the data directory.
     gatewayProps.put(GatewayConfig.IMAGES_ALLOWED_DIR_CONFIG, data.toString());
     GatewayConfig gatewayConfig = new GatewayConfig(gatewayProps);
     FetcherConfig fetcherConfig = new FetcherConfig(options.overrides());
-    SearchService search = new SearchService(embedder, () -> store,
+    // One read per request of the active model: the query is embedded with the model of the index it searches.
+    SearchService search = new SearchService(pipelines::active,
         PhotoValidator.of(ImageNormaliser.from(fetcherConfig)), UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
         gatewayConfig);
-    gateway = remember(new GatewayServer(gatewayConfig, search, registry));
+    boolean allowRemote = Boolean.parseBoolean(String.valueOf(options.overrides().getOrDefault(ADMIN_ALLOW_REMOTE_CONFIG, "false")));
+    gateway = remember(new GatewayServer(gatewayConfig, search, registry)
+        .modelDirectory(pipelines)
+        .addRoutes(new ModelAdminRoutes(pipelines, kafka.bootstrapServers(), topics.productImages(), allowRemote))
+        .addRoutes(webhookRoutes(data)));
     gateway.addHealthCheck("fetcher", streamsHealth(() -> fetcher.streams().state()));
-    gateway.addHealthCheck("embedder", streamsHealth(() -> embedderApp.streams().state()));
+    gateway.addHealthCheck("embedder", () -> {
+      for (String id : pipelines.modelIds()) {
+        KafkaStreams.State state = pipelines.pipeline(id).app().streams().state();
+        if (!state.isRunningOrRebalancing()) {
+          return HealthCheck.Status.down(id + ": " + state.name());
+        }
+      }
+      return HealthCheck.Status.up("RUNNING (" + pipelines.modelIds().size() + " models)");
+    });
     gatewayPort = gateway.start();
     log.info("Local mode up in {} ms", (System.nanoTime() - t0) / 1_000_000);
 
@@ -129,6 +145,31 @@ public final class LocalMode implements AutoCloseable {
       loadSampleCatalog(data);
     }
     return this;
+  }
+
+  /**
+   * {@code POST /v1/events}: the catalog webhook, in the gateway's process. Callers authenticate with a
+   * bearer secret that is generated on first start into {@code <data>/webhook.secret} unless
+   * {@code webhook.secret} (or {@code webhook.auth}) is set.
+   */
+  private Consumer<RoutesConfig> webhookRoutes(Path data) throws IOException {
+    Map<String, Object> props = new HashMap<>(options.overrides());
+    props.put(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    if (!props.containsKey(WebhookConfig.SECRET_CONFIG)) {
+      Path secretFile = data.resolve("webhook.secret");
+      if (!Files.exists(secretFile)) {
+        byte[] random = new byte[24];
+        new SecureRandom().nextBytes(random);
+        Files.writeString(secretFile, HexFormat.of().formatHex(random) + "\n");
+      }
+      props.put(WebhookConfig.SECRET_CONFIG, Files.readString(secretFile).trim());
+    }
+    WebhookReceiver receiver = remember(new WebhookReceiver(new WebhookConfig(props), registry));
+    return routes -> routes.post("/v1/events", ctx -> {
+      WebhookReceiver.Response response = receiver.handle(ctx.bodyAsBytes(), ctx.headerMap());
+      response.headers().forEach(ctx::header);
+      ctx.status(response.status()).contentType(WebhookReceiver.Response.CONTENT_TYPE).result(response.body());
+    });
   }
 
   private static HealthCheck streamsHealth(Supplier<KafkaStreams.State> state) {
@@ -206,16 +247,24 @@ public final class LocalMode implements AutoCloseable {
     return topics;
   }
 
+  /** The active model's embedder. */
   public Embedder embedder() {
-    return embedder;
+    return pipelines.active().embedder();
   }
 
+  /** The active model's index. */
   public VectorStore store() {
-    return store;
+    return pipelines.active().store();
   }
 
+  /** The active model's embedder app. */
   public EmbedderApp embedderApp() {
-    return embedderApp;
+    return pipelines.pipeline(pipelines.active().modelId()).app();
+  }
+
+  /** Every registered model's pipeline and the active pointer. */
+  public ModelPipelines pipelines() {
+    return pipelines;
   }
 
   public PrometheusMeterRegistry registry() {

@@ -20,7 +20,17 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     version = "lookalike 0.1.0",
     description = "Kafka-fed reverse image search for e-commerce.",
-    subcommands = {Lookalike.Local.class, Lookalike.Load.class, CommandLine.HelpCommand.class})
+    subcommands = {
+        Lookalike.Local.class,
+        Lookalike.Load.class,
+        ModelCommands.Reembed.class,
+        ModelCommands.Models.class,
+        ModelCommands.Drop.class,
+        StageCommands.Fetcher.class,
+        StageCommands.Embedder.class,
+        StageCommands.Indexer.class,
+        StageCommands.Gateway.class,
+        CommandLine.HelpCommand.class})
 public final class Lookalike {
 
   public static void main(String[] args) {
@@ -48,7 +58,8 @@ public final class Lookalike {
     @Option(names = "--controller-port", defaultValue = "9093", description = "Port of the in-process KRaft controller (default: ${DEFAULT-VALUE}).")
     int controllerPort;
 
-    @Option(names = "--model", description = "TorchScript model URL or path (default: the bundled MobileNetV2 features model).")
+    @Option(names = "--model", description = {"TorchScript model URL or path (default: the bundled MobileNetV2 features model).",
+        "Used on first start; later starts serve the models in <data-dir>/models.json: switch with `lookalike reembed`."})
     String model;
 
     @Option(names = "--partitions", defaultValue = "2", description = "Partitions of the pipeline's topics (default: ${DEFAULT-VALUE}).")

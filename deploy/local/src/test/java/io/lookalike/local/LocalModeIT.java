@@ -16,6 +16,9 @@ import io.lookalike.testkit.ImageAlterations;
 import io.lookalike.testkit.SampleImages;
 import io.lookalike.testkit.SampleImages.Photo;
 import java.io.IOException;
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -68,7 +71,8 @@ class LocalModeIT {
   void startLocalMode(@TempDir Path tmp) throws Exception {
     this.tmp = tmp;
     local = new LocalMode(new LocalMode.Options(tmp.resolve("data"), "127.0.0.1", freePort(), freePort(), 0,
-        "127.0.0.1", null, 2, false, Map.of())).start();
+        // A catalog's own image server on loopback is allow-listed, as an operator would do for a local CDN.
+        "127.0.0.1", null, 2, false, Map.of("image.fetch.allowed.hosts", "127.0.0.1"))).start();
     producer = LocalMode.eventProducer(local.bootstrapServers());
   }
 
@@ -198,6 +202,45 @@ class LocalModeIT {
     producer.flush();
     await().atMost(Duration.ofSeconds(60)).until(() -> isSearchable("marker"));
     assertThat(counter("lookalike.embedder.embedded")).isEqualTo(embeddedBefore + 1);
+  }
+
+  @Test
+  @Order(6)
+  void shouldMakeAProductPostedToTheWebhookSearchable() throws Exception {
+    Photo photo = SampleImages.photos("validation", 3).get(2);
+    HttpServer images = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    images.createContext("/", exchange -> {
+      byte[] body = photo.bytes();
+      exchange.getResponseHeaders().add("Content-Type", "image/jpeg");
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    images.start();
+    String url = "http://127.0.0.1:" + images.getAddress().getPort() + "/photo.jpg";
+    String event = "{\"eventId\":\"wh-1\",\"type\":\"UPSERT\",\"productId\":\"via-webhook\",\"version\":1,"
+        + "\"occurredAt\":\"" + Instant.now() + "\",\"product\":{\"title\":\"Posted\",\"category\":\""
+        + photo.category() + "\"},\"images\":[{\"imageId\":\"main\",\"url\":\"" + url + "\"}]}";
+    String secret = Files.readString(tmp.resolve("data").resolve("webhook.secret")).trim();
+
+    HttpResponse<String> unauthorised = postEvent(event, "wrong");
+    HttpResponse<String> accepted = postEvent(event, secret);
+
+    assertThat(unauthorised.statusCode()).as(unauthorised.body()).isEqualTo(401);
+    assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
+    try {
+      await().atMost(Duration.ofSeconds(60)).until(() -> isSearchable("via-webhook"));
+    } finally {
+      images.stop(0);
+    }
+    assertThat(searchByPhoto(photo.bytes()).path("results").path(0).path("productId").asText()).isEqualTo("via-webhook");
+  }
+
+  private HttpResponse<String> postEvent(String json, String secret) throws IOException, InterruptedException {
+    return http.send(HttpRequest.newBuilder(gateway("/v1/events"))
+            .header("Content-Type", "application/json").header("Authorization", "Bearer " + secret)
+            .POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private boolean isSearchable(String productId) {

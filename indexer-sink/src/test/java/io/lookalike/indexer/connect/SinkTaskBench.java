@@ -18,7 +18,7 @@ import org.apache.kafka.connect.sink.SinkRecord;
 
 /**
  * Throughput of the Connect sink task (decode, check, write) into Lucene and into the Milvus protocol double,
- * by batch size: {@code java -cp ... io.lookalike.indexer.connect.SinkTaskBench [vectors] [dimension]}.
+ * by batch size: {@code ./mvnw -q -pl indexer-sink test-compile exec:java -Dbench=io.lookalike.indexer.connect.SinkTaskBench -Dexec.args="[vectors] [dimension]"}.
  * The double is an exact in-memory store in the same JVM: its figure bounds our client-side cost (SDK
  * encoding, gRPC over loopback, the version query), not what a Milvus server sustains.
  */

@@ -1,0 +1,273 @@
+package io.lookalike.local;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** The model commands of the {@code lookalike} CLI: {@code reembed}, {@code models}, {@code drop}; they talk to the gateway's admin API. */
+final class ModelCommands {
+
+  /** Exit code when the quality gate refuses the new model. */
+  static final int GATE_FAILED = 3;
+  /** Exit code when the gateway cannot be reached or refuses a request. */
+  static final int FAILED = 1;
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern URL_SCHEME = Pattern.compile("^[a-zA-Z][a-zA-Z0-9+.-]+:.*");
+
+  private ModelCommands() {}
+
+  /** Options every model command shares. */
+  static class GatewayOption {
+    @Option(names = "--gateway", defaultValue = "http://localhost:8080",
+        description = "The local mode's gateway, whose admin API answers on loopback (default: ${DEFAULT-VALUE}).")
+    String gateway;
+  }
+
+  @Command(name = "reembed", mixinStandardHelpOptions = true, sortOptions = false,
+      description = {
+          "Switches search to a new model with no downtime, after checking it.",
+          "",
+          "Registers the model; the local mode replays the whole catalog (the compacted",
+          "catalog.product-images topic) through it into a new index while live changes",
+          "keep flowing to the current index and the new one. Waits until the new index",
+          "has caught up (progress bar), checks it, and switches searches in one step.",
+          "",
+          "The replay runs in the local mode, not in this command: after Ctrl-C, or a",
+          "restart of the local mode, run the same command again and it resumes from",
+          "the committed offsets.",
+          "",
+          "The check, on --sample indexed photos: near-duplicate recall@1 (an altered",
+          "copy: 80%% crop, colour shift, JPEG q50, must find its own product first",
+          "with the new model) and agreement@1 with the current model (share of those",
+          "queries with the same top product in both indexes). Below --gate nothing",
+          "switches and the command exits with " + GATE_FAILED + "."},
+      footer = {"", "Examples:",
+          "  lookalike reembed --model models/next/next.pt",
+          "  lookalike reembed --model https://example.com/v7.pt --name shop_v7 --drop-old"})
+  static final class Reembed extends GatewayOption implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "URL|PATH",
+        description = "The TorchScript model: a file path or a URL DJL accepts (file:, https:, s3:, djl://).")
+    String model;
+
+    @Option(names = "--name", description = "Model name, the first part of its modelId (default: the file name).")
+    String name;
+
+    @Option(names = "--gate", defaultValue = "0.9", paramLabel = "RECALL",
+        description = "Least near-duplicate recall@1 (0..1) to switch (default: ${DEFAULT-VALUE}).")
+    double gate;
+
+    @Option(names = "--sample", defaultValue = "100",
+        description = "Indexed photos the check samples (default: ${DEFAULT-VALUE}).")
+    int sample;
+
+    @Option(names = "--drop-old", description = "After the switch, drop the previous model (pipeline, index, topic).")
+    boolean dropOld;
+
+    @Option(names = "--poll-ms", defaultValue = "500", hidden = true)
+    long pollMs;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter out = spec.commandLine().getOut();
+      PrintWriter err = spec.commandLine().getErr();
+      AdminClient admin = new AdminClient(gateway);
+      try {
+        String url = URL_SCHEME.matcher(model).matches() && !model.matches("^[a-zA-Z]:\\\\.*")
+            ? model : Path.of(model).toAbsolutePath().normalize().toString();
+        if (!URL_SCHEME.matcher(model).matches() && !Files.exists(Path.of(url))) {
+          err.println("No model file at " + url);
+          return FAILED;
+        }
+        var body = JSON.createObjectNode().put("url", url);
+        if (name != null) {
+          body.put("name", name);
+        }
+        JsonNode registered = admin.send("POST", "/v1/admin/models", body.toString());
+        String modelId = registered.path("modelId").asText();
+        String previous = admin.send("GET", "/v1/models", null).path("active").asText(null);
+        out.printf("Model %s (%d-d) registered%s.%n", modelId, registered.path("dimension").asInt(),
+            "catching_up".equals(registered.path("state").asText()) ? "; replaying the catalog through it" : "");
+        out.flush();
+        if (modelId.equals(previous)) {
+          out.println("It is the active model already: nothing to do.");
+          return 0;
+        }
+
+        JsonNode progress = waitUntilCaughtUp(admin, modelId);
+        out.printf("Caught up: %d images indexed.%n", progress.path("vectors").asLong());
+
+        out.printf("Checking %s against %s on %d sampled photos…%n", modelId, previous, sample);
+        out.flush();
+        JsonNode check = admin.send("POST", "/v1/admin/models/" + modelId + "/check?sample=" + sample, null);
+        double recall = check.path("nearDuplicateRecall").asDouble();
+        out.printf(Locale.ROOT, "  near-duplicate recall@1: %.3f (%d of %d altered copies found their product first)%n",
+            recall, check.path("found").asInt(), check.path("sampled").asInt());
+        out.printf(Locale.ROOT, "  agreement@1 with %s: %.3f (top-10 overlap %.2f)%n", previous,
+            check.path("agreement").asDouble(), check.path("top10Overlap").asDouble());
+        if (check.path("sampled").asInt() == 0 || recall < gate) {
+          err.printf(Locale.ROOT, "Not switching: near-duplicate recall@1 %.3f is below the gate %.3f%s. %s stays active;"
+              + " %s keeps following the catalog until you drop it (lookalike drop %s).%n", recall, gate,
+              check.path("sampled").asInt() == 0 ? " (no indexed photo to sample)" : "", previous, modelId, modelId);
+          return GATE_FAILED;
+        }
+
+        JsonNode activated = admin.send("POST", "/v1/admin/models/" + modelId + "/activate", null);
+        out.printf("Switched: searches now use %s (was %s).%n", activated.path("active").asText(), previous);
+        if (dropOld && previous != null) {
+          admin.send("DELETE", "/v1/admin/models/" + previous, null);
+          out.printf("Dropped %s.%n", previous);
+        }
+        return 0;
+      } catch (AdminClient.Failure e) {
+        err.println(e.getMessage());
+        return FAILED;
+      }
+    }
+
+    private JsonNode waitUntilCaughtUp(AdminClient admin, String modelId) throws IOException, InterruptedException {
+      JsonNode progress = admin.send("GET", "/v1/admin/models/" + modelId + "/progress", null);
+      if (progress.path("caughtUp").asBoolean()) {
+        return progress;
+      }
+      try (ProgressBar bar = new ProgressBarBuilder().setTaskName("Re-embedding")
+          .setInitialMax(Math.max(1, progress.path("total").asLong()))
+          .setStyle(ProgressBarStyle.ASCII).setUnit(" rec", 1).showSpeed()
+          .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
+          .startsFrom(Math.max(0, progress.path("done").asLong()), Duration.ZERO)
+          .build()) {
+        while (!progress.path("caughtUp").asBoolean()) {
+          Thread.sleep(pollMs);
+          progress = admin.send("GET", "/v1/admin/models/" + modelId + "/progress", null);
+          long total = progress.path("total").asLong();
+          if (total > 0) {
+            bar.maxHint(total);
+          }
+          bar.stepTo(Math.max(0, progress.path("done").asLong()));
+          bar.setExtraMessage(" lag " + progress.path("lag").asLong());
+        }
+        bar.stepTo(bar.getMax());
+      }
+      return progress;
+    }
+  }
+
+  @Command(name = "models", mixinStandardHelpOptions = true,
+      description = {"Lists the models: the active one, and those catching up or ready.",
+          "Vectors and lag (records left to embed or index) for each."})
+  static final class Models extends GatewayOption implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter out = spec.commandLine().getOut();
+      try {
+        JsonNode models = new AdminClient(gateway).send("GET", "/v1/models", null);
+        out.printf("%-40s %-12s %5s %9s %7s  %s%n", "MODEL", "STATE", "DIM", "VECTORS", "LAG", "SOURCE");
+        for (JsonNode m : models.path("models")) {
+          String url = m.path("url").asText("");
+          out.printf("%-40s %-12s %5d %9d %7d  %s%n", m.path("modelId").asText(), m.path("state").asText(),
+              m.path("dimension").asInt(), m.path("vectors").asLong(), m.path("lag").asLong(),
+              url.isEmpty() ? "(bundled default)" : url);
+        }
+        return 0;
+      } catch (AdminClient.Failure e) {
+        spec.commandLine().getErr().println(e.getMessage());
+        return FAILED;
+      }
+    }
+  }
+
+  @Command(name = "drop", mixinStandardHelpOptions = true,
+      description = {"Drops a model that is not active, and everything it made.",
+          "Stops its embedder and sink; deletes its index, its embeddings topic, its",
+          "embedder's state and consumer groups. The active model cannot be dropped."})
+  static final class Drop extends GatewayOption implements Callable<Integer> {
+    @Parameters(paramLabel = "MODEL_ID", description = "The modelId, as `lookalike models` lists it.")
+    String modelId;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+      try {
+        new AdminClient(gateway).send("DELETE", "/v1/admin/models/" + modelId, null);
+        spec.commandLine().getOut().printf("Dropped %s.%n", modelId);
+        return 0;
+      } catch (AdminClient.Failure e) {
+        spec.commandLine().getErr().println(e.getMessage());
+        return FAILED;
+      }
+    }
+  }
+
+  /** A small JSON client for the admin API; errors carry the gateway's message. */
+  static final class AdminClient {
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final String base;
+
+    AdminClient(String base) {
+      this.base = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
+    }
+
+    JsonNode send(String method, String path, String json) throws IOException, InterruptedException {
+      HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofMinutes(10))
+          .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
+      if (json != null) {
+        request.header("Content-Type", "application/json");
+      }
+      HttpResponse<String> response;
+      try {
+        response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+      } catch (ConnectException e) {
+        throw new Failure("Cannot reach the gateway at " + base + " (is `lookalike local` running?)");
+      } catch (IOException e) {
+        throw new Failure("Lost the gateway at " + base + " during " + method + " " + path + ": " + e
+            + " (run the command again: it resumes)");
+      }
+      JsonNode body;
+      try {
+        body = JSON.readTree(response.body());
+      } catch (IOException e) {
+        body = JSON.createObjectNode().put("error", response.body());
+      }
+      if (response.statusCode() / 100 != 2) {
+        throw new Failure(method + " " + path + " failed with " + response.statusCode() + " "
+            + body.path("code").asText("") + ": " + body.path("error").asText(response.body()));
+      }
+      return body;
+    }
+
+    /** A refused or failed request. */
+    static final class Failure extends IOException {
+      Failure(String message) {
+        super(message);
+      }
+    }
+  }
+}

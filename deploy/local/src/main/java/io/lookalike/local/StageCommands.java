@@ -1,0 +1,382 @@
+package io.lookalike.local;
+
+import com.sun.net.httpserver.HttpServer;
+import io.lookalike.embedder.DjlEmbedder;
+import io.lookalike.embedder.EmbedderApp;
+import io.lookalike.embedder.EmbeddingModelConfig;
+import io.lookalike.gateway.ActiveModel;
+import io.lookalike.gateway.GatewayConfig;
+import io.lookalike.gateway.GatewayServer;
+import io.lookalike.gateway.HealthCheck;
+import io.lookalike.gateway.PhotoValidator;
+import io.lookalike.gateway.SearchService;
+import io.lookalike.gateway.UrlFetcher;
+import io.lookalike.indexer.EmbeddingSink;
+import io.lookalike.indexer.LuceneVectorStore;
+import io.lookalike.indexer.VectorStore;
+import io.lookalike.indexer.milvus.MilvusConfig;
+import io.lookalike.indexer.milvus.MilvusVectorStore;
+import io.lookalike.ingest.FetcherApp;
+import io.lookalike.ingest.FetcherConfig;
+import io.lookalike.ingest.ImageDownloader;
+import io.lookalike.ingest.ImageNormaliser;
+import io.lookalike.schemas.TopicAdmin;
+import io.lookalike.schemas.Topics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * The distributed mode's launchers: each stage of the pipeline in a process of its own, against an
+ * existing Kafka cluster ({@code lookalike fetcher|embedder|indexer|gateway}). Each blocks until Ctrl-C
+ * (or SIGTERM) and then stops its stage cleanly.
+ */
+public final class StageCommands {
+
+  private static final Logger log = LoggerFactory.getLogger(StageCommands.class);
+
+  private StageCommands() {}
+
+  /** The options every stage takes. */
+  static final class Common {
+    @Option(names = {"-b", "--bootstrap-servers"}, defaultValue = "${env:LOOKALIKE_BOOTSTRAP_SERVERS:-localhost:9092}",
+        description = "Kafka brokers (default: ${DEFAULT-VALUE}; env LOOKALIKE_BOOTSTRAP_SERVERS).")
+    String bootstrapServers;
+
+    @Option(names = "-D", mapFallbackValue = "",
+        description = "A setting of the stage, e.g. -Dembed.batch.max.size=64 or -Dmilvus.uri=http://milvus:19530.")
+    Map<String, String> settings = new HashMap<>();
+
+    @Option(names = "--create-topics", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "Create the pipeline's topics when missing (default: yes).")
+    boolean createTopics;
+
+    @Option(names = "--partitions", defaultValue = "6",
+        description = "Partitions of topics this stage creates: the most instances of a stage that share work "
+            + "(default: ${DEFAULT-VALUE}).")
+    int partitions;
+
+    @Option(names = "--replication-factor", defaultValue = "3",
+        description = "Replication of topics this stage creates (default: ${DEFAULT-VALUE}; 1 for a one-broker cluster).")
+    short replication;
+
+    Map<String, Object> config() {
+      Map<String, Object> config = new HashMap<>(settings);
+      config.put("bootstrap.servers", bootstrapServers);
+      return config;
+    }
+
+    Topics topics() {
+      return Topics.from(settings);
+    }
+
+    void ensureTopics(String... modelIds) throws InterruptedException {
+      if (!createTopics) {
+        return;
+      }
+      try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+        TopicAdmin.ensureTopics(admin, topics(), partitions, replication, modelIds);
+      }
+    }
+  }
+
+  /** Options of the stages that have no HTTP server of their own. */
+  static final class Metrics {
+    @Option(names = "--metrics-port", defaultValue = "9400",
+        description = "Port of GET /metrics (Prometheus) and GET /health (200 or 503); 0: none (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--metrics-bind", defaultValue = "0.0.0.0", description = "Address of that port (default: ${DEFAULT-VALUE}).")
+    String bind;
+  }
+
+  @Command(name = "fetcher", mixinStandardHelpOptions = true,
+      description = "Runs the image fetcher (catalog.product-events -> catalog.product-images) against a Kafka cluster.")
+  public static final class Fetcher implements Callable<Integer> {
+    @Mixin Common common;
+    @Mixin Metrics metrics;
+
+    @Override
+    public Integer call() throws Exception {
+      return runStage("fetcher", metrics, (registry, stage) -> {
+        common.ensureTopics();
+        FetcherApp app = stage.remember(new FetcherApp(common.config(), registry));
+        app.start();
+        return streamsHealth(() -> app.streams().state());
+      });
+    }
+  }
+
+  @Command(name = "embedder", mixinStandardHelpOptions = true,
+      description = {"Runs the embedder of one model (catalog.product-images -> catalog.image-embeddings.<modelId>);",
+          "on a GPU node when DJL finds CUDA. Run one per model; instances of one model share its partitions."})
+  public static final class Embedder implements Callable<Integer> {
+    @Mixin Common common;
+    @Mixin Metrics metrics;
+
+    @Option(names = "--model", description = "TorchScript model URL or path (default: the bundled MobileNetV2 features model).")
+    String model;
+
+    @Override
+    public Integer call() throws Exception {
+      return runStage("embedder", metrics, (registry, stage) -> {
+        Map<String, Object> config = common.config();
+        if (model != null) {
+          config.put(EmbeddingModelConfig.URL_CONFIG, model);
+        }
+        DjlEmbedder embedder = stage.remember(config.containsKey(EmbeddingModelConfig.URL_CONFIG)
+            ? DjlEmbedder.load(EmbeddingModelConfig.from(config)) : DjlEmbedder.loadDefault());
+        String modelId = embedder.model().modelId();
+        common.ensureTopics(modelId);
+        EmbedderApp app = stage.remember(new EmbedderApp(config, embedder, registry));
+        app.start();
+        log.info("Embedding with model {} ({} dimensions)", modelId, embedder.model().dimension());
+        return streamsHealth(() -> app.streams().state());
+      });
+    }
+  }
+
+  @Command(name = "indexer", mixinStandardHelpOptions = true,
+      description = {"Runs the indexer of one model without Kafka Connect (catalog.image-embeddings.<modelId> -> store).",
+          "With Kafka Connect, install the lookalike-indexer-sink plugin instead (deploy/compose/connect-sink.json)."})
+  public static final class Indexer implements Callable<Integer> {
+    @Mixin Common common;
+    @Mixin Metrics metrics;
+
+    @Option(names = "--store", defaultValue = "milvus", description = "milvus or lucene (default: ${DEFAULT-VALUE}).")
+    String store;
+
+    @Option(names = "--model-id", required = true, description = "The model whose embeddings to index, e.g. mobilenet_v2_3f9a1c2e.")
+    String modelId;
+
+    @Option(names = "--dimension", required = true, description = "Its vector dimension.")
+    int dimension;
+
+    @Option(names = "--data-dir", defaultValue = "data", description = "With --store lucene: where the index lives (default: ${DEFAULT-VALUE}).")
+    Path dataDir;
+
+    @Option(names = "--activate", description = "With --store milvus: point milvus.alias at this model's collection once started.")
+    boolean activate;
+
+    @Override
+    public Integer call() throws Exception {
+      return runStage("indexer", metrics, (registry, stage) -> {
+        common.ensureTopics(modelId);
+        VectorStore vectors = stage.remember(openStore(store, common.settings, dataDir, modelId, dimension));
+        if (activate && vectors instanceof MilvusVectorStore milvus) {
+          milvus.activate();
+        }
+        EmbeddingSink sink = stage.remember(new EmbeddingSink(common.config(), vectors, registry));
+        sink.start();
+        return () -> {
+          long lag = sink.lag();
+          return lag < 0 ? HealthCheck.Status.down("cannot read the lag of " + sink.topic())
+              : HealthCheck.Status.up("lag " + lag);
+        };
+      });
+    }
+  }
+
+  @Command(name = "gateway", mixinStandardHelpOptions = true,
+      description = {"Runs the query gateway (HTTP search API and web page).",
+          "--store milvus searches the collection behind milvus.alias; --store lucene keeps an index of its own in",
+          "--data-dir, fed from the embeddings topic by a consumer group of its own (one per gateway instance)."})
+  public static final class Gateway implements Callable<Integer> {
+    @Mixin Common common;
+
+    @Option(names = "--store", defaultValue = "milvus", description = "milvus or lucene (default: ${DEFAULT-VALUE}).")
+    String store;
+
+    @Option(names = "--model", description = "TorchScript model URL or path: must be the model of the index searched "
+        + "(default: the bundled MobileNetV2 features model).")
+    String model;
+
+    @Option(names = "--port", defaultValue = "8080", description = "HTTP port (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--bind", defaultValue = "0.0.0.0", description = "Bind address (default: ${DEFAULT-VALUE}).")
+    String bind;
+
+    @Option(names = "--data-dir", defaultValue = "data", description = "With --store lucene: where its index lives (default: ${DEFAULT-VALUE}).")
+    Path dataDir;
+
+    @Override
+    public Integer call() throws Exception {
+      Deque<AutoCloseable> resources = new ArrayDeque<>();
+      PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      try {
+        Map<String, Object> config = common.config();
+        if (model != null) {
+          config.put(EmbeddingModelConfig.URL_CONFIG, model);
+        }
+        DjlEmbedder embedder = remember(resources, config.containsKey(EmbeddingModelConfig.URL_CONFIG)
+            ? DjlEmbedder.load(EmbeddingModelConfig.from(config)) : DjlEmbedder.loadDefault());
+        String modelId = embedder.model().modelId();
+        VectorStore vectors;
+        EmbeddingSink sink = null;
+        if (isLucene(store)) {
+          common.ensureTopics(modelId);
+          vectors = remember(resources, LuceneVectorStore.open(dataDir.resolve(modelId), modelId,
+              embedder.model().dimension()));
+          Map<String, Object> sinkConfig = new HashMap<>(config);
+          sinkConfig.putIfAbsent("group.id", "lookalike-gateway-" + modelId + "-" + InetAddress.getLocalHost().getHostName());
+          sink = remember(resources, new EmbeddingSink(sinkConfig, vectors, registry));
+          sink.start();
+        } else {
+          vectors = remember(resources, MilvusVectorStore.openAlias(new MilvusConfig(common.settings)));
+          if (!vectors.modelId().equals(modelId)) {
+            throw new IllegalStateException("Milvus alias " + new MilvusConfig(common.settings).alias()
+                + " points at the index of model " + vectors.modelId() + ", but the gateway embeds queries with "
+                + modelId + "; start it with --model of that index");
+          }
+        }
+        ActiveModel active = new ActiveModel(embedder, vectors);
+        Map<String, Object> gatewayProps = new HashMap<>(config);
+        gatewayProps.put(GatewayConfig.PORT_CONFIG, Integer.toString(port));
+        gatewayProps.put(GatewayConfig.HOST_CONFIG, bind);
+        GatewayConfig gatewayConfig = new GatewayConfig(gatewayProps);
+        FetcherConfig fetcherConfig = new FetcherConfig(common.settings);
+        SearchService search = new SearchService(() -> active,
+            PhotoValidator.of(ImageNormaliser.from(fetcherConfig)), UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
+            gatewayConfig);
+        GatewayServer gateway = remember(resources, new GatewayServer(gatewayConfig, search, registry));
+        if (sink != null) {
+          EmbeddingSink feeding = sink;
+          gateway.addHealthCheck("indexer", () -> {
+            long lag = feeding.lag();
+            return lag < 0 ? HealthCheck.Status.down("cannot read the lag of " + feeding.topic())
+                : HealthCheck.Status.up("lag " + lag);
+          });
+        }
+        int bound = gateway.start();
+        System.out.println("Lookalike gateway on http://" + bind + ":" + bound + "/ searching " + vectors
+            + " (Ctrl-C to stop)");
+        awaitShutdown("gateway", resources);
+        return 0;
+      } catch (Exception e) {
+        closeAll(resources);
+        throw e;
+      }
+    }
+  }
+
+  static boolean isLucene(String store) {
+    if (!store.equalsIgnoreCase("lucene") && !store.equalsIgnoreCase("milvus")) {
+      throw new IllegalArgumentException("--store must be milvus or lucene, not " + store);
+    }
+    return store.equalsIgnoreCase("lucene");
+  }
+
+  static VectorStore openStore(String store, Map<String, String> settings, Path dataDir, String modelId, int dimension) {
+    return isLucene(store) ? LuceneVectorStore.open(dataDir.resolve(modelId), modelId, dimension)
+        : MilvusVectorStore.open(new MilvusConfig(settings), modelId, dimension);
+  }
+
+  // --- running a stage until Ctrl-C ---
+
+  /** What a stage keeps open, closed in reverse order at shutdown. */
+  static final class Stage {
+    final Deque<AutoCloseable> resources = new ArrayDeque<>();
+
+    <T extends AutoCloseable> T remember(T resource) {
+      resources.push(resource);
+      return resource;
+    }
+  }
+
+  interface StageStarter {
+    /** Starts the stage and returns its health check. */
+    HealthCheck start(PrometheusMeterRegistry registry, Stage stage) throws Exception;
+  }
+
+  static int runStage(String name, Metrics metrics, StageStarter starter) throws Exception {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Stage stage = new Stage();
+    try {
+      HealthCheck health = starter.start(registry, stage);
+      if (metrics.port > 0) {
+        HttpServer server = HttpServer.create(new InetSocketAddress(metrics.bind, metrics.port), 0);
+        server.createContext("/metrics", exchange -> respond(exchange, 200, registry.scrape(),
+            "text/plain; version=0.0.4; charset=utf-8"));
+        server.createContext("/health", exchange -> {
+          HealthCheck.Status status = health.check();
+          respond(exchange, status.up() ? 200 : 503, "{\"status\":\"" + (status.up() ? "UP" : "DOWN")
+              + "\",\"detail\":\"" + status.detail().replace("\"", "'") + "\"}", "application/json");
+        });
+        server.start();
+        stage.remember(() -> server.stop(1));
+        log.info("{}: metrics and health on http://{}:{}/", name, metrics.bind, server.getAddress().getPort());
+      }
+      System.out.println("Lookalike " + name + " running (Ctrl-C to stop)");
+      awaitShutdown(name, stage.resources);
+      return 0;
+    } catch (Exception e) {
+      closeAll(stage.resources);
+      throw e;
+    }
+  }
+
+  private static void respond(com.sun.net.httpserver.HttpExchange exchange, int status, String body, String type)
+      throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().set("Content-Type", type);
+    exchange.sendResponseHeaders(status, bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  private static HealthCheck streamsHealth(Supplier<KafkaStreams.State> state) {
+    return () -> {
+      KafkaStreams.State now = state.get();
+      return now.isRunningOrRebalancing() ? HealthCheck.Status.up(now.name()) : HealthCheck.Status.down(now.name());
+    };
+  }
+
+  private static <T extends AutoCloseable> T remember(Deque<AutoCloseable> resources, T resource) {
+    resources.push(resource);
+    return resource;
+  }
+
+  /** Blocks until the JVM is asked to stop, then closes the stage's resources in reverse order. */
+  private static void awaitShutdown(String name, Deque<AutoCloseable> resources) throws InterruptedException {
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      log.info("Stopping the {}", name);
+      closeAll(resources);
+      stopped.countDown();
+    }, "lookalike-" + name + "-shutdown"));
+    stopped.await();
+  }
+
+  private static void closeAll(Deque<AutoCloseable> resources) {
+    while (!resources.isEmpty()) {
+      AutoCloseable resource = resources.pop();
+      try {
+        resource.close();
+      } catch (Exception e) {
+        log.warn("Error while stopping {}", resource.getClass().getSimpleName(), e);
+      }
+    }
+  }
+}

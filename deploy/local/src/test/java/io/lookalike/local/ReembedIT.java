@@ -1,0 +1,441 @@
+package io.lookalike.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lookalike.indexer.StoredImage;
+import io.lookalike.indexer.VectorStore;
+import io.lookalike.schemas.EventType;
+import io.lookalike.schemas.ImageKey;
+import io.lookalike.schemas.ImageRef;
+import io.lookalike.schemas.ProductEvent;
+import io.lookalike.schemas.ProductMetadata;
+import io.lookalike.testkit.SampleImages;
+import io.lookalike.testkit.SampleImages.Photo;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * Re-embedding end to end in the local mode, on real parts: the in-process broker, the fetcher, two
+ * real TorchScript models through DJL (the default MobileNetV2 and a 96-d model cut from it), Lucene
+ * indexes, the gateway over HTTP, and the {@code lookalike reembed} command run in-process.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ReembedIT {
+
+  private static final int PRODUCTS = 80;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private Path tmp;
+  private int kafkaPort;
+  private int controllerPort;
+  private LocalMode local;
+  private KafkaProducer<String, ProductEvent> producer;
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final List<Photo> photos = SampleImages.photos("test", PRODUCTS);
+  private final List<Photo> extra = SampleImages.photos("validation", 12);
+  private final Map<String, Long> versions = new ConcurrentHashMap<>();
+  /** productId -> the photo it has now; deleted products are absent. */
+  private final Map<String, Photo> live = new ConcurrentHashMap<>();
+  private String model1;
+  private String model2;
+  private final Map<String, float[]> model2Vectors = new HashMap<>();
+
+  @BeforeAll
+  void startWithModel1Serving(@TempDir Path tmp) throws Exception {
+    this.tmp = tmp;
+    kafkaPort = freePort();
+    controllerPort = freePort();
+    startLocalMode();
+    model1 = local.store().modelId();
+    for (Photo photo : photos) {
+      publishUpsert(productId(photo), photo);
+    }
+    producer.flush();
+    await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
+        .until(() -> local.store().count() == PRODUCTS);
+  }
+
+  @AfterAll
+  void stop() {
+    stopLocalMode();
+  }
+
+  @Test
+  @Order(1)
+  void shouldRefuseToSwitchWhenTheGateFailsAndSayWhy() throws Exception {
+    Run run = cli("reembed", "--model", testModel("bad_first_conv.pt"), "--gateway", gatewayUrl(), "--gate", "0.9");
+
+    assertThat(run.exit()).as(run.toString()).isEqualTo(ModelCommands.GATE_FAILED);
+    assertThat(run.err()).contains("Not switching: near-duplicate recall@1").contains("below the gate 0.900")
+        .contains(model1 + " stays active");
+    JsonNode models = get("/v1/models");
+    assertThat(models.get("active").asText()).isEqualTo(model1);
+    String bad = otherModel(models, model1);
+    assertThat(bad).startsWith("bad_first_conv_");
+    assertThat(searchModel()).isEqualTo(model1);
+
+    assertThat(cli("drop", bad, "--gateway", gatewayUrl()).exit()).isZero();
+    assertThat(get("/v1/models").get("models")).hasSize(1);
+  }
+
+  @Test
+  @Order(2)
+  void shouldSwitchWithoutAFailedOrMixedSearchWhileTheCatalogChanges() throws Exception {
+    // Given a client searching all the time and catalog changes arriving all along the replay
+    List<Search> searches = new CopyOnWriteArrayList<>();
+    AtomicBoolean running = new AtomicBoolean(true);
+    CompletableFuture<Void> client = CompletableFuture.runAsync(() -> searchContinuously(searches, running));
+    CompletableFuture<Void> changes = CompletableFuture.runAsync(this::changeTheCatalog);
+
+    // When the operator re-embeds to model 2
+    Run run = cli("reembed", "--model", testModel("mobilenet_v2_block13.pt"), "--gateway", gatewayUrl(),
+        "--gate", "0.8", "--poll-ms", "200");
+    long switched = System.nanoTime();
+    changes.get();
+    Thread.sleep(1000);
+    running.set(false);
+    client.get();
+
+    // Then it switched, and no search failed or mixed models
+    assertThat(run.exit()).as(run.toString()).isZero();
+    assertThat(run.out()).contains("near-duplicate recall@1").contains("agreement@1").contains("Switched");
+    model2 = get("/v1/models").get("active").asText();
+    assertThat(model2).startsWith("mobilenet_v2_block13_").isNotEqualTo(model1);
+    assertThat(searches).allSatisfy(s -> assertThat(s.status()).as(s.toString()).isEqualTo(200));
+    assertThat(searches.stream().filter(s -> s.endNanos() < switched)).isNotEmpty()
+        .anySatisfy(s -> assertThat(s.modelId()).isEqualTo(model1));
+    long firstModel2 = searches.stream().filter(s -> s.modelId().equals(model2)).mapToLong(Search::endNanos).min()
+        .orElseThrow();
+    assertThat(searches.stream().filter(s -> s.startNanos() > firstModel2))
+        .as("after the first answer of model 2, only model 2").isNotEmpty()
+        .allSatisfy(s -> assertThat(s.modelId()).isEqualTo(model2));
+    assertThat(searches.stream().filter(s -> s.startNanos() > switched))
+        .allSatisfy(s -> assertThat(s.modelId()).isEqualTo(model2));
+    assertThat(searches).allSatisfy(s -> assertThat(s.modelId()).isIn(model1, model2));
+
+    // And the new index holds exactly the live images, with the changes made during the replay
+    VectorStore store2 = local.pipelines().pipeline(model2).store();
+    VectorStore store1 = local.pipelines().pipeline(model1).store();
+    awaitCaughtUp(model2);
+    awaitCaughtUp(model1);
+    assertThat(store2.count()).isEqualTo(live.size());
+    assertIndexMatchesTheCatalog(store2, store1);
+    for (String productId : List.of(productId(photos.get(0)), productId(photos.get(5)), productId(photos.get(50)))) {
+      model2Vectors.put(productId, store2.imagesOf(productId).get(0).vector());
+    }
+
+    // And the old model still answers when switched back
+    assertThat(post("/v1/admin/models/" + model1 + "/activate").statusCode()).isEqualTo(200);
+    assertThat(searchModel()).isEqualTo(model1);
+    Run list = cli("models", "--gateway", gatewayUrl());
+    assertThat(list.out()).contains(model1 + " ").contains("active").contains(model2 + " ").contains("ready");
+  }
+
+  @Test
+  @Order(3)
+  void shouldResumeAnInterruptedReembedAfterARestartOfTheLocalMode() throws Exception {
+    // Given model 2 dropped (model 1 serves again), and a new replay through it interrupted by a restart
+    assertThat(cli("drop", model2, "--gateway", gatewayUrl()).exit()).isZero();
+    double embeddedEarlier = embeddedCount(model2); // this JVM's counter still holds the first replay's
+    String url = gatewayUrl();
+    CompletableFuture<Run> first = CompletableFuture.supplyAsync(() ->
+        cli("reembed", "--model", testModel("mobilenet_v2_block13.pt"), "--gateway", url, "--poll-ms", "100"));
+    JsonNode atStop = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
+        .until(() -> progressOrNull(model2), p -> p != null && p.get("done").asLong() > 0);
+    LocalMode stopped = local;
+    stopLocalMode();
+    double embeddedBefore = embeddedCount(stopped, model2) - embeddedEarlier; // counted until its embedder stopped
+    Run interrupted = first.get();
+    startLocalMode();
+    JsonNode afterRestart = progressOrNull(model2);
+
+    // When the same command runs again, dropping the old model at the end
+    Run run = cli("reembed", "--model", testModel("mobilenet_v2_block13.pt"), "--gateway", gatewayUrl(),
+        "--drop-old", "--poll-ms", "200");
+
+    // Then it resumed: the model was registered still, nothing embedded twice beyond the transaction bound
+    assertThat(interrupted.exit()).as(interrupted.toString()).isNotZero();
+    assertThat(run.exit()).as(run.toString()).isZero();
+    assertThat(afterRestart).as("model 2's pipeline comes back with the local mode").isNotNull();
+    double embedded = embeddedBefore + embeddedCount(model2);
+    System.out.printf("interrupted at %s of %s records; after restart %s; embedded %.0f + %.0f for %d live images%n",
+        atStop.get("done"), atStop.get("total"), afterRestart.get("done"), embeddedBefore, embedded - embeddedBefore,
+        live.size());
+    // Every image record seen (live or since replaced) at most once, plus one uncommitted batch per partition.
+    long imageRecords = PRODUCTS + extra.size();
+    assertThat(embedded).isLessThanOrEqualTo(imageRecords + 2 * 32);
+    assertThat(get("/v1/models").get("active").asText()).isEqualTo(model2);
+    assertThat(get("/v1/models").get("models")).hasSize(1);
+    assertThat(tmp.resolve("data/index/" + model1)).doesNotExist();
+
+    // And the result is the same as the uninterrupted replay's
+    VectorStore store2 = local.store();
+    assertThat(store2.count()).isEqualTo(live.size());
+    for (var expected : model2Vectors.entrySet()) {
+      float[] vector = store2.imagesOf(expected.getKey()).get(0).vector();
+      for (int i = 0; i < vector.length; i++) {
+        assertThat(vector[i]).isCloseTo(expected.getValue()[i], org.assertj.core.api.Assertions.within(1e-4f));
+      }
+    }
+    assertThat(searchModel()).isEqualTo(model2);
+  }
+
+  // --- the catalog ---
+
+  /** Creates, image changes and deletes, one every 250 ms. */
+  private void changeTheCatalog() {
+    try {
+      for (int i = 0; i < 6; i++) {
+        Photo created = extra.get(i);
+        publishUpsert("new-" + created.id(), created);
+        Thread.sleep(250);
+        Photo changed = photos.get(10 + i);
+        publishUpsert(productId(changed), extra.get(6 + i));
+        Thread.sleep(250);
+        publishDelete(productId(photos.get(30 + i)));
+        Thread.sleep(250);
+      }
+      producer.flush();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void assertIndexMatchesTheCatalog(VectorStore index, VectorStore reference) {
+    Set<String> all = new HashSet<>(versions.keySet());
+    for (String productId : all) {
+      List<StoredImage> images = index.imagesOf(productId);
+      if (!live.containsKey(productId)) {
+        assertThat(images).as("deleted product %s", productId).isEmpty();
+        continue;
+      }
+      assertThat(images).as("live product %s", productId).hasSize(1);
+      StoredImage expected = reference.get(new ImageKey(productId, "main")).orElseThrow();
+      assertThat(images.get(0).sha256()).as("image of %s", productId).isEqualTo(expected.sha256());
+      assertThat(images.get(0).version()).isEqualTo(expected.version());
+    }
+    // The changed products carry their new photo
+    for (int i = 0; i < 6; i++) {
+      assertThat(index.imagesOf(productId(photos.get(10 + i))).get(0).sha256()).isEqualTo(sha256(extra.get(6 + i)));
+    }
+  }
+
+  private void publishUpsert(String productId, Photo photo) throws Exception {
+    long version = versions.merge(productId, 1L, Long::sum);
+    ProductEvent event = ProductEvent.newBuilder().setEventId(UUID.randomUUID().toString()).setType(EventType.UPSERT)
+        .setProductId(productId).setVersion(version).setOccurredAt(Instant.now())
+        .setProduct(ProductMetadata.newBuilder().setTitle("Product " + productId).setBrand("Acme")
+            .setCategory(photo.category()).build())
+        .setImages(List.of(ImageRef.newBuilder().setImageId("main").setUrl(photo.path().toUri().toString())
+            .setPosition(0).build()))
+        .build();
+    producer.send(new ProducerRecord<>(local.topics().productEvents(), productId, event)).get();
+    live.put(productId, photo);
+  }
+
+  private void publishDelete(String productId) throws Exception {
+    long version = versions.merge(productId, 1L, Long::sum);
+    ProductEvent event = ProductEvent.newBuilder().setEventId(UUID.randomUUID().toString()).setType(EventType.DELETE)
+        .setProductId(productId).setVersion(version).setOccurredAt(Instant.now()).setProduct(null)
+        .setImages(List.of()).build();
+    producer.send(new ProducerRecord<>(local.topics().productEvents(), productId, event)).get();
+    live.remove(productId);
+  }
+
+  // --- searching ---
+
+  record Search(long startNanos, long endNanos, int status, String modelId, String by) {}
+
+  private void searchContinuously(List<Search> searches, AtomicBoolean running) {
+    int i = 0;
+    while (running.get()) {
+      i++;
+      // By photo (embedded with the active model) and by a product that is never deleted.
+      boolean byPhoto = i % 2 == 0;
+      HttpRequest request = byPhoto
+          ? HttpRequest.newBuilder(gateway("/v1/search?k=5")).header("Content-Type", "image/jpeg")
+              .POST(HttpRequest.BodyPublishers.ofByteArray(photos.get(i % 10).bytes())).build()
+          : HttpRequest.newBuilder(gateway("/v1/search")).header("Content-Type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofString(
+                  "{\"productId\": \"" + productId(photos.get(60 + i % 10)) + "\", \"k\": 5}")).build();
+      long start = System.nanoTime();
+      try {
+        HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+        JsonNode body = JSON.readTree(response.body());
+        searches.add(new Search(start, System.nanoTime(), response.statusCode(),
+            response.statusCode() == 200 ? body.get("modelId").asText() : body.toString(), byPhoto ? "photo" : "product"));
+        Thread.sleep(20);
+      } catch (IOException e) {
+        searches.add(new Search(start, System.nanoTime(), -1, e.toString(), byPhoto ? "photo" : "product"));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private String searchModel() throws Exception {
+    HttpResponse<String> response = http.send(HttpRequest.newBuilder(gateway("/v1/search?k=3"))
+        .header("Content-Type", "image/jpeg").POST(HttpRequest.BodyPublishers.ofByteArray(photos.get(1).bytes()))
+        .build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    JsonNode body = JSON.readTree(response.body());
+    assertThat(body.at("/results/0/productId").asText()).isEqualTo(productId(photos.get(1)));
+    return body.get("modelId").asText();
+  }
+
+  // --- the local mode and its admin API ---
+
+  private void startLocalMode() throws Exception {
+    local = new LocalMode(new LocalMode.Options(tmp.resolve("data"), "127.0.0.1", kafkaPort, controllerPort, 0,
+        "127.0.0.1", null, 2, false, Map.of())).start();
+    producer = LocalMode.eventProducer(local.bootstrapServers());
+  }
+
+  private void stopLocalMode() {
+    if (producer != null) {
+      producer.close();
+      producer = null;
+    }
+    if (local != null) {
+      local.close();
+      local = null;
+    }
+  }
+
+  private void awaitCaughtUp(String modelId) {
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+        .until(() -> local.pipelines().progress(modelId).caughtUp());
+  }
+
+  private double embeddedCount(String modelId) {
+    return embeddedCount(local, modelId);
+  }
+
+  private static double embeddedCount(LocalMode local, String modelId) {
+    var counter = local.registry().find("lookalike.embedder.embedded").tag("model", modelId).counter();
+    return counter == null ? 0 : counter.count();
+  }
+
+  private JsonNode progressOrNull(String modelId) {
+    if (modelId == null) {
+      return null;
+    }
+    try {
+      HttpResponse<String> response = http.send(HttpRequest.newBuilder(gateway("/v1/admin/models/" + modelId
+          + "/progress")).GET().build(), HttpResponse.BodyHandlers.ofString());
+      return response.statusCode() == 200 ? JSON.readTree(response.body()) : null;
+    } catch (IOException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
+  private JsonNode get(String path) throws Exception {
+    HttpResponse<String> response = http.send(HttpRequest.newBuilder(gateway(path)).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    return JSON.readTree(response.body());
+  }
+
+  private HttpResponse<String> post(String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(gateway(path)).POST(HttpRequest.BodyPublishers.noBody()).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static String otherModel(JsonNode models, String not) {
+    for (JsonNode m : models.get("models")) {
+      if (!m.get("modelId").asText().equals(not)) {
+        return m.get("modelId").asText();
+      }
+    }
+    throw new AssertionError("no other model in " + models);
+  }
+
+  record Run(int exit, String out, String err) {}
+
+  private static Run cli(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine command = new CommandLine(new Lookalike());
+    command.setOut(new PrintWriter(out, true));
+    command.setErr(new PrintWriter(err, true));
+    int exit = command.execute(args);
+    System.out.print(out);
+    System.out.print(err);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  private static String testModel(String file) {
+    try {
+      return Path.of(ReembedIT.class.getResource("/models/" + file).toURI()).toString();
+    } catch (URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private String gatewayUrl() {
+    return "http://127.0.0.1:" + local.gatewayPort();
+  }
+
+  private URI gateway(String path) {
+    return URI.create(gatewayUrl() + path);
+  }
+
+  private static String sha256(Photo photo) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(photo.bytes()));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String productId(Photo photo) {
+    return "p-" + photo.id();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}

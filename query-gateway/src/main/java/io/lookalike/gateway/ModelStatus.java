@@ -1,0 +1,17 @@
+package io.lookalike.gateway;
+
+/**
+ * One model known to the gateway, as {@code GET /v1/models} lists it.
+ *
+ * @param createdAt when it was registered, ISO-8601, null when unknown
+ * @param vectors images in its index, -1 when unknown
+ * @param lag embeddings not yet indexed plus images not yet embedded, -1 when unknown
+ * @param state {@link #ACTIVE}, {@link #READY} (caught up, can be switched to) or {@link #CATCHING_UP}
+ */
+public record ModelStatus(String modelId, String name, String url, int dimension, long vectors, long lag,
+    String state, String createdAt) {
+
+  public static final String ACTIVE = "active";
+  public static final String READY = "ready";
+  public static final String CATCHING_UP = "catching_up";
+}
