@@ -21,10 +21,10 @@ class EmbedderConfigTest {
   }
 
   @Test
-  void shouldDefaultToBatchesOf32Within50Ms() {
+  void shouldDefaultToBatchesOf8Within50Ms() {
     EmbedderConfig config = EmbedderConfig.defaults();
 
-    assertThat(config.batchMaxSize()).isEqualTo(32);
+    assertThat(config.batchMaxSize()).isEqualTo(8);
     assertThat(config.batchMaxWaitMs()).isEqualTo(50);
   }
 

@@ -101,7 +101,8 @@ public final class FetcherApp implements AutoCloseable {
         Stores.persistentKeyValueStore(STORE_NAME),
         org.apache.kafka.common.serialization.Serdes.String(), ProductState.serde());
     StoreBuilder<KeyValueStore<Long, FetcherProcessor.PendingEvent>> pendingStore = Stores.keyValueStoreBuilder(
-        Stores.persistentKeyValueStore(PENDING_STORE_NAME),
+        // Small and short-lived (events whose fetches are in flight): in memory, restored from its changelog.
+        Stores.inMemoryKeyValueStore(PENDING_STORE_NAME),
         org.apache.kafka.common.serialization.Serdes.Long(), FetcherProcessor.pendingSerde());
     AtomicInteger imagesInFlight = new AtomicInteger();
     Gauge.builder("lookalike.fetcher.images.in.flight", imagesInFlight, AtomicInteger::get)
