@@ -106,7 +106,7 @@ final class ModelCommands {
         if (name != null) {
           body.put("name", name);
         }
-        JsonNode registered = admin.send("POST", "/v1/admin/models", body.toString());
+        JsonNode registered = admin.send("POST", "/v1/admin/models", body.toString(), Duration.ofMinutes(10));
         String modelId = registered.path("modelId").asText();
         String previous = admin.send("GET", "/v1/models", null).path("active").asText(null);
         out.printf("Model %s (%d-d) registered%s.%n", modelId, registered.path("dimension").asInt(),
@@ -122,7 +122,8 @@ final class ModelCommands {
 
         out.printf("Checking %s against %s on %d sampled photos…%n", modelId, previous, sample);
         out.flush();
-        JsonNode check = admin.send("POST", "/v1/admin/models/" + modelId + "/check?sample=" + sample, null);
+        JsonNode check = admin.send("POST", "/v1/admin/models/" + modelId + "/check?sample=" + sample, null,
+            Duration.ofMinutes(10));
         double recall = check.path("nearDuplicateRecall").asDouble();
         out.printf(Locale.ROOT, "  near-duplicate recall@1: %.3f (%d of %d altered copies found their product first)%n",
             recall, check.path("found").asInt(), check.path("sampled").asInt());
@@ -135,10 +136,10 @@ final class ModelCommands {
           return GATE_FAILED;
         }
 
-        JsonNode activated = admin.send("POST", "/v1/admin/models/" + modelId + "/activate", null);
+        JsonNode activated = admin.send("POST", "/v1/admin/models/" + modelId + "/activate", null, Duration.ofMinutes(2));
         out.printf("Switched: searches now use %s (was %s).%n", activated.path("active").asText(), previous);
         if (dropOld && previous != null) {
-          admin.send("DELETE", "/v1/admin/models/" + previous, null);
+          admin.send("DELETE", "/v1/admin/models/" + previous, null, Duration.ofMinutes(2));
           out.printf("Dropped %s.%n", previous);
         }
         return 0;
@@ -235,8 +236,14 @@ final class ModelCommands {
       this.base = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
     }
 
+    /** Quick calls (progress, lists): a gateway that stops answering must not hang the command. */
     JsonNode send(String method, String path, String json) throws IOException, InterruptedException {
-      HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofMinutes(10))
+      return send(method, path, json, Duration.ofSeconds(30));
+    }
+
+    /** @param timeout how long the call may take: registering a model or running the check takes minutes */
+    JsonNode send(String method, String path, String json, Duration timeout) throws IOException, InterruptedException {
+      HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout)
           .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
       if (json != null) {
         request.header("Content-Type", "application/json");
