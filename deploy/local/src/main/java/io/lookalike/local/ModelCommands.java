@@ -19,6 +19,7 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -61,10 +62,20 @@ final class ModelCommands {
           "copy: 80%% crop, colour shift, JPEG q50, must find its own product first",
           "with the new model) and agreement@1 with the current model (share of those",
           "queries with the same top product in both indexes). Below --gate nothing",
-          "switches and the command exits with " + GATE_FAILED + "."},
+          "switches and the command exits with " + GATE_FAILED + ".",
+          "",
+          "--store milvus (the distributed mode; -b and -Dmilvus.uri=... name the cluster):",
+          "this command runs the new model's embedder and indexer itself, into the",
+          "model's own collection (its property lookalike.model.url names the model),",
+          "checks it against the collection behind milvus.alias, swaps the alias, and",
+          "stops them: run the new model's `lookalike embedder --model URL` and",
+          "`lookalike indexer` (or Connect) from then on; they resume from its offsets.",
+          "Gateways follow the alias (-Dgateway.alias.refresh.ms, default 2000);",
+          "--drop-old drops the old collection -Dreembed.drop.delay.ms (default 60000) later."},
       footer = {"", "Examples:",
           "  lookalike reembed --model models/next/next.pt",
-          "  lookalike reembed --model https://example.com/v7.pt --name shop_v7 --drop-old"})
+          "  lookalike reembed --model https://example.com/v7.pt --name shop_v7 --drop-old",
+          "  lookalike reembed --store milvus -b kafka:9092 -Dmilvus.uri=http://milvus:19530 --model s3://m/v7.pt"})
   static final class Reembed extends GatewayOption implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "URL|PATH",
         description = "The TorchScript model: a file path or a URL DJL accepts (file:, https:, s3:, djl://).")
@@ -87,6 +98,13 @@ final class ModelCommands {
     @Option(names = "--poll-ms", defaultValue = "500", hidden = true)
     long pollMs;
 
+    @Option(names = "--store", defaultValue = "lucene",
+        description = "lucene: the local mode's (through --gateway); milvus: the distributed mode's (default: ${DEFAULT-VALUE}).")
+    String store;
+
+    @Mixin
+    StageCommands.Common cluster;
+
     @Spec
     CommandSpec spec;
 
@@ -101,6 +119,9 @@ final class ModelCommands {
         if (!URL_SCHEME.matcher(model).matches() && !Files.exists(Path.of(url))) {
           err.println("No model file at " + url);
           return FAILED;
+        }
+        if (!StageCommands.isLucene(store)) {
+          return new MilvusReembed(cluster, out, err).run(url, name, gate, sample, dropOld, pollMs);
         }
         var body = JSON.createObjectNode().put("url", url);
         if (name != null) {

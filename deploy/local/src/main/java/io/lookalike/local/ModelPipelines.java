@@ -341,23 +341,9 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     long done = -1;
     long total = -1;
     try {
-      String topic = topics.productImages();
-      List<TopicPartition> parts = admin.describeTopics(List.of(topic)).allTopicNames()
-          .get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).get(topic).partitions().stream()
-          .map(p -> new TopicPartition(topic, p.partition())).toList();
-      Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(embedderGroup(modelId))
-          .partitionsToOffsetAndMetadata().get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
-      Map<TopicPartition, Long> starts = offsets(parts, OffsetSpec.earliest());
-      Map<TopicPartition, Long> ends = offsets(parts, OffsetSpec.latest());
-      done = 0;
-      total = 0;
-      for (TopicPartition p : parts) {
-        OffsetAndMetadata offset = committed.get(p);
-        long start = starts.get(p);
-        long end = ends.get(p);
-        total += end - start;
-        done += Math.min(end, Math.max(start, offset == null ? start : offset.offset())) - start;
-      }
+      long[] replayed = replayed(admin, topics.productImages(), embedderGroup(modelId));
+      done = replayed[0];
+      total = replayed[1];
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
@@ -451,7 +437,32 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     return "lookalike-embedder-" + modelId;
   }
 
-  private Map<TopicPartition, Long> offsets(List<TopicPartition> partitions, OffsetSpec spec) throws Exception {
+  /**
+   * How much of {@code topic} the consumer group {@code group} has read: {done, total} records (every
+   * version and tombstone) from its committed offsets and the topic's start and end offsets.
+   */
+  static long[] replayed(Admin admin, String topic, String group) throws Exception {
+    List<TopicPartition> parts = admin.describeTopics(List.of(topic)).allTopicNames()
+        .get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).get(topic).partitions().stream()
+        .map(p -> new TopicPartition(topic, p.partition())).toList();
+    Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
+        .partitionsToOffsetAndMetadata().get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    Map<TopicPartition, Long> starts = offsets(admin, parts, OffsetSpec.earliest());
+    Map<TopicPartition, Long> ends = offsets(admin, parts, OffsetSpec.latest());
+    long done = 0;
+    long total = 0;
+    for (TopicPartition p : parts) {
+      OffsetAndMetadata offset = committed.get(p);
+      long start = starts.get(p);
+      long end = ends.get(p);
+      total += end - start;
+      done += Math.min(end, Math.max(start, offset == null ? start : offset.offset())) - start;
+    }
+    return new long[] {done, total};
+  }
+
+  private static Map<TopicPartition, Long> offsets(Admin admin, List<TopicPartition> partitions, OffsetSpec spec)
+      throws Exception {
     Map<TopicPartition, OffsetSpec> request = partitions.stream().collect(Collectors.toMap(p -> p, p -> spec));
     return admin.listOffsets(request, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all()
         .get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).entrySet().stream()

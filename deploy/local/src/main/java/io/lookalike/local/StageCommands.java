@@ -199,7 +199,10 @@ public final class StageCommands {
 
   @Command(name = "gateway", mixinStandardHelpOptions = true,
       description = {"Runs the query gateway (HTTP search API and web page).",
-          "--store milvus searches the collection behind milvus.alias; --store lucene keeps an index of its own in",
+          "--store milvus searches the collection behind milvus.alias and follows the alias: when it moves to another",
+          "model's collection (lookalike reembed --store milvus), the gateway loads that model (URL from the",
+          "collection's property lookalike.model.url) and switches embedder and collection in one step, checked every",
+          "-Dgateway.alias.refresh.ms (default 2000). --store lucene keeps an index of its own in",
           "--data-dir, fed from the embeddings topic by a consumer group of its own (one per gateway instance)."})
   public static final class Gateway implements Callable<Integer> {
     @Mixin Common common;
@@ -208,7 +211,8 @@ public final class StageCommands {
     String store;
 
     @Option(names = "--model", description = "TorchScript model URL or path: must be the model of the index searched "
-        + "(default: the bundled MobileNetV2 features model).")
+        + "(default: the bundled MobileNetV2 features model); with --store milvus, only for collections that name no "
+        + "model of their own.")
     String model;
 
     @Option(names = "--port", defaultValue = "8080", description = "HTTP port (default: ${DEFAULT-VALUE}).")
@@ -229,34 +233,36 @@ public final class StageCommands {
         if (model != null) {
           config.put(EmbeddingModelConfig.URL_CONFIG, model);
         }
-        DjlEmbedder embedder = remember(resources, config.containsKey(EmbeddingModelConfig.URL_CONFIG)
-            ? DjlEmbedder.load(EmbeddingModelConfig.from(config)) : DjlEmbedder.loadDefault());
-        String modelId = embedder.model().modelId();
-        VectorStore vectors;
+        Supplier<ActiveModel> active;
+        String searching;
         EmbeddingSink sink = null;
         if (isLucene(store)) {
+          DjlEmbedder embedder = remember(resources, config.containsKey(EmbeddingModelConfig.URL_CONFIG)
+              ? DjlEmbedder.load(EmbeddingModelConfig.from(config)) : DjlEmbedder.loadDefault());
+          String modelId = embedder.model().modelId();
           common.ensureTopics(modelId);
-          vectors = remember(resources, LuceneVectorStore.open(dataDir.resolve(modelId), modelId,
+          VectorStore vectors = remember(resources, LuceneVectorStore.open(dataDir.resolve(modelId), modelId,
               embedder.model().dimension()));
           Map<String, Object> sinkConfig = new HashMap<>(config);
           sinkConfig.putIfAbsent("group.id", "lookalike-gateway-" + modelId + "-" + InetAddress.getLocalHost().getHostName());
           sink = remember(resources, new EmbeddingSink(sinkConfig, vectors, registry));
           sink.start();
+          ActiveModel fixed = new ActiveModel(embedder, vectors);
+          active = () -> fixed;
+          searching = vectors.toString();
         } else {
-          vectors = remember(resources, MilvusVectorStore.openAlias(new MilvusConfig(common.settings)));
-          if (!vectors.modelId().equals(modelId)) {
-            throw new IllegalStateException("Milvus alias " + new MilvusConfig(common.settings).alias()
-                + " points at the index of model " + vectors.modelId() + ", but the gateway embeds queries with "
-                + modelId + "; start it with --model of that index");
-          }
+          AliasFollower follower = remember(resources, new AliasFollower(config));
+          active = follower;
+          searching = "Milvus alias " + new MilvusConfig(common.settings).alias() + " (model "
+              + follower.get().modelId() + ", followed every "
+              + config.getOrDefault(AliasFollower.REFRESH_MS_CONFIG, AliasFollower.REFRESH_MS_DEFAULT) + " ms)";
         }
-        ActiveModel active = new ActiveModel(embedder, vectors);
         Map<String, Object> gatewayProps = new HashMap<>(config);
         gatewayProps.put(GatewayConfig.PORT_CONFIG, Integer.toString(port));
         gatewayProps.put(GatewayConfig.HOST_CONFIG, bind);
         GatewayConfig gatewayConfig = new GatewayConfig(gatewayProps);
         FetcherConfig fetcherConfig = new FetcherConfig(common.settings);
-        SearchService search = new SearchService(() -> active,
+        SearchService search = new SearchService(active,
             PhotoValidator.of(ImageNormaliser.from(fetcherConfig)), UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
             gatewayConfig);
         GatewayServer gateway = remember(resources, new GatewayServer(gatewayConfig, search, registry));
@@ -269,7 +275,7 @@ public final class StageCommands {
           });
         }
         int bound = gateway.start();
-        System.out.println("Lookalike gateway on http://" + bind + ":" + bound + "/ searching " + vectors
+        System.out.println("Lookalike gateway on http://" + bind + ":" + bound + "/ searching " + searching
             + " (Ctrl-C to stop)");
         awaitShutdown("gateway", resources);
         return 0;

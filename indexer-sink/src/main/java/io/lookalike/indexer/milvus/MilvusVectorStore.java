@@ -18,8 +18,10 @@ import io.milvus.v2.common.IndexParam;
 import io.milvus.v2.exception.ErrorCode;
 import io.milvus.v2.exception.MilvusClientException;
 import io.milvus.v2.service.collection.request.AddFieldReq;
+import io.milvus.v2.service.collection.request.AlterCollectionPropertiesReq;
 import io.milvus.v2.service.collection.request.CreateCollectionReq;
 import io.milvus.v2.service.collection.request.DescribeCollectionReq;
+import io.milvus.v2.service.collection.request.DropCollectionReq;
 import io.milvus.v2.service.collection.request.GetLoadStateReq;
 import io.milvus.v2.service.collection.request.HasCollectionReq;
 import io.milvus.v2.service.collection.request.LoadCollectionReq;
@@ -93,6 +95,21 @@ public final class MilvusVectorStore implements VectorStore {
   static final int LONG_MAX_BYTES = 4096;
   public static final int MAX_DIMENSION = 32_768;
 
+  /**
+   * Collection property naming the TorchScript model (URL or path) whose vectors the collection holds, so
+   * that a gateway following the alias can load the same model; empty or absent: the bundled default.
+   */
+  public static final String MODEL_URL_PROPERTY = "lookalike.model.url";
+
+  /** Where the alias points: the collection, its model and dimension, and the collection's properties. */
+  public record AliasTarget(String alias, String collection, String modelId, int dimension,
+      Map<String, String> properties) {
+    /** The model's URL or path from {@link #MODEL_URL_PROPERTY}; empty when not recorded (the bundled default). */
+    public String modelUrl() {
+      return properties.getOrDefault(MODEL_URL_PROPERTY, "");
+    }
+  }
+
   private static final List<String> OUTPUT_FIELDS = List.of(KEY, VECTOR, VERSION, OCCURRED_AT, EMBEDDED_AT, SHA256,
       POSITION, SOURCE_URL, TITLE, BRAND, CATEGORY, PRICE, CURRENCY, AVAILABILITY, ATTRIBUTES);
   private static final String COUNT = "count(*)";
@@ -121,6 +138,15 @@ public final class MilvusVectorStore implements VectorStore {
    * exists with another dimension.
    */
   public static MilvusVectorStore open(MilvusConfig config, String modelId, int dimension) {
+    return open(config, modelId, dimension, Map.of());
+  }
+
+  /**
+   * Like {@link #open(MilvusConfig, String, int)}, and sets {@code properties} on the collection (at
+   * creation, or by altering an existing one whose properties differ), e.g. {@link #MODEL_URL_PROPERTY}.
+   */
+  public static MilvusVectorStore open(MilvusConfig config, String modelId, int dimension,
+      Map<String, String> properties) {
     if (modelId == null || !modelId.matches("[a-z0-9_]+")) {
       throw new IllegalArgumentException("modelId must hold only lowercase letters, digits and '_': " + modelId);
     }
@@ -131,7 +157,7 @@ public final class MilvusVectorStore implements VectorStore {
     MilvusClientV2 client = connect(config);
     try {
       MilvusVectorStore store = new MilvusVectorStore(client, config, collection, collection, modelId, dimension);
-      store.ensureCollection();
+      store.ensureCollection(properties);
       return store;
     } catch (RuntimeException e) {
       client.close();
@@ -162,6 +188,44 @@ public final class MilvusVectorStore implements VectorStore {
       client.close();
       throw e;
     }
+  }
+
+  /**
+   * Where {@code milvus.alias} points now, asked through this store's connection (cheap enough to poll):
+   * a gateway follows it to switch models.
+   */
+  public AliasTarget aliasTarget() {
+    String alias = config.alias();
+    String target = call("describe alias " + alias, () ->
+        client.describeAlias(DescribeAliasReq.builder().alias(alias).build()).getCollectionName());
+    DescribeCollectionResp description = call("describe collection " + target, () ->
+        client.describeCollection(DescribeCollectionReq.builder().collectionName(target).build()));
+    String prefix = config.collectionPrefix();
+    String model = target.startsWith(prefix) ? target.substring(prefix.length()) : target;
+    Map<String, String> properties = description.getProperties() == null ? Map.of()
+        : Map.copyOf(description.getProperties());
+    return new AliasTarget(alias, target, model, vectorDimension(description), properties);
+  }
+
+  /**
+   * Drops this model's collection and its vectors. Refused while the alias points at it: switch first.
+   */
+  public void drop() {
+    String current;
+    try {
+      current = client.describeAlias(DescribeAliasReq.builder().alias(config.alias()).build()).getCollectionName();
+    } catch (MilvusClientException e) {
+      current = null;
+    }
+    if (collection.equals(current)) {
+      throw new IllegalStateException("Milvus alias " + config.alias() + " points at " + collection
+          + ": switch it to another model before dropping this one");
+    }
+    call("drop collection", () -> {
+      client.dropCollection(DropCollectionReq.builder().collectionName(collection).build());
+      return null;
+    });
+    log.info("Dropped Milvus collection {}", collection);
   }
 
   /** The dimension of the collection of {@code modelId}, or empty when it does not exist yet. */
@@ -367,12 +431,12 @@ public final class MilvusVectorStore implements VectorStore {
         + "]";
   }
 
-  private void ensureCollection() {
+  private void ensureCollection(Map<String, String> properties) {
     boolean exists = call("has collection", () ->
         client.hasCollection(HasCollectionReq.builder().collectionName(collection).build()));
     if (!exists) {
       try {
-        create();
+        create(properties);
         log.info("Created Milvus collection {} ({} dimensions, {} {}, consistency {})", collection, dimension,
             config.indexType(), config.indexParams(), consistency);
         return;
@@ -391,6 +455,15 @@ public final class MilvusVectorStore implements VectorStore {
       throw new IllegalStateException("Milvus collection " + collection + " holds vectors of " + stored
           + " dimensions, not " + dimension + "; a model change needs a new modelId");
     }
+    Map<String, String> current = description.getProperties() == null ? Map.of() : description.getProperties();
+    if (!properties.isEmpty() && !properties.entrySet().stream()
+        .allMatch(e -> e.getValue().equals(current.get(e.getKey())))) {
+      call("alter collection properties", () -> {
+        client.alterCollectionProperties(AlterCollectionPropertiesReq.builder().collectionName(collection)
+            .properties(properties).build());
+        return null;
+      });
+    }
     boolean loaded = call("get load state", () ->
         client.getLoadState(GetLoadStateReq.builder().collectionName(collection).build()));
     if (!loaded) {
@@ -402,7 +475,7 @@ public final class MilvusVectorStore implements VectorStore {
     log.info("Opened Milvus collection {} ({} dimensions, consistency {})", collection, dimension, consistency);
   }
 
-  private void create() {
+  private void create(Map<String, String> properties) {
     CreateCollectionReq.CollectionSchema schema = CreateCollectionReq.CollectionSchema.builder().build();
     schema.addField(varchar(KEY, KEY_MAX_BYTES, false).isPrimaryKey(true).autoID(false).build());
     schema.addField(varchar(PRODUCT_ID, KEY_MAX_BYTES, false).build());
@@ -439,6 +512,7 @@ public final class MilvusVectorStore implements VectorStore {
           .indexParams(List.of(vectorIndex))
           .numShards(config.shards())
           .consistencyLevel(consistency)
+          .properties(new HashMap<>(properties))
           .build()); // with index params the SDK also builds the index and loads the collection
       return null;
     });

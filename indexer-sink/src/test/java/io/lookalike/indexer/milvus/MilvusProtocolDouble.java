@@ -94,6 +94,8 @@ public final class MilvusProtocolDouble implements AutoCloseable {
     final int shards;
     final io.milvus.grpc.ConsistencyLevel consistency;
     public final Map<String, Map<String, Object>> rows = new LinkedHashMap<>();
+    /** The collection's properties (CreateCollection, AlterCollection), as DescribeCollection answers them. */
+    public final Map<String, String> properties = new LinkedHashMap<>();
     final List<CreateIndexRequest> indexes = new ArrayList<>();
     volatile boolean loaded;
 
@@ -279,8 +281,31 @@ public final class MilvusProtocolDouble implements AutoCloseable {
         } catch (InvalidProtocolBufferException e) {
           throw new MilvusError(1100, "bad schema: " + e.getMessage());
         }
-        collections.put(request.getCollectionName(), new Collection(request.getCollectionName(), schema,
-            request.getShardsNum(), request.getConsistencyLevel()));
+        Collection created = new Collection(request.getCollectionName(), schema, request.getShardsNum(),
+            request.getConsistencyLevel());
+        request.getPropertiesList().forEach(p -> created.properties.put(p.getKey(), p.getValue()));
+        collections.put(request.getCollectionName(), created);
+        return ok();
+      });
+    }
+
+    @Override
+    public void alterCollection(io.milvus.grpc.AlterCollectionRequest request, StreamObserver<Status> observer) {
+      answer("alterCollection", observer, s -> s, () -> {
+        Collection collection = existing(request.getCollectionName());
+        request.getPropertiesList().forEach(p -> collection.properties.put(p.getKey(), p.getValue()));
+        return ok();
+      });
+    }
+
+    @Override
+    public void dropCollection(io.milvus.grpc.DropCollectionRequest request, StreamObserver<Status> observer) {
+      answer("dropCollection", observer, s -> s, () -> {
+        String name = request.getCollectionName();
+        if (aliases.containsValue(name)) {
+          throw new MilvusError(65535, "cannot drop the collection via alias = " + name);
+        }
+        collections.remove(name);
         return ok();
       });
     }
@@ -296,7 +321,10 @@ public final class MilvusProtocolDouble implements AutoCloseable {
             return DescribeCollectionResponse.newBuilder().setStatus(ok()).setSchema(collection.schema)
                 .setCollectionName(collection.name).setCollectionID(Math.abs(collection.name.hashCode()))
                 .setShardsNum(collection.shards).setConsistencyLevel(collection.consistency)
-                .addAllAliases(names).setDbName("default").build();
+                .addAllAliases(names).setDbName("default")
+                .addAllProperties(collection.properties.entrySet().stream().map(e ->
+                    KeyValuePair.newBuilder().setKey(e.getKey()).setValue(e.getValue()).build()).toList())
+                .build();
           });
     }
 
