@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
 final class EmbeddingBatcher implements Processor<byte[], byte[], byte[], byte[]> {
 
   /**
-   * Images waiting for the next batch. It must be a persistent, changelogged store, not a field:
+   * Images waiting for the next batch. It must be a changelogged state store, not a field:
    * under exactly-once the input offset of a buffered record is committed with the next
    * transaction, long before its embedding is written, so after a crash the record is never read
    * again — the changelog is the only copy that survives.
