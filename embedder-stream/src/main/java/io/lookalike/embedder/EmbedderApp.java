@@ -5,10 +5,6 @@ import io.lookalike.schemas.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -122,28 +118,5 @@ public final class EmbedderApp implements AutoCloseable {
   public void close() {
     streams.close(Duration.ofSeconds(30));
     streamsMetrics.close();
-  }
-
-  /** Runs the app: {@code java -cp ... io.lookalike.embedder.EmbedderApp embedder.properties}. */
-  public static void main(String[] args) throws IOException {
-    Properties file = new Properties();
-    if (args.length > 0) {
-      try (InputStream in = Files.newInputStream(Path.of(args[0]))) {
-        file.load(in);
-      }
-    }
-    Map<String, Object> config = new HashMap<>();
-    file.forEach((k, v) -> config.put(k.toString(), v));
-    System.getProperties().stringPropertyNames().stream()
-        .filter(k -> k.startsWith("bootstrap.") || k.startsWith("embed.") || k.startsWith("model."))
-        .forEach(k -> config.put(k, System.getProperty(k)));
-    config.putIfAbsent(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9092");
-    DjlEmbedder embedder = DjlEmbedder.load(EmbeddingModelConfig.from(config));
-    EmbedderApp app = new EmbedderApp(config, embedder, Metrics.globalRegistry);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      app.close();
-      embedder.close();
-    }, "embedder-shutdown"));
-    app.start();
   }
 }

@@ -27,6 +27,7 @@ import picocli.CommandLine.Parameters;
         ModelCommands.Models.class,
         ModelCommands.Drop.class,
         StageCommands.Fetcher.class,
+        StageCommands.Webhook.class,
         StageCommands.Embedder.class,
         StageCommands.Indexer.class,
         StageCommands.Gateway.class,

@@ -37,6 +37,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Supplier;
+import io.lookalike.ingest.webhook.WebhookConfig;
+import io.lookalike.ingest.webhook.WebhookReceiver;
+import io.lookalike.ingest.webhook.WebhookServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.streams.KafkaStreams;
@@ -48,7 +51,7 @@ import picocli.CommandLine.Option;
 
 /**
  * The distributed mode's launchers: each stage of the pipeline in a process of its own, against an
- * existing Kafka cluster ({@code lookalike fetcher|embedder|indexer|gateway}). Each blocks until Ctrl-C
+ * existing Kafka cluster ({@code lookalike fetcher|webhook|embedder|indexer|gateway}). Each blocks until Ctrl-C
  * (or SIGTERM) and then stops its stage cleanly.
  */
 public final class StageCommands {
@@ -123,6 +126,26 @@ public final class StageCommands {
         FetcherApp app = stage.remember(new FetcherApp(common.config(), registry));
         app.start();
         return streamsHealth(() -> app.streams().state());
+      });
+    }
+  }
+
+  @Command(name = "webhook", mixinStandardHelpOptions = true,
+      description = {"Runs the catalog webhook on its own: POST /v1/events -> catalog.product-events, 202 once Kafka has it.",
+          "Settings: -Dwebhook.port=8081, -Dwebhook.auth=bearer|hmac|none, -Dwebhook.secret=... (see WebhookConfig)."})
+  public static final class Webhook implements Callable<Integer> {
+    @Mixin Common common;
+    @Mixin Metrics metrics;
+
+    @Override
+    public Integer call() throws Exception {
+      return runStage("webhook", metrics, (registry, stage) -> {
+        common.ensureTopics();
+        WebhookConfig config = new WebhookConfig(common.config());
+        WebhookServer server = stage.remember(new WebhookServer(config, new WebhookReceiver(config, registry)));
+        int port = server.start();
+        System.out.println("Lookalike webhook on port " + port + " (POST /v1/events)");
+        return () -> HealthCheck.Status.up("listening on port " + port);
       });
     }
   }

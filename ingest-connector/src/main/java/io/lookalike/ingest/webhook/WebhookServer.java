@@ -2,18 +2,13 @@ package io.lookalike.ingest.webhook;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.micrometer.core.instrument.Metrics;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.Reader;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.slf4j.Logger;
@@ -92,19 +87,5 @@ public final class WebhookServer implements AutoCloseable {
     server.stop(1);
     executor.shutdownNow();
     receiver.close();
-  }
-
-  /** Runs the webhook with the settings of a properties file (see {@link WebhookConfig}). */
-  public static void main(String[] args) throws IOException {
-    Properties props = new Properties();
-    if (args.length > 0) {
-      try (Reader reader = Files.newBufferedReader(Path.of(args[0]), StandardCharsets.UTF_8)) {
-        props.load(reader);
-      }
-    }
-    WebhookConfig config = new WebhookConfig(props);
-    WebhookServer server = new WebhookServer(config, new WebhookReceiver(config, Metrics.globalRegistry));
-    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "webhook-shutdown"));
-    server.start();
   }
 }
