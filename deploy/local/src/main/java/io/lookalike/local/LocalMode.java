@@ -35,7 +35,6 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.function.Supplier;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -128,7 +127,7 @@ public final class LocalMode implements AutoCloseable {
         .modelDirectory(pipelines)
         .addRoutes(new ModelAdminRoutes(pipelines, kafka.bootstrapServers(), topics.productImages(), allowRemote))
         .addRoutes(webhookRoutes(data)));
-    gateway.addHealthCheck("fetcher", streamsHealth(() -> fetcher.streams().state()));
+    gateway.addHealthCheck("fetcher", StageCommands.streamsHealth(() -> fetcher.streams().state()));
     gateway.addHealthCheck("embedder", () -> {
       for (String id : pipelines.modelIds()) {
         KafkaStreams.State state = pipelines.pipeline(id).app().streams().state();
@@ -170,13 +169,6 @@ public final class LocalMode implements AutoCloseable {
       response.headers().forEach(ctx::header);
       ctx.status(response.status()).contentType(WebhookReceiver.Response.CONTENT_TYPE).result(response.body());
     });
-  }
-
-  private static HealthCheck streamsHealth(Supplier<KafkaStreams.State> state) {
-    return () -> {
-      KafkaStreams.State now = state.get();
-      return now.isRunningOrRebalancing() ? HealthCheck.Status.up(now.name()) : HealthCheck.Status.down(now.name());
-    };
   }
 
   private Map<String, Object> stageConfig(Path data, Map<String, Object> extra) {

@@ -375,7 +375,8 @@ public final class StageCommands {
     }
   }
 
-  private static HealthCheck streamsHealth(Supplier<KafkaStreams.State> state) {
+  /** UP while a Kafka Streams app runs or rebalances, DOWN with its state otherwise. */
+  static HealthCheck streamsHealth(Supplier<KafkaStreams.State> state) {
     return () -> {
       KafkaStreams.State now = state.get();
       return now.isRunningOrRebalancing() ? HealthCheck.Status.up(now.name()) : HealthCheck.Status.down(now.name());
