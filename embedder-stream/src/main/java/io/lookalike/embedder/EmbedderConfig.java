@@ -26,7 +26,7 @@ public final class EmbedderConfig extends AbstractConfig {
   public static final ConfigDef CONFIG_DEF = new ConfigDef()
       .define(BATCH_MAX_SIZE_CONFIG, Type.INT, 8, ConfigDef.Range.between(1, 10_000), Importance.MEDIUM,
           BATCH_MAX_SIZE_DOC)
-      .define(BATCH_MAX_WAIT_CONFIG, Type.LONG, 50L, ConfigDef.Range.between(0, 60_000), Importance.MEDIUM,
+      .define(BATCH_MAX_WAIT_CONFIG, Type.LONG, 50L, ConfigDef.Range.between(0, 600_000), Importance.MEDIUM,
           BATCH_MAX_WAIT_DOC)
       .define(MAX_RECORD_BYTES_CONFIG, Type.INT, 16 * 1024 * 1024, ConfigDef.Range.atLeast(1024), Importance.LOW,
           MAX_RECORD_BYTES_DOC)

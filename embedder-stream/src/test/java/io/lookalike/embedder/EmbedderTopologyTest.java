@@ -28,6 +28,8 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -82,6 +84,29 @@ class EmbedderTopologyTest {
     assertThat(registry.get("lookalike.embedder.batch.size").summary().totalAmount()).isEqualTo(3);
     assertThat(registry.get("lookalike.embedder.embedded").counter().count()).isEqualTo(3);
     assertThat(registry.get("lookalike.embedder.inference").timer().count()).isEqualTo(1);
+  }
+
+  @Test
+  void shouldKeepTheTailOfAFullBatchInTheBufferStoreUntilItIsEmbedded() {
+    // The state the crash test in EmbedderAppIT arranges: one full batch embedded, the rest only in
+    // the changelogged buffer (whose input offsets the next commit covers).
+    start(3, 60_000);
+    for (int i = 1; i <= 5; i++) {
+      pipe("p" + i, "a", 1, "pixels-" + i);
+    }
+
+    assertThat(embeddings.readKeyValuesToList()).extracting(kv -> kv.key).containsExactlyInAnyOrder("p1/a", "p2/a", "p3/a");
+    KeyValueStore<String, byte[]> buffer = driver.getKeyValueStore(EmbeddingBatcher.BUFFER_STORE);
+    List<String> buffered = new ArrayList<>();
+    try (KeyValueIterator<String, byte[]> all = buffer.all()) {
+      all.forEachRemaining(kv -> buffered.add(kv.key));
+    }
+    assertThat(buffered).containsExactlyInAnyOrder("p4/a", "p5/a");
+
+    driver.advanceWallClockTime(Duration.ofMinutes(1));
+
+    assertThat(embeddings.readKeyValuesToList()).extracting(kv -> kv.key).containsExactlyInAnyOrder("p4/a", "p5/a");
+    assertThat(buffer.approximateNumEntries()).isZero();
   }
 
   @Test

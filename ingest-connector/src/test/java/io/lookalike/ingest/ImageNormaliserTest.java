@@ -108,12 +108,11 @@ class ImageNormaliserTest {
 
   @Test
   void shouldRefuseHugePngFromHeaderWithoutDecoding() {
+    // 20000×20000 would need 1.6 GB decoded; the refusal comes from the header. How long it takes is
+    // a benchmark number (ImageNormaliserBench), not an assertion.
     byte[] huge = HostileImages.hugePng(20_000, 20_000);
-    long start = System.nanoTime();
 
     assertRejected(huge, "too_many_pixels");
-
-    assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(500);
   }
 
   private void assertRejected(byte[] bytes, String reason) {

@@ -129,7 +129,10 @@ class ReembedIT {
         "--gate", "0.8", "--poll-ms", "200");
     long switched = System.nanoTime();
     changes.get();
-    Thread.sleep(1000);
+    // Keep searching until a few searches have both started after the switch and been answered
+    // (a count, not a quiet period: on a loaded machine each search may take long).
+    await().atMost(Duration.ofSeconds(120)).until(() ->
+        searches.stream().filter(s -> s.startNanos() > switched).count() >= 5);
     running.set(false);
     client.get();
 
