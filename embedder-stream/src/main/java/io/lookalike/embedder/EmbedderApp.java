@@ -1,5 +1,8 @@
 package io.lookalike.embedder;
 
+import io.lookalike.model.Embedder;
+import io.lookalike.model.EmbeddingModelConfig;
+import io.lookalike.model.ModelInfo;
 import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.Topics;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -1,5 +1,7 @@
 package io.lookalike.embedder;
 
+import io.lookalike.model.Embedder;
+import io.lookalike.model.EmbeddingResult;
 import io.lookalike.schemas.AvroSerde;
 import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.ImageEmbedding;

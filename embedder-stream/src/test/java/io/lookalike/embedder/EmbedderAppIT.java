@@ -1,5 +1,9 @@
 package io.lookalike.embedder;
 
+import io.lookalike.model.DjlEmbedder;
+import io.lookalike.model.Embedder;
+import io.lookalike.model.EmbeddingResult;
+import io.lookalike.model.ModelInfo;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -8,7 +12,7 @@ import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.ProductMetadata;
 import io.lookalike.schemas.Serdes;
-import io.lookalike.testkit.ImageAlterations;
+import io.lookalike.image.NearDuplicates;
 import io.lookalike.testkit.KafkaBroker;
 import io.lookalike.testkit.SampleImages;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -205,7 +209,7 @@ class EmbedderAppIT {
     List<ProductImage> out = new ArrayList<>();
     for (SampleImages.Photo photo : SampleImages.photos("validation", count)) {
       byte[] original = photo.bytes();
-      byte[] jpeg = ImageAlterations.jpeg(ImageAlterations.decode(original), 0.9f);
+      byte[] jpeg = NearDuplicates.jpeg(NearDuplicates.decode(original), 0.9f);
       out.add(ProductImage.newBuilder()
           .setProductId(photo.id()).setImageId("1").setVersion(1).setOccurredAt(Instant.now())
           .setSourceUrl("https://shop.example/" + photo.id() + ".jpg")

@@ -1,5 +1,7 @@
 package io.lookalike.embedder;
 
+import io.lookalike.model.DjlEmbedder;
+import io.lookalike.model.Embedder;
 import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.testkit.KafkaBroker;

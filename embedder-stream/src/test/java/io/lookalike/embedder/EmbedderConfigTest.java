@@ -1,5 +1,7 @@
 package io.lookalike.embedder;
 
+import io.lookalike.model.EmbeddingModelConfig;
+import io.lookalike.model.ModelInfo;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,9 @@
 package io.lookalike.embedder;
 
+import io.lookalike.model.DjlEmbedder;
+import io.lookalike.model.Embedder;
+import io.lookalike.model.EmbeddingResult;
+import io.lookalike.model.ModelInfo;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 

@@ -1,5 +1,7 @@
 package io.lookalike.indexer;
 
+import io.lookalike.store.StoredImage;
+import io.lookalike.store.VectorStore;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.Price;

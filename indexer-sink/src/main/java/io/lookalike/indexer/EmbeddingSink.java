@@ -1,5 +1,6 @@
 package io.lookalike.indexer;
 
+import io.lookalike.store.VectorStore;
 import io.lookalike.schemas.AvroSerde;
 import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.ImageEmbedding;

@@ -1,5 +1,8 @@
 package io.lookalike.indexer;
 
+import io.lookalike.store.ClusteredVectors;
+import io.lookalike.store.lucene.LuceneVectorStore;
+import io.lookalike.store.StoredImage;
 import static io.lookalike.indexer.Embeddings.embedding;
 import static org.assertj.core.api.Assertions.assertThat;
 

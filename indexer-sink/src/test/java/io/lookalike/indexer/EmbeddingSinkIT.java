@@ -1,5 +1,7 @@
 package io.lookalike.indexer;
 
+import io.lookalike.store.ClusteredVectors;
+import io.lookalike.store.lucene.LuceneVectorStore;
 import static io.lookalike.indexer.Embeddings.embedding;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;

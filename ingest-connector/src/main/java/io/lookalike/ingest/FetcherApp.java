@@ -1,5 +1,7 @@
 package io.lookalike.ingest;
 
+import io.lookalike.image.ImageDownloader;
+import io.lookalike.image.ImageNormaliser;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.Topics;
 import io.micrometer.core.instrument.Gauge;

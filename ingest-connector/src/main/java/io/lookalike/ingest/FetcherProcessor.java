@@ -1,5 +1,8 @@
 package io.lookalike.ingest;
 
+import io.lookalike.image.ImageNormaliser;
+import io.lookalike.image.NormalisedImage;
+import io.lookalike.image.RejectedImageException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lookalike.schemas.AvroSerde;

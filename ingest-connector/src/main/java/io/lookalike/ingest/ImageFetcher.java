@@ -1,5 +1,10 @@
 package io.lookalike.ingest;
 
+import io.lookalike.image.ImageDownloader;
+import io.lookalike.image.ImageNormaliser;
+import io.lookalike.image.NormalisedImage;
+import io.lookalike.image.RejectedImageException;
+
 /** Fetches the photo behind a URL and normalises it; the fetcher topology's only view of the outside. */
 @FunctionalInterface
 public interface ImageFetcher {

@@ -1,5 +1,6 @@
 package io.lookalike.ingest;
 
+import io.lookalike.image.ImageNormaliser;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

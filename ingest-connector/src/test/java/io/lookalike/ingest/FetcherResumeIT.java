@@ -1,5 +1,8 @@
 package io.lookalike.ingest;
 
+import io.lookalike.image.ImageNormaliser;
+import io.lookalike.image.NormalisedImage;
+import io.lookalike.image.RejectedImageException;
 import static io.lookalike.ingest.FetcherTopologyTest.metadata;
 import static io.lookalike.ingest.FetcherTopologyTest.upsert;
 import static org.assertj.core.api.Assertions.assertThat;

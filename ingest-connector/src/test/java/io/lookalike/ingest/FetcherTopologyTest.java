@@ -1,5 +1,7 @@
 package io.lookalike.ingest;
 
+import io.lookalike.image.ImageDownloader;
+import io.lookalike.image.ImageNormaliser;
 import static org.assertj.core.api.Assertions.assertThat;
 
 

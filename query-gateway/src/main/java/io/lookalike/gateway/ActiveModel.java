@@ -1,7 +1,7 @@
 package io.lookalike.gateway;
 
-import io.lookalike.embedder.Embedder;
-import io.lookalike.indexer.VectorStore;
+import io.lookalike.model.Embedder;
+import io.lookalike.store.VectorStore;
 import java.util.Objects;
 
 /**

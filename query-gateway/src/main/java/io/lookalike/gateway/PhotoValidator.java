@@ -1,7 +1,7 @@
 package io.lookalike.gateway;
 
-import io.lookalike.ingest.ImageNormaliser;
-import io.lookalike.ingest.RejectedImageException;
+import io.lookalike.image.ImageNormaliser;
+import io.lookalike.image.RejectedImageException;
 
 /**
  * Checks a query photo before it is embedded and returns the bytes to embed (possibly normalised):

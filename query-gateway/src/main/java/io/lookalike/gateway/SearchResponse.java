@@ -1,7 +1,7 @@
 package io.lookalike.gateway;
 
-import io.lookalike.indexer.SearchHit;
-import io.lookalike.indexer.StoredImage;
+import io.lookalike.store.SearchHit;
+import io.lookalike.store.StoredImage;
 import java.util.List;
 
 /**

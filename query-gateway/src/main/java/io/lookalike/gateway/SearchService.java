@@ -1,11 +1,11 @@
 package io.lookalike.gateway;
 
-import io.lookalike.embedder.Embedder;
-import io.lookalike.embedder.EmbeddingResult;
-import io.lookalike.indexer.SearchFilter;
-import io.lookalike.indexer.SearchHit;
-import io.lookalike.indexer.StoredImage;
-import io.lookalike.indexer.VectorStore;
+import io.lookalike.model.Embedder;
+import io.lookalike.model.EmbeddingResult;
+import io.lookalike.store.SearchFilter;
+import io.lookalike.store.SearchHit;
+import io.lookalike.store.StoredImage;
+import io.lookalike.store.VectorStore;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

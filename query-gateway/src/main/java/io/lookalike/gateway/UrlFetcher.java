@@ -1,7 +1,7 @@
 package io.lookalike.gateway;
 
-import io.lookalike.ingest.ImageDownloader;
-import io.lookalike.ingest.RejectedImageException;
+import io.lookalike.image.ImageDownloader;
+import io.lookalike.image.RejectedImageException;
 
 /** Downloads the photo behind an image URL given in a search request. */
 @FunctionalInterface

@@ -1,11 +1,11 @@
 package io.lookalike.gateway;
 
-import io.lookalike.embedder.DjlEmbedder;
-import io.lookalike.indexer.LuceneVectorStore;
-import io.lookalike.indexer.StoredImage;
-import io.lookalike.ingest.FetcherConfig;
-import io.lookalike.ingest.ImageDownloader;
-import io.lookalike.ingest.ImageNormaliser;
+import io.lookalike.model.DjlEmbedder;
+import io.lookalike.store.lucene.LuceneVectorStore;
+import io.lookalike.store.StoredImage;
+import io.lookalike.image.ImageSafetyConfig;
+import io.lookalike.image.ImageDownloader;
+import io.lookalike.image.ImageNormaliser;
 import io.lookalike.testkit.SampleImages;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -45,7 +45,7 @@ public final class GatewayBenchmark {
 
       GatewayConfig config = new GatewayConfig(Map.of(GatewayConfig.PORT_CONFIG, "0"));
       SearchService service = new SearchService(() -> new ActiveModel(embedder, store), PhotoValidator.of(new ImageNormaliser()),
-          UrlFetcher.of(ImageDownloader.from(new FetcherConfig(Map.of()))), config);
+          UrlFetcher.of(ImageDownloader.from(new ImageSafetyConfig(Map.of()))), config);
       try (GatewayServer server = new GatewayServer(config, service, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))) {
         URI search = URI.create("http://127.0.0.1:" + server.start() + "/v1/search");
         HttpClient http = HttpClient.newHttpClient();

@@ -1,9 +1,9 @@
 package io.lookalike.gateway;
 
-import io.lookalike.embedder.Embedder;
-import io.lookalike.embedder.EmbeddingResult;
-import io.lookalike.indexer.StoredImage;
-import io.lookalike.indexer.VectorStore;
+import io.lookalike.model.Embedder;
+import io.lookalike.model.EmbeddingResult;
+import io.lookalike.store.StoredImage;
+import io.lookalike.store.VectorStore;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.testkit.SampleImages;
 import java.io.ByteArrayOutputStream;

@@ -8,16 +8,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.lookalike.embedder.DjlEmbedder;
-import io.lookalike.indexer.LuceneVectorStore;
-import io.lookalike.indexer.StoredImage;
-import io.lookalike.indexer.VectorStore;
-import io.lookalike.ingest.FetcherConfig;
-import io.lookalike.ingest.ImageDownloader;
-import io.lookalike.ingest.ImageNormaliser;
+import io.lookalike.model.DjlEmbedder;
+import io.lookalike.store.lucene.LuceneVectorStore;
+import io.lookalike.store.StoredImage;
+import io.lookalike.store.VectorStore;
+import io.lookalike.image.ImageSafetyConfig;
+import io.lookalike.image.ImageDownloader;
+import io.lookalike.image.ImageNormaliser;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.testkit.HostileImages;
-import io.lookalike.testkit.ImageAlterations;
+import io.lookalike.image.NearDuplicates;
 import io.lookalike.testkit.SampleImages;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -77,7 +77,7 @@ class GatewayIT {
     // Products p0..p4 get a second image (a tighter crop of the first), so grouping has work to do.
     List<StoredImage> second = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
-      byte[] crop = ImageAlterations.jpeg(ImageAlterations.cropCentre(ImageAlterations.decode(photos.get(i).bytes()), 0.9), 0.9f);
+      byte[] crop = NearDuplicates.jpeg(NearDuplicates.cropCentre(NearDuplicates.decode(photos.get(i).bytes()), 0.9), 0.9f);
       float[] v = GatewayFixture.vector(embedder.embed(List.of(crop)).get(0));
       second.add(GatewayFixture.image("p" + i, "crop", 1, v, photos.get(i).path().toUri().toString(),
           photos.get(i).category(), i));
@@ -94,10 +94,10 @@ class GatewayIT {
         GatewayConfig.MAX_UPLOAD_BYTES_CONFIG, Long.toString(MAX_UPLOAD),
         GatewayConfig.IMAGES_ALLOWED_DIR_CONFIG, SampleImages.datasetDir().toString()));
     // file: URLs are off by default in the downloader (the local mode turns them on); the SSRF guard stays on.
-    ImageDownloader downloader = ImageDownloader.from(new FetcherConfig(Map.of(
-        FetcherConfig.FETCH_ALLOW_FILE_CONFIG, "true",
-        FetcherConfig.FETCH_RETRIES_CONFIG, "0",
-        FetcherConfig.FETCH_MAX_BYTES_CONFIG, Long.toString(MAX_UPLOAD))));
+    ImageDownloader downloader = ImageDownloader.from(new ImageSafetyConfig(Map.of(
+        ImageSafetyConfig.FETCH_ALLOW_FILE_CONFIG, "true",
+        ImageSafetyConfig.FETCH_RETRIES_CONFIG, "0",
+        ImageSafetyConfig.FETCH_MAX_BYTES_CONFIG, Long.toString(MAX_UPLOAD))));
     SearchService service = new SearchService(active::get,
         PhotoValidator.of(new ImageNormaliser(MAX_UPLOAD, 40_000_000L, 640)), UrlFetcher.of(downloader), config);
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -174,7 +174,7 @@ class GatewayIT {
   @Test
   void shouldFindNearDuplicateOfProductPhotoFirst() throws Exception {
     for (int i : new int[] {10, 17, 21}) {
-      byte[] altered = ImageAlterations.nearDuplicate(photos.get(i).bytes());
+      byte[] altered = NearDuplicates.of(photos.get(i).bytes());
       JsonNode results = searchOk(multipart(uri("/v1/search"), Map.of(), "mine.jpg", "image/jpeg", altered));
       assertThat(results.get(0).get("productId").asText()).as("near duplicate of p%d", i).isEqualTo("p" + i);
     }

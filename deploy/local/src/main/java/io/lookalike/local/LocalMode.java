@@ -1,6 +1,8 @@
 package io.lookalike.local;
 
-import io.lookalike.embedder.Embedder;
+import io.lookalike.gateway.ModelAdminRoutes;
+import io.lookalike.lifecycle.ModelPipelines;
+import io.lookalike.model.Embedder;
 import io.lookalike.embedder.EmbedderApp;
 import io.lookalike.gateway.GatewayConfig;
 import io.lookalike.gateway.GatewayServer;
@@ -8,12 +10,12 @@ import io.lookalike.gateway.HealthCheck;
 import io.lookalike.gateway.PhotoValidator;
 import io.lookalike.gateway.UrlFetcher;
 import io.lookalike.gateway.SearchService;
-import io.lookalike.indexer.VectorStore;
+import io.lookalike.store.VectorStore;
 import io.lookalike.ingest.CatalogFileLoader;
 import io.lookalike.ingest.FetcherApp;
 import io.lookalike.ingest.FetcherConfig;
-import io.lookalike.ingest.ImageDownloader;
-import io.lookalike.ingest.ImageNormaliser;
+import io.lookalike.image.ImageDownloader;
+import io.lookalike.image.ImageNormaliser;
 import io.lookalike.ingest.webhook.WebhookConfig;
 import io.lookalike.ingest.webhook.WebhookReceiver;
 import io.javalin.config.RoutesConfig;
@@ -125,7 +127,7 @@ public final class LocalMode implements AutoCloseable {
     boolean allowRemote = Boolean.parseBoolean(String.valueOf(options.overrides().getOrDefault(ADMIN_ALLOW_REMOTE_CONFIG, "false")));
     gateway = remember(new GatewayServer(gatewayConfig, search, registry)
         .modelDirectory(pipelines)
-        .addRoutes(new ModelAdminRoutes(pipelines, kafka.bootstrapServers(), topics.productImages(), allowRemote))
+        .addRoutes(new ModelAdminRoutes(new LocalModelAdmin(pipelines, kafka.bootstrapServers(), topics.productImages()), allowRemote))
         .addRoutes(webhookRoutes(data)));
     gateway.addHealthCheck("fetcher", StageCommands.streamsHealth(() -> fetcher.streams().state()));
     gateway.addHealthCheck("embedder", () -> {

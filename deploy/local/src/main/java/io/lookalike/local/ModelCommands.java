@@ -1,5 +1,6 @@
 package io.lookalike.local;
 
+import io.lookalike.lifecycle.MilvusReembed;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -29,7 +30,7 @@ import picocli.CommandLine.Spec;
 final class ModelCommands {
 
   /** Exit code when the quality gate refuses the new model. */
-  static final int GATE_FAILED = 3;
+  static final int GATE_FAILED = MilvusReembed.GATE_FAILED;
   /** Exit code when the gateway cannot be reached or refuses a request. */
   static final int FAILED = 1;
 
@@ -121,7 +122,7 @@ final class ModelCommands {
           return FAILED;
         }
         if (!StageCommands.isLucene(store)) {
-          return new MilvusReembed(cluster, out, err).run(url, name, gate, sample, dropOld, pollMs);
+          return new MilvusReembed(cluster.config(), cluster::ensureTopics, out, err).run(url, name, gate, sample, dropOld, pollMs);
         }
         var body = JSON.createObjectNode().put("url", url);
         if (name != null) {

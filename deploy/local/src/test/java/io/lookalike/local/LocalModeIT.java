@@ -12,7 +12,7 @@ import io.lookalike.schemas.ImageRef;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.ProductMetadata;
 import io.lookalike.testkit.HostileImages;
-import io.lookalike.testkit.ImageAlterations;
+import io.lookalike.image.NearDuplicates;
 import io.lookalike.testkit.SampleImages;
 import io.lookalike.testkit.SampleImages.Photo;
 import java.io.IOException;
@@ -129,7 +129,7 @@ class LocalModeIT {
     List<String> misses = new ArrayList<>();
     List<Photo> queries = photos.subList(0, 50);
     for (Photo photo : queries) {
-      JsonNode response = searchByPhoto(ImageAlterations.nearDuplicate(photo.bytes()));
+      JsonNode response = searchByPhoto(NearDuplicates.of(photo.bytes()));
       String top = response.path("results").path(0).path("productId").asText();
       if (top.equals(productId(photo))) {
         found++;

@@ -1,17 +1,19 @@
 package io.lookalike.local;
 
+import io.lookalike.gateway.AliasFollower;
+import io.lookalike.lifecycle.MilvusReembed;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.lookalike.embedder.DjlEmbedder;
+import io.lookalike.model.DjlEmbedder;
 import io.lookalike.embedder.EmbedderApp;
-import io.lookalike.embedder.EmbeddingResult;
+import io.lookalike.model.EmbeddingResult;
 import io.lookalike.gateway.ActiveModel;
 import io.lookalike.indexer.EmbeddingSink;
-import io.lookalike.indexer.SearchFilter;
-import io.lookalike.indexer.milvus.MilvusConfig;
-import io.lookalike.indexer.milvus.MilvusProtocolDouble;
-import io.lookalike.indexer.milvus.MilvusVectorStore;
+import io.lookalike.store.SearchFilter;
+import io.lookalike.store.milvus.MilvusConfig;
+import io.lookalike.store.milvus.MilvusProtocolDouble;
+import io.lookalike.store.milvus.MilvusVectorStore;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.ProductMetadata;

@@ -1,7 +1,8 @@
 package io.lookalike.local;
 
-import io.lookalike.embedder.DjlEmbedder;
-import io.lookalike.embedder.EmbeddingModelConfig;
+import io.lookalike.lifecycle.QualityGate;
+import io.lookalike.model.DjlEmbedder;
+import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.schemas.EventType;
 import io.lookalike.schemas.ImageRef;
 import io.lookalike.schemas.ProductEvent;

@@ -5,8 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lookalike.indexer.StoredImage;
-import io.lookalike.indexer.VectorStore;
+import io.lookalike.store.StoredImage;
+import io.lookalike.store.VectorStore;
 import io.lookalike.schemas.EventType;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.ImageRef;

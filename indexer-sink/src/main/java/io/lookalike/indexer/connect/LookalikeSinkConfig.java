@@ -1,9 +1,9 @@
 package io.lookalike.indexer.connect;
 
-import io.lookalike.indexer.LuceneVectorStore;
-import io.lookalike.indexer.VectorStore;
-import io.lookalike.indexer.milvus.MilvusConfig;
-import io.lookalike.indexer.milvus.MilvusVectorStore;
+import io.lookalike.store.lucene.LuceneVectorStore;
+import io.lookalike.store.VectorStore;
+import io.lookalike.store.milvus.MilvusConfig;
+import io.lookalike.store.milvus.MilvusVectorStore;
 import io.lookalike.schemas.Topics;
 import java.nio.file.Path;
 import java.util.Locale;

@@ -2,8 +2,8 @@ package io.lookalike.indexer.connect;
 
 import io.lookalike.indexer.EmbeddingIndexer;
 import io.lookalike.indexer.EmbeddingSink;
-import io.lookalike.indexer.VectorStore;
-import io.lookalike.indexer.milvus.MilvusStoreException;
+import io.lookalike.store.VectorStore;
+import io.lookalike.store.milvus.MilvusStoreException;
 import io.lookalike.schemas.AvroSerde;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;

@@ -4,7 +4,7 @@ import static io.lookalike.indexer.Embeddings.embedding;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.lookalike.indexer.ClusteredVectors;
+import io.lookalike.store.ClusteredVectors;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.Serdes;
 import java.nio.charset.StandardCharsets;

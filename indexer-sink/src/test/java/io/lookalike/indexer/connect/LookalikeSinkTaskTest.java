@@ -4,10 +4,10 @@ import static io.lookalike.indexer.Embeddings.embedding;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.lookalike.indexer.ClusteredVectors;
+import io.lookalike.store.ClusteredVectors;
 import io.lookalike.indexer.EmbeddingIndexer;
-import io.lookalike.indexer.LuceneVectorStore;
-import io.lookalike.indexer.milvus.MilvusConfig;
+import io.lookalike.store.lucene.LuceneVectorStore;
+import io.lookalike.store.milvus.MilvusConfig;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.Serdes;

@@ -4,9 +4,9 @@ import static io.lookalike.indexer.Embeddings.embedding;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.lookalike.indexer.ClusteredVectors;
-import io.lookalike.indexer.milvus.MilvusConfig;
-import io.lookalike.indexer.milvus.MilvusProtocolDouble;
+import io.lookalike.store.ClusteredVectors;
+import io.lookalike.store.milvus.MilvusConfig;
+import io.lookalike.store.milvus.MilvusProtocolDouble;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.Serdes;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

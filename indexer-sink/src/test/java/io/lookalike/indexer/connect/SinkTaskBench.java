@@ -2,9 +2,9 @@ package io.lookalike.indexer.connect;
 
 import static io.lookalike.indexer.Embeddings.embedding;
 
-import io.lookalike.indexer.ClusteredVectors;
-import io.lookalike.indexer.milvus.MilvusConfig;
-import io.lookalike.indexer.milvus.MilvusProtocolDouble;
+import io.lookalike.store.ClusteredVectors;
+import io.lookalike.store.milvus.MilvusConfig;
+import io.lookalike.store.milvus.MilvusProtocolDouble;
 import io.lookalike.schemas.Serdes;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;

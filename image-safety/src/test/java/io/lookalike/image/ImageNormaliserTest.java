@@ -1,0 +1,127 @@
+package io.lookalike.image;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lookalike.testkit.HostileImages;
+import io.lookalike.testkit.SampleImages;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ImageNormaliserTest {
+
+  private final ImageNormaliser normaliser = new ImageNormaliser();
+
+  @Test
+  void shouldNormaliseRealPhotosToJpegWithinMaxSide() throws Exception {
+    List<SampleImages.Photo> photos = SampleImages.photos("test", 5);
+    for (SampleImages.Photo photo : photos) {
+      byte[] original = photo.bytes();
+      BufferedImage source = NearDuplicates.decode(original);
+
+      NormalisedImage image = normaliser.normalise(original);
+
+      assertThat(image.mediaType()).isEqualTo("image/jpeg");
+      assertThat(ImageNormaliser.sniff(image.bytes())).isEqualTo("jpeg");
+      assertThat(Math.max(image.width(), image.height())).isLessThanOrEqualTo(640);
+      if (Math.max(source.getWidth(), source.getHeight()) <= 640) {
+        assertThat(image.width()).isEqualTo(source.getWidth());
+        assertThat(image.height()).isEqualTo(source.getHeight());
+      }
+      BufferedImage decoded = NearDuplicates.decode(image.bytes());
+      assertThat(decoded.getWidth()).isEqualTo(image.width());
+      assertThat(image.sha256()).isEqualTo(ImageNormaliser.sha256(original)).hasSize(64);
+    }
+  }
+
+  @Test
+  void shouldScaleLargePhotoDownKeepingAspectRatio() throws Exception {
+    BufferedImage big = NearDuplicates.decode(SampleImages.photos("test", 1).get(0).bytes());
+    BufferedImage large = new BufferedImage(big.getWidth() * 6, big.getHeight() * 6, BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = large.createGraphics();
+    g.drawImage(big, 0, 0, large.getWidth(), large.getHeight(), null);
+    g.dispose();
+
+    NormalisedImage image = new ImageNormaliser(ImageNormaliser.DEFAULT_MAX_BYTES, ImageNormaliser.DEFAULT_MAX_PIXELS, 320)
+        .normalise(NearDuplicates.png(large));
+
+    assertThat(Math.max(image.width(), image.height())).isEqualTo(320);
+    double expected = (double) large.getWidth() / large.getHeight();
+    assertThat((double) image.width() / image.height()).isCloseTo(expected, org.assertj.core.data.Offset.offset(0.02));
+  }
+
+  @Test
+  void shouldFlattenTransparencyOntoWhite() throws Exception {
+    BufferedImage argb = new BufferedImage(50, 40, BufferedImage.TYPE_INT_ARGB); // fully transparent
+    Graphics2D g = argb.createGraphics();
+    g.setColor(Color.BLUE);
+    g.fillRect(30, 0, 20, 40);
+    g.dispose();
+
+    NormalisedImage image = normaliser.normalise(NearDuplicates.png(argb));
+
+    int corner = NearDuplicates.decode(image.bytes()).getRGB(2, 2) & 0xffffff;
+    assertThat((corner >> 16) & 0xff).isGreaterThan(245);
+    assertThat(corner & 0xff).isGreaterThan(245);
+  }
+
+  @Test
+  void shouldDecodeWebp() throws Exception {
+    NormalisedImage lossy = normaliser.normalise(resource("/images/photo.webp"));
+    NormalisedImage lossless = normaliser.normalise(resource("/images/transparent-corner.webp"));
+
+    assertThat(lossy.width()).isEqualTo(90);
+    assertThat(lossy.height()).isEqualTo(160);
+    assertThat(lossless.width()).isEqualTo(90);
+    int corner = NearDuplicates.decode(lossless.bytes()).getRGB(5, 5) & 0xffffff;
+    assertThat(corner & 0xff).isGreaterThan(245); // transparent corner became white
+  }
+
+  @Test
+  void shouldRejectCorruptJpeg() {
+    byte[] corrupt = HostileImages.corruptJpeg(SampleImages.photos("test", 1).get(0).bytes());
+    assertRejected(corrupt, "corrupt_image");
+  }
+
+  @Test
+  void shouldRejectZeroBytes() {
+    assertRejected(HostileImages.zeroBytes(), "empty");
+  }
+
+  @Test
+  void shouldRejectTextFileByMagicBytes() {
+    assertRejected(HostileImages.textFile(), "unsupported_type");
+  }
+
+  @Test
+  void shouldRejectTooLargeFile() {
+    byte[] photo = SampleImages.photos("test", 1).get(0).bytes();
+    assertThatThrownBy(() -> new ImageNormaliser(photo.length - 1, 1000, 640).normalise(photo))
+        .isInstanceOfSatisfying(RejectedImageException.class, e -> assertThat(e.reasonCode()).isEqualTo("too_large"));
+  }
+
+  @Test
+  void shouldRefuseHugePngFromHeaderWithoutDecoding() {
+    // 20000×20000 would need 1.6 GB decoded; the refusal comes from the header. How long it takes is
+    // a benchmark number (ImageNormaliserBench), not an assertion.
+    byte[] huge = HostileImages.hugePng(20_000, 20_000);
+
+    assertRejected(huge, "too_many_pixels");
+  }
+
+  private void assertRejected(byte[] bytes, String reason) {
+    assertThatThrownBy(() -> normaliser.normalise(bytes))
+        .isInstanceOfSatisfying(RejectedImageException.class, e -> assertThat(e.reasonCode()).isEqualTo(reason));
+  }
+
+  private static byte[] resource(String name) throws IOException {
+    try (InputStream in = ImageNormaliserTest.class.getResourceAsStream(name)) {
+      return in.readAllBytes();
+    }
+  }
+}

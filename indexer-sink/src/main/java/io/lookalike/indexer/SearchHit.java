@@ -1,4 +1,0 @@
-package io.lookalike.indexer;
-
-/** One search result: the stored image and its cosine similarity to the query (1 = identical). */
-public record SearchHit(StoredImage image, float score) {}

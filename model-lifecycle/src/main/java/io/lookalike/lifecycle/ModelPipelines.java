@@ -1,0 +1,506 @@
+package io.lookalike.lifecycle;
+
+import io.lookalike.model.DjlEmbedder;
+import io.lookalike.model.Embedder;
+import io.lookalike.embedder.EmbedderApp;
+import io.lookalike.model.EmbeddingModelConfig;
+import io.lookalike.gateway.ActiveModel;
+import io.lookalike.gateway.ModelDirectory;
+import io.lookalike.gateway.ModelStatus;
+import io.lookalike.gateway.SearchException;
+import io.lookalike.indexer.EmbeddingSink;
+import io.lookalike.store.lucene.LuceneVectorStore;
+import io.lookalike.store.VectorStore;
+import io.lookalike.schemas.TopicAdmin;
+import io.lookalike.schemas.Topics;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.GroupIdNotFoundException;
+import org.apache.kafka.common.errors.GroupNotEmptyException;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pipeline of every registered model (its embedder app, its Lucene index under
+ * {@code <data>/index/<modelId>} and the sink between them) and the pointer to the active one. All of
+ * them consume {@code catalog.product-images}, so live changes reach every index; a new model replays
+ * the topic from the start. Switching is one {@link AtomicReference} swap, persisted in the registry.
+ */
+public final class ModelPipelines implements ModelDirectory, AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(ModelPipelines.class);
+  private static final long ADMIN_TIMEOUT_MS = 10_000;
+  /** How long an activation waits for a model that has caught up once to drain its last live records. */
+  private static final long ACTIVATE_WAIT_MS = 15_000;
+
+  /** One model's running pipeline. */
+  public static final class Pipeline implements AutoCloseable {
+    private final ModelRegistry.Entry entry;
+    private final DjlEmbedder embedder;
+    private final LuceneVectorStore store;
+    private final EmbedderApp app;
+    private final EmbeddingSink sink;
+    private final ActiveModel asActive;
+
+    private Pipeline(ModelRegistry.Entry entry, DjlEmbedder embedder, LuceneVectorStore store, EmbedderApp app,
+        EmbeddingSink sink) {
+      this.entry = entry;
+      this.embedder = embedder;
+      this.store = store;
+      this.app = app;
+      this.sink = sink;
+      this.asActive = new ActiveModel(embedder, store);
+    }
+
+    public String modelId() {
+      return entry.modelId();
+    }
+
+    public Embedder embedder() {
+      return embedder;
+    }
+
+    public VectorStore store() {
+      return store;
+    }
+
+    public EmbedderApp app() {
+      return app;
+    }
+
+    public EmbeddingSink sink() {
+      return sink;
+    }
+
+    /** This model as the gateway would use it. */
+    public ActiveModel asActiveModel() {
+      return asActive;
+    }
+
+    /** Stops the sink, then the embedder app (leaving its group, so a restart or a drop need not wait for it). */
+    @Override
+    public void close() {
+      AutoCloseable leave = app == null ? null : () -> leaveGroupAndClose(app.streams());
+      for (AutoCloseable part : new AutoCloseable[] {sink, leave, app, store, embedder}) {
+        if (part == null) {
+          continue;
+        }
+        try {
+          part.close();
+        } catch (Exception e) {
+          log.warn("Error while stopping {} of model {}", part.getClass().getSimpleName(), entry.modelId(), e);
+        }
+      }
+    }
+  }
+
+  /**
+   * Closes a Streams app and leaves its consumer group: Kafka Streams stays in the group on close by
+   * default (for rolling restarts of many instances), which makes a one-instance restart wait for the
+   * session timeout and a group deletion fail.
+   */
+  public static void leaveGroupAndClose(KafkaStreams streams) {
+    streams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+        .withTimeout(Duration.ofSeconds(30)));
+  }
+
+  /**
+   * How far one model's pipeline is. {@code done} and {@code total} count records of
+   * {@code product-images} (every version and tombstone, not only live images) from the embedder's
+   * committed offsets and the topic's end offsets; {@code lag} adds the embeddings not yet indexed.
+   * Lags are -1 when the broker cannot tell. {@code rate} is records per second since this process
+   * first reported on the model.
+   */
+  public record Progress(String modelId, long done, long total, long embedderLag, long indexerLag, long lag,
+      long vectors, double rate, boolean caughtUp, String state) {}
+
+  private final Path dataDir;
+  private final Map<String, Object> stageConfig;
+  private final Topics topics;
+  private final int partitions;
+  private final MeterRegistry registry;
+  private final Admin admin;
+  private final ModelRegistry models;
+  private final Map<String, Pipeline> pipelines = new ConcurrentHashMap<>();
+  private final Map<String, long[]> firstSeen = new ConcurrentHashMap<>();
+  private final AtomicReference<ActiveModel> active = new AtomicReference<>();
+
+  /**
+   * @param stageConfig the stages' settings: bootstrap.servers, state.dir and any overrides
+   *     ({@code model.*} keys give the preprocessing of every model)
+   */
+  public ModelPipelines(Path dataDir, Map<String, Object> stageConfig, Topics topics, int partitions,
+      MeterRegistry registry) {
+    this.dataDir = dataDir;
+    this.stageConfig = Map.copyOf(stageConfig);
+    this.topics = topics;
+    this.partitions = partitions;
+    this.registry = registry;
+    this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+        stageConfig.get(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG)));
+    this.models = ModelRegistry.load(dataDir.resolve("models.json"));
+  }
+
+  /**
+   * Starts the pipeline of every registered model and restores the active pointer. On first start
+   * (nothing registered) registers {@code firstModelUrl} (empty: the bundled default) and makes it active.
+   */
+  public synchronized ModelPipelines start(String firstModelUrl) {
+    for (ModelRegistry.Entry entry : models.models()) {
+      DjlEmbedder embedder = DjlEmbedder.load(modelConfig(entry.url(), entry.name()));
+      if (!embedder.model().modelId().equals(entry.modelId())) {
+        embedder.close();
+        throw new IllegalStateException("The model at " + entry.url() + " is now " + embedder.model().modelId()
+            + ", not the registered " + entry.modelId() + ": its file changed; register it again with reembed");
+      }
+      pipelines.put(entry.modelId(), startPipeline(entry, embedder));
+    }
+    if (pipelines.isEmpty()) {
+      String modelId = register(firstModelUrl, null).modelId();
+      models.activate(modelId);
+    }
+    String activeId = models.active();
+    if (activeId == null || !pipelines.containsKey(activeId)) {
+      activeId = models.models().get(0).modelId();
+      models.activate(activeId);
+    }
+    active.set(pipelines.get(activeId).asActive);
+    log.info("Models: {}; active: {}", pipelines.keySet(), activeId);
+    return this;
+  }
+
+  /** What searches use now. */
+  public ActiveModel active() {
+    return active.get();
+  }
+
+  public Pipeline pipeline(String modelId) {
+    Pipeline pipeline = pipelines.get(modelId);
+    if (pipeline == null) {
+      throw new SearchException(404, "unknown_model", "no model " + modelId + " is registered; known: "
+          + pipelines.keySet());
+    }
+    return pipeline;
+  }
+
+  /** Where the model was loaded from (empty: the bundled default). */
+  public String pipelineUrl(String modelId) {
+    return models.get(modelId).map(ModelRegistry.Entry::url).orElse(null);
+  }
+
+  public Set<String> modelIds() {
+    return Set.copyOf(pipelines.keySet());
+  }
+
+  /**
+   * Loads the model and starts its pipeline: a new embedder app replays {@code product-images} from the
+   * start into {@code image-embeddings.<modelId>}, and a sink fills a new index. A model already
+   * registered (same weights, so same modelId) is left as it is, so re-running after an interruption
+   * resumes from its committed offsets.
+   */
+  public synchronized ModelStatus register(String url, String name) {
+    DjlEmbedder embedder;
+    try {
+      embedder = DjlEmbedder.load(modelConfig(url, name));
+    } catch (RuntimeException e) {
+      throw new SearchException(400, "bad_model", e.getMessage(), e);
+    }
+    String modelId = embedder.model().modelId();
+    if (pipelines.containsKey(modelId)) {
+      embedder.close();
+      log.info("Model {} is registered already; its pipeline goes on", modelId);
+      return status(modelId);
+    }
+    ModelRegistry.Entry entry = new ModelRegistry.Entry(modelId, embedder.model().name(), url == null ? "" : url,
+        embedder.model().dimension(), Instant.now().toString(), null);
+    pipelines.put(modelId, startPipeline(entry, embedder));
+    models.put(entry);
+    log.info("Registered model {} ({}-d) from {}: replaying {}", modelId, entry.dimension(),
+        entry.url().isEmpty() ? "the bundled default" : entry.url(), topics.productImages());
+    return status(modelId);
+  }
+
+  /**
+   * Makes the model the one searches use, in one step. Refused unless it has caught up: its lag must
+   * reach 0 within a few seconds (live changes keep arriving, so it is rarely 0 for long).
+   */
+  public synchronized ModelStatus activate(String modelId) {
+    Pipeline pipeline = pipeline(modelId);
+    long deadline = System.currentTimeMillis() + ACTIVATE_WAIT_MS;
+    Progress progress = progress(modelId);
+    while (!progress.caughtUp()) {
+      if (System.currentTimeMillis() > deadline) {
+        throw new SearchException(409, "not_caught_up", "model " + modelId + " has not caught up: "
+            + (progress.lag() < 0 ? "its lag cannot be read" : progress.lag() + " records left to embed or index"));
+      }
+      sleep(200);
+      progress = progress(modelId);
+    }
+    ActiveModel previous = active.getAndSet(pipeline.asActive);
+    models.activate(modelId);
+    log.info("Active model switched from {} to {}", previous == null ? "none" : previous.modelId(), modelId);
+    return status(modelId);
+  }
+
+  /**
+   * Stops the model's pipeline and deletes everything it made: its index, its embeddings topic, its
+   * embedder app's local state and internal topics, and both consumer groups. The active model cannot be dropped.
+   */
+  public synchronized void drop(String modelId) {
+    Pipeline pipeline = pipeline(modelId);
+    ActiveModel now = active.get();
+    if (now != null && now.modelId().equals(modelId)) {
+      throw new SearchException(409, "active_model", "model " + modelId
+          + " is the active one: activate another model before dropping it");
+    }
+    pipelines.remove(modelId);
+    firstSeen.remove(modelId);
+    pipeline.close();
+    String appId = embedderGroup(modelId);
+    deleteGroups(modelId, List.of(appId, pipeline.sink.groupId()));
+    try {
+      Set<String> doomed = admin.listTopics().names().get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).stream()
+          .filter(t -> t.equals(topics.embeddings(modelId)) || t.startsWith(appId + "-"))
+          .collect(Collectors.toSet());
+      admin.deleteTopics(doomed).all().get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+      // Deletion is asynchronous: wait, so that registering the same model again starts from nothing.
+      long deadline = System.currentTimeMillis() + 30_000;
+      while (System.currentTimeMillis() < deadline && admin.listTopics().names()
+          .get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).stream().anyMatch(doomed::contains)) {
+        sleep(200);
+      }
+    } catch (Exception e) {
+      if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+        log.warn("Could not delete the topics of model {}", modelId, e);
+      }
+    }
+    deleteRecursively(indexDir(modelId));
+    Object stateDir = stageConfig.get(StreamsConfig.STATE_DIR_CONFIG);
+    if (stateDir != null) {
+      deleteRecursively(Path.of(stateDir.toString()).resolve(appId));
+    }
+    models.remove(modelId);
+    log.info("Dropped model {}", modelId);
+  }
+
+  /** Deletes the groups, so that the same model registered again starts from nothing; retries while members leave. */
+  private void deleteGroups(String modelId, List<String> groups) {
+    long deadline = System.currentTimeMillis() + 30_000;
+    for (String group : groups) {
+      while (true) {
+        try {
+          admin.deleteConsumerGroups(List.of(group)).all().get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+          break;
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        } catch (Exception e) {
+          if (e.getCause() instanceof GroupIdNotFoundException) {
+            break;
+          }
+          if (!(e.getCause() instanceof GroupNotEmptyException) || System.currentTimeMillis() > deadline) {
+            throw new IllegalStateException("Could not delete the consumer group " + group + " of model " + modelId
+                + ": " + e.getMessage(), e);
+          }
+          sleep(500);
+        }
+      }
+    }
+  }
+
+  /** How far the model's replay is; see {@link Progress}. */
+  public Progress progress(String modelId) {
+    Pipeline pipeline = pipeline(modelId);
+    long done = -1;
+    long total = -1;
+    try {
+      long[] replayed = replayed(admin, topics.productImages(), embedderGroup(modelId));
+      done = replayed[0];
+      total = replayed[1];
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      log.debug("Cannot read the embedder offsets of model {}", modelId, e);
+    }
+    long embedderLag = done < 0 ? -1 : total - done;
+    long indexerLag = embedderLag < 0 ? -1 : pipeline.sink.lag(); // after the embedder's: sees what it wrote
+    long lag = embedderLag < 0 || indexerLag < 0 ? -1 : embedderLag + indexerLag;
+    boolean caughtUp = lag == 0;
+    ModelRegistry.Entry entry = models.get(modelId).orElse(pipeline.entry);
+    if (caughtUp && entry.caughtUpAt() == null) {
+      models.put(entry.withCaughtUpAt(Instant.now().toString()));
+      log.info("Model {} has caught up: {} records of {} embedded, {} images indexed", modelId, done,
+          topics.productImages(), pipeline.store.count());
+    }
+    long now = System.nanoTime();
+    long doneSoFar = doneOr0(done);
+    long[] first = firstSeen.computeIfAbsent(modelId, id -> new long[] {now, doneSoFar});
+    double seconds = (now - first[0]) / 1e9;
+    double rate = seconds < 0.5 ? 0 : Math.max(0, doneOr0(done) - first[1]) / seconds;
+    return new Progress(modelId, done, total, embedderLag, indexerLag, lag, pipeline.store.count(), rate, caughtUp,
+        state(modelId, caughtUp));
+  }
+
+  /** Every registered model, the active one first. */
+  @Override
+  public List<ModelStatus> models() {
+    List<ModelStatus> out = new ArrayList<>();
+    for (String modelId : pipelines.keySet()) {
+      try {
+        out.add(status(modelId));
+      } catch (SearchException e) {
+        // dropped meanwhile
+      }
+    }
+    out.sort(Comparator.comparing((ModelStatus s) -> !ModelStatus.ACTIVE.equals(s.state()))
+        .thenComparing(s -> s.createdAt() == null ? "" : s.createdAt()));
+    return out;
+  }
+
+  public ModelStatus status(String modelId) {
+    Progress progress = progress(modelId);
+    ModelRegistry.Entry entry = models.get(modelId).orElse(pipeline(modelId).entry);
+    return new ModelStatus(modelId, entry.name(), entry.url(), entry.dimension(), progress.vectors(), progress.lag(),
+        progress.state(), entry.createdAt());
+  }
+
+  private String state(String modelId, boolean caughtUp) {
+    ActiveModel now = active.get();
+    if (now != null && now.modelId().equals(modelId)) {
+      return ModelStatus.ACTIVE;
+    }
+    boolean once = models.get(modelId).map(e -> e.caughtUpAt() != null).orElse(false);
+    return caughtUp || once ? ModelStatus.READY : ModelStatus.CATCHING_UP;
+  }
+
+  private Pipeline startPipeline(ModelRegistry.Entry entry, DjlEmbedder embedder) {
+    String modelId = entry.modelId();
+    LuceneVectorStore store = null;
+    EmbedderApp app = null;
+    try {
+      TopicAdmin.ensureTopics(admin, topics, partitions, (short) 1, modelId);
+      store = LuceneVectorStore.open(indexDir(modelId), modelId, embedder.model().dimension());
+      app = new EmbedderApp(new HashMap<>(stageConfig), embedder, registry);
+      app.start();
+      EmbeddingSink sink = new EmbeddingSink(new HashMap<>(stageConfig), store, registry);
+      sink.start();
+      return new Pipeline(entry, embedder, store, app, sink);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      new Pipeline(entry, embedder, store, app, null).close();
+      throw new IllegalStateException("Interrupted while starting the pipeline of " + modelId, e);
+    } catch (RuntimeException e) {
+      new Pipeline(entry, embedder, store, app, null).close();
+      throw e;
+    }
+  }
+
+  private EmbeddingModelConfig modelConfig(String url, String name) {
+    EmbeddingModelConfig base = EmbeddingModelConfig.from(stageConfig);
+    return new EmbeddingModelConfig(url == null ? "" : url, name, base.inputSizePx(), base.resizePx(), base.mean(),
+        base.std(), base.batchMaxSize());
+  }
+
+  private Path indexDir(String modelId) {
+    return dataDir.resolve("index").resolve(modelId);
+  }
+
+  /** The embedder app's application.id, which is also its consumer group. */
+  static String embedderGroup(String modelId) {
+    return "lookalike-embedder-" + modelId;
+  }
+
+  /**
+   * How much of {@code topic} the consumer group {@code group} has read: {done, total} records (every
+   * version and tombstone) from its committed offsets and the topic's start and end offsets.
+   */
+  static long[] replayed(Admin admin, String topic, String group) throws Exception {
+    List<TopicPartition> parts = admin.describeTopics(List.of(topic)).allTopicNames()
+        .get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).get(topic).partitions().stream()
+        .map(p -> new TopicPartition(topic, p.partition())).toList();
+    Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
+        .partitionsToOffsetAndMetadata().get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    Map<TopicPartition, Long> starts = offsets(admin, parts, OffsetSpec.earliest());
+    Map<TopicPartition, Long> ends = offsets(admin, parts, OffsetSpec.latest());
+    long done = 0;
+    long total = 0;
+    for (TopicPartition p : parts) {
+      OffsetAndMetadata offset = committed.get(p);
+      long start = starts.get(p);
+      long end = ends.get(p);
+      total += end - start;
+      done += Math.min(end, Math.max(start, offset == null ? start : offset.offset())) - start;
+    }
+    return new long[] {done, total};
+  }
+
+  private static Map<TopicPartition, Long> offsets(Admin admin, List<TopicPartition> partitions, OffsetSpec spec)
+      throws Exception {
+    Map<TopicPartition, OffsetSpec> request = partitions.stream().collect(Collectors.toMap(p -> p, p -> spec));
+    return admin.listOffsets(request, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all()
+        .get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).entrySet().stream()
+        .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
+  }
+
+  private static long doneOr0(long done) {
+    return Math.max(0, done);
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  private static void deleteRecursively(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot delete " + dir, e);
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    for (Pipeline pipeline : pipelines.values()) {
+      pipeline.close();
+    }
+    pipelines.clear();
+    admin.close();
+  }
+}

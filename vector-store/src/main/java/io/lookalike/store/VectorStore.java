@@ -1,0 +1,47 @@
+package io.lookalike.store;
+
+import io.lookalike.schemas.ImageKey;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where the vectors of one model live, keyed by productId/imageId: the embedded Lucene HNSW index on
+ * one machine, a Milvus collection at scale. No engine type appears in this interface.
+ *
+ * <p>Writes are idempotent (replaying a batch gives the same index) and version-guarded: an upsert
+ * whose {@code version} is older than the stored one is ignored. Implementations are thread-safe.
+ */
+public interface VectorStore extends AutoCloseable {
+
+  /** The model whose vectors this store holds; queries must be embedded with it. */
+  String modelId();
+
+  int dimension();
+
+  /**
+   * Applies a batch of upserts and deletes. Returns when the batch is durable, so that the caller can
+   * commit its source offsets, and visible to {@link #search}.
+   */
+  WriteResult write(Collection<StoredImage> upserts, Collection<ImageKey> deletes);
+
+  /**
+   * The {@code k} nearest stored images to {@code query} (L2-normalised) that pass {@code filter},
+   * best first, scored by cosine similarity.
+   */
+  List<SearchHit> search(float[] query, int k, SearchFilter filter);
+
+  /** The stored images of one product, by position. */
+  List<StoredImage> imagesOf(String productId);
+
+  Optional<StoredImage> get(ImageKey key);
+
+  /** Number of stored images. */
+  long count();
+
+  @Override
+  void close();
+
+  /** What a write did: how many upserts were applied, skipped as stale, and deletes applied. */
+  record WriteResult(int upserted, int skippedStale, int deleted) {}
+}

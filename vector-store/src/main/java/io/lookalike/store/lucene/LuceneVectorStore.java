@@ -1,0 +1,499 @@
+package io.lookalike.store.lucene;
+
+import io.lookalike.store.SearchFilter;
+import io.lookalike.store.SearchHit;
+import io.lookalike.store.StoredImage;
+import io.lookalike.store.VectorStore;
+import io.lookalike.schemas.ImageKey;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import org.apache.lucene.codecs.Codec;
+import org.apache.lucene.codecs.KnnVectorsFormat;
+import org.apache.lucene.codecs.KnnVectorsReader;
+import org.apache.lucene.codecs.KnnVectorsWriter;
+import org.apache.lucene.codecs.lucene912.Lucene912Codec;
+import org.apache.lucene.codecs.lucene99.Lucene99HnswVectorsFormat;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.DoublePoint;
+import org.apache.lucene.document.Field;
+import org.apache.lucene.document.KnnFloatVectorField;
+import org.apache.lucene.document.NumericDocValuesField;
+import org.apache.lucene.document.StoredField;
+import org.apache.lucene.document.StringField;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.FloatVectorValues;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.IndexableField;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.NumericDocValues;
+import org.apache.lucene.index.ReaderUtil;
+import org.apache.lucene.index.SegmentInfos;
+import org.apache.lucene.index.SegmentReadState;
+import org.apache.lucene.index.SegmentWriteState;
+import org.apache.lucene.index.Term;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.BooleanClause.Occur;
+import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.KnnFloatVectorQuery;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.SearcherManager;
+import org.apache.lucene.search.TermInSetQuery;
+import org.apache.lucene.search.TermQuery;
+import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.store.Directory;
+import org.apache.lucene.store.FSDirectory;
+import org.apache.lucene.util.BytesRef;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The embedded vector store: one Lucene HNSW index on disk per model, for the single-node mode. */
+public final class LuceneVectorStore implements VectorStore {
+
+  private static final Logger log = LoggerFactory.getLogger(LuceneVectorStore.class);
+
+  /** HNSW graph parameters: neighbours per node and beam width while building (Lucene's defaults). */
+  public static final int HNSW_MAX_CONN = 16;
+  public static final int HNSW_BEAM_WIDTH = 100;
+  /** Lucene's default limit is 1024; image models commonly emit 1280 (EfficientNet, MobileNetV2) or 2048. */
+  public static final int MAX_DIMENSION = 4096;
+
+  private static final String MODEL_ID = "lookalike.modelId";
+  private static final String DIMENSION = "lookalike.dimension";
+
+  private static final String KEY = "key";
+  private static final String PRODUCT_ID = "productId";
+  private static final String VECTOR = "vector";
+  private static final String VERSION = "version";
+  private static final String SHA256 = "sha256";
+  private static final String POSITION = "position";
+  private static final String SOURCE_URL = "sourceUrl";
+  private static final String OCCURRED_AT = "occurredAt";
+  private static final String EMBEDDED_AT = "embeddedAt";
+  private static final String TITLE = "title";
+  private static final String BRAND = "brand";
+  private static final String CATEGORY = "category";
+  private static final String PRICE = "price";
+  private static final String CURRENCY = "currency";
+  private static final String AVAILABILITY = "availability";
+  /** Lowercased, indexed copies of the filterable strings. */
+  private static final String FILTER_PREFIX = "filter.";
+  private static final String ATTRIBUTE_PREFIX = "attr.";
+
+  private final String modelId;
+  private final int dimension;
+  private final Directory directory;
+  private final IndexWriter writer;
+  private final SearcherManager searchers;
+  private final Object writeLock = new Object();
+
+  private LuceneVectorStore(String modelId, int dimension, Directory directory, IndexWriter writer)
+      throws IOException {
+    this.modelId = modelId;
+    this.dimension = dimension;
+    this.directory = directory;
+    this.writer = writer;
+    this.searchers = new SearcherManager(writer, null);
+  }
+
+  /**
+   * Opens (or creates) the index of one model in {@code dir} (one directory per model, e.g.
+   * {@code root.resolve(modelId)}). Fails if the directory holds the index of another model or
+   * dimension.
+   */
+  public static LuceneVectorStore open(Path dir, String modelId, int dimension) {
+    if (modelId == null || modelId.isBlank()) {
+      throw new IllegalArgumentException("modelId must not be empty");
+    }
+    if (dimension < 1 || dimension > MAX_DIMENSION) {
+      throw new IllegalArgumentException("dimension must be in [1, " + MAX_DIMENSION + "]: " + dimension);
+    }
+    Directory directory = null;
+    try {
+      Files.createDirectories(dir);
+      directory = FSDirectory.open(dir);
+      if (DirectoryReader.indexExists(directory)) {
+        Map<String, String> userData = SegmentInfos.readLatestCommit(directory).getUserData();
+        String storedModel = userData.get(MODEL_ID);
+        String storedDimension = userData.get(DIMENSION);
+        if (!modelId.equals(storedModel) || !Integer.toString(dimension).equals(storedDimension)) {
+          throw new IllegalStateException("Index " + dir + " holds vectors of model " + storedModel
+              + " with dimension " + storedDimension + ", not of model " + modelId + " with dimension "
+              + dimension + "; use one directory per model");
+        }
+      }
+      IndexWriterConfig config = new IndexWriterConfig()
+          .setOpenMode(IndexWriterConfig.OpenMode.CREATE_OR_APPEND)
+          .setCodec(codec());
+      IndexWriter writer = new IndexWriter(directory, config);
+      writer.setLiveCommitData(Map.of(MODEL_ID, modelId, DIMENSION, Integer.toString(dimension)).entrySet());
+      writer.commit();
+      LuceneVectorStore store = new LuceneVectorStore(modelId, dimension, directory, writer);
+      log.info("Opened Lucene index {} of model {} ({} dimensions, {} images)", dir, modelId, dimension,
+          store.count());
+      return store;
+    } catch (IOException e) {
+      closeQuietly(directory);
+      throw new UncheckedIOException("Cannot open the Lucene index in " + dir, e);
+    } catch (RuntimeException e) {
+      closeQuietly(directory);
+      throw e;
+    }
+  }
+
+  /**
+   * The dimension of the index of {@code modelId} in {@code dir}, or empty when there is none yet (so that
+   * a sink that has seen only tombstones can tell there is nothing to delete).
+   */
+  public static java.util.OptionalInt existingDimension(Path dir, String modelId) {
+    if (!Files.isDirectory(dir)) {
+      return java.util.OptionalInt.empty();
+    }
+    try (Directory directory = FSDirectory.open(dir)) {
+      if (!DirectoryReader.indexExists(directory)) {
+        return java.util.OptionalInt.empty();
+      }
+      Map<String, String> userData = SegmentInfos.readLatestCommit(directory).getUserData();
+      String dimension = userData.get(DIMENSION);
+      return modelId.equals(userData.get(MODEL_ID)) && dimension != null
+          ? java.util.OptionalInt.of(Integer.parseInt(dimension)) : java.util.OptionalInt.empty();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read the Lucene index in " + dir, e);
+    }
+  }
+
+  @Override
+  public String modelId() {
+    return modelId;
+  }
+
+  @Override
+  public int dimension() {
+    return dimension;
+  }
+
+  @Override
+  public WriteResult write(Collection<StoredImage> upserts, Collection<ImageKey> deletes) {
+    synchronized (writeLock) {
+      try {
+        IndexSearcher searcher = searchers.acquire();
+        try {
+          // The searcher shows every earlier write: writes are serialised and each ends with a refresh.
+          Map<String, Long> pending = new HashMap<>();
+          int upserted = 0;
+          int stale = 0;
+          for (StoredImage image : upserts) {
+            String key = image.key().toString();
+            Long current = pending.containsKey(key) ? pending.get(key) : storedVersion(searcher, key);
+            if (current != null && image.version() < current) {
+              stale++;
+              continue;
+            }
+            checkDimension(image.vector());
+            writer.updateDocument(new Term(KEY, key), toDocument(image));
+            pending.put(key, image.version());
+            upserted++;
+          }
+          int deleted = 0;
+          for (ImageKey imageKey : deletes) {
+            String key = imageKey.toString();
+            if (pending.get(key) != null || storedVersion(searcher, key) != null) {
+              deleted++;
+            }
+            writer.deleteDocuments(new Term(KEY, key));
+            pending.put(key, null);
+          }
+          if (upserted + deleted > 0) {
+            writer.commit();
+            searchers.maybeRefreshBlocking();
+          }
+          return new WriteResult(upserted, stale, deleted);
+        } finally {
+          searchers.release(searcher);
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot write to the Lucene index of model " + modelId, e);
+      }
+    }
+  }
+
+  @Override
+  public List<SearchHit> search(float[] query, int k, SearchFilter filter) {
+    checkDimension(query);
+    if (k < 1) {
+      throw new IllegalArgumentException("k must be positive: " + k);
+    }
+    // HNSW recall at k=10 is ~0.88; exploring max(4k, 50) candidates and keeping k gives ~0.99.
+    int candidates = Math.max(k * 4, 50);
+    Query knn = new KnnFloatVectorQuery(VECTOR, query, candidates, toQuery(filter));
+    return withSearcher(searcher -> {
+      TopDocs top = searcher.search(knn, candidates);
+      List<SearchHit> hits = new ArrayList<>(Math.min(k, top.scoreDocs.length));
+      for (ScoreDoc doc : top.scoreDocs) {
+        if (hits.size() == k) {
+          break;
+        }
+        // Lucene scores COSINE as (1 + cos) / 2.
+        hits.add(new SearchHit(load(searcher, doc.doc), 2 * doc.score - 1));
+      }
+      return hits;
+    });
+  }
+
+  @Override
+  public List<StoredImage> imagesOf(String productId) {
+    return withSearcher(searcher -> {
+      List<StoredImage> images = new ArrayList<>();
+      for (ScoreDoc doc : searcher.search(new TermQuery(new Term(PRODUCT_ID, productId)), 10_000).scoreDocs) {
+        images.add(load(searcher, doc.doc));
+      }
+      images.sort(Comparator.comparingInt(StoredImage::position).thenComparing(StoredImage::imageId));
+      return images;
+    });
+  }
+
+  @Override
+  public Optional<StoredImage> get(ImageKey key) {
+    return withSearcher(searcher -> {
+      ScoreDoc[] docs = searcher.search(new TermQuery(new Term(KEY, key.toString())), 1).scoreDocs;
+      return docs.length == 0 ? Optional.empty() : Optional.of(load(searcher, docs[0].doc));
+    });
+  }
+
+  @Override
+  public long count() {
+    return withSearcher(searcher -> (long) searcher.getIndexReader().numDocs());
+  }
+
+  /**
+   * Merges the index into one segment and waits for it: searches get several times faster after a bulk
+   * load (e.g. a re-embed before the switch), but the merge rebuilds the HNSW graph, so it takes about
+   * as long as indexing everything again. Writes wait meanwhile.
+   */
+  public void optimize() {
+    synchronized (writeLock) {
+      try {
+        writer.forceMerge(1);
+        writer.commit();
+        searchers.maybeRefreshBlocking();
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot merge the Lucene index of model " + modelId, e);
+      }
+    }
+  }
+
+  /** Number of index segments; each is searched on its own, so fewer means faster searches. */
+  public int segmentCount() {
+    return withSearcher(searcher -> searcher.getIndexReader().leaves().size());
+  }
+
+  @Override
+  public void close() {
+    synchronized (writeLock) {
+      try {
+        searchers.close();
+        writer.close(); // commits
+        directory.close();
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot close the Lucene index of model " + modelId, e);
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "LuceneVectorStore[" + modelId + ", " + directory + "]";
+  }
+
+  private static Codec codec() {
+    KnnVectorsFormat hnsw = new Lucene99HnswVectorsFormat(HNSW_MAX_CONN, HNSW_BEAM_WIDTH);
+    // Same name as the wrapped format, so that readers find it by SPI; only the dimension limit differs.
+    KnnVectorsFormat format = new KnnVectorsFormat(hnsw.getName()) {
+      @Override
+      public KnnVectorsWriter fieldsWriter(SegmentWriteState state) throws IOException {
+        return hnsw.fieldsWriter(state);
+      }
+
+      @Override
+      public KnnVectorsReader fieldsReader(SegmentReadState state) throws IOException {
+        return hnsw.fieldsReader(state);
+      }
+
+      @Override
+      public int getMaxDimensions(String fieldName) {
+        return MAX_DIMENSION;
+      }
+    };
+    return new Lucene912Codec() {
+      @Override
+      public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
+        return format;
+      }
+    };
+  }
+
+  private void checkDimension(float[] vector) {
+    if (vector == null || vector.length != dimension) {
+      throw new IllegalArgumentException("Expected a vector of " + dimension + " dimensions for model " + modelId
+          + ", got " + (vector == null ? "none" : vector.length));
+    }
+  }
+
+  private static Long storedVersion(IndexSearcher searcher, String key) throws IOException {
+    ScoreDoc[] docs = searcher.search(new TermQuery(new Term(KEY, key)), 1).scoreDocs;
+    if (docs.length == 0) {
+      return null;
+    }
+    int doc = docs[0].doc;
+    List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
+    LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
+    NumericDocValues versions = leaf.reader().getNumericDocValues(VERSION);
+    return versions != null && versions.advanceExact(doc - leaf.docBase) ? versions.longValue() : null;
+  }
+
+  private static Document toDocument(StoredImage image) {
+    Document doc = new Document();
+    doc.add(new StringField(KEY, image.key().toString(), Field.Store.YES));
+    doc.add(new StringField(PRODUCT_ID, image.productId(), Field.Store.NO));
+    doc.add(new KnnFloatVectorField(VECTOR, image.vector(), VectorSimilarityFunction.COSINE));
+    doc.add(new NumericDocValuesField(VERSION, image.version()));
+    doc.add(new StoredField(VERSION, image.version()));
+    doc.add(new StoredField(POSITION, image.position()));
+    doc.add(new StoredField(OCCURRED_AT, image.occurredAtMillis()));
+    doc.add(new StoredField(EMBEDDED_AT, image.embeddedAtMillis()));
+    storeString(doc, SHA256, image.sha256());
+    storeString(doc, SOURCE_URL, image.sourceUrl());
+    storeString(doc, TITLE, image.title());
+    storeString(doc, CURRENCY, image.currency());
+    storeFilterable(doc, BRAND, image.brand());
+    storeFilterable(doc, CATEGORY, image.category());
+    storeFilterable(doc, AVAILABILITY, image.availability());
+    if (image.price() != null) {
+      doc.add(new DoublePoint(PRICE, image.price()));
+      doc.add(new StoredField(PRICE, image.price()));
+    }
+    if (image.attributes() != null) {
+      image.attributes().forEach((name, value) -> storeString(doc, ATTRIBUTE_PREFIX + name, value));
+    }
+    return doc;
+  }
+
+  private static void storeString(Document doc, String field, String value) {
+    if (value != null) {
+      doc.add(new StoredField(field, value));
+    }
+  }
+
+  private static void storeFilterable(Document doc, String field, String value) {
+    if (value != null) {
+      doc.add(new StoredField(field, value));
+      doc.add(new StringField(FILTER_PREFIX + field, normalise(value), Field.Store.NO));
+    }
+  }
+
+  private static String normalise(String value) {
+    return value.trim().toLowerCase(Locale.ROOT);
+  }
+
+  private static Query toQuery(SearchFilter filter) {
+    if (filter == null || filter.isEmpty()) {
+      return null;
+    }
+    BooleanQuery.Builder query = new BooleanQuery.Builder();
+    anyOf(query, CATEGORY, filter.categories());
+    anyOf(query, BRAND, filter.brands());
+    anyOf(query, AVAILABILITY, filter.availability());
+    if (filter.minPrice() != null || filter.maxPrice() != null) {
+      query.add(DoublePoint.newRangeQuery(PRICE,
+          filter.minPrice() == null ? Double.NEGATIVE_INFINITY : filter.minPrice(),
+          filter.maxPrice() == null ? Double.POSITIVE_INFINITY : filter.maxPrice()), Occur.FILTER);
+    }
+    return query.build();
+  }
+
+  private static void anyOf(BooleanQuery.Builder query, String field, Set<String> values) {
+    if (!values.isEmpty()) {
+      List<BytesRef> terms = values.stream().map(v -> new BytesRef(normalise(v))).toList();
+      query.add(new TermInSetQuery(FILTER_PREFIX + field, terms), Occur.FILTER);
+    }
+  }
+
+  private StoredImage load(IndexSearcher searcher, int doc) throws IOException {
+    Document stored = searcher.storedFields().document(doc);
+    Map<String, String> attributes = new TreeMap<>();
+    for (IndexableField field : stored.getFields()) {
+      if (field.name().startsWith(ATTRIBUTE_PREFIX)) {
+        attributes.put(field.name().substring(ATTRIBUTE_PREFIX.length()), field.stringValue());
+      }
+    }
+    IndexableField price = stored.getField(PRICE);
+    return new StoredImage(
+        ImageKey.parse(stored.get(KEY)),
+        vector(searcher, doc),
+        stored.getField(VERSION).numericValue().longValue(),
+        stored.get(SHA256),
+        stored.getField(POSITION).numericValue().intValue(),
+        stored.get(SOURCE_URL),
+        stored.getField(OCCURRED_AT).numericValue().longValue(),
+        stored.getField(EMBEDDED_AT).numericValue().longValue(),
+        stored.get(TITLE),
+        stored.get(BRAND),
+        stored.get(CATEGORY),
+        price == null ? null : price.numericValue().doubleValue(),
+        stored.get(CURRENCY),
+        stored.get(AVAILABILITY),
+        attributes);
+  }
+
+  private static float[] vector(IndexSearcher searcher, int doc) throws IOException {
+    List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
+    LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
+    FloatVectorValues values = leaf.reader().getFloatVectorValues(VECTOR);
+    int target = doc - leaf.docBase;
+    if (values == null || values.advance(target) != target) {
+      throw new IllegalStateException("Document " + doc + " has no vector");
+    }
+    return values.vectorValue().clone();
+  }
+
+  private interface SearcherFunction<T> {
+    T apply(IndexSearcher searcher) throws IOException;
+  }
+
+  private <T> T withSearcher(SearcherFunction<T> function) {
+    try {
+      IndexSearcher searcher = searchers.acquire();
+      try {
+        return function.apply(searcher);
+      } finally {
+        searchers.release(searcher);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read the Lucene index of model " + modelId, e);
+    }
+  }
+
+  private static void closeQuietly(Directory directory) {
+    if (directory != null) {
+      try {
+        directory.close();
+      } catch (IOException e) {
+        log.debug("Ignored while closing {}", directory, e);
+      }
+    }
+  }
+}
