@@ -1,4 +1,4 @@
-package io.lookalike.ingest;
+package io.lookalike.image;
 
 import io.lookalike.testkit.HostileImages;
 import io.lookalike.testkit.SampleImages;
@@ -8,7 +8,7 @@ import java.util.List;
 /**
  * How long the normaliser takes to refuse hostile images (decided from the header, never decoded)
  * and to normalise real photos. Prints p50/p99/max per case.
- * {@code ./mvnw -q -pl ingest-connector test-compile exec:java -Dbench=io.lookalike.ingest.ImageNormaliserBench}
+ * {@code ./mvnw -q -pl image-safety test-compile exec:java -Dbench=io.lookalike.image.ImageNormaliserBench}
  */
 public final class ImageNormaliserBench {
 
