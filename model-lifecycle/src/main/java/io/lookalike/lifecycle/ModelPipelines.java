@@ -3,7 +3,6 @@ package io.lookalike.lifecycle;
 import io.lookalike.model.DjlEmbedder;
 import io.lookalike.model.Embedder;
 import io.lookalike.embedder.EmbedderApp;
-import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.gateway.ActiveModel;
 import io.lookalike.gateway.ModelDirectory;
 import io.lookalike.gateway.ModelStatus;
@@ -169,7 +168,7 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
    */
   public synchronized ModelPipelines start(String firstModelUrl) {
     for (ModelRegistry.Entry entry : models.models()) {
-      DjlEmbedder embedder = DjlEmbedder.load(modelConfig(entry.url(), entry.name()));
+      DjlEmbedder embedder = DjlEmbedder.load(entry.url(), entry.name(), stageConfig);
       if (!embedder.model().modelId().equals(entry.modelId())) {
         embedder.close();
         throw new IllegalStateException("The model at " + entry.url() + " is now " + embedder.model().modelId()
@@ -223,7 +222,7 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
   public synchronized ModelStatus register(String url, String name) {
     DjlEmbedder embedder;
     try {
-      embedder = DjlEmbedder.load(modelConfig(url, name));
+      embedder = DjlEmbedder.load(url, name, stageConfig);
     } catch (RuntimeException e) {
       throw new ModelLifecycleException(ModelLifecycleException.Reason.BAD_MODEL, e.getMessage(), e);
     }
@@ -415,12 +414,6 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
       new Pipeline(entry, embedder, store, app, null).close();
       throw e;
     }
-  }
-
-  private EmbeddingModelConfig modelConfig(String url, String name) {
-    EmbeddingModelConfig base = EmbeddingModelConfig.from(stageConfig);
-    return new EmbeddingModelConfig(url == null ? "" : url, name, base.inputSizePx(), base.resizePx(), base.mean(),
-        base.std(), base.batchMaxSize());
   }
 
   private Path indexDir(String modelId) {
