@@ -1,6 +1,7 @@
 package io.lookalike.indexer;
 
 import io.lookalike.store.VectorStore;
+import io.lookalike.schemas.GroupProgress;
 import io.lookalike.schemas.AvroSerde;
 import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.ImageEmbedding;
@@ -16,12 +17,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.ListOffsetsOptions;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -139,20 +136,7 @@ public final class EmbeddingSink implements AutoCloseable {
    */
   public long lag() {
     try {
-      List<TopicPartition> partitions = admin.describeTopics(List.of(topic)).allTopicNames()
-          .get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).get(topic).partitions().stream()
-          .map(p -> new TopicPartition(topic, p.partition())).toList();
-      Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
-          .partitionsToOffsetAndMetadata().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-      Map<TopicPartition, Long> ends = offsets(partitions, OffsetSpec.latest());
-      Map<TopicPartition, Long> starts = offsets(partitions, OffsetSpec.earliest());
-      long lag = 0;
-      for (TopicPartition partition : partitions) {
-        OffsetAndMetadata done = committed.get(partition);
-        long from = done == null ? starts.get(partition) : done.offset();
-        lag += Math.max(0, ends.get(partition) - from);
-      }
-      return lag;
+      return GroupProgress.of(admin, topic, groupId, ADMIN_TIMEOUT).lag();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return -1;
@@ -309,13 +293,6 @@ public final class EmbeddingSink implements AutoCloseable {
         consumer.seek(partition, offset);
       }
     }
-  }
-
-  private Map<TopicPartition, Long> offsets(List<TopicPartition> partitions, OffsetSpec spec) throws Exception {
-    Map<TopicPartition, OffsetSpec> request = partitions.stream().collect(Collectors.toMap(p -> p, p -> spec));
-    return admin.listOffsets(request, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all()
-        .get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).entrySet().stream()
-        .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
   }
 
   private static Map<String, Object> only(Map<String, Object> config, Set<String> names) {

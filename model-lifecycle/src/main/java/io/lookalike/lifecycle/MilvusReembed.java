@@ -3,7 +3,6 @@ package io.lookalike.lifecycle;
 import io.lookalike.gateway.AliasFollower;
 import io.lookalike.model.DjlEmbedder;
 import io.lookalike.embedder.EmbedderApp;
-import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.gateway.ActiveModel;
 import io.lookalike.indexer.EmbeddingSink;
 import io.lookalike.store.milvus.MilvusConfig;
@@ -71,9 +70,7 @@ public final class MilvusReembed {
 
   public int run(String url, String name, double gate, int sample, boolean dropOld, long pollMs) throws Exception {
     MilvusConfig milvus = new MilvusConfig(config);
-    EmbeddingModelConfig base = EmbeddingModelConfig.from(config);
-    try (DjlEmbedder embedder = DjlEmbedder.load(new EmbeddingModelConfig(url, name, base.inputSizePx(),
-             base.resizePx(), base.mean(), base.std(), base.batchMaxSize()));
+    try (DjlEmbedder embedder = DjlEmbedder.load(url, name, config);
          MilvusVectorStore alias = MilvusVectorStore.openAlias(milvus)) {
       String modelId = embedder.model().modelId();
       MilvusVectorStore.AliasTarget previous = alias.aliasTarget();

@@ -3,14 +3,13 @@ package io.lookalike.lifecycle;
 import io.lookalike.model.DjlEmbedder;
 import io.lookalike.model.Embedder;
 import io.lookalike.embedder.EmbedderApp;
-import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.gateway.ActiveModel;
 import io.lookalike.gateway.ModelDirectory;
 import io.lookalike.gateway.ModelStatus;
-import io.lookalike.gateway.SearchException;
 import io.lookalike.indexer.EmbeddingSink;
 import io.lookalike.store.lucene.LuceneVectorStore;
 import io.lookalike.store.VectorStore;
+import io.lookalike.schemas.GroupProgress;
 import io.lookalike.schemas.TopicAdmin;
 import io.lookalike.schemas.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -33,11 +32,6 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.ListOffsetsOptions;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.IsolationLevel;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import org.apache.kafka.common.errors.GroupNotEmptyException;
 import org.apache.kafka.streams.CloseOptions;
@@ -174,7 +168,7 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
    */
   public synchronized ModelPipelines start(String firstModelUrl) {
     for (ModelRegistry.Entry entry : models.models()) {
-      DjlEmbedder embedder = DjlEmbedder.load(modelConfig(entry.url(), entry.name()));
+      DjlEmbedder embedder = DjlEmbedder.load(entry.url(), entry.name(), stageConfig);
       if (!embedder.model().modelId().equals(entry.modelId())) {
         embedder.close();
         throw new IllegalStateException("The model at " + entry.url() + " is now " + embedder.model().modelId()
@@ -204,7 +198,7 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
   public Pipeline pipeline(String modelId) {
     Pipeline pipeline = pipelines.get(modelId);
     if (pipeline == null) {
-      throw new SearchException(404, "unknown_model", "no model " + modelId + " is registered; known: "
+      throw new ModelLifecycleException(ModelLifecycleException.Reason.UNKNOWN_MODEL, "no model " + modelId + " is registered; known: "
           + pipelines.keySet());
     }
     return pipeline;
@@ -228,9 +222,9 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
   public synchronized ModelStatus register(String url, String name) {
     DjlEmbedder embedder;
     try {
-      embedder = DjlEmbedder.load(modelConfig(url, name));
+      embedder = DjlEmbedder.load(url, name, stageConfig);
     } catch (RuntimeException e) {
-      throw new SearchException(400, "bad_model", e.getMessage(), e);
+      throw new ModelLifecycleException(ModelLifecycleException.Reason.BAD_MODEL, e.getMessage(), e);
     }
     String modelId = embedder.model().modelId();
     if (pipelines.containsKey(modelId)) {
@@ -257,7 +251,7 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     Progress progress = progress(modelId);
     while (!progress.caughtUp()) {
       if (System.currentTimeMillis() > deadline) {
-        throw new SearchException(409, "not_caught_up", "model " + modelId + " has not caught up: "
+        throw new ModelLifecycleException(ModelLifecycleException.Reason.NOT_CAUGHT_UP, "model " + modelId + " has not caught up: "
             + (progress.lag() < 0 ? "its lag cannot be read" : progress.lag() + " records left to embed or index"));
       }
       sleep(200);
@@ -277,7 +271,7 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     Pipeline pipeline = pipeline(modelId);
     ActiveModel now = active.get();
     if (now != null && now.modelId().equals(modelId)) {
-      throw new SearchException(409, "active_model", "model " + modelId
+      throw new ModelLifecycleException(ModelLifecycleException.Reason.ACTIVE_MODEL, "model " + modelId
           + " is the active one: activate another model before dropping it");
     }
     pipelines.remove(modelId);
@@ -375,7 +369,7 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     for (String modelId : pipelines.keySet()) {
       try {
         out.add(status(modelId));
-      } catch (SearchException e) {
+      } catch (ModelLifecycleException e) {
         // dropped meanwhile
       }
     }
@@ -422,12 +416,6 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     }
   }
 
-  private EmbeddingModelConfig modelConfig(String url, String name) {
-    EmbeddingModelConfig base = EmbeddingModelConfig.from(stageConfig);
-    return new EmbeddingModelConfig(url == null ? "" : url, name, base.inputSizePx(), base.resizePx(), base.mean(),
-        base.std(), base.batchMaxSize());
-  }
-
   private Path indexDir(String modelId) {
     return dataDir.resolve("index").resolve(modelId);
   }
@@ -442,31 +430,8 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
    * version and tombstone) from its committed offsets and the topic's start and end offsets.
    */
   static long[] replayed(Admin admin, String topic, String group) throws Exception {
-    List<TopicPartition> parts = admin.describeTopics(List.of(topic)).allTopicNames()
-        .get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).get(topic).partitions().stream()
-        .map(p -> new TopicPartition(topic, p.partition())).toList();
-    Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
-        .partitionsToOffsetAndMetadata().get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
-    Map<TopicPartition, Long> starts = offsets(admin, parts, OffsetSpec.earliest());
-    Map<TopicPartition, Long> ends = offsets(admin, parts, OffsetSpec.latest());
-    long done = 0;
-    long total = 0;
-    for (TopicPartition p : parts) {
-      OffsetAndMetadata offset = committed.get(p);
-      long start = starts.get(p);
-      long end = ends.get(p);
-      total += end - start;
-      done += Math.min(end, Math.max(start, offset == null ? start : offset.offset())) - start;
-    }
-    return new long[] {done, total};
-  }
-
-  private static Map<TopicPartition, Long> offsets(Admin admin, List<TopicPartition> partitions, OffsetSpec spec)
-      throws Exception {
-    Map<TopicPartition, OffsetSpec> request = partitions.stream().collect(Collectors.toMap(p -> p, p -> spec));
-    return admin.listOffsets(request, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all()
-        .get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).entrySet().stream()
-        .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
+    GroupProgress progress = GroupProgress.of(admin, topic, group, Duration.ofMillis(ADMIN_TIMEOUT_MS));
+    return new long[] {progress.done(), progress.total()};
   }
 
   private static long doneOr0(long done) {

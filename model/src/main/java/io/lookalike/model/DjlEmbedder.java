@@ -34,6 +34,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -90,6 +91,18 @@ public final class DjlEmbedder implements Embedder {
   /** Loads the bundled MobileNetV2 feature extractor (1280-d); needs no network. */
   public static DjlEmbedder loadDefault() {
     return load(EmbeddingModelConfig.defaults());
+  }
+
+  /**
+   * Loads the model at {@code url} (empty or null: the bundled default) with the preprocessing the {@code model.*}
+   * keys of {@code settings} give: how a pipeline, a re-embed and a gateway load a model by URL.
+   *
+   * @param name the model's name (null: the settings' {@code model.name}, else taken from the file)
+   */
+  public static DjlEmbedder load(String url, String name, Map<?, ?> settings) {
+    EmbeddingModelConfig base = EmbeddingModelConfig.from(settings);
+    return load(new EmbeddingModelConfig(url == null ? "" : url, name == null ? base.name() : name,
+        base.inputSizePx(), base.resizePx(), base.mean(), base.std(), base.batchMaxSize()));
   }
 
   /** Loads the model the config names; fails with the key and value when it cannot. */

@@ -108,10 +108,7 @@ public final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable
   public static ActiveModel load(MilvusConfig milvus, Map<String, Object> config, MilvusVectorStore.AliasTarget target) {
     String url = target.modelUrl().isEmpty()
         ? String.valueOf(config.getOrDefault(EmbeddingModelConfig.URL_CONFIG, "")) : target.modelUrl();
-    Map<String, Object> modelConfig = new HashMap<>(config);
-    modelConfig.put(EmbeddingModelConfig.URL_CONFIG, url);
-    DjlEmbedder embedder = url.isEmpty() ? DjlEmbedder.loadDefault()
-        : DjlEmbedder.load(EmbeddingModelConfig.from(modelConfig));
+    DjlEmbedder embedder = url.isEmpty() ? DjlEmbedder.loadDefault() : DjlEmbedder.load(url, null, config);
     try {
       if (!embedder.model().modelId().equals(target.modelId())) {
         throw new IllegalStateException("Milvus alias " + target.alias() + " points at the collection of model "

@@ -3,7 +3,7 @@ package io.lookalike.gateway;
 /**
  * What the admin API ({@link ModelAdminRoutes}) does with models. The model lifecycle implements it and the
  * launcher plugs it in, so the gateway needs none of the lifecycle's classes. Bodies are returned as values
- * Jackson can write.
+ * Jackson can write; a refusal is a {@link Refused}, which the routes answer with the HTTP status of its kind.
  */
 public interface ModelAdmin extends ModelDirectory {
 
@@ -24,4 +24,35 @@ public interface ModelAdmin extends ModelDirectory {
 
   /** Drops a model that is not active, and everything it made. */
   void drop(String modelId);
+
+  /** A request the lifecycle refuses: {@code code} is the stable reason (e.g. {@code not_caught_up}). */
+  final class Refused extends RuntimeException {
+
+    /** What kind of refusal, which decides the HTTP status. */
+    public enum Kind {
+      /** No such model (404). */
+      NOT_FOUND,
+      /** The request cannot work as given, e.g. a model that does not load (400). */
+      INVALID,
+      /** Not now, in this state, e.g. switching to a model still catching up (409). */
+      CONFLICT
+    }
+
+    private final Kind kind;
+    private final String code;
+
+    public Refused(Kind kind, String code, String message, Throwable cause) {
+      super(message, cause);
+      this.kind = kind;
+      this.code = code;
+    }
+
+    public Kind kind() {
+      return kind;
+    }
+
+    public String code() {
+      return code;
+    }
+  }
 }

@@ -9,6 +9,7 @@ import java.net.InetAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * The local mode's admin API for re-embedding, mounted on the gateway; answers only loopback clients
@@ -45,7 +46,8 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
     routes.before("/v1/admin/*", this::onlyLoopback);
     routes.post("/v1/admin/models", this::register);
     routes.get("/v1/admin/models", ctx -> ctx.json(Map.of("active", activeId(), "models", pipelines.models())));
-    routes.get("/v1/admin/models/{modelId}/progress", ctx -> ctx.json(pipelines.progress(ctx.pathParam("modelId"))));
+    routes.get("/v1/admin/models/{modelId}/progress",
+        ctx -> ctx.json(answer(() -> pipelines.progress(ctx.pathParam("modelId")))));
     routes.post("/v1/admin/models/{modelId}/check", this::check);
     routes.post("/v1/admin/models/{modelId}/activate", this::activate);
     routes.delete("/v1/admin/models/{modelId}", this::drop);
@@ -68,19 +70,19 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
       throw SearchException.badRequest("give the model as {\"url\": \"...\", \"name\": \"...\"}");
     }
     String name = body.hasNonNull("name") ? body.get("name").asText() : null;
-    ctx.json(pipelines.register(body.get("url").asText().strip(), name));
+    ctx.json(answer(() -> pipelines.register(body.get("url").asText().strip(), name)));
   }
 
   private void check(Context ctx) {
     String modelId = ctx.pathParam("modelId");
     int sample = intParam(ctx, "sample", 100);
     long seed = intParam(ctx, "seed", 42);
-    ctx.json(pipelines.check(modelId, sample, seed));
+    ctx.json(answer(() -> pipelines.check(modelId, sample, seed)));
   }
 
   private void activate(Context ctx) {
     String previous = activeId();
-    var status = pipelines.activate(ctx.pathParam("modelId"));
+    var status = answer(() -> pipelines.activate(ctx.pathParam("modelId")));
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("active", status.modelId());
     body.put("previous", previous);
@@ -89,13 +91,30 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
 
   private void drop(Context ctx) {
     String modelId = ctx.pathParam("modelId");
-    pipelines.drop(modelId);
+    answer(() -> {
+      pipelines.drop(modelId);
+      return modelId;
+    });
     ctx.json(Map.of("dropped", modelId));
   }
 
   private String activeId() {
     ActiveModel active = pipelines.active();
     return active == null ? null : active.modelId();
+  }
+
+  /** The admin's answer; its refusals as JSON errors with the status of their kind. */
+  private static <T> T answer(Supplier<T> call) {
+    try {
+      return call.get();
+    } catch (ModelAdmin.Refused e) {
+      int status = switch (e.kind()) {
+        case NOT_FOUND -> 404;
+        case INVALID -> 400;
+        case CONFLICT -> 409;
+      };
+      throw new SearchException(status, e.code(), e.getMessage(), e);
+    }
   }
 
   private static int intParam(Context ctx, String name, int fallback) {

@@ -3,11 +3,16 @@ package io.lookalike.local;
 import io.lookalike.gateway.ActiveModel;
 import io.lookalike.gateway.ModelAdmin;
 import io.lookalike.gateway.ModelStatus;
+import io.lookalike.lifecycle.ModelLifecycleException;
 import io.lookalike.lifecycle.ModelPipelines;
 import io.lookalike.lifecycle.QualityGate;
 import java.util.List;
+import java.util.function.Supplier;
 
-/** The local mode's model lifecycle behind the gateway's admin API: the pipelines and the quality gate. */
+/**
+ * The local mode's model lifecycle behind the gateway's admin API: the pipelines and the quality gate. The
+ * lifecycle's refusals become the gateway's {@link ModelAdmin.Refused}, which the gateway answers over HTTP.
+ */
 final class LocalModelAdmin implements ModelAdmin {
 
   private final ModelPipelines pipelines;
@@ -32,17 +37,17 @@ final class LocalModelAdmin implements ModelAdmin {
 
   @Override
   public ModelStatus register(String url, String name) {
-    return pipelines.register(url, name);
+    return refusals(() -> pipelines.register(url, name));
   }
 
   @Override
   public Object progress(String modelId) {
-    return pipelines.progress(modelId);
+    return refusals(() -> pipelines.progress(modelId));
   }
 
   @Override
   public Object check(String modelId, int sample, long seed) {
-    ActiveModel candidate = pipelines.pipeline(modelId).asActiveModel();
+    ActiveModel candidate = refusals(() -> pipelines.pipeline(modelId).asActiveModel());
     ActiveModel current = pipelines.active();
     return QualityGate.check(bootstrapServers, productImagesTopic, candidate, current == null ? candidate : current,
         sample, seed);
@@ -50,11 +55,27 @@ final class LocalModelAdmin implements ModelAdmin {
 
   @Override
   public ModelStatus activate(String modelId) {
-    return pipelines.activate(modelId);
+    return refusals(() -> pipelines.activate(modelId));
   }
 
   @Override
   public void drop(String modelId) {
-    pipelines.drop(modelId);
+    refusals(() -> {
+      pipelines.drop(modelId);
+      return modelId;
+    });
+  }
+
+  private static <T> T refusals(Supplier<T> call) {
+    try {
+      return call.get();
+    } catch (ModelLifecycleException e) {
+      ModelAdmin.Refused.Kind kind = switch (e.reason()) {
+        case UNKNOWN_MODEL -> ModelAdmin.Refused.Kind.NOT_FOUND;
+        case BAD_MODEL -> ModelAdmin.Refused.Kind.INVALID;
+        case NOT_CAUGHT_UP, ACTIVE_MODEL -> ModelAdmin.Refused.Kind.CONFLICT;
+      };
+      throw new ModelAdmin.Refused(kind, e.reason().code(), e.getMessage(), e);
+    }
   }
 }
