@@ -61,7 +61,8 @@ public final class FetcherConfig extends AbstractConfig {
   public static final String MAX_SIDE_PX_CONFIG = "image.normalise.max.side.px";
   private static final String MAX_SIDE_PX_DOC = "Longer side of the normalised JPEG, in pixels; larger photos are scaled down.";
 
-  public static final ConfigDef CONFIG_DEF = new ConfigDef()
+  public static final ConfigDef CONFIG_DEF = Topics.configDef(Topics.PRODUCT_EVENTS_CONFIG, Topics.PRODUCT_IMAGES_CONFIG,
+          Topics.DEAD_LETTERS_CONFIG)
       .define(FETCH_MAX_BYTES_CONFIG, Type.LONG, ImageNormaliser.DEFAULT_MAX_BYTES, Range.atLeast(1), Importance.MEDIUM, FETCH_MAX_BYTES_DOC)
       .define(FETCH_TIMEOUT_MS_CONFIG, Type.INT, 15_000, Range.atLeast(1), Importance.MEDIUM, FETCH_TIMEOUT_MS_DOC)
       .define(FETCH_CONNECT_TIMEOUT_MS_CONFIG, Type.INT, 5_000, Range.atLeast(1), Importance.LOW, FETCH_CONNECT_TIMEOUT_MS_DOC)
@@ -76,11 +77,7 @@ public final class FetcherConfig extends AbstractConfig {
       .define(FETCH_CONCURRENCY_CONFIG, Type.INT, 32, Range.between(1, 1024), Importance.MEDIUM, FETCH_CONCURRENCY_DOC)
       .define(FETCH_PIPELINE_MAX_EVENTS_CONFIG, Type.INT, 64, Range.between(1, 10_000), Importance.LOW, FETCH_PIPELINE_MAX_EVENTS_DOC)
       .define(MAX_PIXELS_CONFIG, Type.LONG, ImageNormaliser.DEFAULT_MAX_PIXELS, Range.atLeast(1), Importance.LOW, MAX_PIXELS_DOC)
-      .define(MAX_SIDE_PX_CONFIG, Type.INT, ImageNormaliser.DEFAULT_MAX_SIDE_PX, Range.between(16, 8192), Importance.MEDIUM, MAX_SIDE_PX_DOC)
-      .define(Topics.PRODUCT_EVENTS_CONFIG, Type.STRING, Topics.DEFAULT_PRODUCT_EVENTS, new ConfigDef.NonEmptyString(), Importance.HIGH, "Topic of the product events read.")
-      .define(Topics.PRODUCT_IMAGES_CONFIG, Type.STRING, Topics.DEFAULT_PRODUCT_IMAGES, new ConfigDef.NonEmptyString(), Importance.HIGH, "Compacted topic the normalised images are written to.")
-      .define(Topics.DEAD_LETTERS_CONFIG, Type.STRING, Topics.DEFAULT_DEAD_LETTERS, new ConfigDef.NonEmptyString(), Importance.HIGH, "Topic of rejected events and images.")
-      .define(Topics.EMBEDDINGS_PREFIX_CONFIG, Type.STRING, Topics.DEFAULT_EMBEDDINGS_PREFIX, Importance.LOW, "Prefix of the embedding topics (unused by the fetcher).");
+      .define(MAX_SIDE_PX_CONFIG, Type.INT, ImageNormaliser.DEFAULT_MAX_SIDE_PX, Range.between(16, 8192), Importance.MEDIUM, MAX_SIDE_PX_DOC);
 
   private static void validateAllowList(String name, Object value) {
     for (Object entry : (java.util.List<?>) value) {
