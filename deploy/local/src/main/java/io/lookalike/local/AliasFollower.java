@@ -2,6 +2,7 @@ package io.lookalike.local;
 
 import io.lookalike.embedder.DjlEmbedder;
 import io.lookalike.embedder.EmbeddingModelConfig;
+import io.lookalike.gateway.GatewayConfig;
 import io.lookalike.gateway.ActiveModel;
 import io.lookalike.indexer.milvus.MilvusConfig;
 import io.lookalike.indexer.milvus.MilvusVectorStore;
@@ -28,8 +29,7 @@ import org.slf4j.LoggerFactory;
 final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable {
 
   /** How often the alias is checked, in milliseconds. */
-  static final String REFRESH_MS_CONFIG = "gateway.alias.refresh.ms";
-  static final long REFRESH_MS_DEFAULT = 2000;
+  static final String REFRESH_MS_CONFIG = GatewayConfig.ALIAS_REFRESH_MS_CONFIG;
   /** How long a replaced pair stays open for the searches still using it. */
   private static final long RETIRE_AFTER_MS = 30_000;
 
@@ -64,7 +64,7 @@ final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable {
       alias.close();
       throw e;
     }
-    long refreshMs = Long.parseLong(String.valueOf(config.getOrDefault(REFRESH_MS_CONFIG, REFRESH_MS_DEFAULT)));
+    long refreshMs = new GatewayConfig(config).aliasRefreshMs();
     scheduler.scheduleWithFixedDelay(this::refresh, refreshMs, refreshMs, TimeUnit.MILLISECONDS);
   }
 

@@ -34,12 +34,8 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
  */
 final class MilvusReembed {
 
-  /**
-   * With --drop-old: how long to wait after the switch before dropping the old collection, so that every
-   * gateway has followed the alias (refresh interval plus loading the new model) and finished its searches.
-   */
-  static final String DROP_DELAY_MS_CONFIG = "reembed.drop.delay.ms";
-  static final long DROP_DELAY_MS_DEFAULT = 60_000;
+  /** With --drop-old: how long to wait after the switch before dropping the old collection (see ReembedConfig). */
+  static final String DROP_DELAY_MS_CONFIG = ReembedConfig.DROP_DELAY_MS_CONFIG;
 
   private final StageCommands.Common common;
   private final PrintWriter out;
@@ -53,6 +49,7 @@ final class MilvusReembed {
 
   int run(String url, String name, double gate, int sample, boolean dropOld, long pollMs) throws Exception {
     Map<String, Object> config = common.config();
+    long dropDelayMs = new ReembedConfig(config).dropDelayMs(); // a wrong value fails now, not after the switch
     MilvusConfig milvus = new MilvusConfig(common.settings);
     EmbeddingModelConfig base = EmbeddingModelConfig.from(config);
     try (DjlEmbedder embedder = DjlEmbedder.load(new EmbeddingModelConfig(url, name, base.inputSizePx(),
@@ -111,7 +108,7 @@ final class MilvusReembed {
             + "  lookalike embedder --model %s%n  lookalike indexer --store milvus --model-id %s --dimension %d"
             + "   (or the Kafka Connect sink)%n", url, modelId, embedder.model().dimension());
         if (dropOld) {
-          long delayMs = Long.parseLong(String.valueOf(config.getOrDefault(DROP_DELAY_MS_CONFIG, DROP_DELAY_MS_DEFAULT)));
+          long delayMs = dropDelayMs;
           out.printf("Dropping %s in %d s, once every gateway has followed the alias…%n", previous.collection(),
               delayMs / 1000);
           out.flush();

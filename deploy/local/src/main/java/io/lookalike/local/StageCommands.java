@@ -278,7 +278,7 @@ public final class StageCommands {
           active = follower;
           searching = "Milvus alias " + new MilvusConfig(common.settings).alias() + " (model "
               + follower.get().modelId() + ", followed every "
-              + config.getOrDefault(AliasFollower.REFRESH_MS_CONFIG, AliasFollower.REFRESH_MS_DEFAULT) + " ms)";
+              + new GatewayConfig(config).aliasRefreshMs() + " ms)";
         }
         Map<String, Object> gatewayProps = new HashMap<>(config);
         gatewayProps.put(GatewayConfig.PORT_CONFIG, Integer.toString(port));
