@@ -67,8 +67,17 @@ public final class UnknownSettings {
     return problems;
   }
 
-  /** The candidate closest to {@code key} by edit distance, or null when none is within half the key's length. */
+  /**
+   * The candidate closest to {@code key} by edit distance, or null when none is within half the key's length.
+   * Candidates of the same first part ({@code embed.} for {@code embed.batch.size}) come first: a mistyped
+   * key is usually wrong in its last parts, and {@code feed.batch.size} is closer by letters only.
+   */
   public static String nearest(String key, Collection<String> candidates) {
+    String sameFirstPart = closest(key, candidates.stream().filter(c -> firstPart(c).equals(firstPart(key))).toList());
+    return sameFirstPart != null ? sameFirstPart : closest(key, candidates);
+  }
+
+  private static String closest(String key, Collection<String> candidates) {
     LevenshteinDistance distance = LevenshteinDistance.getDefaultInstance();
     String best = null;
     int bestDistance = Integer.MAX_VALUE;

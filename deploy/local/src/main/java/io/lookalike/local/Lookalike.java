@@ -31,6 +31,7 @@ import picocli.CommandLine.Parameters;
         StageCommands.Embedder.class,
         StageCommands.Indexer.class,
         StageCommands.Gateway.class,
+        ConfigReference.Print.class,
         CommandLine.HelpCommand.class})
 public final class Lookalike {
 
@@ -78,6 +79,7 @@ public final class Lookalike {
       if (System.getenv("DJL_CACHE_DIR") == null && System.getProperty("DJL_CACHE_DIR") == null) {
         System.setProperty("DJL_CACHE_DIR", dataDir.toAbsolutePath().resolve("djl").toString());
       }
+      ConfigCatalog.warnAboutUnknown(settings);
       Map<String, Object> overrides = new HashMap<>(settings);
       LocalMode local = new LocalMode(new LocalMode.Options(dataDir, "localhost", kafkaPort, controllerPort, port, bind,
           model, partitions, sample, overrides));

@@ -83,7 +83,13 @@ public final class StageCommands {
         description = "Replication of topics this stage creates (default: ${DEFAULT-VALUE}; 1 for a one-broker cluster).")
     short replication;
 
+    private boolean checked;
+
     Map<String, Object> config() {
+      if (!checked) {
+        checked = true;
+        ConfigCatalog.warnAboutUnknown(settings);
+      }
       Map<String, Object> config = new HashMap<>(settings);
       config.put("bootstrap.servers", bootstrapServers);
       return config;
