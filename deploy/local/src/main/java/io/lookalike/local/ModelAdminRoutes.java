@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.lookalike.gateway.ActiveModel;
+import io.lookalike.gateway.ErrorCode;
 import io.lookalike.gateway.SearchException;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -60,7 +61,7 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
 
   private void onlyLoopback(Context ctx) throws IOException {
     if (!allowRemote && !InetAddress.getByName(ctx.req().getRemoteAddr()).isLoopbackAddress()) {
-      throw new SearchException(403, "forbidden", "the admin API answers only clients on this machine");
+      throw new SearchException(ErrorCode.FORBIDDEN, "the admin API answers only clients on this machine");
     }
   }
 

@@ -5,6 +5,7 @@ import io.lookalike.embedder.Embedder;
 import io.lookalike.embedder.EmbedderApp;
 import io.lookalike.embedder.EmbeddingModelConfig;
 import io.lookalike.gateway.ActiveModel;
+import io.lookalike.gateway.ErrorCode;
 import io.lookalike.gateway.ModelDirectory;
 import io.lookalike.gateway.ModelStatus;
 import io.lookalike.gateway.SearchException;
@@ -204,7 +205,7 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
   public Pipeline pipeline(String modelId) {
     Pipeline pipeline = pipelines.get(modelId);
     if (pipeline == null) {
-      throw new SearchException(404, "unknown_model", "no model " + modelId + " is registered; known: "
+      throw new SearchException(ErrorCode.UNKNOWN_MODEL, "no model " + modelId + " is registered; known: "
           + pipelines.keySet());
     }
     return pipeline;
@@ -230,7 +231,7 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     try {
       embedder = DjlEmbedder.load(modelConfig(url, name));
     } catch (RuntimeException e) {
-      throw new SearchException(400, "bad_model", e.getMessage(), e);
+      throw new SearchException(ErrorCode.BAD_MODEL, e.getMessage(), e);
     }
     String modelId = embedder.model().modelId();
     if (pipelines.containsKey(modelId)) {
@@ -257,7 +258,7 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     Progress progress = progress(modelId);
     while (!progress.caughtUp()) {
       if (System.currentTimeMillis() > deadline) {
-        throw new SearchException(409, "not_caught_up", "model " + modelId + " has not caught up: "
+        throw new SearchException(ErrorCode.NOT_CAUGHT_UP, "model " + modelId + " has not caught up: "
             + (progress.lag() < 0 ? "its lag cannot be read" : progress.lag() + " records left to embed or index"));
       }
       sleep(200);
@@ -277,7 +278,7 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     Pipeline pipeline = pipeline(modelId);
     ActiveModel now = active.get();
     if (now != null && now.modelId().equals(modelId)) {
-      throw new SearchException(409, "active_model", "model " + modelId
+      throw new SearchException(ErrorCode.ACTIVE_MODEL, "model " + modelId
           + " is the active one: activate another model before dropping it");
     }
     pipelines.remove(modelId);
