@@ -33,6 +33,7 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -146,8 +147,10 @@ public final class StageCommands {
     @Override
     public Integer call() throws Exception {
       return runStage("webhook", metrics, (registry, stage) -> {
-        common.ensureTopics();
         WebhookConfig config = new WebhookConfig(common.config());
+        PortCheck.requireFree(List.of(new PortCheck.Port(WebhookConfig.PORT_CONFIG,
+            config.getString(WebhookConfig.HOST_CONFIG), config.getInt(WebhookConfig.PORT_CONFIG))));
+        common.ensureTopics();
         WebhookServer server = stage.remember(new WebhookServer(config, new WebhookReceiver(config, registry)));
         int port = server.start();
         System.out.println("Lookalike webhook on port " + port + " (POST /v1/events)");
@@ -255,6 +258,8 @@ public final class StageCommands {
 
     @Override
     public Integer call() throws Exception {
+      // before the model loads: a port in use fails now, naming --port
+      PortCheck.requireFree(List.of(new PortCheck.Port("--port", bind, port)));
       Deque<AutoCloseable> resources = new ArrayDeque<>();
       PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       try {
@@ -345,6 +350,9 @@ public final class StageCommands {
   }
 
   static int runStage(String name, Metrics metrics, StageStarter starter) throws Exception {
+    if (metrics.port > 0) {
+      PortCheck.requireFree(List.of(new PortCheck.Port("--metrics-port", metrics.bind, metrics.port)));
+    }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Stage stage = new Stage();
     try {
