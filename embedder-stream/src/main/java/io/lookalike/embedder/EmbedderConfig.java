@@ -1,5 +1,6 @@
 package io.lookalike.embedder;
 
+import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.schemas.Topics;
 import java.util.Map;
 import org.apache.kafka.common.config.AbstractConfig;
@@ -13,9 +14,8 @@ import org.apache.kafka.common.config.ConfigDef.Type;
  */
 public final class EmbedderConfig extends AbstractConfig {
 
-  public static final String BATCH_MAX_SIZE_CONFIG = "embed.batch.max.size";
-  public static final String BATCH_MAX_SIZE_DOC = "Run inference as soon as this many images are buffered. "
-      + "8 suits a CPU (bigger batches were slower there: 85 images/s at 8, 55 at 32 on 2 cores); raise it to 32-128 on a GPU.";
+  /** Declared with the model's settings (it also bounds a forward pass), included here. */
+  public static final String BATCH_MAX_SIZE_CONFIG = EmbeddingModelConfig.BATCH_MAX_SIZE_CONFIG;
   public static final String BATCH_MAX_WAIT_CONFIG = "embed.batch.max.wait.ms";
   public static final String BATCH_MAX_WAIT_DOC = "Run inference when the oldest buffered image has waited this "
       + "long (wall-clock), even if the batch is not full.";
@@ -23,19 +23,13 @@ public final class EmbedderConfig extends AbstractConfig {
   public static final String MAX_RECORD_BYTES_DOC = "Largest record the app reads, buffers and dead-letters: sets the "
       + "producer's max.request.size and the state store changelogs' max.message.bytes.";
 
-  public static final ConfigDef CONFIG_DEF = new ConfigDef()
-      .define(BATCH_MAX_SIZE_CONFIG, Type.INT, 8, ConfigDef.Range.between(1, 10_000), Importance.MEDIUM,
-          BATCH_MAX_SIZE_DOC)
+  public static final ConfigDef CONFIG_DEF = Topics.configDef(Topics.PRODUCT_IMAGES_CONFIG, Topics.DEAD_LETTERS_CONFIG,
+          Topics.EMBEDDINGS_PREFIX_CONFIG)
+      .define(EmbeddingModelConfig.CONFIG_DEF.configKeys().get(BATCH_MAX_SIZE_CONFIG))
       .define(BATCH_MAX_WAIT_CONFIG, Type.LONG, 50L, ConfigDef.Range.between(0, 600_000), Importance.MEDIUM,
           BATCH_MAX_WAIT_DOC)
       .define(MAX_RECORD_BYTES_CONFIG, Type.INT, 16 * 1024 * 1024, ConfigDef.Range.atLeast(1024), Importance.LOW,
-          MAX_RECORD_BYTES_DOC)
-      .define(Topics.PRODUCT_IMAGES_CONFIG, Type.STRING, Topics.DEFAULT_PRODUCT_IMAGES, Importance.MEDIUM,
-          "Topic the product photos are read from.")
-      .define(Topics.DEAD_LETTERS_CONFIG, Type.STRING, Topics.DEFAULT_DEAD_LETTERS, Importance.MEDIUM,
-          "Topic rejected records go to, with the reason in headers.")
-      .define(Topics.EMBEDDINGS_PREFIX_CONFIG, Type.STRING, Topics.DEFAULT_EMBEDDINGS_PREFIX, Importance.MEDIUM,
-          "Vectors go to this prefix plus the modelId.");
+          MAX_RECORD_BYTES_DOC);
 
   public EmbedderConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props, false);

@@ -8,19 +8,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
-import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
 
 class EmbedderConfigTest {
 
-  @Test
-  void shouldDocumentEveryKey() {
-    for (ConfigDef def : new ConfigDef[] {EmbedderConfig.CONFIG_DEF, EmbeddingModelConfig.CONFIG_DEF}) {
-      assertThat(def.configKeys().values()).allSatisfy(key -> assertThat(key.documentation).isNotBlank());
-    }
-  }
 
   @Test
   void shouldDefaultToBatchesOf8Within50Ms() {

@@ -61,17 +61,12 @@ public final class EmbeddingSink implements AutoCloseable {
       "Most records written to the store in one batch (one commit each); also the consumer's max.poll.records.";
   public static final String POLL_TIMEOUT_MS_CONFIG = "indexer.poll.timeout.ms";
   private static final String POLL_TIMEOUT_MS_DOC = "How long one poll of the embeddings topic waits for records.";
-  private static final String DEAD_LETTERS_DOC = "Topic for records that cannot be indexed.";
-  private static final String EMBEDDINGS_PREFIX_DOC = "Prefix of the embeddings topics; the modelId is appended.";
 
-  public static final ConfigDef CONFIG_DEF = new ConfigDef()
+  public static final ConfigDef CONFIG_DEF = Topics.configDef(Topics.DEAD_LETTERS_CONFIG, Topics.EMBEDDINGS_PREFIX_CONFIG)
       .define(BOOTSTRAP_SERVERS_CONFIG, Type.LIST, ConfigDef.NO_DEFAULT_VALUE, Importance.HIGH, BOOTSTRAP_SERVERS_DOC)
       .define(GROUP_ID_CONFIG, Type.STRING, null, Importance.MEDIUM, GROUP_ID_DOC)
       .define(BATCH_MAX_SIZE_CONFIG, Type.INT, 500, Range.between(1, 100_000), Importance.MEDIUM, BATCH_MAX_SIZE_DOC)
-      .define(POLL_TIMEOUT_MS_CONFIG, Type.LONG, 500L, Range.atLeast(1), Importance.LOW, POLL_TIMEOUT_MS_DOC)
-      .define(Topics.DEAD_LETTERS_CONFIG, Type.STRING, Topics.DEFAULT_DEAD_LETTERS, Importance.MEDIUM, DEAD_LETTERS_DOC)
-      .define(Topics.EMBEDDINGS_PREFIX_CONFIG, Type.STRING, Topics.DEFAULT_EMBEDDINGS_PREFIX, Importance.MEDIUM,
-          EMBEDDINGS_PREFIX_DOC);
+      .define(POLL_TIMEOUT_MS_CONFIG, Type.LONG, 500L, Range.atLeast(1), Importance.LOW, POLL_TIMEOUT_MS_DOC);
 
   private static final long MAX_BACKOFF_MS = 30_000;
   private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(10);

@@ -109,11 +109,6 @@ class EmbeddingIndexerTest {
     assertThat(indexer.check(ImageKey.parse("p1/0"), embedding("p1/0", MODEL, vectors.next(), 1))).isNull();
   }
 
-  @Test
-  void shouldDocumentEveryConfigKey() {
-    EmbeddingSink.CONFIG_DEF.configKeys().values()
-        .forEach(key -> assertThat(key.documentation).as(key.name).isNotBlank());
-  }
 
   private static Change change(String key, ImageEmbedding embedding) {
     return new Change(ImageKey.parse(key), embedding);

@@ -38,13 +38,10 @@ public final class FetcherConfig extends AbstractConfig {
   public static final String MAX_PIXELS_CONFIG = ImageSafetyConfig.MAX_PIXELS_CONFIG;
   public static final String MAX_SIDE_PX_CONFIG = ImageSafetyConfig.MAX_SIDE_PX_CONFIG;
 
-  public static final ConfigDef CONFIG_DEF = new ConfigDef(ImageSafetyConfig.CONFIG_DEF)
+  public static final ConfigDef CONFIG_DEF = Topics.include(new ConfigDef(ImageSafetyConfig.CONFIG_DEF),
+          Topics.PRODUCT_EVENTS_CONFIG, Topics.PRODUCT_IMAGES_CONFIG, Topics.DEAD_LETTERS_CONFIG)
       .define(FETCH_CONCURRENCY_CONFIG, Type.INT, 32, Range.between(1, 1024), Importance.MEDIUM, FETCH_CONCURRENCY_DOC)
-      .define(FETCH_PIPELINE_MAX_EVENTS_CONFIG, Type.INT, 64, Range.between(1, 10_000), Importance.LOW, FETCH_PIPELINE_MAX_EVENTS_DOC)
-      .define(Topics.PRODUCT_EVENTS_CONFIG, Type.STRING, Topics.DEFAULT_PRODUCT_EVENTS, new ConfigDef.NonEmptyString(), Importance.HIGH, "Topic of the product events read.")
-      .define(Topics.PRODUCT_IMAGES_CONFIG, Type.STRING, Topics.DEFAULT_PRODUCT_IMAGES, new ConfigDef.NonEmptyString(), Importance.HIGH, "Compacted topic the normalised images are written to.")
-      .define(Topics.DEAD_LETTERS_CONFIG, Type.STRING, Topics.DEFAULT_DEAD_LETTERS, new ConfigDef.NonEmptyString(), Importance.HIGH, "Topic of rejected events and images.")
-      .define(Topics.EMBEDDINGS_PREFIX_CONFIG, Type.STRING, Topics.DEFAULT_EMBEDDINGS_PREFIX, Importance.LOW, "Prefix of the embedding topics (unused by the fetcher).");
+      .define(FETCH_PIPELINE_MAX_EVENTS_CONFIG, Type.INT, 64, Range.between(1, 10_000), Importance.LOW, FETCH_PIPELINE_MAX_EVENTS_DOC);
 
   public FetcherConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props, false);

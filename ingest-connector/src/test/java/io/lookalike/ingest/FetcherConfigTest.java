@@ -12,11 +12,6 @@ import org.junit.jupiter.api.Test;
 
 class FetcherConfigTest {
 
-  @Test
-  void shouldDocumentEverySetting() {
-    FetcherConfig.CONFIG_DEF.configKeys().values()
-        .forEach(key -> assertThat(key.documentation).as(key.name).isNotBlank());
-  }
 
   @Test
   void shouldFailNamingKeyAndValueOfWrongSetting() {

@@ -35,12 +35,8 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
  */
 public final class MilvusReembed {
 
-  /**
-   * With --drop-old: how long to wait after the switch before dropping the old collection, so that every
-   * gateway has followed the alias (refresh interval plus loading the new model) and finished its searches.
-   */
-  public static final String DROP_DELAY_MS_CONFIG = "reembed.drop.delay.ms";
-  public static final long DROP_DELAY_MS_DEFAULT = 60_000;
+  /** With --drop-old: how long to wait after the switch before dropping the old collection (see ReembedConfig). */
+  public static final String DROP_DELAY_MS_CONFIG = ReembedConfig.DROP_DELAY_MS_CONFIG;
 
   /** The exit status of a re-embed whose candidate the quality gate refused. */
   public static final int GATE_FAILED = 3;
@@ -69,6 +65,7 @@ public final class MilvusReembed {
   }
 
   public int run(String url, String name, double gate, int sample, boolean dropOld, long pollMs) throws Exception {
+    long dropDelayMs = new ReembedConfig(config).dropDelayMs(); // a wrong value fails now, not after the switch
     MilvusConfig milvus = new MilvusConfig(config);
     try (DjlEmbedder embedder = DjlEmbedder.load(url, name, config);
          MilvusVectorStore alias = MilvusVectorStore.openAlias(milvus)) {
@@ -125,7 +122,7 @@ public final class MilvusReembed {
             + "  lookalike embedder --model %s%n  lookalike indexer --store milvus --model-id %s --dimension %d"
             + "   (or the Kafka Connect sink)%n", url, modelId, embedder.model().dimension());
         if (dropOld) {
-          long delayMs = Long.parseLong(String.valueOf(config.getOrDefault(DROP_DELAY_MS_CONFIG, DROP_DELAY_MS_DEFAULT)));
+          long delayMs = dropDelayMs;
           out.printf("Dropping %s in %d s, once every gateway has followed the alias…%n", previous.collection(),
               delayMs / 1000);
           out.flush();

@@ -26,8 +26,11 @@ public record EmbeddingModelConfig(
   public static final String MEAN_DOC = "Per-channel (R,G,B) mean subtracted from pixel values scaled to [0, 1].";
   public static final String STD_CONFIG = "model.normalize.std";
   public static final String STD_DOC = "Per-channel (R,G,B) standard deviation the centred values are divided by.";
-  public static final String BATCH_MAX_SIZE_CONFIG = "model.batch.max.size";
-  public static final String BATCH_MAX_SIZE_DOC = "Most images in one forward pass; larger requests are split.";
+  /** The one batch-size key: the embedder app buffers up to this many images, and a forward pass takes at most this many. */
+  public static final String BATCH_MAX_SIZE_CONFIG = "embed.batch.max.size";
+  public static final String BATCH_MAX_SIZE_DOC = "Most images in one forward pass: the embedder runs inference as soon "
+      + "as this many images are buffered, and any longer list (the quality gate's) is split into passes of this size. "
+      + "8 suits a CPU (bigger batches were slower there: 85 images/s at 8, 55 at 32 on 2 cores); raise it to 32-128 on a GPU.";
 
   private static final String IMAGENET_MEAN = "0.485,0.456,0.406";
   private static final String IMAGENET_STD = "0.229,0.224,0.225";
@@ -39,7 +42,8 @@ public record EmbeddingModelConfig(
       .define(RESIZE_CONFIG, Type.INT, 256, ConfigDef.Range.between(8, 4096), Importance.MEDIUM, RESIZE_DOC)
       .define(MEAN_CONFIG, Type.LIST, IMAGENET_MEAN, Importance.MEDIUM, MEAN_DOC)
       .define(STD_CONFIG, Type.LIST, IMAGENET_STD, Importance.MEDIUM, STD_DOC)
-      .define(BATCH_MAX_SIZE_CONFIG, Type.INT, 64, ConfigDef.Range.atLeast(1), Importance.LOW, BATCH_MAX_SIZE_DOC);
+      .define(BATCH_MAX_SIZE_CONFIG, Type.INT, 8, ConfigDef.Range.between(1, 10_000), Importance.MEDIUM,
+          BATCH_MAX_SIZE_DOC);
 
   public EmbeddingModelConfig {
     url = url == null ? "" : url.trim();

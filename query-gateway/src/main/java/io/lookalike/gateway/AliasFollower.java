@@ -27,8 +27,7 @@ import org.slf4j.LoggerFactory;
 public final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable {
 
   /** How often the alias is checked, in milliseconds. */
-  public static final String REFRESH_MS_CONFIG = "gateway.alias.refresh.ms";
-  public static final long REFRESH_MS_DEFAULT = 2000;
+  public static final String REFRESH_MS_CONFIG = GatewayConfig.ALIAS_REFRESH_MS_CONFIG;
   /** How long a replaced pair stays open for the searches still using it. */
   private static final long RETIRE_AFTER_MS = 30_000;
 
@@ -63,7 +62,7 @@ public final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable
       alias.close();
       throw e;
     }
-    long refreshMs = Long.parseLong(String.valueOf(config.getOrDefault(REFRESH_MS_CONFIG, REFRESH_MS_DEFAULT)));
+    long refreshMs = new GatewayConfig(config).aliasRefreshMs();
     scheduler.scheduleWithFixedDelay(this::refresh, refreshMs, refreshMs, TimeUnit.MILLISECONDS);
   }
 

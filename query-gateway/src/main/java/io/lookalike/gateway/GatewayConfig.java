@@ -33,6 +33,14 @@ public class GatewayConfig extends AbstractConfig {
   public static final String SEARCH_K_MAX_CONFIG = "search.k.max";
   public static final String SEARCH_K_MAX_DOC = "Largest k a request may ask for; larger ones get 400.";
 
+  public static final String ADMIN_ALLOW_REMOTE_CONFIG = "gateway.admin.allow.remote";
+  public static final String ADMIN_ALLOW_REMOTE_DOC = "Let the local mode's model admin API (/v1/admin/models...) answer "
+      + "clients on other machines too; false: it answers loopback clients only (403 otherwise).";
+
+  public static final String ALIAS_REFRESH_MS_CONFIG = "gateway.alias.refresh.ms";
+  public static final String ALIAS_REFRESH_MS_DOC = "With --store milvus: how often the gateway checks which collection "
+      + "milvus.alias points at; when it moved, the gateway loads that collection's model and switches to it.";
+
   public static final ConfigDef CONFIG_DEF = new ConfigDef()
       .define(PORT_CONFIG, Type.INT, 8080, Range.between(0, 65535), Importance.HIGH, PORT_DOC)
       .define(HOST_CONFIG, Type.STRING, "127.0.0.1", new ConfigDef.NonEmptyString(), Importance.HIGH, HOST_DOC)
@@ -40,7 +48,10 @@ public class GatewayConfig extends AbstractConfig {
           Importance.MEDIUM, MAX_UPLOAD_BYTES_DOC)
       .define(IMAGES_ALLOWED_DIR_CONFIG, Type.STRING, "", Importance.LOW, IMAGES_ALLOWED_DIR_DOC)
       .define(SEARCH_K_DEFAULT_CONFIG, Type.INT, 10, Range.atLeast(1), Importance.MEDIUM, SEARCH_K_DEFAULT_DOC)
-      .define(SEARCH_K_MAX_CONFIG, Type.INT, 100, Range.between(1, 1000), Importance.MEDIUM, SEARCH_K_MAX_DOC);
+      .define(SEARCH_K_MAX_CONFIG, Type.INT, 100, Range.between(1, 1000), Importance.MEDIUM, SEARCH_K_MAX_DOC)
+      .define(ADMIN_ALLOW_REMOTE_CONFIG, Type.BOOLEAN, false, Importance.MEDIUM, ADMIN_ALLOW_REMOTE_DOC)
+      .define(ALIAS_REFRESH_MS_CONFIG, Type.LONG, 2000L, Range.between(50, 3_600_000), Importance.LOW,
+          ALIAS_REFRESH_MS_DOC);
 
   public GatewayConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props);
@@ -61,6 +72,14 @@ public class GatewayConfig extends AbstractConfig {
 
   public long maxUploadBytes() {
     return getLong(MAX_UPLOAD_BYTES_CONFIG);
+  }
+
+  public boolean adminAllowRemote() {
+    return getBoolean(ADMIN_ALLOW_REMOTE_CONFIG);
+  }
+
+  public long aliasRefreshMs() {
+    return getLong(ALIAS_REFRESH_MS_CONFIG);
   }
 
   /** The directory file: images may be served from, or null when none is. */

@@ -71,15 +71,10 @@ import org.slf4j.LoggerFactory;
  * open http://localhost:8080/
  * </pre>
  *
- * <p>Errors are {@code {"error": "...", "code": "..."}}: 400 for a bad request or an unreadable image
- * ({@code bad_request}, {@code empty}, {@code corrupt_image}, {@code bad_vector}) or an image URL that
- * cannot be fetched ({@code url_not_found}, {@code fetch_failed}, {@code fetch_timeout},
- * {@code scheme_not_allowed}), 413 for a body or
- * image over {@code gateway.max.upload.bytes} or with too many pixels ({@code too_large},
- * {@code too_many_pixels}), 415 for a file that is not a JPEG, PNG or WebP or a request of another
- * content type ({@code unsupported_type}), 404 for an unknown product ({@code not_found}), 409 when
- * the active index holds another model's vectors ({@code model_mismatch}), 500 otherwise
- * ({@code internal}, never with a stack trace).
+ * <p>Errors are {@code {"error": "...", "code": "..."}} with the status and code of an {@link ErrorCode}
+ * (the table in docs/api.md is generated from it), e.g. 400 {@code bad_request}, 413 {@code too_large},
+ * 415 {@code unsupported_type}, 404 {@code not_found}, 409 {@code model_mismatch}, 503 {@code no_index};
+ * 500 {@code internal} otherwise, never with a stack trace.
  */
 public class GatewayServer implements AutoCloseable {
 
@@ -164,10 +159,10 @@ public class GatewayServer implements AutoCloseable {
       cfg.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
           .result(registry.scrape()));
 
-      cfg.routes.exception(SearchException.class, (e, ctx) -> error(ctx, e.status(), e.code(), e.getMessage(), e));
+      cfg.routes.exception(SearchException.class, (e, ctx) -> error(ctx, e.status(), e.error(), e.getMessage(), e));
       cfg.routes.exception(HttpResponseException.class, (e, ctx) ->
-          error(ctx, e.getStatus(), codeOf(e.getStatus()), e.getMessage(), null));
-      cfg.routes.exception(Exception.class, (e, ctx) -> error(ctx, 500, "internal", "internal error", e));
+          error(ctx, e.getStatus(), ErrorCode.forStatus(e.getStatus()), e.getMessage(), null));
+      cfg.routes.exception(Exception.class, (e, ctx) -> error(ctx, 500, ErrorCode.INTERNAL, "internal error", e));
     });
     app.start();
     log.info("Query gateway listening on http://{}:{}/ (model {})", config.host(), app.port(), service.modelId());
@@ -216,7 +211,7 @@ public class GatewayServer implements AutoCloseable {
       }
       jsonSearch(ctx, readLimited(ctx.bodyInputStream()));
     } else {
-      throw new SearchException(415, "unsupported_type", "Content-Type must be multipart/form-data, "
+      throw new SearchException(ErrorCode.UNSUPPORTED_TYPE, "Content-Type must be multipart/form-data, "
           + "image/jpeg, image/png, image/webp or application/json, got " + (type.isEmpty() ? "none" : type));
     }
   }
@@ -373,7 +368,8 @@ public class GatewayServer implements AutoCloseable {
     ctx.status(up ? 200 : 503).json(body);
   }
 
-  private void error(Context ctx, int status, String code, String message, Exception e) {
+  private void error(Context ctx, int status, ErrorCode error, String message, Exception e) {
+    String code = error.code();
     if (status >= 500) {
       log.error("{} {} failed with {}: {}", ctx.method(), ctx.path(), status, message, e);
     } else {
@@ -435,7 +431,7 @@ public class GatewayServer implements AutoCloseable {
       if (causedByTooLarge(e)) {
         throw SearchException.tooLarge(maxUploadBytes);
       }
-      throw new SearchException(400, "bad_request", "malformed multipart body", e);
+      throw new SearchException(ErrorCode.BAD_REQUEST, "malformed multipart body", e);
     }
     if (file == null) {
       throw SearchException.badRequest("missing the file part 'image'");
@@ -532,12 +528,12 @@ public class GatewayServer implements AutoCloseable {
 
   private static float[] jsonVector(JsonNode node) {
     if (!node.isArray()) {
-      throw new SearchException(400, "bad_vector", "vector must be an array of numbers");
+      throw new SearchException(ErrorCode.BAD_VECTOR, "vector must be an array of numbers");
     }
     float[] vector = new float[node.size()];
     for (int i = 0; i < vector.length; i++) {
       if (!node.get(i).isNumber()) {
-        throw new SearchException(400, "bad_vector", "vector must be an array of numbers");
+        throw new SearchException(ErrorCode.BAD_VECTOR, "vector must be an array of numbers");
       }
       vector[i] = node.get(i).floatValue();
     }
@@ -550,17 +546,6 @@ public class GatewayServer implements AutoCloseable {
     }
     int semicolon = contentType.indexOf(';');
     return (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).strip().toLowerCase(Locale.ROOT);
-  }
-
-  private static String codeOf(int status) {
-    return switch (status) {
-      case 400 -> "bad_request";
-      case 404 -> "not_found";
-      case 405 -> "method_not_allowed";
-      case 413 -> "too_large";
-      case 415 -> "unsupported_type";
-      default -> status >= 500 ? "internal" : "http_" + status;
-    };
   }
 
   private static Path realDir(Path dir) {

@@ -55,7 +55,7 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
 
   private void onlyLoopback(Context ctx) throws IOException {
     if (!allowRemote && !InetAddress.getByName(ctx.req().getRemoteAddr()).isLoopbackAddress()) {
-      throw new SearchException(403, "forbidden", "the admin API answers only clients on this machine");
+      throw new SearchException(ErrorCode.FORBIDDEN, "the admin API answers only clients on this machine");
     }
   }
 
@@ -108,12 +108,12 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
     try {
       return call.get();
     } catch (ModelAdmin.Refused e) {
-      int status = switch (e.kind()) {
-        case NOT_FOUND -> 404;
-        case INVALID -> 400;
-        case CONFLICT -> 409;
-      };
-      throw new SearchException(status, e.code(), e.getMessage(), e);
+      ErrorCode code = ErrorCode.of(e.code()).orElse(switch (e.kind()) {
+        case NOT_FOUND -> ErrorCode.NOT_FOUND;
+        case INVALID -> ErrorCode.BAD_REQUEST;
+        case CONFLICT -> ErrorCode.NOT_CAUGHT_UP;
+      });
+      throw new SearchException(code, e.getMessage(), e);
     }
   }
 

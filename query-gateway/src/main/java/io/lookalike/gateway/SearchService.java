@@ -126,13 +126,13 @@ public class SearchService {
   private ActiveModel checkedModel() {
     ActiveModel model = active.get();
     if (model == null) {
-      throw new SearchException(503, "no_index", "no index is active yet");
+      throw new SearchException(ErrorCode.NO_INDEX, "no index is active yet");
     }
     VectorStore store = model.store();
     String queryModel = model.modelId();
     if (!queryModel.equals(store.modelId())) {
       // Invariant 4: vectors of different models are never compared.
-      throw new SearchException(409, "model_mismatch", "the active index holds vectors of model "
+      throw new SearchException(ErrorCode.MODEL_MISMATCH, "the active index holds vectors of model "
           + store.modelId() + " but queries are embedded with " + queryModel);
     }
     return model;
@@ -154,24 +154,24 @@ public class SearchService {
       return vector.values();
     }
     EmbeddingResult.Failed failed = (EmbeddingResult.Failed) result;
-    throw new SearchException(400, "corrupt_image", "the image could not be read: " + failed.reason(),
+    throw new SearchException(ErrorCode.CORRUPT_IMAGE, "the image could not be read: " + failed.reason(),
         failed.cause());
   }
 
   static float[] normalised(float[] vector, int dimension) {
     if (vector == null || vector.length != dimension) {
-      throw new SearchException(400, "bad_vector", "vector must have " + dimension + " dimensions, got "
+      throw new SearchException(ErrorCode.BAD_VECTOR, "vector must have " + dimension + " dimensions, got "
           + (vector == null ? 0 : vector.length));
     }
     double sum = 0;
     for (float v : vector) {
       if (!Float.isFinite(v)) {
-        throw new SearchException(400, "bad_vector", "vector values must be finite numbers");
+        throw new SearchException(ErrorCode.BAD_VECTOR, "vector values must be finite numbers");
       }
       sum += (double) v * v;
     }
     if (sum == 0) {
-      throw new SearchException(400, "bad_vector", "vector must not be all zeros");
+      throw new SearchException(ErrorCode.BAD_VECTOR, "vector must not be all zeros");
     }
     float norm = (float) Math.sqrt(sum);
     float[] out = new float[vector.length];

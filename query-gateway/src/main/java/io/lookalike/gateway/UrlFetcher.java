@@ -17,7 +17,7 @@ public interface UrlFetcher {
         return downloader.download(url);
       } catch (RejectedImageException e) {
         // "not_found" alone would read like an unknown product
-        String code = RejectedImageException.NOT_FOUND.equals(e.reasonCode()) ? "url_not_found" : e.reasonCode();
+        String code = RejectedImageException.NOT_FOUND.equals(e.reasonCode()) ? ErrorCode.URL_NOT_FOUND.code() : e.reasonCode();
         throw SearchException.rejectedImage(code, e.getMessage(), e);
       }
     };

@@ -4,18 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Map;
-import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 import org.junit.jupiter.api.Test;
 
 class GatewayConfigTest {
 
-  @Test
-  void shouldDocumentEverySetting() {
-    for (ConfigDef.ConfigKey key : GatewayConfig.CONFIG_DEF.configKeys().values()) {
-      assertThat(key.documentation).as(key.name).isNotBlank();
-    }
-  }
 
   @Test
   void shouldHaveSafeDefaults() {

@@ -107,7 +107,7 @@ class GatewayIT {
         .addRoutes(routes -> {
           routes.get("/v1/extra/ping", ctx -> ctx.result("pong"));
           routes.post("/v1/extra/refuse", ctx -> {
-            throw new SearchException(409, "not_ready", "not ready yet");
+            throw new SearchException(ErrorCode.NOT_CAUGHT_UP, "not ready yet");
           });
         });
     int port = server.start();
@@ -257,17 +257,17 @@ class GatewayIT {
   @Test
   void shouldRefuseCorruptJpegWith400() throws Exception {
     assertError(send(http, multipart(uri("/v1/search"), Map.of(), "bad.jpg", "image/jpeg",
-        HostileImages.corruptJpeg(photos.get(0).bytes()))), 400, "corrupt_image");
+        HostileImages.corruptJpeg(photos.get(0).bytes()))), ErrorCode.CORRUPT_IMAGE);
     assertError(send(http, multipart(uri("/v1/search"), Map.of(), "empty.jpg", "image/jpeg",
-        HostileImages.zeroBytes())), 400, "empty");
+        HostileImages.zeroBytes())), ErrorCode.EMPTY);
   }
 
   @Test
   void shouldRefuseTextFileWith415() {
     assertError(send(http, multipart(uri("/v1/search"), Map.of(), "photo.jpg", "image/jpeg",
-        HostileImages.textFile())), 415, "unsupported_type");
+        HostileImages.textFile())), ErrorCode.UNSUPPORTED_TYPE);
     assertError(send(http, HttpRequest.newBuilder(uri("/v1/search")).header("Content-Type", "text/plain")
-        .POST(BodyPublishers.ofByteArray(HostileImages.textFile())).build()), 415, "unsupported_type");
+        .POST(BodyPublishers.ofByteArray(HostileImages.textFile())).build()), ErrorCode.UNSUPPORTED_TYPE);
   }
 
   @Test
@@ -276,43 +276,43 @@ class GatewayIT {
     System.arraycopy(photos.get(0).bytes(), 0, big, 0, 3);
     // Declared too large (Content-Length) ...
     assertError(send(http, HttpRequest.newBuilder(uri("/v1/search")).header("Content-Type", "image/jpeg")
-        .POST(BodyPublishers.ofByteArray(big)).build()), 413, "too_large");
-    assertError(send(http, multipart(uri("/v1/search"), Map.of(), "big.jpg", "image/jpeg", big)), 413, "too_large");
+        .POST(BodyPublishers.ofByteArray(big)).build()), ErrorCode.TOO_LARGE);
+    assertError(send(http, multipart(uri("/v1/search"), Map.of(), "big.jpg", "image/jpeg", big)), ErrorCode.TOO_LARGE);
     // ... and found too large while reading (chunked, no Content-Length).
     assertError(send(http, HttpRequest.newBuilder(uri("/v1/search")).header("Content-Type", "image/jpeg")
-        .POST(BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big))).build()), 413, "too_large");
+        .POST(BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big))).build()), ErrorCode.TOO_LARGE);
     HttpRequest upload = multipart(uri("/v1/search"), Map.of(), "big.jpg", "image/jpeg", big);
     assertError(send(http, HttpRequest.newBuilder(upload.uri()).headers("Content-Type", upload.headers()
             .firstValue("Content-Type").orElseThrow())
         .POST(BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(multipartBytes(upload)))).build()),
-        413, "too_large");
+        ErrorCode.TOO_LARGE);
   }
 
   @Test
   void shouldAnswerUnknownProductWith404() {
-    assertError(send(http, HttpRequest.newBuilder(uri("/v1/products/nope/similar")).GET().build()), 404, "not_found");
-    assertError(send(http, json(JSON.createObjectNode().put("productId", "nope"))), 404, "not_found");
+    assertError(send(http, HttpRequest.newBuilder(uri("/v1/products/nope/similar")).GET().build()), ErrorCode.NOT_FOUND);
+    assertError(send(http, json(JSON.createObjectNode().put("productId", "nope"))), ErrorCode.NOT_FOUND);
   }
 
   @Test
   void shouldRefuseBadRequests() {
     ObjectNode wrongDimension = JSON.createObjectNode();
     wrongDimension.putArray("vector").add(1).add(2).add(3);
-    assertError(send(http, json(wrongDimension)), 400, "bad_vector");
-    assertError(send(http, json(JSON.createObjectNode().put("productId", "p1").put("k", 1000))), 400, "bad_request");
-    assertError(send(http, json(JSON.createObjectNode().put("productId", "p1").put("imageUrl", "x"))), 400, "bad_request");
+    assertError(send(http, json(wrongDimension)), ErrorCode.BAD_VECTOR);
+    assertError(send(http, json(JSON.createObjectNode().put("productId", "p1").put("k", 1000))), ErrorCode.BAD_REQUEST);
+    assertError(send(http, json(JSON.createObjectNode().put("productId", "p1").put("imageUrl", "x"))), ErrorCode.BAD_REQUEST);
     assertError(send(http, HttpRequest.newBuilder(uri("/v1/search")).header("Content-Type", "application/json")
-        .POST(BodyPublishers.ofString("{not json")).build()), 400, "bad_request");
-    assertError(send(http, HttpRequest.newBuilder(uri("/v1/nothing")).GET().build()), 404, "not_found");
+        .POST(BodyPublishers.ofString("{not json")).build()), ErrorCode.BAD_REQUEST);
+    assertError(send(http, HttpRequest.newBuilder(uri("/v1/nothing")).GET().build()), ErrorCode.NOT_FOUND);
     String missing = tmp.resolve("missing.jpg").toUri().toString();
-    assertError(send(http, json(JSON.createObjectNode().put("imageUrl", missing))), 400, "url_not_found");
+    assertError(send(http, json(JSON.createObjectNode().put("imageUrl", missing))), ErrorCode.URL_NOT_FOUND);
   }
 
   @Test
   void shouldRefuseSearchWhenActiveIndexHoldsAnotherModel() {
     active.set(new ActiveModel(embedder, otherModelStore));
     try {
-      assertError(send(http, json(JSON.createObjectNode().put("productId", "p1"))), 409, "model_mismatch");
+      assertError(send(http, json(JSON.createObjectNode().put("productId", "p1"))), ErrorCode.MODEL_MISMATCH);
       HttpResponse<String> health = send(http, HttpRequest.newBuilder(uri("/health")).GET().build());
       assertThat(health.statusCode()).isEqualTo(503);
     } finally {
@@ -351,7 +351,7 @@ class GatewayIT {
     HttpResponse<String> ping = send(http, HttpRequest.newBuilder(uri("/v1/extra/ping")).GET().build());
     assertThat(ping.body()).isEqualTo("pong");
     assertError(send(http, HttpRequest.newBuilder(uri("/v1/extra/refuse")).POST(BodyPublishers.noBody()).build()),
-        409, "not_ready");
+        ErrorCode.NOT_CAUGHT_UP);
   }
 
   @Test
@@ -403,7 +403,7 @@ class GatewayIT {
     assertThat(remote.statusCode()).isEqualTo(302);
     assertThat(remote.headers().firstValue("Location")).hasValue("https://images.example.com/p29.jpg");
 
-    assertError(send(http, HttpRequest.newBuilder(uri("/v1/images/p1/nope")).GET().build()), 404, "not_found");
+    assertError(send(http, HttpRequest.newBuilder(uri("/v1/images/p1/nope")).GET().build()), ErrorCode.NOT_FOUND);
   }
 
   @Test
@@ -412,7 +412,7 @@ class GatewayIT {
     store.write(List.of(GatewayFixture.image("leak", "main", 0, indexed.get(0).vector(), outside.toUri().toString(),
         "x", 0)), List.of());
     try {
-      assertError(send(http, HttpRequest.newBuilder(uri("/v1/images/leak/main")).GET().build()), 404, "not_found");
+      assertError(send(http, HttpRequest.newBuilder(uri("/v1/images/leak/main")).GET().build()), ErrorCode.NOT_FOUND);
     } finally {
       store.write(List.of(), List.of(new ImageKey("leak", "main")));
     }
@@ -428,8 +428,9 @@ class GatewayIT {
     assertThat(send(http, request).statusCode()).isEqualTo(200);
   }
 
-  private static void assertError(HttpResponse<String> response, int status, String code) {
-    assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
+  private static void assertError(HttpResponse<String> response, ErrorCode error) {
+    String code = error.code();
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(error.status());
     assertThat(response.headers().firstValue("Content-Type").orElse("")).startsWith("application/json");
     JsonNode body;
     try {

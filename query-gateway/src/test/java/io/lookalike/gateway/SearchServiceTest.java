@@ -95,28 +95,28 @@ class SearchServiceTest {
 
   @Test
   void shouldRefuseVectorsOfWrongDimensionOrWithoutDirection() {
-    assertCode(() -> service.byVector(new float[] {1, 0}, 3, null), 400, "bad_vector");
-    assertCode(() -> service.byVector(new float[] {0, 0, 0, 0}, 3, null), 400, "bad_vector");
-    assertCode(() -> service.byVector(new float[] {Float.NaN, 0, 0, 0}, 3, null), 400, "bad_vector");
+    assertCode(() -> service.byVector(new float[] {1, 0}, 3, null), ErrorCode.BAD_VECTOR);
+    assertCode(() -> service.byVector(new float[] {0, 0, 0, 0}, 3, null), ErrorCode.BAD_VECTOR);
+    assertCode(() -> service.byVector(new float[] {Float.NaN, 0, 0, 0}, 3, null), ErrorCode.BAD_VECTOR);
   }
 
   @Test
   void shouldRefuseKOutOfRange() {
-    assertCode(() -> service.byVector(new float[] {1, 0, 0, 0}, 0, null), 400, "bad_request");
-    assertCode(() -> service.byVector(new float[] {1, 0, 0, 0}, 21, null), 400, "bad_request");
+    assertCode(() -> service.byVector(new float[] {1, 0, 0, 0}, 0, null), ErrorCode.BAD_REQUEST);
+    assertCode(() -> service.byVector(new float[] {1, 0, 0, 0}, 21, null), ErrorCode.BAD_REQUEST);
   }
 
   @Test
   void shouldAnswerUnknownProductWithNotFound() {
-    assertCode(() -> service.byProduct("nope", 3, null), 404, "not_found");
+    assertCode(() -> service.byProduct("nope", 3, null), ErrorCode.NOT_FOUND);
   }
 
   @Test
   void shouldNeverCompareVectorsOfDifferentModels(@TempDir Path other) {
     try (LuceneVectorStore otherModel = LuceneVectorStore.open(other, "other_model_11111111", DIM)) {
       active.set(new ActiveModel(embedder, otherModel));
-      assertCode(() -> service.byVector(new float[] {1, 0, 0, 0}, 3, null), 409, "model_mismatch");
-      assertCode(() -> service.byPhoto(new byte[] {0}, 3, null), 409, "model_mismatch");
+      assertCode(() -> service.byVector(new float[] {1, 0, 0, 0}, 3, null), ErrorCode.MODEL_MISMATCH);
+      assertCode(() -> service.byPhoto(new byte[] {0}, 3, null), ErrorCode.MODEL_MISMATCH);
     }
   }
 
@@ -139,7 +139,7 @@ class SearchServiceTest {
   @Test
   void shouldAnswerNoIndexWhileNoModelIsActive() {
     active.set(null);
-    assertCode(() -> service.byVector(new float[] {1, 0, 0, 0}, 3, null), 503, "no_index");
+    assertCode(() -> service.byVector(new float[] {1, 0, 0, 0}, 3, null), ErrorCode.NO_INDEX);
     assertThat(service.modelId()).isNull();
   }
 
@@ -150,10 +150,10 @@ class SearchServiceTest {
     assertThat(response.results()).extracting(SearchResponse.Match::productId).containsExactly("far");
   }
 
-  private static void assertCode(Runnable search, int status, String code) {
+  private static void assertCode(Runnable search, ErrorCode error) {
     assertThatThrownBy(search::run).isInstanceOfSatisfying(SearchException.class, e -> {
-      assertThat(e.status()).isEqualTo(status);
-      assertThat(e.code()).isEqualTo(code);
+      assertThat(e.error()).isEqualTo(error);
+      assertThat(e.status()).isEqualTo(error.status());
     });
   }
 

@@ -2,10 +2,14 @@ package io.lookalike.schemas;
 
 import java.util.Map;
 import java.util.Objects;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Type;
 
 /**
  * The topic names of the pipeline. Defaults as in DESIGN.md; every name can be overridden with the
- * keys below (in any app's or connector's properties).
+ * keys below (in any app's or connector's properties). The keys are declared once, in {@link #CONFIG_DEF};
+ * each stage's ConfigDef includes the ones it reads with {@link #configDef(String...)}.
  */
 public record Topics(String productEvents, String productImages, String deadLetters, String embeddingsPrefix) {
 
@@ -18,6 +22,20 @@ public record Topics(String productEvents, String productImages, String deadLett
   public static final String DEFAULT_PRODUCT_IMAGES = "catalog.product-images";
   public static final String DEFAULT_DEAD_LETTERS = "catalog.dead-letters";
   public static final String DEFAULT_EMBEDDINGS_PREFIX = "catalog.image-embeddings.";
+
+  /** Every topic key with its default and doc: the one declaration the stages' ConfigDefs include. */
+  public static final ConfigDef CONFIG_DEF = new ConfigDef()
+      .define(PRODUCT_EVENTS_CONFIG, Type.STRING, DEFAULT_PRODUCT_EVENTS, new ConfigDef.NonEmptyString(),
+          Importance.HIGH, "Topic of the product events (key: productId, value: ProductEvent in Avro single-object "
+              + "encoding): written by the feed connector and the webhook, read by the fetcher.")
+      .define(PRODUCT_IMAGES_CONFIG, Type.STRING, DEFAULT_PRODUCT_IMAGES, new ConfigDef.NonEmptyString(),
+          Importance.HIGH, "Compacted topic of the normalised product photos (key: productId/imageId): written by "
+              + "the fetcher, read by every model's embedder.")
+      .define(DEAD_LETTERS_CONFIG, Type.STRING, DEFAULT_DEAD_LETTERS, new ConfigDef.NonEmptyString(),
+          Importance.HIGH, "Topic of rejected events, images and embeddings, with the stage and the reason in headers.")
+      .define(EMBEDDINGS_PREFIX_CONFIG, Type.STRING, DEFAULT_EMBEDDINGS_PREFIX, new ConfigDef.NonEmptyString(),
+          Importance.MEDIUM, "Prefix of the compacted embedding topics: the vectors of a model go to this prefix "
+              + "plus its modelId (catalog.image-embeddings.<modelId>).");
 
   public Topics {
     Objects.requireNonNull(productEvents, PRODUCT_EVENTS_CONFIG);
@@ -37,6 +55,23 @@ public record Topics(String productEvents, String productImages, String deadLett
         get(props, PRODUCT_IMAGES_CONFIG, DEFAULT_PRODUCT_IMAGES),
         get(props, DEAD_LETTERS_CONFIG, DEFAULT_DEAD_LETTERS),
         get(props, EMBEDDINGS_PREFIX_CONFIG, DEFAULT_EMBEDDINGS_PREFIX));
+  }
+
+  /** A new ConfigDef holding the given topic keys, as declared in {@link #CONFIG_DEF}; a stage adds its own keys to it. */
+  public static ConfigDef configDef(String... keys) {
+    return include(new ConfigDef(), keys);
+  }
+
+  /** Adds the given topic keys, as declared in {@link #CONFIG_DEF}, to {@code def}; returns it. */
+  public static ConfigDef include(ConfigDef def, String... keys) {
+    for (String key : keys) {
+      ConfigDef.ConfigKey declared = CONFIG_DEF.configKeys().get(key);
+      if (declared == null) {
+        throw new IllegalArgumentException("Not a topic key: " + key);
+      }
+      def.define(declared);
+    }
+    return def;
   }
 
   /** The compacted topic holding the vectors of one model. */

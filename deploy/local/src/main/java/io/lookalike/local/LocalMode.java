@@ -57,7 +57,7 @@ public final class LocalMode implements AutoCloseable {
   private static final String SAMPLE_RESOURCE = "/lookalike/sample-catalog/";
   private static final String SAMPLE_LOADED_MARKER = "sample-catalog.loaded";
   /** Setting (in the overrides): let the admin API answer clients on other machines too. Default false. */
-  public static final String ADMIN_ALLOW_REMOTE_CONFIG = "gateway.admin.allow.remote";
+  public static final String ADMIN_ALLOW_REMOTE_CONFIG = GatewayConfig.ADMIN_ALLOW_REMOTE_CONFIG;
 
   /** What to start. Ports of 0 for the gateway mean "any free port". */
   public record Options(
@@ -113,7 +113,6 @@ public final class LocalMode implements AutoCloseable {
     fetcher.start();
 
     Map<String, Object> gatewayProps = new HashMap<>(options.overrides());
-    gatewayProps.remove(ADMIN_ALLOW_REMOTE_CONFIG);
     gatewayProps.put(GatewayConfig.PORT_CONFIG, Integer.toString(options.gatewayPort()));
     gatewayProps.put(GatewayConfig.HOST_CONFIG, options.gatewayHost());
     // The page shows the sample catalog's photos, which are files under the data directory.
@@ -124,7 +123,7 @@ public final class LocalMode implements AutoCloseable {
     SearchService search = new SearchService(pipelines::active,
         PhotoValidator.of(ImageNormaliser.from(fetcherConfig)), UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
         gatewayConfig);
-    boolean allowRemote = Boolean.parseBoolean(String.valueOf(options.overrides().getOrDefault(ADMIN_ALLOW_REMOTE_CONFIG, "false")));
+    boolean allowRemote = gatewayConfig.adminAllowRemote();
     gateway = remember(new GatewayServer(gatewayConfig, search, registry)
         .modelDirectory(pipelines)
         .addRoutes(new ModelAdminRoutes(new LocalModelAdmin(pipelines, kafka.bootstrapServers(), topics.productImages()), allowRemote))

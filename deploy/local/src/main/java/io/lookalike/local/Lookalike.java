@@ -5,6 +5,7 @@ import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Topics;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -31,14 +32,24 @@ import picocli.CommandLine.Parameters;
         StageCommands.Embedder.class,
         StageCommands.Indexer.class,
         StageCommands.Gateway.class,
+        ConfigReference.Print.class,
         CommandLine.HelpCommand.class})
 public final class Lookalike {
 
   public static void main(String[] args) {
     // DJL phones home (169.254.169.254) at start-up unless told not to; set before any DJL class loads.
     System.setProperty("ai.djl.offline", "true");
-    System.exit(new CommandLine(new Lookalike()).execute(args));
+    System.exit(commandLine(java.util.Arrays.asList(args).contains("--verbose")).execute(args));
   }
+
+  /** The command line, reporting a failure in one line per problem (with the stack trace if {@code verbose}). */
+  static CommandLine commandLine(boolean verbose) {
+    return new CommandLine(new Lookalike()).setExecutionExceptionHandler(new StartupErrors(verbose));
+  }
+
+  @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+      description = "On a failure, print the stack trace too (default: one line per problem).")
+  boolean verbose;
 
   @Command(name = "local", mixinStandardHelpOptions = true,
       description = {"Runs everything in this JVM: a Kafka broker (KRaft), the image fetcher, the embedder on CPU,",
@@ -66,7 +77,9 @@ public final class Lookalike {
     @Option(names = "--partitions", defaultValue = "2", description = "Partitions of the pipeline's topics (default: ${DEFAULT-VALUE}).")
     int partitions;
 
-    @Option(names = "--no-sample", negatable = true, defaultValue = "true", fallbackValue = "true",
+    // Named for the positive form: picocli gives a negatable option named --no-sample the value true when
+    // --no-sample is given, which loaded the sample exactly when asked not to.
+    @Option(names = "--sample", negatable = true, defaultValue = "true", fallbackValue = "true",
         description = "Load the bundled sample catalog on first start (default: yes; --no-sample to skip).")
     boolean sample;
 
@@ -75,9 +88,13 @@ public final class Lookalike {
 
     @Override
     public Integer call() throws Exception {
+      PortCheck.requireFree(List.of(new PortCheck.Port("--port", bind, port),
+          new PortCheck.Port("--kafka-port", "localhost", kafkaPort),
+          new PortCheck.Port("--controller-port", "localhost", controllerPort)));
       if (System.getenv("DJL_CACHE_DIR") == null && System.getProperty("DJL_CACHE_DIR") == null) {
         System.setProperty("DJL_CACHE_DIR", dataDir.toAbsolutePath().resolve("djl").toString());
       }
+      ConfigCatalog.warnAboutUnknown(settings);
       Map<String, Object> overrides = new HashMap<>(settings);
       LocalMode local = new LocalMode(new LocalMode.Options(dataDir, "localhost", kafkaPort, controllerPort, port, bind,
           model, partitions, sample, overrides));
@@ -117,9 +134,21 @@ public final class Lookalike {
     public Integer call() throws Exception {
       try (KafkaProducer<String, ProductEvent> producer = LocalMode.eventProducer(bootstrapServers)) {
         var result = CatalogFileLoader.load(file, producer, topic, true);
-        System.out.println(result);
+        System.out.println(describe(result, topic));
         return result.invalid() == 0 ? 0 : 2;
       }
+    }
+
+    /** For people: "Published 47 product events to catalog.product-events; 5 lines were invalid (see above)." */
+    static String describe(CatalogFileLoader.Result result, String topic) {
+      String published = "Published " + count(result.published(), "product event") + " to " + topic;
+      return result.invalid() == 0 ? published + "; every line was valid."
+          : published + "; " + (result.invalid() == 1 ? "1 line was" : result.invalid() + " lines were")
+              + " invalid and skipped (see the warnings above).";
+    }
+
+    private static String count(long n, String noun) {
+      return n + " " + noun + (n == 1 ? "" : "s");
     }
   }
 }

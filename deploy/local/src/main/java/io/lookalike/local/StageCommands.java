@@ -34,6 +34,7 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -84,7 +85,13 @@ public final class StageCommands {
         description = "Replication of topics this stage creates (default: ${DEFAULT-VALUE}; 1 for a one-broker cluster).")
     short replication;
 
+    private boolean checked;
+
     Map<String, Object> config() {
+      if (!checked) {
+        checked = true;
+        ConfigCatalog.warnAboutUnknown(settings);
+      }
       Map<String, Object> config = new HashMap<>(settings);
       config.put("bootstrap.servers", bootstrapServers);
       return config;
@@ -141,8 +148,10 @@ public final class StageCommands {
     @Override
     public Integer call() throws Exception {
       return runStage("webhook", metrics, (registry, stage) -> {
-        common.ensureTopics();
         WebhookConfig config = new WebhookConfig(common.config());
+        PortCheck.requireFree(List.of(new PortCheck.Port(WebhookConfig.PORT_CONFIG,
+            config.getString(WebhookConfig.HOST_CONFIG), config.getInt(WebhookConfig.PORT_CONFIG))));
+        common.ensureTopics();
         WebhookServer server = stage.remember(new WebhookServer(config, new WebhookReceiver(config, registry)));
         int port = server.start();
         System.out.println("Lookalike webhook on port " + port + " (POST /v1/events)");
@@ -250,6 +259,8 @@ public final class StageCommands {
 
     @Override
     public Integer call() throws Exception {
+      // before the model loads: a port in use fails now, naming --port
+      PortCheck.requireFree(List.of(new PortCheck.Port("--port", bind, port)));
       Deque<AutoCloseable> resources = new ArrayDeque<>();
       PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       try {
@@ -279,7 +290,7 @@ public final class StageCommands {
           active = follower;
           searching = "Milvus alias " + new MilvusConfig(common.settings).alias() + " (model "
               + follower.get().modelId() + ", followed every "
-              + config.getOrDefault(AliasFollower.REFRESH_MS_CONFIG, AliasFollower.REFRESH_MS_DEFAULT) + " ms)";
+              + new GatewayConfig(config).aliasRefreshMs() + " ms)";
         }
         Map<String, Object> gatewayProps = new HashMap<>(config);
         gatewayProps.put(GatewayConfig.PORT_CONFIG, Integer.toString(port));
@@ -340,6 +351,9 @@ public final class StageCommands {
   }
 
   static int runStage(String name, Metrics metrics, StageStarter starter) throws Exception {
+    if (metrics.port > 0) {
+      PortCheck.requireFree(List.of(new PortCheck.Port("--metrics-port", metrics.bind, metrics.port)));
+    }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Stage stage = new Stage();
     try {

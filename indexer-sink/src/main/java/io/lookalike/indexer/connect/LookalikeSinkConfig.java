@@ -30,23 +30,20 @@ public final class LookalikeSinkConfig extends AbstractConfig {
   public static final String MODEL_DIMENSION_CONFIG = "model.dimension";
   private static final String MODEL_DIMENSION_DOC = "Vector dimension of the model; 0: that of the existing index, "
       + "else that of the first embedding received.";
+  /** The prefix is stripped from a topic name to derive the modelId when model.id is empty. */
   public static final String EMBEDDINGS_PREFIX_CONFIG = Topics.EMBEDDINGS_PREFIX_CONFIG;
-  private static final String EMBEDDINGS_PREFIX_DOC = "Prefix of the embeddings topics, to derive the modelId "
-      + "from a topic name when model.id is empty.";
   public static final String ALIAS_CREATE_CONFIG = "milvus.alias.create";
   private static final String ALIAS_CREATE_DOC = "With store=milvus: point milvus.alias at this model's collection "
       + "if the alias does not exist yet (first deployment). An existing alias is never moved by the sink; "
       + "switching to a re-embedded model is a deliberate step.";
 
-  public static final ConfigDef CONFIG_DEF = new ConfigDef(MilvusConfig.CONFIG_DEF)
+  public static final ConfigDef CONFIG_DEF = Topics.include(new ConfigDef(MilvusConfig.CONFIG_DEF), EMBEDDINGS_PREFIX_CONFIG)
       .define(STORE_CONFIG, Type.STRING, "milvus", ConfigDef.CaseInsensitiveValidString.in("milvus", "lucene"),
           Importance.HIGH, STORE_DOC)
       .define(LUCENE_DIR_CONFIG, Type.STRING, "", Importance.HIGH, LUCENE_DIR_DOC)
       .define(MODEL_ID_CONFIG, Type.STRING, "", new ModelId(), Importance.HIGH, MODEL_ID_DOC)
       .define(MODEL_DIMENSION_CONFIG, Type.INT, 0, ConfigDef.Range.between(0, MilvusVectorStore.MAX_DIMENSION),
           Importance.MEDIUM, MODEL_DIMENSION_DOC)
-      .define(EMBEDDINGS_PREFIX_CONFIG, Type.STRING, Topics.DEFAULT_EMBEDDINGS_PREFIX, Importance.LOW,
-          EMBEDDINGS_PREFIX_DOC)
       .define(ALIAS_CREATE_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, ALIAS_CREATE_DOC);
 
   private final MilvusConfig milvus;

@@ -1,5 +1,6 @@
 package io.lookalike.indexer.connect;
 
+import io.lookalike.schemas.UnknownSettings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +25,8 @@ public class LookalikeSinkConnector extends SinkConnector {
   @Override
   public void start(Map<String, String> props) {
     new LookalikeSinkConfig(props); // fail the connector, not its tasks, on a bad setting
+    UnknownSettings.warnAboutOwnPrefixes(props, LookalikeSinkConfig.CONFIG_DEF,
+        org.slf4j.LoggerFactory.getLogger(LookalikeSinkConnector.class)); // a mistyped milvus.* key
     this.props = Map.copyOf(props);
   }
 

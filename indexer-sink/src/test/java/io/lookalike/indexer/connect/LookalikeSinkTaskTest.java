@@ -146,13 +146,6 @@ class LookalikeSinkTaskTest {
     assertThat(connector.taskConfigs(4)).hasSize(4);
   }
 
-  @Test
-  void shouldDocumentEveryConfigKey() {
-    LookalikeSinkConfig.CONFIG_DEF.configKeys().values()
-        .forEach(key -> assertThat(key.documentation).as(key.name).isNotBlank());
-    MilvusConfig.CONFIG_DEF.configKeys().values()
-        .forEach(key -> assertThat(key.documentation).as(key.name).isNotBlank());
-  }
 
   void startLucene() {
     task.initialize(context);

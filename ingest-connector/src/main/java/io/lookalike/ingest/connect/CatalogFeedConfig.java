@@ -59,16 +59,14 @@ public final class CatalogFeedConfig extends AbstractConfig {
       + "no longer lists. The previous version's product ids travel in the source offsets, gzip-compressed "
       + "(mind the offsets topic's message size for catalogs of millions of products).";
 
+  // The connector writes ProductEvents (Avro single-object encoding) to TOPIC_CONFIG: run it with
+  // value.converter=org.apache.kafka.connect.converters.ByteArrayConverter and
+  // key.converter=org.apache.kafka.connect.storage.StringConverter. Malformed lines go to DEAD_LETTER_TOPIC_CONFIG
+  // with the file or URL and the line number in headers.
   public static final String TOPIC_CONFIG = Topics.PRODUCT_EVENTS_CONFIG;
-  private static final String TOPIC_DOC = "Topic the ProductEvents are written to (key: productId, value: Avro "
-      + "single-object encoding; run the connector with value.converter=org.apache.kafka.connect.converters.ByteArrayConverter "
-      + "and key.converter=org.apache.kafka.connect.storage.StringConverter).";
-
   public static final String DEAD_LETTER_TOPIC_CONFIG = Topics.DEAD_LETTERS_CONFIG;
-  private static final String DEAD_LETTER_TOPIC_DOC = "Topic malformed lines are written to, with the file or URL and the "
-      + "line number in headers.";
 
-  public static final ConfigDef CONFIG_DEF = new ConfigDef()
+  public static final ConfigDef CONFIG_DEF = Topics.configDef(TOPIC_CONFIG, DEAD_LETTER_TOPIC_CONFIG)
       .define(DIR_CONFIG, Type.STRING, "", Importance.HIGH, DIR_DOC)
       .define(DIR_PATTERN_CONFIG, Type.STRING, "*.{jsonl,ndjson,json,csv}", new ConfigDef.NonEmptyString(),
           Importance.MEDIUM, DIR_PATTERN_DOC)
@@ -83,11 +81,7 @@ public final class CatalogFeedConfig extends AbstractConfig {
       .define(BATCH_SIZE_CONFIG, Type.INT, 1000, Range.between(1, 100_000), Importance.LOW, BATCH_SIZE_DOC)
       .define(SETTLE_MS_CONFIG, Type.LONG, 1000L, Range.atLeast(0), Importance.LOW, SETTLE_MS_DOC)
       .define(MAX_LINE_BYTES_CONFIG, Type.INT, 1 << 20, Range.between(64, 64 << 20), Importance.LOW, MAX_LINE_BYTES_DOC)
-      .define(EMIT_DELETES_CONFIG, Type.BOOLEAN, false, Importance.MEDIUM, EMIT_DELETES_DOC)
-      .define(TOPIC_CONFIG, Type.STRING, Topics.DEFAULT_PRODUCT_EVENTS, new ConfigDef.NonEmptyString(),
-          Importance.HIGH, TOPIC_DOC)
-      .define(DEAD_LETTER_TOPIC_CONFIG, Type.STRING, Topics.DEFAULT_DEAD_LETTERS, new ConfigDef.NonEmptyString(),
-          Importance.HIGH, DEAD_LETTER_TOPIC_DOC);
+      .define(EMIT_DELETES_CONFIG, Type.BOOLEAN, false, Importance.MEDIUM, EMIT_DELETES_DOC);
 
   public CatalogFeedConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props);

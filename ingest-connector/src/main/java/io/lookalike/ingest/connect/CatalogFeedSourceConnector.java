@@ -1,5 +1,6 @@
 package io.lookalike.ingest.connect;
 
+import io.lookalike.schemas.UnknownSettings;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.config.ConfigDef;
@@ -29,6 +30,8 @@ public class CatalogFeedSourceConnector extends SourceConnector {
   @Override
   public void start(Map<String, String> props) {
     new CatalogFeedConfig(props); // fails start-up naming the wrong key
+    UnknownSettings.warnAboutOwnPrefixes(props, CatalogFeedConfig.CONFIG_DEF,
+        org.slf4j.LoggerFactory.getLogger(CatalogFeedSourceConnector.class)); // a mistyped feed.* key
     this.props = Map.copyOf(props);
   }
 

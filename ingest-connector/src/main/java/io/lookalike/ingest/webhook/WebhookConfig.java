@@ -53,9 +53,8 @@ public final class WebhookConfig extends AbstractConfig {
   private static final String PORT_DOC = "Port of the standalone webhook server (0: any free port).";
 
   public static final String TOPIC_CONFIG = Topics.PRODUCT_EVENTS_CONFIG;
-  private static final String TOPIC_DOC = "Topic the events are produced to (key: productId, value: Avro single-object encoding).";
 
-  public static final ConfigDef CONFIG_DEF = new ConfigDef()
+  public static final ConfigDef CONFIG_DEF = Topics.configDef(TOPIC_CONFIG)
       .define(BOOTSTRAP_SERVERS_CONFIG, Type.LIST, ConfigDef.NO_DEFAULT_VALUE, Importance.HIGH, BOOTSTRAP_SERVERS_DOC)
       .define(AUTH_CONFIG, Type.STRING, "bearer", ConfigDef.ValidString.in("bearer", "hmac", "none"), Importance.HIGH,
           AUTH_DOC)
@@ -69,9 +68,7 @@ public final class WebhookConfig extends AbstractConfig {
       .define(ACK_TIMEOUT_MS_CONFIG, Type.INT, 10_000, Range.between(2_000, 600_000), Importance.MEDIUM,
           ACK_TIMEOUT_MS_DOC)
       .define(HOST_CONFIG, Type.STRING, "0.0.0.0", Importance.LOW, HOST_DOC)
-      .define(PORT_CONFIG, Type.INT, 8081, Range.between(0, 65535), Importance.LOW, PORT_DOC)
-      .define(TOPIC_CONFIG, Type.STRING, Topics.DEFAULT_PRODUCT_EVENTS, new ConfigDef.NonEmptyString(), Importance.HIGH,
-          TOPIC_DOC);
+      .define(PORT_CONFIG, Type.INT, 8081, Range.between(0, 65535), Importance.LOW, PORT_DOC);
 
   public WebhookConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props);

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * a web framework; one endpoint needs none. (In the local mode the gateway mounts the same receiver on
  * its own server.)
  *
- * <pre>java -cp ... io.lookalike.ingest.webhook.WebhookServer webhook.properties</pre>
+ * <p>Run it with {@code lookalike webhook} (the deploy/local launcher):
+ * <pre>lookalike webhook -b kafka:9092 -Dwebhook.port=8081 -Dwebhook.auth=bearer -Dwebhook.secret=...</pre>
  */
 public final class WebhookServer implements AutoCloseable {
 

@@ -11,11 +11,6 @@ import org.junit.jupiter.api.Test;
 
 class CatalogFeedConfigTest {
 
-  @Test
-  void shouldDocumentEverySetting() {
-    CatalogFeedConfig.CONFIG_DEF.configKeys().values()
-        .forEach(key -> assertThat(key.documentation).as(key.name).isNotBlank());
-  }
 
   @Test
   void shouldRefuseConfigWithNothingToRead() {
