@@ -20,7 +20,8 @@ public final class LookalikeSinkConfig extends AbstractConfig {
 
   public static final String STORE_CONFIG = "store";
   private static final String STORE_DOC = "Where the vectors go: 'milvus' (a Milvus collection per model, the "
-      + "distributed mode) or 'lucene' (an embedded Lucene HNSW index on this worker's disk; one task only).";
+      + "distributed mode) or 'lucene' (an embedded Lucene HNSW index on local disk: for the embedded indexer; the "
+      + "Connect connector refuses it, as no gateway could search a worker's index).";
   public static final String LUCENE_DIR_CONFIG = "lucene.dir";
   private static final String LUCENE_DIR_DOC = "With store=lucene: the directory holding one index directory per "
       + "model (<lucene.dir>/<modelId>).";

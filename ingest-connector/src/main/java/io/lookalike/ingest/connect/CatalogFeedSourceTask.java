@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.kafka.common.utils.AppInfoParser;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.apache.kafka.connect.source.SourceTask;
@@ -73,6 +72,6 @@ public class CatalogFeedSourceTask extends SourceTask {
 
   @Override
   public String version() {
-    return AppInfoParser.getVersion();
+    return CatalogFeedSourceConnector.Version.get();
   }
 }
