@@ -39,6 +39,11 @@ public final class LookalikeSinkConfig extends AbstractConfig {
       + "if the alias does not exist yet (first deployment). An existing alias is never moved by the sink; "
       + "switching to a re-embedded model is a deliberate step.";
 
+  public static final String UNAVAILABLE_MAX_MS_CONFIG = "store.unavailable.max.ms";
+  private static final String UNAVAILABLE_MAX_MS_DOC = "How long the store may stay unreachable (each batch retried "
+      + "by Connect after a back-off, nothing committed meanwhile) before the task fails, with the store's error "
+      + "as the reason in its status; restart the task once the store is back.";
+
   public static final ConfigDef CONFIG_DEF = new ConfigDef(MilvusConfig.CONFIG_DEF)
       .define(STORE_CONFIG, Type.STRING, "milvus", ConfigDef.CaseInsensitiveValidString.in("milvus", "lucene"),
           Importance.HIGH, STORE_DOC)
@@ -48,7 +53,9 @@ public final class LookalikeSinkConfig extends AbstractConfig {
           Importance.MEDIUM, MODEL_DIMENSION_DOC)
       .define(EMBEDDINGS_PREFIX_CONFIG, Type.STRING, Topics.DEFAULT_EMBEDDINGS_PREFIX, Importance.LOW,
           EMBEDDINGS_PREFIX_DOC)
-      .define(ALIAS_CREATE_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, ALIAS_CREATE_DOC);
+      .define(ALIAS_CREATE_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, ALIAS_CREATE_DOC)
+      .define(UNAVAILABLE_MAX_MS_CONFIG, Type.LONG, 300_000L, ConfigDef.Range.atLeast(0), Importance.MEDIUM,
+          UNAVAILABLE_MAX_MS_DOC);
 
   private final MilvusConfig milvus;
 

@@ -125,6 +125,9 @@ class LookalikeSinkConnectorIT {
     assertThat(dead.value()).isEqualTo("not avro".getBytes(StandardCharsets.UTF_8));
     assertThat(header(dead, "__connect.errors.exception.message")).contains("corrupt_record");
     assertThat(header(dead, "__connect.errors.topic")).isEqualTo(TOPIC);
+    // and the sink's metrics are the worker's JMX MBeans (Connect plugin metrics)
+    assertThat(pluginMetric("lookalike-indexer-upserts-count")).isGreaterThanOrEqualTo(29);
+    assertThat(pluginMetric("lookalike-indexer-rejected-count")).isEqualTo(1);
 
     // When the worker goes away, more changes arrive, and a new worker takes over
     connect.removeWorker();
@@ -174,6 +177,24 @@ class LookalikeSinkConnectorIT {
 
   private static boolean hasKey(String key) {
     return milvus.collection(COLLECTION).rows.containsKey(key);
+  }
+
+  /** The value of an attribute of the sink task's plugin-metrics MBeans (kafka.connect:type=plugins,...). */
+  private static double pluginMetric(String attribute) throws Exception {
+    javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+    double sum = 0;
+    boolean found = false;
+    for (javax.management.ObjectName name : server.queryNames(
+        new javax.management.ObjectName("kafka.connect:type=plugins,connector=" + CONNECTOR + ",*"), null)) {
+      for (javax.management.MBeanAttributeInfo info : server.getMBeanInfo(name).getAttributes()) {
+        if (info.getName().equals(attribute)) {
+          sum += ((Number) server.getAttribute(name, attribute)).doubleValue();
+          found = true;
+        }
+      }
+    }
+    assertThat(found).as("an MBean kafka.connect:type=plugins,connector=%s with %s", CONNECTOR, attribute).isTrue();
+    return sum;
   }
 
   private static String header(ConsumerRecord<byte[], byte[]> record, String name) {

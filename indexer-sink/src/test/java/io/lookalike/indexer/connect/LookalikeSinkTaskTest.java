@@ -111,13 +111,25 @@ class LookalikeSinkTaskTest {
   }
 
   @Test
-  void shouldFailTheBatchWhenThereIsNoDeadLetterQueue() {
+  void shouldFailTheBatchWhenErrorsAreNotTolerated() {
     context.reporter = false;
-    startLucene();
+    startLucene("none");
 
     assertThatThrownBy(() -> task.put(List.of(rawRecord("p2/0", "x".getBytes(StandardCharsets.UTF_8)))))
         .hasMessageContaining("corrupt_record");
     assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(9)))).isEmpty();
+  }
+
+  @Test
+  void shouldSkipPoisonRecordWhenErrorsAreToleratedWithoutADeadLetterQueue() {
+    context.reporter = false; // errors.tolerance=all without errors.deadletterqueue.topic.name
+    startLucene("all");
+
+    task.put(List.of(rawRecord("p2/0", "x".getBytes(StandardCharsets.UTF_8)),
+        record("p3/0", embedding("p3/0", MODEL, vectors.next(), 1))));
+
+    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(9)))).containsEntry(partition(),
+        new OffsetAndMetadata(2));
   }
 
   @Test
@@ -216,9 +228,13 @@ class LookalikeSinkTaskTest {
   }
 
   void startLucene() {
+    startLucene("all");
+  }
+
+  void startLucene(String errorsTolerance) {
     task.initialize(context);
     task.start(Map.of(LookalikeSinkConfig.STORE_CONFIG, "lucene",
-        LookalikeSinkConfig.LUCENE_DIR_CONFIG, dir.toString()));
+        LookalikeSinkConfig.LUCENE_DIR_CONFIG, dir.toString(), "errors.tolerance", errorsTolerance));
   }
 
   LuceneVectorStore reopen() {
