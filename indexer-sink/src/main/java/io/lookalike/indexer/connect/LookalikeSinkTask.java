@@ -81,7 +81,7 @@ public class LookalikeSinkTask extends SinkTask {
     }
     unavailableMaxMs = config.getLong(LookalikeSinkConfig.UNAVAILABLE_MAX_MS_CONFIG);
     unavailableSince = -1;
-    pluginMetrics = PluginMetricsBridge.of(context, registry);
+    pluginMetrics = PluginMetricsBridge.of(() -> context.pluginMetrics(), registry);
     tolerateAll = "all".equalsIgnoreCase(props.getOrDefault("errors.tolerance", "none").strip());
     log.info("Lookalike sink task started: store={}, bad records {}", config.getString(LookalikeSinkConfig.STORE_CONFIG),
         reporter != null && tolerateAll ? "go to Connect's dead-letter queue"

@@ -8,10 +8,10 @@ import io.micrometer.core.instrument.Tag;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Set;
+import java.util.function.Supplier;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.metrics.Gauge;
 import org.apache.kafka.common.metrics.PluginMetrics;
-import org.apache.kafka.connect.sink.SinkTaskContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,13 +35,16 @@ final class PluginMetricsBridge {
     this.registry = registry;
   }
 
-  /** The bridge of a task; one that exports nothing on a worker without plugin metrics (before Kafka 4.1). */
-  static PluginMetricsBridge of(SinkTaskContext context, MeterRegistry registry) {
+  /**
+   * The bridge of a task, given {@code () -> context.pluginMetrics()}; one that exports nothing on a worker
+   * without plugin metrics (before Kafka 4.1).
+   */
+  static PluginMetricsBridge of(Supplier<PluginMetrics> pluginMetrics, MeterRegistry registry) {
     PluginMetrics metrics = null;
     try {
-      metrics = context.pluginMetrics();
+      metrics = pluginMetrics.get();
     } catch (NoSuchMethodError | NoClassDefFoundError | UnsupportedOperationException e) {
-      log.info("This Connect worker has no plugin metrics (Kafka < 4.1): the sink's metrics are not exported");
+      log.info("This Connect worker has no plugin metrics (Kafka < 4.1): the task's metrics are not exported");
     }
     PluginMetricsBridge bridge = new PluginMetricsBridge(metrics, registry);
     bridge.sync();

@@ -5,7 +5,8 @@ import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.EventType;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Serdes;
-import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -35,12 +36,16 @@ final class FeedRecords {
   static final String INVALID_LINE = "invalid_line";
   static final String LINE_TOO_LONG = "line_too_long";
 
+  static final String REJECTED_METRIC = "lookalike.connector.rejected";
+
   private final String topic;
   private final String deadLetterTopic;
+  private final MeterRegistry registry;
 
-  FeedRecords(CatalogFeedConfig config) {
+  FeedRecords(CatalogFeedConfig config, MeterRegistry registry) {
     this.topic = config.getString(CatalogFeedConfig.TOPIC_CONFIG);
     this.deadLetterTopic = config.getString(CatalogFeedConfig.DEAD_LETTER_TOPIC_CONFIG);
+    this.registry = registry;
   }
 
   /**
@@ -175,7 +180,8 @@ final class FeedRecords {
         .headers().forEach(h -> headers.addString(h.key(), new String(h.value(), StandardCharsets.UTF_8)));
     headers.addString(SOURCE_HEADER, source);
     headers.addString(LINE_HEADER, Long.toString(line.number()));
-    Metrics.counter("lookalike.connector.rejected", "reason", reasonCode).increment();
+    Counter.builder(REJECTED_METRIC).tag("reason", reasonCode).description("Feed lines dead-lettered")
+        .register(registry).increment();
     return new SourceRecord(partition, offset, deadLetterTopic, null, null, null,
         Schema.BYTES_SCHEMA, line.bytes(), null, headers);
   }
