@@ -232,9 +232,8 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
       return;
     }
     ProductState state = store.get(event.getProductId());
-    long latest = Math.max(state == null ? Long.MIN_VALUE : state.version(),
-        inFlightVersions.getOrDefault(event.getProductId(), Long.MIN_VALUE));
-    boolean skip = event.getVersion() <= latest || event.getType() == EventType.DELETE;
+    boolean skip = event.getType() == EventType.DELETE || !EventOrder.isNewer(event, state)
+        || event.getVersion() <= inFlightVersions.getOrDefault(event.getProductId(), Long.MIN_VALUE);
     Map<String, CompletableFuture<Fetched>> fetches = new LinkedHashMap<>();
     if (!skip) {
       for (ImageRef ref : event.getImages()) {
@@ -311,9 +310,9 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     }
     ProductEvent event = item.event();
     ProductState state = store.get(event.getProductId());
-    if (state != null && event.getVersion() <= state.version()) {
-      log.debug("Dropping version {} of {}: version {} already processed",
-          event.getVersion(), event.getProductId(), state.version());
+    if (!EventOrder.isNewer(event, state)) {
+      log.debug("Dropping version {} ({}) of {}: version {} ({}) already processed", event.getVersion(),
+          event.getOccurredAt(), event.getProductId(), state.version(), state.occurredAt());
       stale.increment();
       return;
     }
@@ -364,7 +363,7 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     }
     log.debug("Deleted product {} at version {}", event.getProductId(), event.getVersion());
     // Kept as a marker so that older UPSERTs arriving late are still recognised as stale.
-    return new ProductState(event.getVersion(), true, Map.of());
+    return new ProductState(event.getVersion(), event.getOccurredAt().toEpochMilli(), true, Map.of());
   }
 
   private ProductState upsert(InFlight item, ProductEvent event, ProductState state) {
@@ -423,7 +422,7 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
         published.increment();
       }
     }
-    return new ProductState(event.getVersion(), false, after);
+    return new ProductState(event.getVersion(), event.getOccurredAt().toEpochMilli(), false, after);
   }
 
   /** Never throws: a rejection, or any bug or odd URL, becomes the image's outcome (keeping the cause). */

@@ -150,6 +150,41 @@ class FetcherTopologyTest {
   }
 
   @Test
+  void shouldApplyFeedDeleteCarryingLastVersionAndAcceptReListing() {
+    // Given a product listed by a feed with its own version numbers
+    events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0)));
+    images.readRecordsToList();
+
+    // When the feed's synthetic DELETE carries the last version seen (1) and the time it went missing
+    events.pipeInput("p1", at(delete("p1", 1), 50_000));
+
+    // Then it is applied, not dropped as stale
+    Map<String, ProductImage> deleted = images.readKeyValuesToMap();
+    assertThat(deleted).containsOnlyKeys("p1/front");
+    assertThat(deleted.values()).containsOnlyNulls();
+
+    // When the product is listed again with version 3, then it is back
+    events.pipeInput("p1", upsert("p1", 3, metadata("Red dress"), image("front", 0)));
+    assertThat(images.readKeyValuesToMap()).containsOnlyKeys("p1/front").doesNotContainValue(null);
+    assertThat(registry.counter("lookalike.fetcher.events.stale").count()).isZero();
+  }
+
+  @Test
+  void shouldAcceptReListingWithSameVersionAfterFeedDelete() {
+    events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0)));
+    events.pipeInput("p1", at(delete("p1", 1), 50_000));
+    images.readRecordsToList();
+
+    // A feed that never changes its version: the re-listing is read later, so its occurredAt is later
+    events.pipeInput("p1", at(upsert("p1", 1, metadata("Red dress"), image("front", 0)), 60_000));
+
+    assertThat(images.readKeyValuesToMap()).containsOnlyKeys("p1/front").doesNotContainValue(null);
+    // while a late copy of the listing from before the delete stays dropped
+    events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0)));
+    assertThat(registry.counter("lookalike.fetcher.events.stale").count()).isEqualTo(1);
+  }
+
+  @Test
   void shouldDropStaleAndDuplicateVersions() {
     events.pipeInput("p1", upsert("p1", 3, metadata("New title"), image("front", 0)));
     images.readRecordsToList();
@@ -242,6 +277,10 @@ class FetcherTopologyTest {
     return ProductEvent.newBuilder().setEventId(productId + ":" + version).setType(EventType.UPSERT)
         .setProductId(productId).setVersion(version).setOccurredAt(Instant.ofEpochMilli(1000 * version))
         .setProduct(metadata).setImages(Arrays.asList(images)).build();
+  }
+
+  private static ProductEvent at(ProductEvent event, long occurredAtMs) {
+    return ProductEvent.newBuilder(event).setOccurredAt(Instant.ofEpochMilli(occurredAtMs)).build();
   }
 
   static ProductEvent delete(String productId, long version) {

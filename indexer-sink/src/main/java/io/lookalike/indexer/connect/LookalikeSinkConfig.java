@@ -20,7 +20,8 @@ public final class LookalikeSinkConfig extends AbstractConfig {
 
   public static final String STORE_CONFIG = "store";
   private static final String STORE_DOC = "Where the vectors go: 'milvus' (a Milvus collection per model, the "
-      + "distributed mode) or 'lucene' (an embedded Lucene HNSW index on this worker's disk; one task only).";
+      + "distributed mode) or 'lucene' (an embedded Lucene HNSW index on local disk: for the embedded indexer; the "
+      + "Connect connector refuses it, as no gateway could search a worker's index).";
   public static final String LUCENE_DIR_CONFIG = "lucene.dir";
   private static final String LUCENE_DIR_DOC = "With store=lucene: the directory holding one index directory per "
       + "model (<lucene.dir>/<modelId>).";
@@ -37,6 +38,11 @@ public final class LookalikeSinkConfig extends AbstractConfig {
       + "if the alias does not exist yet (first deployment). An existing alias is never moved by the sink; "
       + "switching to a re-embedded model is a deliberate step.";
 
+  public static final String UNAVAILABLE_MAX_MS_CONFIG = "store.unavailable.max.ms";
+  private static final String UNAVAILABLE_MAX_MS_DOC = "How long the store may stay unreachable (each batch retried "
+      + "by Connect after a back-off, nothing committed meanwhile) before the task fails, with the store's error "
+      + "as the reason in its status; restart the task once the store is back.";
+
   public static final ConfigDef CONFIG_DEF = Topics.include(new ConfigDef(MilvusConfig.CONFIG_DEF), EMBEDDINGS_PREFIX_CONFIG)
       .define(STORE_CONFIG, Type.STRING, "milvus", ConfigDef.CaseInsensitiveValidString.in("milvus", "lucene"),
           Importance.HIGH, STORE_DOC)
@@ -44,7 +50,9 @@ public final class LookalikeSinkConfig extends AbstractConfig {
       .define(MODEL_ID_CONFIG, Type.STRING, "", new ModelId(), Importance.HIGH, MODEL_ID_DOC)
       .define(MODEL_DIMENSION_CONFIG, Type.INT, 0, ConfigDef.Range.between(0, MilvusVectorStore.MAX_DIMENSION),
           Importance.MEDIUM, MODEL_DIMENSION_DOC)
-      .define(ALIAS_CREATE_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, ALIAS_CREATE_DOC);
+      .define(ALIAS_CREATE_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, ALIAS_CREATE_DOC)
+      .define(UNAVAILABLE_MAX_MS_CONFIG, Type.LONG, 300_000L, ConfigDef.Range.atLeast(0), Importance.MEDIUM,
+          UNAVAILABLE_MAX_MS_DOC);
 
   private final MilvusConfig milvus;
 

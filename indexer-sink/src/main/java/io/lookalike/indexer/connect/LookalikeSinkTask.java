@@ -9,7 +9,7 @@ import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.Serdes;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -48,12 +48,19 @@ public class LookalikeSinkTask extends SinkTask {
   private final Map<TopicPartition, OffsetAndMetadata> written = new HashMap<>();
   private LookalikeSinkConfig config;
   private ErrantRecordReporter reporter;
+  /** errors.tolerance=all: a bad record is skipped (dead-lettered when there is a queue), never fails the task. */
+  private boolean tolerateAll;
+  /** When the store first failed to answer in the current outage; -1 while it answers. */
+  private long unavailableSince = -1;
+  private long unavailableMaxMs;
+  private PluginMetricsBridge pluginMetrics;
 
+  /** The task a worker creates: its metrics in a registry of its own, shown as Connect plugin metrics (JMX). */
   public LookalikeSinkTask() {
-    this(Metrics.globalRegistry);
+    this(new SimpleMeterRegistry());
   }
 
-  /** A task that registers its metrics in {@code registry} (the default: Micrometer's global registry). */
+  /** A task that registers its metrics in {@code registry}. */
   public LookalikeSinkTask(MeterRegistry registry) {
     this.registry = registry;
   }
@@ -67,12 +74,19 @@ public class LookalikeSinkTask extends SinkTask {
   public void start(Map<String, String> props) {
     config = new LookalikeSinkConfig(props);
     try {
-      reporter = context.errantRecordReporter(); // null unless errors.tolerance=all with a dead-letter topic
+      // non-null when the connector has errors.deadletterqueue.topic.name or errors.log.enable=true
+      reporter = context.errantRecordReporter();
     } catch (NoSuchMethodError | NoClassDefFoundError e) {
       reporter = null; // a worker older than Kafka 2.6
     }
-    log.info("Lookalike sink task started: store={}, dead letters {}", config.getString(LookalikeSinkConfig.STORE_CONFIG),
-        reporter == null ? "fail the task" : "go to Connect's dead-letter queue");
+    unavailableMaxMs = config.getLong(LookalikeSinkConfig.UNAVAILABLE_MAX_MS_CONFIG);
+    unavailableSince = -1;
+    pluginMetrics = PluginMetricsBridge.of(() -> context.pluginMetrics(), registry);
+    tolerateAll = "all".equalsIgnoreCase(props.getOrDefault("errors.tolerance", "none").strip());
+    log.info("Lookalike sink task started: store={}, bad records {}", config.getString(LookalikeSinkConfig.STORE_CONFIG),
+        reporter != null && tolerateAll ? "go to Connect's dead-letter queue"
+            : tolerateAll ? "are logged and skipped (errors.tolerance=all, no errors.deadletterqueue.topic.name)"
+            : "fail the task (errors.tolerance=none)");
   }
 
   @Override
@@ -111,12 +125,24 @@ public class LookalikeSinkTask extends SinkTask {
       }
     } catch (MilvusStoreException e) {
       if (e.isTransient()) {
+        long now = System.currentTimeMillis();
+        if (unavailableSince < 0) {
+          unavailableSince = now;
+        }
+        if (now - unavailableSince >= unavailableMaxMs) {
+          // Fails the task: its status shows this, instead of RUNNING with an error in the log every few seconds
+          throw new ConnectException("The store has not answered for " + (now - unavailableSince) + " ms ("
+              + LookalikeSinkConfig.UNAVAILABLE_MAX_MS_CONFIG + "=" + unavailableMaxMs + "): " + e.getMessage(), e);
+        }
         // Connect redelivers the same records after the back-off; offsets do not move meanwhile.
         context.timeout(RETRY_BACKOFF_MS);
         throw new RetriableException(e.getMessage(), e);
       }
       throw new ConnectException(e.getMessage(), e);
+    } finally {
+      pluginMetrics.sync();
     }
+    unavailableSince = -1;
     written.putAll(handled); // only now: the store holds the batch
   }
 
@@ -185,16 +211,31 @@ public class LookalikeSinkTask extends SinkTask {
 
   private Parsed reject(SinkRecord record, EmbeddingIndexer indexer, String code, String reason,
       Throwable cause) {
-    log.warn("Dead-lettering record {}-{}@{}: {}", record.topic(), record.kafkaPartition(), record.kafkaOffset(),
-        reason);
     if (indexer != null) {
       indexer.rejected(code);
+    } else {
+      // before its model is known (a bad key, a value that is not an embedding): counted under model "unknown"
+      io.micrometer.core.instrument.Counter.builder(EmbeddingIndexer.REJECTED_METRIC).tag("model", "unknown")
+          .tag("reason", code).description("Records dead-lettered instead of indexed").register(registry).increment();
     }
     DataException error = new DataException(code + ": " + reason, cause);
-    if (reporter == null) {
-      throw error; // no dead-letter queue configured: Connect's errors.tolerance decides
+    if (!tolerateAll) {
+      // Connect's rule for errors.tolerance=none: the task fails, and fails again on this record after a restart
+      log.error("Failing the task on record {}-{}@{}: {} (set errors.tolerance=all and "
+              + "errors.deadletterqueue.topic.name to dead-letter bad records instead)", record.topic(),
+          record.kafkaPartition(), record.kafkaOffset(), reason);
+      throw error;
     }
-    reporter.report(record, error); // Connect waits for these writes before it commits offsets
+    if (reporter == null) {
+      log.warn("Skipping record {}-{}@{} (errors.tolerance=all, no dead-letter queue): {}", record.topic(),
+          record.kafkaPartition(), record.kafkaOffset(), reason);
+      return null;
+    }
+    log.warn("Dead-lettering record {}-{}@{}: {}", record.topic(), record.kafkaPartition(), record.kafkaOffset(),
+        reason);
+    // Connect writes the original record with its __connect.errors.* headers (our reason code leads the
+    // exception message), and waits for these writes before it commits offsets
+    reporter.report(record, error);
     return null;
   }
 

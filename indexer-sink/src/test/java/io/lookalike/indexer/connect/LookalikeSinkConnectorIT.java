@@ -5,11 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.lookalike.store.ClusteredVectors;
+import io.lookalike.store.milvus.MilvusConfig;
+import io.lookalike.store.milvus.MilvusProtocolDouble;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.Serdes;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -28,17 +28,15 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.connect.converters.ByteArrayConverter;
 import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
-import org.apache.lucene.index.DirectoryReader;
-import org.apache.lucene.index.Term;
-import org.apache.lucene.search.IndexSearcher;
-import org.apache.lucene.search.TermQuery;
-import org.apache.lucene.store.FSDirectory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-/** The sink connector in a real Connect worker (Kafka's EmbeddedConnectCluster) on a real broker, store=lucene. */
+/**
+ * The sink connector in a real Connect worker (Kafka's EmbeddedConnectCluster) on a real broker, writing to
+ * Milvus through the SDK's gRPC protocol (a protocol double: {@link MilvusProtocolDouble}; Milvus itself needs
+ * Docker, see MilvusVectorStoreContainerIT).
+ */
 class LookalikeSinkConnectorIT {
 
   private static final String MODEL = "it_model";
@@ -47,14 +45,16 @@ class LookalikeSinkConnectorIT {
   private static final String CONNECTOR = "lookalike-sink";
   private static final int DIM = 16;
 
+  private static final String COLLECTION = "it_" + MODEL;
+
   private static EmbeddedConnectCluster connect;
   private static KafkaProducer<byte[], byte[]> producer;
-
-  @TempDir static Path tmp;
+  private static MilvusProtocolDouble milvus;
   private final ClusteredVectors vectors = new ClusteredVectors(DIM, 4, 0.5f, 17);
 
   @BeforeAll
-  static void startConnect() {
+  static void startConnect() throws Exception {
+    milvus = new MilvusProtocolDouble();
     Properties broker = new Properties();
     broker.put("transaction.state.log.replication.factor", "1");
     broker.put("transaction.state.log.min.isr", "1");
@@ -74,27 +74,31 @@ class LookalikeSinkConnectorIT {
   }
 
   @AfterAll
-  static void stopConnect() {
+  static void stopConnect() throws Exception {
     if (producer != null) {
       producer.close();
     }
     if (connect != null) {
       connect.stop();
     }
+    if (milvus != null) {
+      milvus.close();
+    }
   }
 
   @Test
   void shouldIndexThroughAConnectWorkerDeadLetterBadRecordsAndSurviveAWorkerRestart() throws Exception {
-    Path lucene = Files.createDirectories(tmp.resolve("lucene"));
-    // Given the connector running on store=lucene with Connect's dead-letter queue
+    // Given the connector running on Milvus with Connect's dead-letter queue
     Map<String, String> config = new HashMap<>();
     config.put("connector.class", LookalikeSinkConnector.class.getName());
     config.put("tasks.max", "1");
     config.put("topics", TOPIC);
     config.put("key.converter", ByteArrayConverter.class.getName());
     config.put("value.converter", ByteArrayConverter.class.getName());
-    config.put(LookalikeSinkConfig.STORE_CONFIG, "lucene");
-    config.put(LookalikeSinkConfig.LUCENE_DIR_CONFIG, lucene.toString());
+    config.put(LookalikeSinkConfig.STORE_CONFIG, "milvus");
+    config.put(MilvusConfig.URI_CONFIG, milvus.uri());
+    config.put(MilvusConfig.COLLECTION_PREFIX_CONFIG, "it_");
+    config.put(MilvusConfig.ALIAS_CONFIG, "it_active");
     config.put("errors.tolerance", "all");
     config.put("errors.deadletterqueue.topic.name", DEAD_LETTERS);
     config.put("errors.deadletterqueue.topic.replication.factor", "1");
@@ -114,13 +118,16 @@ class LookalikeSinkConnectorIT {
 
     // Then the store holds exactly the live images, the corrupt record is in the dead-letter topic,
     // and the offsets are committed
-    awaitCaughtUp(lucene, 28);
-    assertThat(hasKey(lucene, "p0/0")).isFalse();
+    awaitCaughtUp(28);
+    assertThat(hasKey("p0/0")).isFalse();
     ConsumerRecord<byte[], byte[]> dead = connect.kafka().consume(1, 30_000, DEAD_LETTERS).iterator().next();
     assertThat(new String(dead.key(), StandardCharsets.UTF_8)).isEqualTo("p100/0");
     assertThat(dead.value()).isEqualTo("not avro".getBytes(StandardCharsets.UTF_8));
     assertThat(header(dead, "__connect.errors.exception.message")).contains("corrupt_record");
     assertThat(header(dead, "__connect.errors.topic")).isEqualTo(TOPIC);
+    // and the sink's metrics are the worker's JMX MBeans (Connect plugin metrics)
+    assertThat(pluginMetric("lookalike-indexer-upserts-count")).isGreaterThanOrEqualTo(29);
+    assertThat(pluginMetric("lookalike-indexer-rejected-count")).isEqualTo(1);
 
     // When the worker goes away, more changes arrive, and a new worker takes over
     connect.removeWorker();
@@ -134,16 +141,16 @@ class LookalikeSinkConnectorIT {
     connect.assertions().assertConnectorAndExactlyNumTasksAreRunning(CONNECTOR, 1, "sink did not restart");
 
     // Then nothing is lost or duplicated, and the older version did not win
-    awaitCaughtUp(lucene, 37);
-    assertThat(hasKey(lucene, "p39/0")).isTrue();
-    assertThat(hasKey(lucene, "p3/0")).isFalse();
+    awaitCaughtUp(37);
+    assertThat(hasKey("p39/0")).isTrue();
+    assertThat(hasKey("p3/0")).isFalse();
     assertThat(connect.kafka().consume(1, 5_000, DEAD_LETTERS).count()).isEqualTo(1);
     connect.deleteConnector(CONNECTOR);
   }
 
-  private static void awaitCaughtUp(Path lucene, int images) {
+  private static void awaitCaughtUp(int images) {
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250))
-        .until(() -> committedToEnd() && liveImages(lucene) == images);
+        .until(() -> committedToEnd() && liveImages() == images);
   }
 
   /** True when the connector's consumer group has committed the end of every partition. */
@@ -163,21 +170,31 @@ class LookalikeSinkConnectorIT {
     }
   }
 
-  /** Reads the task's index without its write lock, as a second reader may. */
-  private static int liveImages(Path lucene) throws Exception {
-    Path dir = lucene.resolve(MODEL);
-    if (!Files.isDirectory(dir)) {
-      return -1;
-    }
-    try (var directory = FSDirectory.open(dir); DirectoryReader reader = DirectoryReader.open(directory)) {
-      return reader.numDocs();
-    }
+  private static int liveImages() {
+    MilvusProtocolDouble.Collection collection = milvus.collection(COLLECTION);
+    return collection == null ? -1 : collection.rows.size();
   }
 
-  private static boolean hasKey(Path lucene, String key) throws Exception {
-    try (var directory = FSDirectory.open(lucene.resolve(MODEL)); DirectoryReader reader = DirectoryReader.open(directory)) {
-      return new IndexSearcher(reader).count(new TermQuery(new Term("key", key))) == 1;
+  private static boolean hasKey(String key) {
+    return milvus.collection(COLLECTION).rows.containsKey(key);
+  }
+
+  /** The value of an attribute of the sink task's plugin-metrics MBeans (kafka.connect:type=plugins,...). */
+  private static double pluginMetric(String attribute) throws Exception {
+    javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+    double sum = 0;
+    boolean found = false;
+    for (javax.management.ObjectName name : server.queryNames(
+        new javax.management.ObjectName("kafka.connect:type=plugins,connector=" + CONNECTOR + ",*"), null)) {
+      for (javax.management.MBeanAttributeInfo info : server.getMBeanInfo(name).getAttributes()) {
+        if (info.getName().equals(attribute)) {
+          sum += ((Number) server.getAttribute(name, attribute)).doubleValue();
+          found = true;
+        }
+      }
     }
+    assertThat(found).as("an MBean kafka.connect:type=plugins,connector=%s with %s", CONNECTOR, attribute).isTrue();
+    return sum;
   }
 
   private static String header(ConsumerRecord<byte[], byte[]> record, String name) {

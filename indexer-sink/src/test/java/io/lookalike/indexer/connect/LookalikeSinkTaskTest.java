@@ -23,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.errors.RetriableException;
 import org.apache.kafka.connect.sink.ErrantRecordReporter;
@@ -110,13 +111,25 @@ class LookalikeSinkTaskTest {
   }
 
   @Test
-  void shouldFailTheBatchWhenThereIsNoDeadLetterQueue() {
+  void shouldFailTheBatchWhenErrorsAreNotTolerated() {
     context.reporter = false;
-    startLucene();
+    startLucene("none");
 
     assertThatThrownBy(() -> task.put(List.of(rawRecord("p2/0", "x".getBytes(StandardCharsets.UTF_8)))))
         .hasMessageContaining("corrupt_record");
     assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(9)))).isEmpty();
+  }
+
+  @Test
+  void shouldSkipPoisonRecordWhenErrorsAreToleratedWithoutADeadLetterQueue() {
+    context.reporter = false; // errors.tolerance=all without errors.deadletterqueue.topic.name
+    startLucene("all");
+
+    task.put(List.of(rawRecord("p2/0", "x".getBytes(StandardCharsets.UTF_8)),
+        record("p3/0", embedding("p3/0", MODEL, vectors.next(), 1))));
+
+    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(9)))).containsEntry(partition(),
+        new OffsetAndMetadata(2));
   }
 
   @Test
@@ -138,19 +151,82 @@ class LookalikeSinkTaskTest {
   }
 
   @Test
-  void shouldRunOneTaskOnLuceneAndManyOnMilvus() {
+  void shouldRefuseLuceneInConnectAtValidationAndStartPointingToMilvusOrTheEmbeddedIndexer() {
+    Map<String, String> lucene = withConverters(Map.of(LookalikeSinkConfig.STORE_CONFIG, "lucene",
+        LookalikeSinkConfig.LUCENE_DIR_CONFIG, "/data/index"));
+    assertThat(errors(new LookalikeSinkConnector().validate(lucene)).get(LookalikeSinkConfig.STORE_CONFIG))
+        .singleElement().asString().contains("store=milvus").contains("lookalike indexer");
+    assertThatThrownBy(() -> new LookalikeSinkConnector().start(lucene))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("store=milvus");
+  }
+
+  @Test
+  void shouldFailValidationOfLuceneWithoutADirectory() {
+    Map<String, String> props = withConverters(Map.of(LookalikeSinkConfig.STORE_CONFIG, "lucene"));
+    assertThat(errors(new LookalikeSinkConnector().validate(props)).get(LookalikeSinkConfig.LUCENE_DIR_CONFIG))
+        .singleElement().asString().contains("required");
+  }
+
+  @Test
+  void shouldFailValidationAndStartWhenConvertersAreNotSetOrWrongNamingByteArrayConverter() {
+    Map<String, String> json = Map.of("value.converter", "org.apache.kafka.connect.json.JsonConverter");
+    Map<String, List<String>> errors = errors(new LookalikeSinkConnector().validate(json));
+    assertThat(errors.get("value.converter")).singleElement().asString()
+        .contains("JsonConverter").contains(ConnectorChecks.BYTE_ARRAY_CONVERTER);
+    assertThat(errors.get("key.converter")).singleElement().asString().contains("not set");
+    assertThatThrownBy(() -> new LookalikeSinkConnector().start(json))
+        .isInstanceOf(ConfigException.class).hasMessageContaining(ConnectorChecks.BYTE_ARRAY_CONVERTER);
+  }
+
+  @Test
+  void shouldPassValidationOfTheSampleConfigAndRunManyTasksOnMilvus() throws Exception {
+    Map<String, String> sample = new com.fasterxml.jackson.databind.ObjectMapper().readValue(
+        java.nio.file.Path.of("../deploy/compose/connect-sink.json").toFile(),
+        new com.fasterxml.jackson.core.type.TypeReference<Map<String, String>>() { });
+    assertThat(errors(new LookalikeSinkConnector().validate(sample))).isEmpty();
+    assertThat(ConnectorChecks.unknownKeys(sample, LookalikeSinkConfig.CONFIG_DEF)).isEmpty();
     LookalikeSinkConnector connector = new LookalikeSinkConnector();
-    connector.start(Map.of(LookalikeSinkConfig.STORE_CONFIG, "lucene", LookalikeSinkConfig.LUCENE_DIR_CONFIG, "x"));
-    assertThat(connector.taskConfigs(4)).hasSize(1);
-    connector.start(Map.of(LookalikeSinkConfig.STORE_CONFIG, "milvus"));
+    connector.start(sample);
     assertThat(connector.taskConfigs(4)).hasSize(4);
   }
 
+  @Test
+  void shouldWarnAboutUnknownKeysNamingTheNearestKnownOne() {
+    assertThat(ConnectorChecks.unknownKeys(withConverters(Map.of("milvus.url", "http://127.0.0.1:19530",
+        "topics", "t")), LookalikeSinkConfig.CONFIG_DEF))
+        .containsExactly("Unknown setting 'milvus.url' is ignored (did you mean 'milvus.uri'?)");
+  }
+
+  @Test
+  void shouldReportTheProjectVersionNotKafkas() {
+    assertThat(new LookalikeSinkConnector().version()).matches("\\d+\\.\\d+\\.\\d+.*")
+        .isNotEqualTo(org.apache.kafka.common.utils.AppInfoParser.getVersion());
+    assertThat(new LookalikeSinkTask().version()).isEqualTo(new LookalikeSinkConnector().version());
+  }
+
+  private static Map<String, String> withConverters(Map<String, String> props) {
+    Map<String, String> all = new HashMap<>(props);
+    all.put("key.converter", ConnectorChecks.BYTE_ARRAY_CONVERTER);
+    all.put("value.converter", ConnectorChecks.BYTE_ARRAY_CONVERTER);
+    return all;
+  }
+
+  /** The error messages of a validation result, by key, for the keys that have any. */
+  private static Map<String, List<String>> errors(org.apache.kafka.common.config.Config config) {
+    Map<String, List<String>> errors = new HashMap<>();
+    config.configValues().stream().filter(v -> !v.errorMessages().isEmpty())
+        .forEach(v -> errors.computeIfAbsent(v.name(), k -> new ArrayList<>()).addAll(v.errorMessages()));
+    return errors;
+  }
 
   void startLucene() {
+    startLucene("all");
+  }
+
+  void startLucene(String errorsTolerance) {
     task.initialize(context);
     task.start(Map.of(LookalikeSinkConfig.STORE_CONFIG, "lucene",
-        LookalikeSinkConfig.LUCENE_DIR_CONFIG, dir.toString()));
+        LookalikeSinkConfig.LUCENE_DIR_CONFIG, dir.toString(), "errors.tolerance", errorsTolerance));
   }
 
   LuceneVectorStore reopen() {

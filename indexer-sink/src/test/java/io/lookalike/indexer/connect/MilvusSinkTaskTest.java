@@ -104,6 +104,27 @@ class MilvusSinkTaskTest {
   }
 
   @Test
+  void shouldFailTheTaskWithTheReasonOnceTheStoreStaysUnavailableLongerThanAllowed() {
+    task.stop();
+    task.start(Map.of(
+        LookalikeSinkConfig.STORE_CONFIG, "milvus",
+        MilvusConfig.URI_CONFIG, milvus.uri(),
+        MilvusConfig.COLLECTION_PREFIX_CONFIG, prefix,
+        MilvusConfig.ALIAS_CONFIG, prefix + "active",
+        MilvusConfig.RETRY_INITIAL_BACKOFF_MS_CONFIG, "10",
+        MilvusConfig.RETRY_MAX_ATTEMPTS_CONFIG, "2",
+        LookalikeSinkConfig.UNAVAILABLE_MAX_MS_CONFIG, "0"));
+    task.put(List.of(record("p1/0", embedding("p1/0", MODEL, vectors.next(), 1))));
+    milvus.failNext("upsert", 10, Status.UNAVAILABLE.withDescription("injected outage"));
+
+    assertThatThrownBy(() -> task.put(List.of(record("p2/0", embedding("p2/0", MODEL, vectors.next(), 1)))))
+        .isInstanceOf(ConnectException.class).isNotInstanceOf(RetriableException.class)
+        .hasMessageContaining(LookalikeSinkConfig.UNAVAILABLE_MAX_MS_CONFIG + "=0").hasMessageContaining("transient");
+    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(50)))).containsEntry(partition(),
+        new OffsetAndMetadata(1));
+  }
+
+  @Test
   void shouldFailTheTaskOnAPermanentErrorAndCommitNothingOfTheBatch() {
     task.put(List.of(record("p1/0", embedding("p1/0", MODEL, vectors.next(), 1))));
     milvus.errorNext("upsert", 1, 1100, "invalid parameter: injected");

@@ -1,10 +1,11 @@
 package io.lookalike.ingest.connect;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.kafka.common.utils.AppInfoParser;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.apache.kafka.connect.source.SourceTask;
@@ -24,11 +25,15 @@ public class CatalogFeedSourceTask extends SourceTask {
   private long intervalMs;
   private long nextScan;
   private volatile boolean stopping;
+  private final MeterRegistry registry = new SimpleMeterRegistry();
+  private PluginMetricsBridge pluginMetrics;
 
   @Override
   public void start(Map<String, String> props) {
     CatalogFeedConfig config = new CatalogFeedConfig(props);
-    FeedRecords records = new FeedRecords(config);
+    // the task's meters, shown as Connect plugin metrics (JMX): kafka.connect:type=plugins,connector=NAME,task=0
+    pluginMetrics = PluginMetricsBridge.of(() -> context.pluginMetrics(), registry);
+    FeedRecords records = new FeedRecords(config, registry);
     batchSize = config.getInt(CatalogFeedConfig.BATCH_SIZE_CONFIG);
     intervalMs = config.getLong(CatalogFeedConfig.POLL_INTERVAL_MS_CONFIG);
     directory = config.dir().isEmpty() ? null : new DirectoryFeed(config, records, context.offsetStorageReader());
@@ -59,6 +64,7 @@ public class CatalogFeedSourceTask extends SourceTask {
     } catch (RuntimeException e) {
       throw new ConnectException("Catalog feed task failed", e);
     }
+    pluginMetrics.sync();
     if (out.isEmpty() && !stopping) {
       Thread.sleep(Math.max(1, Math.min(IDLE_WAIT_MS, nextScan - System.currentTimeMillis())));
       return null;
@@ -73,6 +79,6 @@ public class CatalogFeedSourceTask extends SourceTask {
 
   @Override
   public String version() {
-    return AppInfoParser.getVersion();
+    return CatalogFeedSourceConnector.Version.get();
   }
 }

@@ -5,7 +5,8 @@ import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.EventType;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Serdes;
-import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -15,11 +16,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
+import java.util.TreeMap;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 import org.apache.kafka.connect.data.Schema;
@@ -36,16 +36,23 @@ final class FeedRecords {
   static final String INVALID_LINE = "invalid_line";
   static final String LINE_TOO_LONG = "line_too_long";
 
+  static final String REJECTED_METRIC = "lookalike.connector.rejected";
+
   private final String topic;
   private final String deadLetterTopic;
+  private final MeterRegistry registry;
 
-  FeedRecords(CatalogFeedConfig config) {
+  FeedRecords(CatalogFeedConfig config, MeterRegistry registry) {
     this.topic = config.getString(CatalogFeedConfig.TOPIC_CONFIG);
     this.deadLetterTopic = config.getString(CatalogFeedConfig.DEAD_LETTER_TOPIC_CONFIG);
+    this.registry = registry;
   }
 
-  /** One line: its 1-based number, its bytes (without the line break), where it ends, whether it was cut. */
-  record RawLine(long number, byte[] bytes, long end, boolean tooLong) {
+  /**
+   * One line: its 1-based number, its bytes (without the line break), where it ends, whether it was cut, and
+   * the checksum of the input from its start to the line's end (null when not asked for).
+   */
+  record RawLine(long number, byte[] bytes, long end, boolean tooLong, String checksum) {
     String text() {
       return new String(bytes, StandardCharsets.UTF_8);
     }
@@ -58,6 +65,12 @@ final class FeedRecords {
    */
   static List<RawLine> read(InputStream in, long position, long lastLine, int max, int maxLineBytes,
                             boolean eofEndsLine) throws IOException {
+    return read(in, position, lastLine, max, maxLineBytes, eofEndsLine, null);
+  }
+
+  /** As above, advancing {@code checksum} (of the input before {@code position}) over each line returned. */
+  static List<RawLine> read(InputStream in, long position, long lastLine, int max, int maxLineBytes,
+                            boolean eofEndsLine, ContentChecksum checksum) throws IOException {
     List<RawLine> lines = new ArrayList<>();
     ByteArrayOutputStream line = new ByteArrayOutputStream();
     long pos = position;
@@ -65,8 +78,11 @@ final class FeedRecords {
     int b;
     while (lines.size() < max && (b = in.read()) != -1) {
       pos++;
+      if (checksum != null) {
+        checksum.update(b);
+      }
       if (b == '\n') {
-        lines.add(finish(line, lastLine + lines.size() + 1, pos, length > maxLineBytes));
+        lines.add(finish(line, lastLine + lines.size() + 1, pos, length > maxLineBytes, checksum));
         line.reset();
         length = 0;
         continue;
@@ -77,25 +93,28 @@ final class FeedRecords {
       }
     }
     if (lines.size() < max && length > 0 && eofEndsLine) {
-      lines.add(finish(line, lastLine + lines.size() + 1, pos, length > maxLineBytes));
+      lines.add(finish(line, lastLine + lines.size() + 1, pos, length > maxLineBytes, checksum));
+    } else if (checksum != null) {
+      checksum.dropPartial();
     }
     return lines;
   }
 
-  private static RawLine finish(ByteArrayOutputStream line, long number, long end, boolean tooLong) {
+  private static RawLine finish(ByteArrayOutputStream line, long number, long end, boolean tooLong,
+                                ContentChecksum checksum) {
     byte[] bytes = line.toByteArray();
     if (bytes.length > 0 && bytes[bytes.length - 1] == '\r') {
       bytes = java.util.Arrays.copyOf(bytes, bytes.length - 1);
     }
-    return new RawLine(number, bytes, end, tooLong);
+    return new RawLine(number, bytes, end, tooLong, checksum == null ? null : checksum.endLine());
   }
 
   /**
    * The record(s) of one line: its event, a dead letter when it is malformed, or nothing for a blank
-   * line, a comment or a CSV header. Adds the productId to {@code seen}.
+   * line, a comment or a CSV header. Records the productId and its version in {@code seen}.
    */
   SourceRecord record(Map<String, ?> partition, Map<String, ?> offset, String source, RawLine line,
-                      CatalogFeedParser parser, Set<String> seen) {
+                      CatalogFeedParser parser, Map<String, Long> seen) {
     if (line.tooLong()) {
       return deadLetter(partition, offset, source, line, LINE_TOO_LONG, "line " + line.number() + " of " + source
           + " is longer than " + line.bytes().length + " bytes");
@@ -111,35 +130,44 @@ final class FeedRecords {
       return null;
     }
     if (seen != null) {
-      if (event.getType() == EventType.DELETE) {
-        seen.remove(event.getProductId());
-      } else {
-        seen.add(event.getProductId());
-      }
+      remember(event, seen);
     }
     return new SourceRecord(partition, offset, topic, null, Schema.STRING_SCHEMA, event.getProductId(),
         Schema.BYTES_SCHEMA, Serdes.productEvent().serialize(event), null, null);
   }
 
   /** Parses a line handed over before (again, after a restart) only to learn the CSV header and the products seen. */
-  static void collect(RawLine line, CatalogFeedParser parser, Set<String> seen) {
+  static void collect(RawLine line, CatalogFeedParser parser, Map<String, Long> seen) {
     try {
       ProductEvent event = line.tooLong() ? null : parser.parse(line.text());
-      if (event != null && event.getType() == EventType.DELETE) {
-        seen.remove(event.getProductId());
-      } else if (event != null) {
-        seen.add(event.getProductId());
+      if (event != null) {
+        remember(event, seen);
       }
     } catch (IllegalArgumentException e) {
       // dead-lettered when it was first read
     }
   }
 
-  /** A DELETE for a product missing from a new version of a full feed. */
-  SourceRecord delete(Map<String, ?> partition, Map<String, ?> offset, String productId, long version) {
-    ProductEvent event = ProductEvent.newBuilder().setEventId(productId + ":" + version + ":missing")
+  private static void remember(ProductEvent event, Map<String, Long> seen) {
+    if (event.getType() == EventType.DELETE) {
+      seen.remove(event.getProductId());
+    } else {
+      seen.put(event.getProductId(), event.getVersion());
+    }
+  }
+
+  /**
+   * A DELETE for a product missing from a new version of a full feed: it carries the last version the
+   * feed listed the product with ({@code lastVersion}; null for offsets written before versions were kept:
+   * the wall clock then) and occurs now, so the fetcher's (version, occurredAt) order puts it after that
+   * listing and before any re-listing (a higher version, or the same one read later).
+   */
+  SourceRecord delete(Map<String, ?> partition, Map<String, ?> offset, String productId, Long lastVersion) {
+    long now = System.currentTimeMillis();
+    long version = lastVersion != null ? lastVersion : now;
+    ProductEvent event = ProductEvent.newBuilder().setEventId(productId + ":" + version + ":missing@" + now)
         .setType(EventType.DELETE).setProductId(productId).setVersion(version)
-        .setOccurredAt(Instant.ofEpochMilli(version)).setImages(List.of()).build();
+        .setOccurredAt(Instant.ofEpochMilli(now)).setImages(List.of()).build();
     return new SourceRecord(partition, offset, topic, null, Schema.STRING_SCHEMA, productId,
         Schema.BYTES_SCHEMA, Serdes.productEvent().serialize(event), null, null);
   }
@@ -152,32 +180,45 @@ final class FeedRecords {
         .headers().forEach(h -> headers.addString(h.key(), new String(h.value(), StandardCharsets.UTF_8)));
     headers.addString(SOURCE_HEADER, source);
     headers.addString(LINE_HEADER, Long.toString(line.number()));
-    Metrics.counter("lookalike.connector.rejected", "reason", reasonCode).increment();
+    Counter.builder(REJECTED_METRIC).tag("reason", reasonCode).description("Feed lines dead-lettered")
+        .register(registry).increment();
     return new SourceRecord(partition, offset, deadLetterTopic, null, null, null,
         Schema.BYTES_SCHEMA, line.bytes(), null, headers);
   }
 
-  /** A set of product ids as gzip + base64, small enough for a source offset. */
-  static String pack(Set<String> productIds) {
+  /** Product ids with their last version, as gzip + base64 of "id TAB version" lines: small enough for a source offset. */
+  static String pack(Map<String, Long> products) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    StringBuilder text = new StringBuilder();
+    new TreeMap<>(products).forEach((id, version) -> {
+      text.append(id);
+      if (version != null) {
+        text.append('\t').append(version);
+      }
+      text.append('\n');
+    });
     try (GZIPOutputStream gzip = new GZIPOutputStream(bytes)) {
-      gzip.write(String.join("\n", new TreeSet<>(productIds)).getBytes(StandardCharsets.UTF_8));
+      gzip.write(text.toString().getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     return Base64.getEncoder().encodeToString(bytes.toByteArray());
   }
 
-  static Set<String> unpack(String packed) {
+  /** The ids and versions of {@link #pack}; an id without a version (offsets of older releases) maps to null. */
+  static Map<String, Long> unpack(String packed) {
     if (packed == null || packed.isEmpty()) {
-      return new LinkedHashSet<>();
+      return new LinkedHashMap<>();
     }
     try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(Base64.getDecoder().decode(packed)))) {
       String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-      Set<String> ids = new LinkedHashSet<>();
-      for (String id : text.split("\n")) {
-        if (!id.isEmpty()) {
-          ids.add(id);
+      Map<String, Long> ids = new LinkedHashMap<>();
+      for (String line : text.split("\n")) {
+        int tab = line.lastIndexOf('\t');
+        if (tab >= 0) {
+          ids.put(line.substring(0, tab), Long.parseLong(line.substring(tab + 1)));
+        } else if (!line.isEmpty()) {
+          ids.put(line, null);
         }
       }
       return ids;

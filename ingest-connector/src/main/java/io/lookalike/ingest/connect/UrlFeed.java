@@ -13,11 +13,10 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HexFormat;
-import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.apache.kafka.connect.storage.OffsetStorageReader;
 import org.slf4j.Logger;
@@ -56,7 +55,7 @@ final class UrlFeed {
   private InputStream reader;
   private long position;
   private CatalogFeedParser parser;
-  private Set<String> seen = new LinkedHashSet<>();
+  private Map<String, Long> seen = new LinkedHashMap<>();
 
   UrlFeed(CatalogFeedConfig config, FeedRecords records, OffsetStorageReader offsets) {
     this.url = URI.create(config.url());
@@ -154,7 +153,7 @@ final class UrlFeed {
         log.info("Resuming {} after line {}", url, line);
       } else {
         previous = emitDeletes && !seen.isEmpty() ? FeedRecords.pack(seen) : null;
-        seen = new LinkedHashSet<>();
+        seen = new LinkedHashMap<>();
         line = 0;
         log.info("New version of {} ({} bytes)", url, bytes.length);
       }
@@ -185,12 +184,10 @@ final class UrlFeed {
   /** The whole body is handed over: DELETEs for products gone since the previous version, then mark it complete. */
   private void finish(List<SourceRecord> out, int firstOfBatch) {
     if (emitDeletes && previous != null) {
-      Set<String> missing = FeedRecords.unpack(previous);
-      missing.removeAll(seen);
-      long version = System.currentTimeMillis();
-      for (String productId : missing) {
-        out.add(records.delete(partition, offset(false), productId, version));
-      }
+      Map<String, Long> missing = FeedRecords.unpack(previous);
+      missing.keySet().removeAll(seen.keySet());
+      missing.forEach((productId, lastVersion) ->
+          out.add(records.delete(partition, offset(false), productId, lastVersion)));
       log.info("{}: {} products of the previous version are gone, DELETEs emitted", url, missing.size());
     }
     previous = null;

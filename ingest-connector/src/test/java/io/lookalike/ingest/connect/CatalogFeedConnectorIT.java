@@ -97,6 +97,8 @@ class CatalogFeedConnectorIT {
       assertThat(header(letter, FeedRecords.LINE_HEADER)).isEqualTo("3");
       assertThat(header(letter, DeadLetters.REASON_CODE)).isEqualTo("invalid_line");
       assertThat(new String(letter.value(), StandardCharsets.UTF_8)).isEqualTo("{\"productId\": broken");
+      // and counted where Connect operators look: a plugin metric of the task, a JMX MBean of the worker
+      await().atMost(Duration.ofSeconds(30)).until(() -> pluginMetric("dir-feed", "lookalike-connector-rejected-count") == 1);
 
       // When lines are appended and a new file appears
       Files.writeString(jsonl, lines(json("p4", 1), json("p1", 2)), StandardOpenOption.APPEND);
@@ -196,6 +198,21 @@ class CatalogFeedConnectorIT {
 
   private static String lines(String... lines) {
     return String.join("\n", lines) + "\n";
+  }
+
+  /** The sum of an attribute over the connector's plugin-metrics MBeans (kafka.connect:type=plugins,...); -1: none. */
+  private static double pluginMetric(String connector, String attribute) throws Exception {
+    javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+    double sum = -1;
+    for (javax.management.ObjectName name : server.queryNames(
+        new javax.management.ObjectName("kafka.connect:type=plugins,connector=" + connector + ",*"), null)) {
+      for (javax.management.MBeanAttributeInfo info : server.getMBeanInfo(name).getAttributes()) {
+        if (info.getName().equals(attribute)) {
+          sum = Math.max(sum, 0) + ((Number) server.getAttribute(name, attribute)).doubleValue();
+        }
+      }
+    }
+    return sum;
   }
 
   private static String header(ConsumerRecord<?, ?> record, String name) {
