@@ -2,7 +2,6 @@ package io.lookalike.ingest;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lookalike.schemas.AvroSerde;
 import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.EventType;
 import io.lookalike.schemas.ImageKey;
@@ -77,15 +76,13 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
 
   private static final Logger log = LoggerFactory.getLogger(FetcherProcessor.class);
 
-  private final String storeName;
-  private final String pendingStoreName;
   private final String imagesSink;
   private final String deadLetterSink;
   private final String deadLetterTopic;
   private final ImageFetcher fetcher;
   private final Executor executor;
   private final int maxInFlight;
-  private final AvroSerde<ProductEvent> eventSerde = Serdes.productEvent();
+  private final ProductEventDecoder decoder;
 
   private final Counter published;
   private final Counter unchanged;
@@ -104,11 +101,10 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
   private long nextSequence;
   private Cancellable drainer;
 
-  FetcherProcessor(String storeName, String pendingStoreName, String imagesSink, String deadLetterSink,
-                   String deadLetterTopic, ImageFetcher fetcher, Executor executor, int maxInFlight,
+  FetcherProcessor(String imagesSink, String deadLetterSink, String deadLetterTopic, ProductEventDecoder decoder,
+                   ImageFetcher fetcher, Executor executor, int maxInFlight,
                    MeterRegistry registry, AtomicInteger imagesInFlight) {
-    this.storeName = storeName;
-    this.pendingStoreName = pendingStoreName;
+    this.decoder = decoder;
     this.imagesSink = imagesSink;
     this.deadLetterSink = deadLetterSink;
     this.deadLetterTopic = deadLetterTopic;
@@ -176,8 +172,8 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
   @Override
   public void init(ProcessorContext<Object, Object> context) {
     this.context = context;
-    this.store = context.getStateStore(storeName);
-    this.pending = context.getStateStore(pendingStoreName);
+    this.store = context.getStateStore(FetcherApp.STORE_NAME);
+    this.pending = context.getStateStore(FetcherApp.PENDING_STORE_NAME);
     // Events taken in before a crash or a rebalance but not yet applied: fetch them again, in order.
     try (KeyValueIterator<Long, PendingEvent> it = pending.all()) {
       while (it.hasNext()) {
@@ -194,10 +190,16 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
 
   @Override
   public void process(Record<byte[], byte[]> record) {
+    // Where the event was published, as ProductKeyer noted it before the repartition topic.
     RecordMetadata metadata = context.recordMetadata().orElse(null);
-    PendingEvent input = new PendingEvent(record.key(), record.value(), record.timestamp(),
-        metadata == null ? null : metadata.topic(), metadata == null ? -1 : metadata.partition(),
-        metadata == null ? -1 : metadata.offset());
+    String topic = header(record, ProductKeyer.SOURCE_TOPIC_HEADER);
+    PendingEvent input = topic != null
+        ? new PendingEvent(originalKey(record.key()), record.value(), record.timestamp(), topic,
+            Integer.parseInt(header(record, ProductKeyer.SOURCE_PARTITION_HEADER)),
+            Long.parseLong(header(record, ProductKeyer.SOURCE_OFFSET_HEADER)))
+        : new PendingEvent(originalKey(record.key()), record.value(), record.timestamp(),
+            metadata == null ? null : metadata.topic(), metadata == null ? -1 : metadata.partition(),
+            metadata == null ? -1 : metadata.offset());
     long sequence = nextSequence++;
     pending.put(sequence, input);
     submit(sequence, input);
@@ -205,6 +207,15 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     while (inFlight.size() >= maxInFlight) {
       awaitOldest(); // the window is full
     }
+  }
+
+  private static String header(Record<byte[], byte[]> record, String name) {
+    return DeadLetters.header(record.headers(), name);
+  }
+
+  /** ProductKeyer keys an undecodable record that had no key with an empty one; it had none. */
+  private static byte[] originalKey(byte[] key) {
+    return key == null || key.length == 0 ? null : key;
   }
 
   @Override
@@ -220,10 +231,9 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
 
   /** Decodes the event and starts fetching its images (unless it is invalid, stale or a delete). */
   private void submit(long sequence, PendingEvent input) {
-    String key = input.key() == null ? null : new String(input.key(), StandardCharsets.UTF_8);
     ProductEvent event;
     try {
-      event = decode(input.value(), key);
+      event = decode(input.value(), input.timestamp());
     } catch (RejectedImageException e) {
       inFlight.addLast(new InFlight(sequence, input, null, e, true, Map.of()));
       return;
@@ -320,25 +330,13 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     store.put(event.getProductId(), next);
   }
 
-  private ProductEvent decode(byte[] value, String key) throws RejectedImageException {
-    if (value == null) {
-      throw new RejectedImageException(RejectedImageException.INVALID_EVENT, "null product event");
-    }
-    ProductEvent event;
-    try {
-      event = eventSerde.deserialize(value);
-    } catch (SerializationException e) {
-      throw new RejectedImageException(RejectedImageException.INVALID_EVENT, e.getMessage(), e);
-    }
+  private ProductEvent decode(byte[] value, long timestamp) throws RejectedImageException {
+    ProductEvent event = decoder.decode(value, timestamp);
     String productId = event.getProductId();
     if (productId == null || productId.isBlank()) {
       throw new RejectedImageException(RejectedImageException.INVALID_EVENT, "event has no productId");
     }
-    // The state store is partitioned by the record key; a different key would split a product's history.
-    if (key != null && !key.equals(productId)) {
-      throw new RejectedImageException(RejectedImageException.INVALID_EVENT,
-          "record key '" + key + "' is not the event's productId '" + productId + "'");
-    }
+    // Any record key is fine: ProductKeyer re-keyed the event by its productId before the repartition topic.
     Set<String> ids = new HashSet<>();
     for (ImageRef image : event.getImages()) {
       String imageId = image.getImageId();

@@ -1,5 +1,6 @@
 package io.lookalike.ingest.webhook;
 
+import io.lookalike.ingest.FetcherConfig;
 import io.lookalike.schemas.Topics;
 import java.util.Map;
 import org.apache.kafka.clients.CommonClientConfigs;
@@ -53,6 +54,11 @@ public final class WebhookConfig extends AbstractConfig {
   private static final String PORT_DOC = "Port of the standalone webhook server (0: any free port).";
 
   public static final String TOPIC_CONFIG = Topics.PRODUCT_EVENTS_CONFIG;
+  /** The fetcher's key: one file: URL rule for every way in (docs/producing.md). */
+  public static final String ALLOW_FILE_URLS_CONFIG = FetcherConfig.FETCH_ALLOW_FILE_CONFIG;
+  private static final String ALLOW_FILE_URLS_DOC = "Whether events may name file: image URLs. The same key as the "
+      + "fetcher's, which is the one that reads them: set both or neither (the local mode sets both). When false, "
+      + "an event with a file: URL is answered 400.";
   private static final String TOPIC_DOC = "Topic the events are produced to (key: productId, value: Avro single-object encoding).";
 
   public static final ConfigDef CONFIG_DEF = new ConfigDef()
@@ -70,6 +76,7 @@ public final class WebhookConfig extends AbstractConfig {
           ACK_TIMEOUT_MS_DOC)
       .define(HOST_CONFIG, Type.STRING, "0.0.0.0", Importance.LOW, HOST_DOC)
       .define(PORT_CONFIG, Type.INT, 8081, Range.between(0, 65535), Importance.LOW, PORT_DOC)
+      .define(ALLOW_FILE_URLS_CONFIG, Type.BOOLEAN, false, Importance.LOW, ALLOW_FILE_URLS_DOC)
       .define(TOPIC_CONFIG, Type.STRING, Topics.DEFAULT_PRODUCT_EVENTS, new ConfigDef.NonEmptyString(), Importance.HIGH,
           TOPIC_DOC);
 
