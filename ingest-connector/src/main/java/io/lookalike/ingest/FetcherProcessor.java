@@ -88,6 +88,7 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
   private final Counter unchanged;
   private final Counter tombstones;
   private final Counter stale;
+  private final Counter mixedVersions;
   private final Timer fetchTimer;
   private final MeterRegistry registry;
   private final AtomicInteger imagesInFlight;
@@ -117,6 +118,9 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     this.tombstones = imagesCounter(registry, "tombstone");
     this.stale = Counter.builder("lookalike.fetcher.events.stale")
         .description("Product events dropped because a newer version was already processed").register(registry);
+    this.mixedVersions = Counter.builder("lookalike.fetcher.events.stale.mixed.versions")
+        .description("Stale events whose version is a small number below an epoch-ms one: sources mixing version "
+            + "schemes").register(registry);
     this.fetchTimer = Timer.builder("lookalike.fetcher.fetch")
         .description("Time to download and normalise one image").register(registry);
     this.imagesInFlight = imagesInFlight;
@@ -241,7 +245,8 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     ProductState state = store.get(event.getProductId());
     long latest = Math.max(state == null ? Long.MIN_VALUE : state.version(),
         inFlightVersions.getOrDefault(event.getProductId(), Long.MIN_VALUE));
-    boolean skip = event.getVersion() <= latest || event.getType() == EventType.DELETE;
+    boolean skip = event.getVersion() < latest || (state != null && !state.isNewer(event.getVersion(),
+        event.getOccurredAt().toEpochMilli())) || event.getType() == EventType.DELETE;
     Map<String, CompletableFuture<Fetched>> fetches = new LinkedHashMap<>();
     if (!skip) {
       for (ImageRef ref : event.getImages()) {
@@ -318,9 +323,16 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     }
     ProductEvent event = item.event();
     ProductState state = store.get(event.getProductId());
-    if (state != null && event.getVersion() <= state.version()) {
-      log.debug("Dropping version {} of {}: version {} already processed",
-          event.getVersion(), event.getProductId(), state.version());
+    if (state != null && !state.isNewer(event.getVersion(), event.getOccurredAt().toEpochMilli())) {
+      if (looksLikeMixedVersionSchemes(event.getVersion(), state.version())) {
+        mixedVersions.increment();
+        log.warn("Dropping version {} of {} as stale: version {} was processed before. It looks like one source sends "
+            + "its own small version numbers and another none (so occurredAt in epoch ms): use one scheme per "
+            + "product (docs/producing.md, the version rule)", event.getVersion(), event.getProductId(), state.version());
+      } else {
+        log.debug("Dropping version {} of {}: version {} already processed",
+            event.getVersion(), event.getProductId(), state.version());
+      }
       stale.increment();
       return;
     }
@@ -359,7 +371,7 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     }
     log.debug("Deleted product {} at version {}", event.getProductId(), event.getVersion());
     // Kept as a marker so that older UPSERTs arriving late are still recognised as stale.
-    return new ProductState(event.getVersion(), true, Map.of());
+    return new ProductState(event.getVersion(), event.getOccurredAt().toEpochMilli(), true, Map.of());
   }
 
   private ProductState upsert(InFlight item, ProductEvent event, ProductState state) {
@@ -418,7 +430,7 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
         published.increment();
       }
     }
-    return new ProductState(event.getVersion(), false, after);
+    return new ProductState(event.getVersion(), event.getOccurredAt().toEpochMilli(), false, after);
   }
 
   /** Never throws: a rejection, or any bug or odd URL, becomes the image's outcome (keeping the cause). */
@@ -456,6 +468,11 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
         deadLetterSink);
     Counter.builder("lookalike.fetcher.rejected").tag("reason", error.reasonCode())
         .description("Images and events dead-lettered by the fetcher, by reason").register(registry).increment();
+  }
+
+  /** A small version below one that looks like epoch milliseconds (after 2001): two schemes meet on one product. */
+  static boolean looksLikeMixedVersionSchemes(long incoming, long processed) {
+    return processed >= 1_000_000_000_000L && incoming < 100_000_000_000L;
   }
 
   /** A stable hash of the metadata snapshot (attributes in key order, so map order does not matter). */

@@ -9,16 +9,25 @@ import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 
 /**
- * What the fetcher remembers of one product (its state store value): the last version processed,
- * whether that was a delete, and the images it currently has on {@code product-images}.
+ * What the fetcher remembers of one product (its state store value): the last version processed and its
+ * occurredAt (epoch ms; 0 in states written before it was kept), whether that was a delete, and the images
+ * it currently has on {@code product-images}.
  */
-record ProductState(long version, boolean deleted, Map<String, Image> images) {
+record ProductState(long version, long occurredAt, boolean deleted, Map<String, Image> images) {
 
   /** One published image: enough to tell an unchanged re-publish from a change. */
   record Image(String url, String sha256, String metadataHash, int position) {}
 
   ProductState {
     images = images == null ? Map.of() : Map.copyOf(images);
+  }
+
+  /**
+   * The version rule (docs/producing.md): an event is newer when its version is higher, or equal with a later
+   * occurredAt; anything else (older, or the same event again) is stale.
+   */
+  boolean isNewer(long otherVersion, long otherOccurredAt) {
+    return otherVersion > version || (otherVersion == version && otherOccurredAt > occurredAt);
   }
 
   private static final ObjectMapper JSON = new ObjectMapper()

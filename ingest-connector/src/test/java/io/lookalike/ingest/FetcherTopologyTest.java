@@ -160,6 +160,31 @@ class FetcherTopologyTest {
   }
 
   @Test
+  void shouldTakeSameVersionWithLaterOccurredAtAsNewer() {
+    events.pipeInput("p1", upsert("p1", 3, metadata("Old"), image("front", 0)));
+    images.readRecordsToList();
+
+    ProductEvent later = ProductEvent.newBuilder(upsert("p1", 3, metadata("New"), image("front", 0)))
+        .setOccurredAt(Instant.ofEpochMilli(3001)).build();
+    events.pipeInput("p1", later);
+
+    assertThat(images.readValue().getProduct().getTitle()).isEqualTo("New");
+    assertThat(registry.counter("lookalike.fetcher.events.stale").count()).isZero();
+  }
+
+  @Test
+  void shouldCountSmallVersionBelowEpochMillisVersionAsMixedSchemes() {
+    long epochMillis = Instant.parse("2026-12-01T00:00:00Z").toEpochMilli();
+    events.pipeInput("p1", upsert("p1", epochMillis, metadata("Loaded without a version"), image("front", 0)));
+    images.readRecordsToList();
+
+    events.pipeInput("p1", upsert("p1", 7, metadata("Webhook with its own version"), image("front", 0)));
+
+    assertThat(images.isEmpty()).isTrue();
+    assertThat(registry.counter("lookalike.fetcher.events.stale.mixed.versions").count()).isEqualTo(1);
+  }
+
+  @Test
   void shouldDeadLetterMissingFileAndPublishOtherImages() {
     ProductEvent event = upsert("p1", 1, metadata("Red dress"), image("front", 0),
         new ImageRef("gone", dir.resolve("missing.jpg").toUri().toString(), 1));

@@ -19,6 +19,7 @@ import io.lookalike.indexer.milvus.MilvusVectorStore;
 import io.lookalike.ingest.FetcherApp;
 import io.lookalike.ingest.FetcherConfig;
 import io.lookalike.ingest.ImageDownloader;
+import io.lookalike.ingest.KafkaReachability;
 import io.lookalike.ingest.ImageNormaliser;
 import io.lookalike.schemas.TopicAdmin;
 import io.lookalike.schemas.Topics;
@@ -139,9 +140,17 @@ public final class StageCommands {
 
     @Override
     public Integer call() throws Exception {
+      WebhookConfig config = new WebhookConfig(common.config());
+      try {
+        // Before the port opens: a broker that is not there is one line now, not a 503 on every request.
+        KafkaReachability.check(String.join(",", config.getList(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG)),
+            KafkaReachability.DEFAULT_TIMEOUT, "check --bootstrap-servers");
+      } catch (KafkaReachability.UnreachableException e) {
+        System.err.println(e.getMessage());
+        return 1;
+      }
       return runStage("webhook", metrics, (registry, stage) -> {
         common.ensureTopics();
-        WebhookConfig config = new WebhookConfig(common.config());
         WebhookServer server = stage.remember(new WebhookServer(config, new WebhookReceiver(config, registry)));
         int port = server.start();
         System.out.println("Lookalike webhook on port " + port + " (POST /v1/events)");
