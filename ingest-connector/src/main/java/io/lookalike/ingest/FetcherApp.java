@@ -78,7 +78,8 @@ public final class FetcherApp implements AutoCloseable {
     ImageFetcher fetcher = ImageFetcher.of(ImageDownloader.from(fetcherConfig), ImageNormaliser.from(fetcherConfig));
     this.fetchPool = fetchPool(fetcherConfig.getInt(FetcherConfig.FETCH_CONCURRENCY_CONFIG));
     Pipeline pipeline = new Pipeline(fetchPool, fetcherConfig.getInt(FetcherConfig.FETCH_PIPELINE_MAX_EVENTS_CONFIG));
-    Topology topology = buildTopology(new StreamsBuilder(), fetcherConfig.topics(), fetcher, registry, pipeline);
+    Topology topology = buildTopology(new StreamsBuilder(), fetcherConfig.topics(), fetcher, registry, pipeline,
+        new ProductEventDecoder(fetcherConfig.schemaRegistry()));
     this.streams = new KafkaStreams(topology, streamsProperties(config));
   }
 
@@ -104,6 +105,12 @@ public final class FetcherApp implements AutoCloseable {
 
   public static Topology buildTopology(StreamsBuilder builder, Topics topics, ImageFetcher fetcher,
                                        MeterRegistry registry, Pipeline pipeline) {
+    return buildTopology(builder, topics, fetcher, registry, pipeline, new ProductEventDecoder());
+  }
+
+  /** @param decoder reads product events in any of their encodings (with a schema registry client, or none) */
+  public static Topology buildTopology(StreamsBuilder builder, Topics topics, ImageFetcher fetcher,
+                                       MeterRegistry registry, Pipeline pipeline, ProductEventDecoder decoder) {
     StoreBuilder<KeyValueStore<String, ProductState>> store = Stores.keyValueStoreBuilder(
         Stores.persistentKeyValueStore(STORE_NAME),
         org.apache.kafka.common.serialization.Serdes.String(), ProductState.serde());
@@ -116,7 +123,6 @@ public final class FetcherApp implements AutoCloseable {
         .description("Images being downloaded or normalised right now").register(registry);
     builder.addStateStore(store);
     builder.addStateStore(pendingStore);
-    ProductEventDecoder decoder = new ProductEventDecoder();
     // Values are read as bytes and decoded in the processors, so undecodable events are dead-lettered there.
     KStream<byte[], byte[]> events = builder.stream(topics.productEvents(),
         Consumed.with(new ByteArraySerde(), new ByteArraySerde()).withName(SOURCE));

@@ -1,5 +1,7 @@
 package io.lookalike.ingest;
 
+import io.lookalike.schemas.registry.SchemaRegistryClient;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import io.lookalike.schemas.Topics;
 import java.util.Map;
 import org.apache.kafka.common.config.AbstractConfig;
@@ -61,7 +63,8 @@ public final class FetcherConfig extends AbstractConfig {
   public static final String MAX_SIDE_PX_CONFIG = "image.normalise.max.side.px";
   private static final String MAX_SIDE_PX_DOC = "Longer side of the normalised JPEG, in pixels; larger photos are scaled down.";
 
-  public static final ConfigDef CONFIG_DEF = new ConfigDef()
+  /** With the schema registry keys of {@link SchemaRegistryConfig} (Confluent-framed product events). */
+  public static final ConfigDef CONFIG_DEF = SchemaRegistryConfig.addTo(new ConfigDef())
       .define(FETCH_MAX_BYTES_CONFIG, Type.LONG, ImageNormaliser.DEFAULT_MAX_BYTES, Range.atLeast(1), Importance.MEDIUM, FETCH_MAX_BYTES_DOC)
       .define(FETCH_TIMEOUT_MS_CONFIG, Type.INT, 15_000, Range.atLeast(1), Importance.MEDIUM, FETCH_TIMEOUT_MS_DOC)
       .define(FETCH_CONNECT_TIMEOUT_MS_CONFIG, Type.INT, 5_000, Range.atLeast(1), Importance.LOW, FETCH_CONNECT_TIMEOUT_MS_DOC)
@@ -97,6 +100,16 @@ public final class FetcherConfig extends AbstractConfig {
 
   public FetcherConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props, false);
+  }
+
+  /** The registry client, or null when {@code schema.registry.url} is not set. */
+  public SchemaRegistryClient schemaRegistry() {
+    SchemaRegistryConfig registry = new SchemaRegistryConfig(originals());
+    if (registry.format() == SchemaRegistryConfig.ValueFormat.CONFLUENT) {
+      throw new org.apache.kafka.common.config.ConfigException(SchemaRegistryConfig.VALUE_FORMAT_CONFIG, "confluent",
+          "not supported for catalog.product-images yet: the embedder reads single-object encoding only");
+    }
+    return registry.enabled() ? new SchemaRegistryClient(registry) : null;
   }
 
   public Topics topics() {

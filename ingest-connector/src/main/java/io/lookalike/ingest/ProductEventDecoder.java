@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lookalike.schemas.AvroSerde;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Serdes;
+import io.lookalike.schemas.registry.ConfluentWireFormat;
+import io.lookalike.schemas.registry.SchemaRegistryClient;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import org.apache.kafka.common.errors.SerializationException;
@@ -23,6 +25,24 @@ public final class ProductEventDecoder {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final AvroSerde<ProductEvent> avro = Serdes.productEvent();
+  private final SchemaRegistryClient registry;
+
+  /** Thrown when the schema registry cannot be asked (retriable: the record is not at fault). */
+  public static final class RegistryUnavailableException extends RuntimeException {
+    RegistryUnavailableException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  /** Without a schema registry: Confluent-framed records are dead-lettered, saying so. */
+  public ProductEventDecoder() {
+    this(null);
+  }
+
+  /** @param registry where Confluent-framed records' writer schemas are looked up; may be null */
+  public ProductEventDecoder(SchemaRegistryClient registry) {
+    this.registry = registry;
+  }
 
   /** The encodings a value can be in. */
   public enum Encoding { AVRO_SINGLE_OBJECT, CONFLUENT, JSON, UNKNOWN }
@@ -60,9 +80,7 @@ public final class ProductEventDecoder {
       return switch (encoding(value)) {
         case AVRO_SINGLE_OBJECT -> avro.deserialize(value);
         case JSON -> json(value, timestamp);
-        case CONFLUENT -> throw new RejectedImageException(RejectedImageException.INVALID_EVENT,
-            "Confluent wire format (schema id " + ByteBuffer.wrap(value, 1, 4).getInt()
-                + ") but no schema registry is configured (schema.registry.url)");
+        case CONFLUENT -> confluent(value);
         case UNKNOWN -> throw new RejectedImageException(RejectedImageException.INVALID_EVENT, String.format(
             "Unrecognised encoding (first bytes 0x%02X 0x%02X): expected Avro single-object (C3 01), "
                 + "Confluent wire format (00 + schema id) or a JSON object", value.length > 0 ? value[0] : 0,
@@ -71,6 +89,31 @@ public final class ProductEventDecoder {
     } catch (SerializationException e) {
       throw new RejectedImageException(RejectedImageException.INVALID_EVENT, e.getMessage(), e);
     }
+  }
+
+  private ProductEvent confluent(byte[] value) throws RejectedImageException {
+    int id = ByteBuffer.wrap(value, 1, 4).getInt();
+    if (registry == null) {
+      throw new RejectedImageException(RejectedImageException.INVALID_EVENT,
+          "Confluent wire format (schema id " + id + ") but no schema registry is configured (schema.registry.url)");
+    }
+    org.apache.avro.Schema writer;
+    try {
+      writer = registry.schemaById(id);
+    } catch (SchemaRegistryClient.RegistryException e) {
+      if (e.status() == 404) {
+        throw new RejectedImageException(RejectedImageException.INVALID_EVENT,
+            "schema id " + id + " is unknown to the registry: " + e.getMessage(), e);
+      }
+      throw new RegistryUnavailableException("schema registry failed for schema id " + id + ": " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw new RegistryUnavailableException(e.getMessage(), e);
+    }
+    if (!writer.getFullName().equals(ProductEvent.getClassSchema().getFullName())) {
+      throw new RejectedImageException(RejectedImageException.INVALID_EVENT,
+          "schema id " + id + " is " + writer.getFullName() + ", not " + ProductEvent.getClassSchema().getFullName());
+    }
+    return ConfluentWireFormat.decode(value, writer, ProductEvent.getClassSchema());
   }
 
   private static ProductEvent json(byte[] value, long timestamp) throws RejectedImageException {
@@ -94,6 +137,8 @@ public final class ProductEventDecoder {
     try {
       String productId = decode(value, timestamp).getProductId();
       return productId == null || productId.isBlank() ? null : productId;
+    } catch (RegistryUnavailableException e) {
+      throw e; // retried by the stream thread, not dead-lettered
     } catch (RejectedImageException | RuntimeException e) {
       return null;
     }

@@ -238,6 +238,16 @@ class FetcherTopologyTest {
   }
 
   @Test
+  void shouldDeadLetterConfluentFramedEventNamingTheSchemaIdWhenNoRegistryIsSet() {
+    byte[] framed = io.lookalike.schemas.registry.ConfluentWireFormat.encode(42, upsert("p1", 1, metadata("x"), image("front", 0)));
+    rawEvents.pipeInput("p1".getBytes(StandardCharsets.UTF_8), framed);
+
+    TestRecord<byte[], byte[]> letter = deadLetters.readRecord();
+    assertThat(header(letter, DeadLetters.REASON)).contains("schema id 42").contains("schema.registry.url");
+    assertThat(letter.value()).isEqualTo(framed);
+  }
+
+  @Test
   void shouldAcceptJsonEventInTheWebhooksShape() {
     String json = "{\"eventId\":\"e1\",\"type\":\"UPSERT\",\"productId\":\"p1\",\"version\":3,"
         + "\"occurredAt\":\"2026-01-02T03:04:05Z\",\"product\":{\"title\":\"Red dress\","

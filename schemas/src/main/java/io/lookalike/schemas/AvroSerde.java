@@ -32,6 +32,11 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T> {
         c -> c.getPackageName().equals(AvroSerde.class.getPackageName())));
   }
 
+  /** Makes sure our generated records are trusted (the static block above has run); for other codecs of them. */
+  public static void trustOurRecords() {
+    // class initialisation does it
+  }
+
   private final Class<T> type;
   private final Schema schema;
   private final long javaFingerprint;
