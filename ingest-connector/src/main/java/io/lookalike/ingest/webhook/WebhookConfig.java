@@ -2,6 +2,7 @@ package io.lookalike.ingest.webhook;
 
 import io.lookalike.ingest.FetcherConfig;
 import io.lookalike.schemas.Topics;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import java.util.Map;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.common.config.AbstractConfig;
@@ -59,9 +60,11 @@ public final class WebhookConfig extends AbstractConfig {
   private static final String ALLOW_FILE_URLS_DOC = "Whether events may name file: image URLs. The same key as the "
       + "fetcher's, which is the one that reads them: set both or neither (the local mode sets both). When false, "
       + "an event with a file: URL is answered 400.";
-  private static final String TOPIC_DOC = "Topic the events are produced to (key: productId, value: Avro single-object encoding).";
+  private static final String TOPIC_DOC = "Topic the events are produced to (key: productId, value: Avro single-object "
+      + "encoding, or the Confluent wire format with value.format=confluent).";
 
-  public static final ConfigDef CONFIG_DEF = new ConfigDef()
+  /** With the schema registry keys ({@code value.format=confluent} writes the Confluent wire format). */
+  public static final ConfigDef CONFIG_DEF = SchemaRegistryConfig.addTo(new ConfigDef())
       .define(BOOTSTRAP_SERVERS_CONFIG, Type.LIST, ConfigDef.NO_DEFAULT_VALUE, Importance.HIGH, BOOTSTRAP_SERVERS_DOC)
       .define(AUTH_CONFIG, Type.STRING, "bearer", ConfigDef.ValidString.in("bearer", "hmac", "none"), Importance.HIGH,
           AUTH_DOC)
@@ -82,6 +85,7 @@ public final class WebhookConfig extends AbstractConfig {
 
   public WebhookConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props);
+    new SchemaRegistryConfig(originals()); // a wrong registry setting fails here, naming the key
     if (getList(BOOTSTRAP_SERVERS_CONFIG).isEmpty()) {
       throw new ConfigException(BOOTSTRAP_SERVERS_CONFIG, "", "at least one broker is required");
     }

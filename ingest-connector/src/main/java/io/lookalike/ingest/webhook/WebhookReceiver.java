@@ -5,9 +5,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lookalike.ingest.ProductEventEncoder;
 import io.lookalike.ingest.ProductEventJson;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import io.lookalike.schemas.ProductEvent;
-import io.lookalike.schemas.Serdes;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import java.io.IOException;
@@ -83,6 +84,7 @@ public final class WebhookReceiver implements AutoCloseable {
   private final Dedup dedup;
   private final MeterRegistry registry;
   private final ProductEventJson.Rules rules;
+  private final ProductEventEncoder encoder;
 
   /** With a Kafka producer of its own (acks=all, idempotent, timeouts from webhook.ack.timeout.ms). */
   public WebhookReceiver(WebhookConfig config, MeterRegistry registry) {
@@ -107,6 +109,7 @@ public final class WebhookReceiver implements AutoCloseable {
         config.getLong(WebhookConfig.DEDUP_WINDOW_MS_CONFIG));
     this.registry = registry == null ? Metrics.globalRegistry : registry;
     this.rules = ProductEventJson.Rules.strict().withFileUrls(config.getBoolean(WebhookConfig.ALLOW_FILE_URLS_CONFIG));
+    this.encoder = ProductEventEncoder.from(new SchemaRegistryConfig(config.originals()), topic);
   }
 
   static Map<String, Object> producerConfig(WebhookConfig config) {
@@ -207,7 +210,7 @@ public final class WebhookReceiver implements AutoCloseable {
     try {
       for (String eventId : fresh) {
         ProductEvent event = events.get(eventId);
-        sends.add(producer.send(new ProducerRecord<>(topic, event.getProductId(), Serdes.productEvent().serialize(event))));
+        sends.add(producer.send(new ProducerRecord<>(topic, event.getProductId(), encoder.encode(event))));
       }
       long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ackTimeoutMs);
       for (int i = 0; i < sends.size(); i++) {
