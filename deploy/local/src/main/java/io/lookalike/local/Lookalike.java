@@ -129,12 +129,19 @@ public final class Lookalike {
         System.err.println("Cannot read the catalog file " + catalog);
         return 1;
       }
+      // The client's own WARN per reconnect attempt would bury the one line that says what to do.
+      ch.qos.logback.classic.Logger network = (ch.qos.logback.classic.Logger)
+          org.slf4j.LoggerFactory.getLogger("org.apache.kafka.clients.NetworkClient");
+      ch.qos.logback.classic.Level level = network.getLevel();
+      network.setLevel(ch.qos.logback.classic.Level.ERROR);
       try {
         KafkaReachability.check(bootstrapServers, KafkaReachability.DEFAULT_TIMEOUT,
             "is `./lookalike local` running? Otherwise pass --bootstrap-servers");
       } catch (KafkaReachability.UnreachableException e) {
         System.err.println(e.getMessage());
         return 1;
+      } finally {
+        network.setLevel(level);
       }
       try (KafkaProducer<String, ProductEvent> producer = LocalMode.eventProducer(bootstrapServers)) {
         var result = CatalogFileLoader.load(catalog, producer, topic, true, allowFileUrls);
