@@ -18,6 +18,8 @@ public class RejectedImageException extends Exception {
   /** The URL (or a redirect) points at a loopback, private, link-local or metadata address: see {@link UrlGuard}. */
   public static final String SSRF_BLOCKED = "ssrf_blocked";
   public static final String INVALID_EVENT = "invalid_event";
+  /** The image's host name does not resolve (or resolves to no address). */
+  public static final String DNS_FAILURE = "dns_failure";
 
   private final String reasonCode;
 

@@ -34,6 +34,8 @@ public final class UrlGuard {
   }
 
   public static final Resolver SYSTEM_RESOLVER = InetAddress::getAllByName;
+  private static final String CANNOT_RESOLVE = "cannot resolve ";
+  private static final String NO_ADDRESS = "no address for ";
 
   /** Names of cloud metadata services (AWS, GCP, Azure, Alibaba, OpenStack...), refused whatever they resolve to. */
   static final Set<String> METADATA_HOSTS = Set.of("metadata", "metadata.google.internal", "metadata.goog",
@@ -112,7 +114,10 @@ public final class UrlGuard {
     }
     String reason = blockedReason(host);
     if (reason != null) {
-      throw new RejectedImageException(RejectedImageException.SSRF_BLOCKED, "refused " + uri + ": " + reason);
+      // A name that does not resolve is not an attack: say so, so that operators look at DNS, not the guard.
+      boolean dns = reason.startsWith(CANNOT_RESOLVE) || reason.startsWith(NO_ADDRESS);
+      throw new RejectedImageException(dns ? RejectedImageException.DNS_FAILURE : RejectedImageException.SSRF_BLOCKED,
+          (dns ? "" : "refused ") + uri + ": " + reason);
     }
   }
 
@@ -138,10 +143,10 @@ public final class UrlGuard {
     try {
       addresses = resolver.resolve(name);
     } catch (UnknownHostException | RuntimeException e) {
-      return "cannot resolve " + name + ": " + e.getMessage();
+      return CANNOT_RESOLVE + name + ": " + e.getMessage();
     }
     if (addresses == null || addresses.length == 0) {
-      return "no address for " + name;
+      return NO_ADDRESS + name;
     }
     // Every address must pass: the client may connect to any of them.
     for (InetAddress address : addresses) {

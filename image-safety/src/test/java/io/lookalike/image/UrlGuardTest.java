@@ -86,6 +86,15 @@ class UrlGuardTest {
   }
 
   @Test
+  void shouldRejectUnresolvableHostAsDnsFailureNotAsSsrf() {
+    assertThatThrownBy(() -> guard().check(URI.create("https://nowhere.invalid/a.jpg")))
+        .isInstanceOfSatisfying(RejectedImageException.class, e -> {
+          assertThat(e.reasonCode()).isEqualTo(RejectedImageException.DNS_FAILURE);
+          assertThat(e.getMessage()).contains("cannot resolve nowhere.invalid");
+        });
+  }
+
+  @Test
   void shouldAllowPublicAddresses() {
     assertThat(guard().blockedReason("images.example.com")).isNull();
     assertThat(guard().blockedReason("cdn.example.com")).isNull();

@@ -29,7 +29,7 @@ import java.util.regex.Pattern;
 /**
  * Turns one line of a catalog feed into a {@link ProductEvent}; shared by {@link CatalogFileLoader}
  * and the Kafka Connect source connector. Not thread-safe (it remembers the CSV header and the last
- * version it assigned).
+ * default time it assigned).
  *
  * <p><b>JSON Lines</b> ({@code .jsonl}, {@code .ndjson}, {@code .json}): one object per line; blank
  * lines and lines starting with {@code #} are skipped.
@@ -40,9 +40,10 @@ import java.util.regex.Pattern;
  * {"productId":"p2","image":"https://cdn.example.com/p2.jpg"}
  * {"productId":"p1","type":"DELETE"}
  * </pre>
- * Fields: {@code productId} (required); {@code type} UPSERT (default) or DELETE; {@code version}
- * (default: the current time in ms, strictly increasing within one parser); {@code eventId} (default
- * {@code productId:version}); {@code occurredAt} (epoch ms or ISO-8601, default now); {@code title},
+ * The fields are those of {@link ProductEventJson}, which reads every line: {@code productId} (required);
+ * {@code type} UPSERT (default) or DELETE; {@code version} (default: {@code occurredAt} in epoch ms);
+ * {@code eventId} (default {@code productId:version}); {@code occurredAt} (epoch ms or ISO-8601, default now,
+ * strictly increasing within one parser); {@code title},
  * {@code brand}, {@code category}, {@code price}, {@code currency} (required with a price),
  * {@code availability} (IN_STOCK, OUT_OF_STOCK, PREORDER, DISCONTINUED, UNKNOWN; case and
  * spaces/dashes are ignored), {@code attributes} (object of strings); {@code images} as
@@ -68,23 +69,30 @@ public final class CatalogFeedParser {
     }
   }
 
-  private static final Pattern SCHEME = Pattern.compile("^[a-zA-Z][a-zA-Z0-9+.-]+:.*");
   private static final Set<String> CSV_COLUMNS = Set.of("productId", "type", "version", "eventId", "occurredAt",
       "title", "brand", "category", "price", "currency", "availability", "image_urls");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final CsvMapper CSV = new CsvMapper();
 
   private final Format format;
-  private final UnaryOperator<String> resolveRelative;
+  private final ProductEventJson.Rules rules;
   private ObjectReader csvRow;
-  private long lastVersion;
+  private long lastClock;
 
   /**
    * @param resolveRelative maps an image URL without a scheme to a full URL
    */
   public CatalogFeedParser(Format format, UnaryOperator<String> resolveRelative) {
+    this(format, resolveRelative, true);
+  }
+
+  /**
+   * @param resolveRelative maps an image URL without a scheme to a full URL
+   * @param allowFileUrls whether {@code file:} image URLs are accepted (see {@link ProductEventJson.Rules})
+   */
+  public CatalogFeedParser(Format format, UnaryOperator<String> resolveRelative, boolean allowFileUrls) {
     this.format = format;
-    this.resolveRelative = resolveRelative;
+    this.rules = new ProductEventJson.Rules(resolveRelative, allowFileUrls, this::nextClock);
   }
 
   /** Resolves relative image URLs against {@code base} (a directory's file: URI ending in '/', or a feed URL). */
@@ -176,133 +184,12 @@ public final class CatalogFeedParser {
   }
 
   private ProductEvent toEvent(ObjectNode n) {
-    String productId = text(n, "productId");
-    if (productId == null) {
-      throw new IllegalArgumentException("no productId");
-    }
-    String typeText = text(n, "type");
-    EventType type;
-    try {
-      type = typeText == null ? EventType.UPSERT : EventType.valueOf(typeText.toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("type must be UPSERT or DELETE, not '" + typeText + "'");
-    }
-    long now = System.currentTimeMillis();
-    long version = n.hasNonNull("version") ? parseLong(n, "version") : Math.max(now, lastVersion + 1);
-    lastVersion = Math.max(lastVersion, version);
-    String eventId = text(n, "eventId") != null ? text(n, "eventId") : productId + ":" + version;
-
-    ProductEvent.Builder event = ProductEvent.newBuilder()
-        .setEventId(eventId)
-        .setType(type)
-        .setProductId(productId)
-        .setVersion(version)
-        .setOccurredAt(Instant.ofEpochMilli(occurredAt(n, now)))
-        .setImages(type == EventType.DELETE ? List.of() : images(n));
-    if (type == EventType.UPSERT) {
-      event.setProduct(metadata(n));
-    }
-    return event.build();
+    return ProductEventJson.read(n, rules);
   }
 
-  private static ProductMetadata metadata(ObjectNode n) {
-    ProductMetadata.Builder metadata = ProductMetadata.newBuilder()
-        .setTitle(text(n, "title"))
-        .setBrand(text(n, "brand"))
-        .setCategory(text(n, "category"));
-    if (n.hasNonNull("price")) {
-      double amount;
-      try {
-        amount = Double.parseDouble(n.get("price").asText());
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("price is not a number: " + n.get("price").asText());
-      }
-      String currency = text(n, "currency");
-      if (currency == null) {
-        throw new IllegalArgumentException("price without currency");
-      }
-      metadata.setPrice(new Price(amount, currency.toUpperCase(Locale.ROOT)));
-    }
-    String availability = text(n, "availability");
-    if (availability != null) {
-      metadata.setAvailability(ProductAvailability.normalise(availability));
-    }
-    Map<String, String> attributes = new LinkedHashMap<>();
-    JsonNode attrs = n.get("attributes");
-    if (attrs != null && attrs.isObject()) {
-      attrs.fields().forEachRemaining(e -> attributes.put(e.getKey(), e.getValue().asText()));
-    } else if (attrs != null && !attrs.isNull()) {
-      throw new IllegalArgumentException("attributes must be an object");
-    }
-    return metadata.setAttributes(attributes).build();
-  }
-
-  private List<ImageRef> images(ObjectNode n) {
-    List<ImageRef> images = new ArrayList<>();
-    JsonNode array = n.get("images");
-    if (array != null && array.isArray()) {
-      int index = 0;
-      for (Iterator<JsonNode> it = array.elements(); it.hasNext(); index++) {
-        JsonNode image = it.next();
-        String url = image.isTextual() ? image.asText() : text(image, "url");
-        if (url == null) {
-          throw new IllegalArgumentException("image " + index + " has no url");
-        }
-        String imageId = image.isObject() && text(image, "imageId") != null ? text(image, "imageId") : Integer.toString(index);
-        int position = image.isObject() && image.hasNonNull("position") ? image.get("position").asInt(index) : index;
-        images.add(new ImageRef(imageId, resolve(url), position));
-      }
-    } else if (array != null && !array.isNull()) {
-      throw new IllegalArgumentException("images must be an array");
-    }
-    String single = text(n, "image") != null ? text(n, "image") : text(n, "imageUrl");
-    if (single != null) {
-      images.add(new ImageRef("0", resolve(single), 0));
-    }
-    return images;
-  }
-
-  /** A URL with a scheme as is; anything else through the resolver. */
-  private String resolve(String url) {
-    if (SCHEME.matcher(url).matches()) {
-      return url;
-    }
-    try {
-      return resolveRelative.apply(url);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("invalid image URL '" + url + "'");
-    }
-  }
-
-  private static long occurredAt(ObjectNode n, long now) {
-    JsonNode value = n.get("occurredAt");
-    if (value == null || value.isNull() || value.asText().isBlank()) {
-      return now;
-    }
-    if (value.isNumber() || value.asText().chars().allMatch(Character::isDigit)) {
-      return value.asLong();
-    }
-    try {
-      return Instant.parse(value.asText()).toEpochMilli();
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException("occurredAt is neither epoch ms nor ISO-8601: " + value.asText());
-    }
-  }
-
-  private static long parseLong(ObjectNode n, String field) {
-    try {
-      return Long.parseLong(n.get(field).asText().strip());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(field + " is not a whole number: " + n.get(field).asText());
-    }
-  }
-
-  private static String text(JsonNode n, String field) {
-    JsonNode value = n.get(field);
-    if (value == null || value.isNull() || value.isContainerNode()) {
-      return null;
-    }
-    String text = value.asText().strip();
-    return text.isEmpty() ? null : text;
+  /** Now, but strictly increasing within this parser: two lines of one product never tie on a default version. */
+  private long nextClock() {
+    lastClock = Math.max(System.currentTimeMillis(), lastClock + 1);
+    return lastClock;
   }
 }

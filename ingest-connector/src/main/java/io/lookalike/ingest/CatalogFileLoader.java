@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * {@link ProductEvent}s (key: productId); the line format is {@link CatalogFeedParser}'s.
  *
  * <p>A relative image path (no URL scheme) is resolved against the catalog file's directory into a
- * {@code file:} URL; the fetcher accepts those only when {@code image.fetch.allow.file} is true.
+ * {@code file:} URL; the fetcher accepts those only when {@code image.fetch.allow.file} is true (the local
+ * mode sets it), and the loader refuses them up front when told the fetcher will not.
  */
 public final class CatalogFileLoader {
 
@@ -32,12 +33,12 @@ public final class CatalogFileLoader {
   private final Path file;
   private final CatalogFeedParser parser;
 
-  private CatalogFileLoader(Path file) {
+  private CatalogFileLoader(Path file, boolean allowFileUrls) {
     this.file = file;
     Path parent = file.toAbsolutePath().getParent();
     Path baseDir = parent != null ? parent : Path.of(".").toAbsolutePath();
     this.parser = new CatalogFeedParser(CatalogFeedParser.Format.of(file.getFileName().toString()),
-        url -> baseDir.resolve(url).normalize().toUri().toString());
+        url -> baseDir.resolve(url).normalize().toUri().toString(), allowFileUrls);
   }
 
   /**
@@ -47,7 +48,16 @@ public final class CatalogFileLoader {
    */
   public static Result load(Path file, Producer<String, ProductEvent> producer, String topic, boolean showProgress)
       throws IOException {
-    return new CatalogFileLoader(file).run(producer, topic, showProgress);
+    return load(file, producer, topic, showProgress, true);
+  }
+
+  /**
+   * As {@link #load(Path, Producer, String, boolean)}; with {@code allowFileUrls} false, lines naming
+   * image paths or {@code file:} URLs are refused (the rule of {@code image.fetch.allow.file}).
+   */
+  public static Result load(Path file, Producer<String, ProductEvent> producer, String topic, boolean showProgress,
+                            boolean allowFileUrls) throws IOException {
+    return new CatalogFileLoader(file, allowFileUrls).run(producer, topic, showProgress);
   }
 
   private Result run(Producer<String, ProductEvent> producer, String topic, boolean showProgress) throws IOException {

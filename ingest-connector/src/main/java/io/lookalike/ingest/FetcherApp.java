@@ -17,14 +17,18 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes.ByteArraySerde;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
@@ -46,6 +50,9 @@ public final class FetcherApp implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(FetcherApp.class);
   private static final String SOURCE = "product-events";
+  private static final String KEYER = "key-by-product";
+  /** The repartition topic is {@code <application.id>-product-events-by-product-repartition}. */
+  public static final String REPARTITION = "product-events-by-product";
   private static final String PROCESSOR = "fetcher";
   private static final String IMAGES_SINK = "product-images";
   private static final String DEAD_LETTER_SINK = "dead-letters";
@@ -73,7 +80,8 @@ public final class FetcherApp implements AutoCloseable {
     ImageFetcher fetcher = ImageFetcher.of(ImageDownloader.from(fetcherConfig), ImageNormaliser.from(fetcherConfig));
     this.fetchPool = fetchPool(fetcherConfig.getInt(FetcherConfig.FETCH_CONCURRENCY_CONFIG));
     Pipeline pipeline = new Pipeline(fetchPool, fetcherConfig.getInt(FetcherConfig.FETCH_PIPELINE_MAX_EVENTS_CONFIG));
-    Topology topology = buildTopology(new StreamsBuilder(), fetcherConfig.topics(), fetcher, registry, pipeline);
+    Topology topology = buildTopology(new StreamsBuilder(), fetcherConfig.topics(), fetcher, registry, pipeline,
+        new ProductEventDecoder(fetcherConfig.schemaRegistry()));
     this.streams = new KafkaStreams(topology, streamsProperties(config));
   }
 
@@ -99,6 +107,12 @@ public final class FetcherApp implements AutoCloseable {
 
   public static Topology buildTopology(StreamsBuilder builder, Topics topics, ImageFetcher fetcher,
                                        MeterRegistry registry, Pipeline pipeline) {
+    return buildTopology(builder, topics, fetcher, registry, pipeline, new ProductEventDecoder());
+  }
+
+  /** @param decoder reads product events in any of their encodings (with a schema registry client, or none) */
+  public static Topology buildTopology(StreamsBuilder builder, Topics topics, ImageFetcher fetcher,
+                                       MeterRegistry registry, Pipeline pipeline, ProductEventDecoder decoder) {
     StoreBuilder<KeyValueStore<String, ProductState>> store = Stores.keyValueStoreBuilder(
         Stores.persistentKeyValueStore(STORE_NAME),
         org.apache.kafka.common.serialization.Serdes.String(), ProductState.serde());
@@ -109,20 +123,33 @@ public final class FetcherApp implements AutoCloseable {
     AtomicInteger imagesInFlight = new AtomicInteger();
     Gauge.builder("lookalike.fetcher.images.in.flight", imagesInFlight, AtomicInteger::get)
         .description("Images being downloaded or normalised right now").register(registry);
-    Topology topology = builder.build();
-    // Values are read as bytes and decoded in the processor, so undecodable events are dead-lettered there.
-    topology.addSource(SOURCE, new ByteArraySerde().deserializer(), new ByteArraySerde().deserializer(),
-        topics.productEvents());
-    topology.addProcessor(PROCESSOR, () -> new FetcherProcessor(STORE_NAME, PENDING_STORE_NAME, IMAGES_SINK,
-        DEAD_LETTER_SINK, topics.deadLetters(), fetcher, pipeline.executor(), pipeline.maxEventsInFlight(), registry,
-        imagesInFlight), SOURCE);
-    topology.addStateStore(store, PROCESSOR);
-    topology.addStateStore(pendingStore, PROCESSOR);
-    topology.addSink(IMAGES_SINK, topics.productImages(), new StringSerializer(),
-        Serdes.productImage().serializer(), PROCESSOR);
-    topology.addSink(DEAD_LETTER_SINK, topics.deadLetters(), new ByteArraySerializer(), new ByteArraySerializer(),
-        PROCESSOR);
-    return topology;
+    builder.addStateStore(store);
+    builder.addStateStore(pendingStore);
+    // Values are read as bytes and decoded in the processors, so undecodable events are dead-lettered there.
+    KStream<byte[], byte[]> events = builder.stream(topics.productEvents(),
+        Consumed.with(new ByteArraySerde(), new ByteArraySerde()).withName(SOURCE));
+    // Partitioning is ours, not the producer's: re-key by productId and repartition with murmur2, so one
+    // product's events reach one task (and its state) in order whatever partitioner the producer used.
+    KStream<byte[], byte[]> byProduct = events
+        .process(() -> new ProductKeyer(decoder), Named.as(KEYER))
+        .repartition(Repartitioned.<byte[], byte[]>as(REPARTITION)
+            .withKeySerde(new ByteArraySerde()).withValueSerde(new ByteArraySerde())
+            .withStreamPartitioner(new ProductPartitioner()));
+    KStream<Object, Object> out = byProduct.process(() -> new FetcherProcessor(IMAGES_SINK, DEAD_LETTER_SINK,
+        topics.deadLetters(), decoder, fetcher, pipeline.executor(), pipeline.maxEventsInFlight(), registry,
+        imagesInFlight), Named.as(PROCESSOR), STORE_NAME, PENDING_STORE_NAME);
+    // FetcherProcessor forwards to these two sinks by name.
+    out.to(topics.productImages(), Produced.with(objectSerde(
+        org.apache.kafka.common.serialization.Serdes.String()), objectSerde(Serdes.productImage()))
+        .withName(IMAGES_SINK));
+    out.to(topics.deadLetters(), Produced.with(objectSerde(new ByteArraySerde()), objectSerde(new ByteArraySerde()))
+        .withName(DEAD_LETTER_SINK));
+    return builder.build();
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Serde<Object> objectSerde(Serde<?> serde) {
+    return (Serde<Object>) serde;
   }
 
   static Properties streamsProperties(Map<String, Object> config) {

@@ -1,6 +1,8 @@
 package io.lookalike.ingest;
 
 import io.lookalike.image.ImageSafetyConfig;
+import io.lookalike.schemas.registry.SchemaRegistryClient;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import io.lookalike.schemas.Topics;
 import java.util.Map;
 import org.apache.kafka.common.config.AbstractConfig;
@@ -38,13 +40,24 @@ public final class FetcherConfig extends AbstractConfig {
   public static final String MAX_PIXELS_CONFIG = ImageSafetyConfig.MAX_PIXELS_CONFIG;
   public static final String MAX_SIDE_PX_CONFIG = ImageSafetyConfig.MAX_SIDE_PX_CONFIG;
 
-  public static final ConfigDef CONFIG_DEF = Topics.include(new ConfigDef(ImageSafetyConfig.CONFIG_DEF),
+  /** With the schema registry keys of {@link SchemaRegistryConfig} (Confluent-framed product events). */
+  public static final ConfigDef CONFIG_DEF = Topics.include(SchemaRegistryConfig.addTo(new ConfigDef(ImageSafetyConfig.CONFIG_DEF)),
           Topics.PRODUCT_EVENTS_CONFIG, Topics.PRODUCT_IMAGES_CONFIG, Topics.DEAD_LETTERS_CONFIG)
       .define(FETCH_CONCURRENCY_CONFIG, Type.INT, 32, Range.between(1, 1024), Importance.MEDIUM, FETCH_CONCURRENCY_DOC)
       .define(FETCH_PIPELINE_MAX_EVENTS_CONFIG, Type.INT, 64, Range.between(1, 10_000), Importance.LOW, FETCH_PIPELINE_MAX_EVENTS_DOC);
 
   public FetcherConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props, false);
+  }
+
+  /** The registry client, or null when {@code schema.registry.url} is not set. */
+  public SchemaRegistryClient schemaRegistry() {
+    SchemaRegistryConfig registry = new SchemaRegistryConfig(originals());
+    if (registry.format() == SchemaRegistryConfig.ValueFormat.CONFLUENT) {
+      throw new org.apache.kafka.common.config.ConfigException(SchemaRegistryConfig.VALUE_FORMAT_CONFIG, "confluent",
+          "not supported for catalog.product-images yet: the embedder reads single-object encoding only");
+    }
+    return registry.enabled() ? new SchemaRegistryClient(registry) : null;
   }
 
   public Topics topics() {

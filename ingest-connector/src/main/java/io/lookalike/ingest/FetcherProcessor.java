@@ -5,7 +5,6 @@ import io.lookalike.image.NormalisedImage;
 import io.lookalike.image.RejectedImageException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lookalike.schemas.AvroSerde;
 import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.EventType;
 import io.lookalike.schemas.ImageKey;
@@ -80,20 +79,19 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
 
   private static final Logger log = LoggerFactory.getLogger(FetcherProcessor.class);
 
-  private final String storeName;
-  private final String pendingStoreName;
   private final String imagesSink;
   private final String deadLetterSink;
   private final String deadLetterTopic;
   private final ImageFetcher fetcher;
   private final Executor executor;
   private final int maxInFlight;
-  private final AvroSerde<ProductEvent> eventSerde = Serdes.productEvent();
+  private final ProductEventDecoder decoder;
 
   private final Counter published;
   private final Counter unchanged;
   private final Counter tombstones;
   private final Counter stale;
+  private final Counter mixedVersions;
   private final Timer fetchTimer;
   private final MeterRegistry registry;
   private final AtomicInteger imagesInFlight;
@@ -107,11 +105,10 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
   private long nextSequence;
   private Cancellable drainer;
 
-  FetcherProcessor(String storeName, String pendingStoreName, String imagesSink, String deadLetterSink,
-                   String deadLetterTopic, ImageFetcher fetcher, Executor executor, int maxInFlight,
+  FetcherProcessor(String imagesSink, String deadLetterSink, String deadLetterTopic, ProductEventDecoder decoder,
+                   ImageFetcher fetcher, Executor executor, int maxInFlight,
                    MeterRegistry registry, AtomicInteger imagesInFlight) {
-    this.storeName = storeName;
-    this.pendingStoreName = pendingStoreName;
+    this.decoder = decoder;
     this.imagesSink = imagesSink;
     this.deadLetterSink = deadLetterSink;
     this.deadLetterTopic = deadLetterTopic;
@@ -124,6 +121,9 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     this.tombstones = imagesCounter(registry, "tombstone");
     this.stale = Counter.builder("lookalike.fetcher.events.stale")
         .description("Product events dropped because a newer version was already processed").register(registry);
+    this.mixedVersions = Counter.builder("lookalike.fetcher.events.stale.mixed.versions")
+        .description("Stale events whose version is a small number below an epoch-ms one: sources mixing version "
+            + "schemes").register(registry);
     this.fetchTimer = Timer.builder("lookalike.fetcher.fetch")
         .description("Time to download and normalise one image").register(registry);
     this.imagesInFlight = imagesInFlight;
@@ -179,8 +179,8 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
   @Override
   public void init(ProcessorContext<Object, Object> context) {
     this.context = context;
-    this.store = context.getStateStore(storeName);
-    this.pending = context.getStateStore(pendingStoreName);
+    this.store = context.getStateStore(FetcherApp.STORE_NAME);
+    this.pending = context.getStateStore(FetcherApp.PENDING_STORE_NAME);
     // Events taken in before a crash or a rebalance but not yet applied: fetch them again, in order.
     try (KeyValueIterator<Long, PendingEvent> it = pending.all()) {
       while (it.hasNext()) {
@@ -197,10 +197,16 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
 
   @Override
   public void process(Record<byte[], byte[]> record) {
+    // Where the event was published, as ProductKeyer noted it before the repartition topic.
     RecordMetadata metadata = context.recordMetadata().orElse(null);
-    PendingEvent input = new PendingEvent(record.key(), record.value(), record.timestamp(),
-        metadata == null ? null : metadata.topic(), metadata == null ? -1 : metadata.partition(),
-        metadata == null ? -1 : metadata.offset());
+    String topic = header(record, ProductKeyer.SOURCE_TOPIC_HEADER);
+    PendingEvent input = topic != null
+        ? new PendingEvent(originalKey(record.key()), record.value(), record.timestamp(), topic,
+            Integer.parseInt(header(record, ProductKeyer.SOURCE_PARTITION_HEADER)),
+            Long.parseLong(header(record, ProductKeyer.SOURCE_OFFSET_HEADER)))
+        : new PendingEvent(originalKey(record.key()), record.value(), record.timestamp(),
+            metadata == null ? null : metadata.topic(), metadata == null ? -1 : metadata.partition(),
+            metadata == null ? -1 : metadata.offset());
     long sequence = nextSequence++;
     pending.put(sequence, input);
     submit(sequence, input);
@@ -208,6 +214,15 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     while (inFlight.size() >= maxInFlight) {
       awaitOldest(); // the window is full
     }
+  }
+
+  private static String header(Record<byte[], byte[]> record, String name) {
+    return DeadLetters.header(record.headers(), name);
+  }
+
+  /** ProductKeyer keys an undecodable record that had no key with an empty one; it had none. */
+  private static byte[] originalKey(byte[] key) {
+    return key == null || key.length == 0 ? null : key;
   }
 
   @Override
@@ -223,10 +238,9 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
 
   /** Decodes the event and starts fetching its images (unless it is invalid, stale or a delete). */
   private void submit(long sequence, PendingEvent input) {
-    String key = input.key() == null ? null : new String(input.key(), StandardCharsets.UTF_8);
     ProductEvent event;
     try {
-      event = decode(input.value(), key);
+      event = decode(input.value(), input.timestamp());
     } catch (RejectedImageException e) {
       inFlight.addLast(new InFlight(sequence, input, null, e, true, Map.of()));
       return;
@@ -311,8 +325,15 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     ProductEvent event = item.event();
     ProductState state = store.get(event.getProductId());
     if (!EventOrder.isNewer(event, state)) {
-      log.debug("Dropping version {} ({}) of {}: version {} ({}) already processed", event.getVersion(),
-          event.getOccurredAt(), event.getProductId(), state.version(), state.occurredAt());
+      if (looksLikeMixedVersionSchemes(event.getVersion(), state.version())) {
+        mixedVersions.increment();
+        log.warn("Dropping version {} of {} as stale: version {} was processed before. It looks like one source sends "
+            + "its own small version numbers and another none (so occurredAt in epoch ms): use one scheme per "
+            + "product (docs/producing.md, the version rule)", event.getVersion(), event.getProductId(), state.version());
+      } else {
+        log.debug("Dropping version {} ({}) of {}: version {} ({}) already processed", event.getVersion(),
+            event.getOccurredAt(), event.getProductId(), state.version(), state.occurredAt());
+      }
       stale.increment();
       return;
     }
@@ -322,25 +343,13 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     store.put(event.getProductId(), next);
   }
 
-  private ProductEvent decode(byte[] value, String key) throws RejectedImageException {
-    if (value == null) {
-      throw new RejectedImageException(RejectedImageException.INVALID_EVENT, "null product event");
-    }
-    ProductEvent event;
-    try {
-      event = eventSerde.deserialize(value);
-    } catch (SerializationException e) {
-      throw new RejectedImageException(RejectedImageException.INVALID_EVENT, e.getMessage(), e);
-    }
+  private ProductEvent decode(byte[] value, long timestamp) throws RejectedImageException {
+    ProductEvent event = decoder.decode(value, timestamp);
     String productId = event.getProductId();
     if (productId == null || productId.isBlank()) {
       throw new RejectedImageException(RejectedImageException.INVALID_EVENT, "event has no productId");
     }
-    // The state store is partitioned by the record key; a different key would split a product's history.
-    if (key != null && !key.equals(productId)) {
-      throw new RejectedImageException(RejectedImageException.INVALID_EVENT,
-          "record key '" + key + "' is not the event's productId '" + productId + "'");
-    }
+    // Any record key is fine: ProductKeyer re-keyed the event by its productId before the repartition topic.
     Set<String> ids = new HashSet<>();
     for (ImageRef image : event.getImages()) {
       String imageId = image.getImageId();
@@ -460,6 +469,11 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
         deadLetterSink);
     Counter.builder("lookalike.fetcher.rejected").tag("reason", error.reasonCode())
         .description("Images and events dead-lettered by the fetcher, by reason").register(registry).increment();
+  }
+
+  /** A small version below one that looks like epoch milliseconds (after 2001): two schemes meet on one product. */
+  static boolean looksLikeMixedVersionSchemes(long incoming, long processed) {
+    return processed >= 1_000_000_000_000L && incoming < 100_000_000_000L;
   }
 
   /** A stable hash of the metadata snapshot (attributes in key order, so map order does not matter). */

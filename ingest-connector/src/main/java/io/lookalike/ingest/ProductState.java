@@ -22,6 +22,14 @@ record ProductState(long version, long occurredAt, boolean deleted, Map<String, 
     images = images == null ? Map.of() : Map.copyOf(images);
   }
 
+  /**
+   * The version rule (docs/producing.md): an event is newer when its version is higher, or equal with a later
+   * occurredAt; anything else (older, or the same event again) is stale.
+   */
+  boolean isNewer(long otherVersion, long otherOccurredAt) {
+    return otherVersion > version || (otherVersion == version && otherOccurredAt > occurredAt);
+  }
+
   private static final ObjectMapper JSON = new ObjectMapper()
       .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 

@@ -197,6 +197,31 @@ class FetcherTopologyTest {
   }
 
   @Test
+  void shouldTakeSameVersionWithLaterOccurredAtAsNewer() {
+    events.pipeInput("p1", upsert("p1", 3, metadata("Old"), image("front", 0)));
+    images.readRecordsToList();
+
+    ProductEvent later = ProductEvent.newBuilder(upsert("p1", 3, metadata("New"), image("front", 0)))
+        .setOccurredAt(Instant.ofEpochMilli(3001)).build();
+    events.pipeInput("p1", later);
+
+    assertThat(images.readValue().getProduct().getTitle()).isEqualTo("New");
+    assertThat(registry.counter("lookalike.fetcher.events.stale").count()).isZero();
+  }
+
+  @Test
+  void shouldCountSmallVersionBelowEpochMillisVersionAsMixedSchemes() {
+    long epochMillis = Instant.parse("2026-12-01T00:00:00Z").toEpochMilli();
+    events.pipeInput("p1", upsert("p1", epochMillis, metadata("Loaded without a version"), image("front", 0)));
+    images.readRecordsToList();
+
+    events.pipeInput("p1", upsert("p1", 7, metadata("Webhook with its own version"), image("front", 0)));
+
+    assertThat(images.isEmpty()).isTrue();
+    assertThat(registry.counter("lookalike.fetcher.events.stale.mixed.versions").count()).isEqualTo(1);
+  }
+
+  @Test
   void shouldDeadLetterMissingFileAndPublishOtherImages() {
     ProductEvent event = upsert("p1", 1, metadata("Red dress"), image("front", 0),
         new ImageRef("gone", dir.resolve("missing.jpg").toUri().toString(), 1));
@@ -231,7 +256,7 @@ class FetcherTopologyTest {
 
   @Test
   void shouldDeadLetterUndecodableEventAndGoOn() {
-    byte[] garbage = "{\"productId\":\"p9\"}".getBytes(StandardCharsets.UTF_8);
+    byte[] garbage = "productId=p9".getBytes(StandardCharsets.UTF_8);
     rawEvents.pipeInput("p9".getBytes(StandardCharsets.UTF_8), garbage);
     events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0)));
 
@@ -239,6 +264,81 @@ class FetcherTopologyTest {
     assertThat(letter.value()).isEqualTo(garbage);
     assertThat(header(letter, DeadLetters.REASON_CODE)).isEqualTo("invalid_event");
     assertThat(images.readKeyValuesToMap()).containsOnlyKeys("p1/front");
+  }
+
+  @Test
+  void shouldNameTheExpectedEncodingsWhenDeadLetteringUnknownBytes() {
+    rawEvents.pipeInput("p9".getBytes(StandardCharsets.UTF_8), "productId=p9".getBytes(StandardCharsets.UTF_8));
+
+    String reason = header(deadLetters.readRecord(), DeadLetters.REASON);
+    assertThat(reason).contains("0x70 0x72").contains("single-object").contains("Confluent").contains("JSON");
+  }
+
+  @Test
+  void shouldDeadLetterConfluentFramedEventNamingTheSchemaIdWhenNoRegistryIsSet() {
+    byte[] framed = io.lookalike.schemas.registry.ConfluentWireFormat.encode(42, upsert("p1", 1, metadata("x"), image("front", 0)));
+    rawEvents.pipeInput("p1".getBytes(StandardCharsets.UTF_8), framed);
+
+    TestRecord<byte[], byte[]> letter = deadLetters.readRecord();
+    assertThat(header(letter, DeadLetters.REASON)).contains("schema id 42").contains("schema.registry.url");
+    assertThat(letter.value()).isEqualTo(framed);
+  }
+
+  @Test
+  void shouldAcceptJsonEventInTheWebhooksShape() {
+    String json = "{\"eventId\":\"e1\",\"type\":\"UPSERT\",\"productId\":\"p1\",\"version\":3,"
+        + "\"occurredAt\":\"2026-01-02T03:04:05Z\",\"product\":{\"title\":\"Red dress\","
+        + "\"price\":{\"amount\":49.9,\"currency\":\"EUR\"}},"
+        + "\"images\":[{\"imageId\":\"front\",\"url\":\"" + url(0) + "\",\"position\":0}]}";
+    rawEvents.pipeInput("p1".getBytes(StandardCharsets.UTF_8), json.getBytes(StandardCharsets.UTF_8));
+
+    ProductImage front = images.readKeyValuesToMap().get("p1/front");
+    assertThat(front.getVersion()).isEqualTo(3);
+    assertThat(front.getProduct().getTitle()).isEqualTo("Red dress");
+    assertThat(front.getProduct().getPrice().getAmount()).isEqualTo(49.9);
+    assertThat(front.getOccurredAt()).isEqualTo(Instant.parse("2026-01-02T03:04:05Z"));
+  }
+
+  @Test
+  void shouldDeadLetterInvalidJsonEventNamingTheFields() {
+    String json = "{\"type\":\"UPSERT\",\"version\":-1}";
+    rawEvents.pipeInput("p1".getBytes(StandardCharsets.UTF_8), json.getBytes(StandardCharsets.UTF_8));
+
+    TestRecord<byte[], byte[]> letter = deadLetters.readRecord();
+    assertThat(header(letter, DeadLetters.REASON_CODE)).isEqualTo("invalid_event");
+    assertThat(header(letter, DeadLetters.REASON)).contains("productId: is required").contains("version:");
+    assertThat(letter.value()).isEqualTo(json.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void shouldKeepOneProductsHistoryWhateverKeyItsProducerUsed() {
+    // Given a product published under its own key, then under another key and with none at all
+    events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0), image("back", 1)));
+    images.readRecordsToList();
+
+    // When a later version drops an image, and a delete follows, from producers keying differently
+    events.pipeInput("some-other-key", upsert("p1", 2, metadata("Red dress"), image("front", 0)));
+    List<TestRecord<String, ProductImage>> dropped = images.readRecordsToList();
+    events.pipeInput((String) null, delete("p1", 3));
+
+    // Then the dropped image and then every image are tombstoned, as with one producer
+    assertThat(dropped).extracting(TestRecord::key).containsExactly("p1/back");
+    assertThat(dropped.get(0).value()).isNull();
+    Map<String, ProductImage> afterDelete = images.readKeyValuesToMap();
+    assertThat(afterDelete).containsOnlyKeys("p1/front");
+    assertThat(afterDelete.values()).containsOnlyNulls();
+    assertThat(deadLetters.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldNameTheOriginalTopicPartitionAndOffsetInDeadLettersAfterTheRepartition() {
+    events.pipeInput("p1", upsert("p1", 1, metadata("x"), image("front", 0)));
+    events.pipeInput("p2", upsert("p2", 1, metadata("x"), new ImageRef("gone", dir.resolve("gone.jpg").toUri().toString(), 0)));
+
+    TestRecord<byte[], byte[]> letter = deadLetters.readRecord();
+    assertThat(header(letter, DeadLetters.SOURCE_TOPIC)).isEqualTo(TOPICS.productEvents());
+    assertThat(header(letter, DeadLetters.SOURCE_OFFSET)).isEqualTo("1");
+    assertThat(letter.headers().lastHeader(ProductKeyer.SOURCE_TOPIC_HEADER)).isNull();
   }
 
   @Test

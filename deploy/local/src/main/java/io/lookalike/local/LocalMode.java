@@ -155,12 +155,13 @@ public final class LocalMode implements AutoCloseable {
   private Consumer<RoutesConfig> webhookRoutes(Path data) throws IOException {
     Map<String, Object> props = new HashMap<>(options.overrides());
     props.put(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    props.putIfAbsent(WebhookConfig.ALLOW_FILE_URLS_CONFIG, "true"); // as the local fetcher: one file: rule
     if (!props.containsKey(WebhookConfig.SECRET_CONFIG)) {
       Path secretFile = data.resolve("webhook.secret");
       if (!Files.exists(secretFile)) {
         byte[] random = new byte[24];
         new SecureRandom().nextBytes(random);
-        Files.writeString(secretFile, HexFormat.of().formatHex(random) + "\n");
+        writeOwnerOnly(secretFile, HexFormat.of().formatHex(random) + "\n");
       }
       props.put(WebhookConfig.SECRET_CONFIG, Files.readString(secretFile).trim());
     }
@@ -170,6 +171,17 @@ public final class LocalMode implements AutoCloseable {
       response.headers().forEach(ctx::header);
       ctx.status(response.status()).contentType(WebhookReceiver.Response.CONTENT_TYPE).result(response.body());
     });
+  }
+
+  /** Creates {@code file} readable and writable by its owner only (rw-------) where the file system has POSIX modes. */
+  static void writeOwnerOnly(Path file, String content) throws IOException {
+    try {
+      Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+          java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    } catch (UnsupportedOperationException e) {
+      Files.createFile(file); // not POSIX (Windows): the user's profile directory protects it
+    }
+    Files.writeString(file, content);
   }
 
   private Map<String, Object> stageConfig(Path data, Map<String, Object> extra) {
@@ -220,6 +232,10 @@ public final class LocalMode implements AutoCloseable {
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    // A broker lost mid-load fails the remaining lines in seconds, not a minute each.
+    props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000);
+    props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
     return new KafkaProducer<>(props, new StringSerializer(), Serdes.productEvent().serializer());
   }
 

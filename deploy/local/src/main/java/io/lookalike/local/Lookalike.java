@@ -1,8 +1,10 @@
 package io.lookalike.local;
 
 import io.lookalike.ingest.CatalogFileLoader;
+import io.lookalike.ingest.KafkaReachability;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Topics;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -119,7 +121,8 @@ public final class Lookalike {
   }
 
   @Command(name = "load", mixinStandardHelpOptions = true,
-      description = "Publishes the products of a JSON Lines (.jsonl) or CSV (.csv) catalog file as product events.")
+      description = {"Publishes the products of a JSON Lines (.jsonl) or CSV (.csv) catalog file as product events.",
+          "A line without a version gets its occurredAt in epoch ms (docs/producing.md, the version rule)."})
   static final class Load implements Callable<Integer> {
     @Parameters(paramLabel = "FILE", description = "The catalog file; relative image paths are resolved against its directory.")
     Path file;
@@ -130,10 +133,35 @@ public final class Lookalike {
     @Option(names = "--topic", defaultValue = Topics.DEFAULT_PRODUCT_EVENTS, description = "Topic (default: ${DEFAULT-VALUE}).")
     String topic;
 
+    @Option(names = "--allow-file-urls", defaultValue = "true", arity = "1", description = {
+        "Whether image paths and file: URLs are accepted (image.fetch.allow.file; default: ${DEFAULT-VALUE},",
+        "as the local mode's fetcher reads them). Pass false for a shared fetcher: such lines are refused here."})
+    boolean allowFileUrls;
+
     @Override
     public Integer call() throws Exception {
+      // The lookalike script changes to the repository first; a relative FILE is the caller's.
+      Path catalog = callerDirectory().resolve(file).normalize();
+      if (!Files.isReadable(catalog)) {
+        System.err.println("Cannot read the catalog file " + catalog);
+        return 1;
+      }
+      // The client's own WARN per reconnect attempt would bury the one line that says what to do.
+      ch.qos.logback.classic.Logger network = (ch.qos.logback.classic.Logger)
+          org.slf4j.LoggerFactory.getLogger("org.apache.kafka.clients.NetworkClient");
+      ch.qos.logback.classic.Level level = network.getLevel();
+      network.setLevel(ch.qos.logback.classic.Level.ERROR);
+      try {
+        KafkaReachability.check(bootstrapServers, KafkaReachability.DEFAULT_TIMEOUT,
+            "is `./lookalike local` running? Otherwise pass --bootstrap-servers");
+      } catch (KafkaReachability.UnreachableException e) {
+        System.err.println(e.getMessage());
+        return 1;
+      } finally {
+        network.setLevel(level);
+      }
       try (KafkaProducer<String, ProductEvent> producer = LocalMode.eventProducer(bootstrapServers)) {
-        var result = CatalogFileLoader.load(file, producer, topic, true);
+        var result = CatalogFileLoader.load(catalog, producer, topic, true, allowFileUrls);
         System.out.println(describe(result, topic));
         return result.invalid() == 0 ? 0 : 2;
       }
@@ -149,6 +177,12 @@ public final class Lookalike {
 
     private static String count(long n, String noun) {
       return n + " " + noun + (n == 1 ? "" : "s");
+    }
+
+    /** Where the user ran the command: {@code lookalike.cwd} (set by the lookalike script), else the JVM's. */
+    static Path callerDirectory() {
+      String cwd = System.getProperty("lookalike.cwd");
+      return Path.of(cwd == null || cwd.isBlank() ? "." : cwd).toAbsolutePath();
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.lookalike.local;
 
+import io.lookalike.model.Embedder;
 import io.lookalike.gateway.AliasFollower;
 import com.sun.net.httpserver.HttpServer;
 import io.lookalike.model.DjlEmbedder;
@@ -21,6 +22,7 @@ import io.lookalike.ingest.FetcherApp;
 import io.lookalike.ingest.FetcherConfig;
 import io.lookalike.image.ImageDownloader;
 import io.lookalike.image.ImageNormaliser;
+import io.lookalike.ingest.KafkaReachability;
 import io.lookalike.schemas.TopicAdmin;
 import io.lookalike.schemas.Topics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -147,10 +149,18 @@ public final class StageCommands {
 
     @Override
     public Integer call() throws Exception {
+      WebhookConfig config = new WebhookConfig(common.config());
+      PortCheck.requireFree(List.of(new PortCheck.Port(WebhookConfig.PORT_CONFIG,
+          config.getString(WebhookConfig.HOST_CONFIG), config.getInt(WebhookConfig.PORT_CONFIG))));
+      try {
+        // Before the port opens: a broker that is not there is one line now, not a 503 on every request.
+        KafkaReachability.check(String.join(",", config.getList(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG)),
+            KafkaReachability.DEFAULT_TIMEOUT, "check --bootstrap-servers");
+      } catch (KafkaReachability.UnreachableException e) {
+        System.err.println(e.getMessage());
+        return 1;
+      }
       return runStage("webhook", metrics, (registry, stage) -> {
-        WebhookConfig config = new WebhookConfig(common.config());
-        PortCheck.requireFree(List.of(new PortCheck.Port(WebhookConfig.PORT_CONFIG,
-            config.getString(WebhookConfig.HOST_CONFIG), config.getInt(WebhookConfig.PORT_CONFIG))));
         common.ensureTopics();
         WebhookServer server = stage.remember(new WebhookServer(config, new WebhookReceiver(config, registry)));
         int port = server.start();

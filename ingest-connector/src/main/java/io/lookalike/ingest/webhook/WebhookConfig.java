@@ -1,6 +1,8 @@
 package io.lookalike.ingest.webhook;
 
+import io.lookalike.ingest.FetcherConfig;
 import io.lookalike.schemas.Topics;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import java.util.Map;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.common.config.AbstractConfig;
@@ -53,8 +55,14 @@ public final class WebhookConfig extends AbstractConfig {
   private static final String PORT_DOC = "Port of the standalone webhook server (0: any free port).";
 
   public static final String TOPIC_CONFIG = Topics.PRODUCT_EVENTS_CONFIG;
+  /** The fetcher's key: one file: URL rule for every way in (docs/producing.md). */
+  public static final String ALLOW_FILE_URLS_CONFIG = FetcherConfig.FETCH_ALLOW_FILE_CONFIG;
+  private static final String ALLOW_FILE_URLS_DOC = "Whether events may name file: image URLs. The same key as the "
+      + "fetcher's, which is the one that reads them: set both or neither (the local mode sets both). When false, "
+      + "an event with a file: URL is answered 400.";
 
-  public static final ConfigDef CONFIG_DEF = Topics.configDef(TOPIC_CONFIG)
+  /** With the schema registry keys ({@code value.format=confluent} writes the Confluent wire format). */
+  public static final ConfigDef CONFIG_DEF = Topics.include(SchemaRegistryConfig.addTo(new ConfigDef()), TOPIC_CONFIG)
       .define(BOOTSTRAP_SERVERS_CONFIG, Type.LIST, ConfigDef.NO_DEFAULT_VALUE, Importance.HIGH, BOOTSTRAP_SERVERS_DOC)
       .define(AUTH_CONFIG, Type.STRING, "bearer", ConfigDef.ValidString.in("bearer", "hmac", "none"), Importance.HIGH,
           AUTH_DOC)
@@ -68,10 +76,12 @@ public final class WebhookConfig extends AbstractConfig {
       .define(ACK_TIMEOUT_MS_CONFIG, Type.INT, 10_000, Range.between(2_000, 600_000), Importance.MEDIUM,
           ACK_TIMEOUT_MS_DOC)
       .define(HOST_CONFIG, Type.STRING, "0.0.0.0", Importance.LOW, HOST_DOC)
-      .define(PORT_CONFIG, Type.INT, 8081, Range.between(0, 65535), Importance.LOW, PORT_DOC);
+      .define(PORT_CONFIG, Type.INT, 8081, Range.between(0, 65535), Importance.LOW, PORT_DOC)
+      .define(ALLOW_FILE_URLS_CONFIG, Type.BOOLEAN, false, Importance.LOW, ALLOW_FILE_URLS_DOC);
 
   public WebhookConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props);
+    new SchemaRegistryConfig(originals()); // a wrong registry setting fails here, naming the key
     if (getList(BOOTSTRAP_SERVERS_CONFIG).isEmpty()) {
       throw new ConfigException(BOOTSTRAP_SERVERS_CONFIG, "", "at least one broker is required");
     }

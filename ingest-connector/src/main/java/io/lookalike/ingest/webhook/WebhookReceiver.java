@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lookalike.ingest.ProductEventEncoder;
+import io.lookalike.ingest.ProductEventJson;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import io.lookalike.schemas.ProductEvent;
-import io.lookalike.schemas.Serdes;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import java.io.IOException;
@@ -40,7 +42,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The webhook: {@code POST /v1/events} with one event or a JSON array of them (see {@link EventJson} for
+ * The webhook: {@code POST /v1/events} with one event or a JSON array of them (see {@link ProductEventJson} for
  * the shape), framework-free so that any HTTP server can mount it ({@link WebhookServer} standalone, the
  * gateway in the local mode). Checks the caller (bearer secret or HMAC signature, compared in constant
  * time), validates every event (400 with all field errors, nothing produced), drops eventIds it already
@@ -81,6 +83,8 @@ public final class WebhookReceiver implements AutoCloseable {
   private final int ackTimeoutMs;
   private final Dedup dedup;
   private final MeterRegistry registry;
+  private final ProductEventJson.Rules rules;
+  private final ProductEventEncoder encoder;
 
   /** With a Kafka producer of its own (acks=all, idempotent, timeouts from webhook.ack.timeout.ms). */
   public WebhookReceiver(WebhookConfig config, MeterRegistry registry) {
@@ -104,6 +108,8 @@ public final class WebhookReceiver implements AutoCloseable {
     this.dedup = new Dedup(config.getInt(WebhookConfig.DEDUP_MAX_ENTRIES_CONFIG),
         config.getLong(WebhookConfig.DEDUP_WINDOW_MS_CONFIG));
     this.registry = registry == null ? Metrics.globalRegistry : registry;
+    this.rules = ProductEventJson.Rules.strict().withFileUrls(config.getBoolean(WebhookConfig.ALLOW_FILE_URLS_CONFIG));
+    this.encoder = ProductEventEncoder.from(new SchemaRegistryConfig(config.originals()), topic);
   }
 
   static Map<String, Object> producerConfig(WebhookConfig config) {
@@ -165,11 +171,11 @@ public final class WebhookReceiver implements AutoCloseable {
       return error(400, "invalid_event", "empty array");
     }
 
-    List<EventJson.FieldError> errors = new ArrayList<>();
+    List<ProductEventJson.FieldError> errors = new ArrayList<>();
     Map<String, ProductEvent> events = new LinkedHashMap<>(); // by eventId: a repeat within the batch counts once
     int index = 0;
     for (JsonNode node : batch ? root : List.of(root)) {
-      ProductEvent event = EventJson.read(node, batch ? "[" + index + "]" : "", errors);
+      ProductEvent event = ProductEventJson.read(node, batch ? "[" + index + "]" : "", errors, rules);
       if (event != null) {
         events.putIfAbsent(event.getEventId(), event);
       }
@@ -204,7 +210,7 @@ public final class WebhookReceiver implements AutoCloseable {
     try {
       for (String eventId : fresh) {
         ProductEvent event = events.get(eventId);
-        sends.add(producer.send(new ProducerRecord<>(topic, event.getProductId(), Serdes.productEvent().serialize(event))));
+        sends.add(producer.send(new ProducerRecord<>(topic, event.getProductId(), encoder.encode(event))));
       }
       long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ackTimeoutMs);
       for (int i = 0; i < sends.size(); i++) {

@@ -1,0 +1,147 @@
+package io.lookalike.ingest;
+
+import io.lookalike.image.RejectedImageException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lookalike.schemas.AvroSerde;
+import io.lookalike.schemas.ProductEvent;
+import io.lookalike.schemas.Serdes;
+import io.lookalike.schemas.registry.ConfluentWireFormat;
+import io.lookalike.schemas.registry.SchemaRegistryClient;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import org.apache.kafka.common.errors.SerializationException;
+
+/**
+ * Reads a {@code product-events} record value in whichever encoding its producer chose, told apart per
+ * record by its first bytes:
+ * <ul>
+ *   <li>{@code C3 01}: Avro single-object encoding (then the writer schema's 8-byte fingerprint);
+ *   <li>{@code 00}: Confluent wire format (then a 4-byte schema id, big-endian), needs a schema registry;
+ *   <li>{@code {} (after optional white space): JSON in the webhook's shape, read by {@link ProductEventJson}.
+ * </ul>
+ */
+public final class ProductEventDecoder {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final AvroSerde<ProductEvent> avro = Serdes.productEvent();
+  private final SchemaRegistryClient registry;
+
+  /** Thrown when the schema registry cannot be asked (retriable: the record is not at fault). */
+  public static final class RegistryUnavailableException extends RuntimeException {
+    RegistryUnavailableException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  /** Without a schema registry: Confluent-framed records are dead-lettered, saying so. */
+  public ProductEventDecoder() {
+    this(null);
+  }
+
+  /** @param registry where Confluent-framed records' writer schemas are looked up; may be null */
+  public ProductEventDecoder(SchemaRegistryClient registry) {
+    this.registry = registry;
+  }
+
+  /** The encodings a value can be in. */
+  public enum Encoding { AVRO_SINGLE_OBJECT, CONFLUENT, JSON, UNKNOWN }
+
+  /** The encoding of a value, from its first bytes. */
+  public static Encoding encoding(byte[] value) {
+    if (value.length >= 2 && (value[0] & 0xFF) == 0xC3 && value[1] == 0x01) {
+      return Encoding.AVRO_SINGLE_OBJECT;
+    }
+    if (value.length >= 5 && value[0] == 0) {
+      return Encoding.CONFLUENT;
+    }
+    for (byte b : value) {
+      if (b == '{') {
+        return Encoding.JSON;
+      }
+      if (b != ' ' && b != '\t' && b != '\r' && b != '\n') {
+        break;
+      }
+    }
+    return Encoding.UNKNOWN;
+  }
+
+  /**
+   * The event, or a rejection naming what is wrong.
+   *
+   * @param timestamp the record's timestamp: a JSON event without {@code occurredAt} occurred then (so
+   *     that decoding it again, after a restart, gives the same event)
+   */
+  public ProductEvent decode(byte[] value, long timestamp) throws RejectedImageException {
+    if (value == null) {
+      throw new RejectedImageException(RejectedImageException.INVALID_EVENT, "null product event");
+    }
+    try {
+      return switch (encoding(value)) {
+        case AVRO_SINGLE_OBJECT -> avro.deserialize(value);
+        case JSON -> json(value, timestamp);
+        case CONFLUENT -> confluent(value);
+        case UNKNOWN -> throw new RejectedImageException(RejectedImageException.INVALID_EVENT, String.format(
+            "Unrecognised encoding (first bytes 0x%02X 0x%02X): expected Avro single-object (C3 01), "
+                + "Confluent wire format (00 + schema id) or a JSON object", value.length > 0 ? value[0] : 0,
+            value.length > 1 ? value[1] : 0));
+      };
+    } catch (SerializationException e) {
+      throw new RejectedImageException(RejectedImageException.INVALID_EVENT, e.getMessage(), e);
+    }
+  }
+
+  private ProductEvent confluent(byte[] value) throws RejectedImageException {
+    int id = ByteBuffer.wrap(value, 1, 4).getInt();
+    if (registry == null) {
+      throw new RejectedImageException(RejectedImageException.INVALID_EVENT,
+          "Confluent wire format (schema id " + id + ") but no schema registry is configured (schema.registry.url)");
+    }
+    org.apache.avro.Schema writer;
+    try {
+      writer = registry.schemaById(id);
+    } catch (SchemaRegistryClient.RegistryException e) {
+      if (e.status() == 404) {
+        throw new RejectedImageException(RejectedImageException.INVALID_EVENT,
+            "schema id " + id + " is unknown to the registry: " + e.getMessage(), e);
+      }
+      throw new RegistryUnavailableException("schema registry failed for schema id " + id + ": " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw new RegistryUnavailableException(e.getMessage(), e);
+    }
+    if (!writer.getFullName().equals(ProductEvent.getClassSchema().getFullName())) {
+      throw new RejectedImageException(RejectedImageException.INVALID_EVENT,
+          "schema id " + id + " is " + writer.getFullName() + ", not " + ProductEvent.getClassSchema().getFullName());
+    }
+    return ConfluentWireFormat.decode(value, writer, ProductEvent.getClassSchema());
+  }
+
+  private static ProductEvent json(byte[] value, long timestamp) throws RejectedImageException {
+    JsonNode node;
+    try {
+      node = JSON.readTree(value);
+    } catch (IOException e) {
+      throw new RejectedImageException(RejectedImageException.INVALID_EVENT,
+          "not JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
+    }
+    try {
+      // file: URLs pass here: the fetcher's own image.fetch.allow.file decides, per image (scheme_not_allowed).
+      return ProductEventJson.read(node, new ProductEventJson.Rules(null, true, () -> timestamp));
+    } catch (IllegalArgumentException e) {
+      throw new RejectedImageException(RejectedImageException.INVALID_EVENT, "invalid JSON event: " + e.getMessage(), e);
+    }
+  }
+
+  /** The productId of a decodable event, or null (the record is dead-lettered later). */
+  String productIdOrNull(byte[] value, long timestamp) {
+    try {
+      String productId = decode(value, timestamp).getProductId();
+      return productId == null || productId.isBlank() ? null : productId;
+    } catch (RegistryUnavailableException e) {
+      throw e; // retried by the stream thread, not dead-lettered
+    } catch (RejectedImageException | RuntimeException e) {
+      return null;
+    }
+  }
+}
