@@ -1,6 +1,5 @@
 package io.lookalike.local;
 
-import io.lookalike.model.Embedder;
 import io.lookalike.embedder.EmbedderConfig;
 import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.gateway.GatewayConfig;

@@ -1,6 +1,5 @@
 package io.lookalike.local;
 
-import io.lookalike.model.Embedder;
 import io.lookalike.gateway.AliasFollower;
 import com.sun.net.httpserver.HttpServer;
 import io.lookalike.model.DjlEmbedder;
