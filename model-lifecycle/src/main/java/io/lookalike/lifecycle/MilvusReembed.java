@@ -11,14 +11,8 @@ import io.lookalike.schemas.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.PrintWriter;
 import java.nio.file.Files;
-import java.time.Duration;
 import java.util.HashMap;
-import java.util.Locale;
 import java.util.Map;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 
@@ -104,14 +98,8 @@ public final class MilvusReembed {
             current.store().close();
             current.embedder().close();
           }
-          out.printf(Locale.ROOT, "  near-duplicate recall@1: %.3f (%d of %d altered copies found their product first)%n",
-              check.nearDuplicateRecall(), check.found(), check.sampled());
-          out.printf(Locale.ROOT, "  agreement@1 with %s: %.3f (top-10 overlap %.2f)%n", previous.modelId(),
-              check.agreement(), check.top10Overlap());
-          if (check.sampled() == 0 || check.nearDuplicateRecall() < gate) {
-            err.printf(Locale.ROOT, "Not switching: near-duplicate recall@1 %.3f is below the gate %.3f%s. %s stays"
-                + " active; collection %s stays until dropped.%n", check.nearDuplicateRecall(), gate,
-                check.sampled() == 0 ? " (no indexed photo to sample)" : "", previous.modelId(), store.collectionName());
+          if (!ReembedConsole.report(out, err, check, previous.modelId(), gate,
+              "collection " + store.collectionName() + " stays until dropped.")) {
             return GATE_FAILED;
           }
           store.activate();
@@ -141,23 +129,13 @@ public final class MilvusReembed {
   private void waitUntilCaughtUp(Admin admin, String embedderGroup, EmbeddingSink sink, long pollMs)
       throws Exception {
     String topic = topics.productImages();
-    long[] replayed = ModelPipelines.replayed(admin, topic, embedderGroup);
-    try (ProgressBar bar = new ProgressBarBuilder().setTaskName("Re-embedding")
-        .setInitialMax(Math.max(1, replayed[1])).setStyle(ProgressBarStyle.ASCII).setUnit(" rec", 1).showSpeed()
-        .setConsumer(new ConsoleProgressBarConsumer(System.err))
-        .startsFrom(replayed[0], Duration.ZERO).build()) {
-      while (true) {
-        long indexerLag = replayed[0] < replayed[1] ? -1 : sink.lag();
-        bar.maxHint(Math.max(1, replayed[1]));
-        bar.stepTo(replayed[0]);
-        bar.setExtraMessage(" lag " + (replayed[1] - replayed[0]) + (indexerLag > 0 ? " + " + indexerLag : ""));
-        if (replayed[0] == replayed[1] && indexerLag == 0) {
-          break;
-        }
-        Thread.sleep(pollMs);
-        replayed = ModelPipelines.replayed(admin, topic, embedderGroup);
-      }
-      bar.stepTo(bar.getMax());
-    }
+    ReembedConsole.follow(() -> {
+      long[] replayed = ModelPipelines.replayed(admin, topic, embedderGroup);
+      long embedderLag = replayed[1] - replayed[0];
+      // the sink's lag only counts once the embedder has written everything it will write
+      long indexerLag = embedderLag > 0 ? -1 : sink.lag();
+      long lag = indexerLag < 0 ? embedderLag : embedderLag + indexerLag;
+      return new ReembedConsole.Step(replayed[0], replayed[1], lag, embedderLag == 0 && indexerLag == 0);
+    }, pollMs);
   }
 }

@@ -1,6 +1,8 @@
 package io.lookalike.local;
 
 import io.lookalike.lifecycle.MilvusReembed;
+import io.lookalike.lifecycle.QualityGate;
+import io.lookalike.lifecycle.ReembedConsole;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -13,12 +15,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -146,15 +144,8 @@ final class ModelCommands {
         out.flush();
         JsonNode check = admin.send("POST", "/v1/admin/models/" + modelId + "/check?sample=" + sample, null,
             Duration.ofMinutes(10));
-        double recall = check.path("nearDuplicateRecall").asDouble();
-        out.printf(Locale.ROOT, "  near-duplicate recall@1: %.3f (%d of %d altered copies found their product first)%n",
-            recall, check.path("found").asInt(), check.path("sampled").asInt());
-        out.printf(Locale.ROOT, "  agreement@1 with %s: %.3f (top-10 overlap %.2f)%n", previous,
-            check.path("agreement").asDouble(), check.path("top10Overlap").asDouble());
-        if (check.path("sampled").asInt() == 0 || recall < gate) {
-          err.printf(Locale.ROOT, "Not switching: near-duplicate recall@1 %.3f is below the gate %.3f%s. %s stays active;"
-              + " %s keeps following the catalog until you drop it (lookalike drop %s).%n", recall, gate,
-              check.path("sampled").asInt() == 0 ? " (no indexed photo to sample)" : "", previous, modelId, modelId);
+        if (!ReembedConsole.report(out, err, JSON.treeToValue(check, QualityGate.Result.class), previous, gate,
+            modelId + " keeps following the catalog until you drop it (lookalike drop " + modelId + ").")) {
           return GATE_FAILED;
         }
 
@@ -171,30 +162,15 @@ final class ModelCommands {
       }
     }
 
-    private JsonNode waitUntilCaughtUp(AdminClient admin, String modelId) throws IOException, InterruptedException {
-      JsonNode progress = admin.send("GET", "/v1/admin/models/" + modelId + "/progress", null);
-      if (progress.path("caughtUp").asBoolean()) {
-        return progress;
-      }
-      try (ProgressBar bar = new ProgressBarBuilder().setTaskName("Re-embedding")
-          .setInitialMax(Math.max(1, progress.path("total").asLong()))
-          .setStyle(ProgressBarStyle.ASCII).setUnit(" rec", 1).showSpeed()
-          .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
-          .startsFrom(Math.max(0, progress.path("done").asLong()), Duration.ZERO)
-          .build()) {
-        while (!progress.path("caughtUp").asBoolean()) {
-          Thread.sleep(pollMs);
-          progress = admin.send("GET", "/v1/admin/models/" + modelId + "/progress", null);
-          long total = progress.path("total").asLong();
-          if (total > 0) {
-            bar.maxHint(total);
-          }
-          bar.stepTo(Math.max(0, progress.path("done").asLong()));
-          bar.setExtraMessage(" lag " + progress.path("lag").asLong());
-        }
-        bar.stepTo(bar.getMax());
-      }
-      return progress;
+    private JsonNode waitUntilCaughtUp(AdminClient admin, String modelId) throws Exception {
+      JsonNode[] last = new JsonNode[1];
+      ReembedConsole.follow(() -> {
+        JsonNode progress = admin.send("GET", "/v1/admin/models/" + modelId + "/progress", null);
+        last[0] = progress;
+        return new ReembedConsole.Step(progress.path("done").asLong(), progress.path("total").asLong(),
+            progress.path("lag").asLong(), progress.path("caughtUp").asBoolean());
+      }, pollMs);
+      return last[0];
     }
   }
 

@@ -4,6 +4,7 @@ import io.lookalike.store.SearchFilter;
 import io.lookalike.store.SearchHit;
 import io.lookalike.store.StoredImage;
 import io.lookalike.store.VectorStore;
+import io.lookalike.store.VersionedWrites;
 import io.lookalike.schemas.ImageKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -119,9 +120,7 @@ public final class LuceneVectorStore implements VectorStore {
     if (modelId == null || modelId.isBlank()) {
       throw new IllegalArgumentException("modelId must not be empty");
     }
-    if (dimension < 1 || dimension > MAX_DIMENSION) {
-      throw new IllegalArgumentException("dimension must be in [1, " + MAX_DIMENSION + "]: " + dimension);
-    }
+    VersionedWrites.checkDimension(dimension, MAX_DIMENSION);
     Directory directory = null;
     try {
       Files.createDirectories(dir);
@@ -193,35 +192,25 @@ public final class LuceneVectorStore implements VectorStore {
         IndexSearcher searcher = searchers.acquire();
         try {
           // The searcher shows every earlier write: writes are serialised and each ends with a refresh.
-          Map<String, Long> pending = new HashMap<>();
-          int upserted = 0;
-          int stale = 0;
-          for (StoredImage image : upserts) {
-            String key = image.key().toString();
-            Long current = pending.containsKey(key) ? pending.get(key) : storedVersion(searcher, key);
-            if (current != null && image.version() < current) {
-              stale++;
-              continue;
+          VersionedWrites plan = VersionedWrites.plan(upserts, deletes, key -> {
+            try {
+              return storedVersion(searcher, key);
+            } catch (IOException e) {
+              throw new UncheckedIOException(e);
             }
-            checkDimension(image.vector());
-            writer.updateDocument(new Term(KEY, key), toDocument(image));
-            pending.put(key, image.version());
-            upserted++;
+          }, dimension, modelId);
+          for (StoredImage image : plan.upserts()) {
+            writer.updateDocument(new Term(KEY, image.key().toString()), toDocument(image));
           }
-          int deleted = 0;
-          for (ImageKey imageKey : deletes) {
-            String key = imageKey.toString();
-            if (pending.get(key) != null || storedVersion(searcher, key) != null) {
-              deleted++;
-            }
-            writer.deleteDocuments(new Term(KEY, key));
-            pending.put(key, null);
+          for (ImageKey imageKey : plan.deletes()) {
+            writer.deleteDocuments(new Term(KEY, imageKey.toString()));
           }
-          if (upserted + deleted > 0) {
+          WriteResult result = plan.result();
+          if (result.upserted() + result.deleted() > 0) {
             writer.commit();
             searchers.maybeRefreshBlocking();
           }
-          return new WriteResult(upserted, stale, deleted);
+          return result;
         } finally {
           searchers.release(searcher);
         }
@@ -347,10 +336,7 @@ public final class LuceneVectorStore implements VectorStore {
   }
 
   private void checkDimension(float[] vector) {
-    if (vector == null || vector.length != dimension) {
-      throw new IllegalArgumentException("Expected a vector of " + dimension + " dimensions for model " + modelId
-          + ", got " + (vector == null ? "none" : vector.length));
-    }
+    VersionedWrites.checkVector(vector, dimension, modelId);
   }
 
   private static Long storedVersion(IndexSearcher searcher, String key) throws IOException {

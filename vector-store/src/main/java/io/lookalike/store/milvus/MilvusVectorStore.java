@@ -8,6 +8,7 @@ import io.lookalike.store.SearchFilter;
 import io.lookalike.store.SearchHit;
 import io.lookalike.store.StoredImage;
 import io.lookalike.store.VectorStore;
+import io.lookalike.store.VersionedWrites;
 import io.lookalike.schemas.ImageKey;
 import io.milvus.shaded.io.grpc.Status;
 import io.milvus.shaded.io.grpc.StatusRuntimeException;
@@ -150,9 +151,7 @@ public final class MilvusVectorStore implements VectorStore {
     if (modelId == null || !modelId.matches("[a-z0-9_]+")) {
       throw new IllegalArgumentException("modelId must hold only lowercase letters, digits and '_': " + modelId);
     }
-    if (dimension < 1 || dimension > MAX_DIMENSION) {
-      throw new IllegalArgumentException("dimension must be in [1, " + MAX_DIMENSION + "]: " + dimension);
-    }
+    VersionedWrites.checkDimension(dimension, MAX_DIMENSION);
     String collection = config.collectionPrefix() + modelId;
     MilvusClientV2 client = connect(config);
     try {
@@ -325,34 +324,10 @@ public final class MilvusVectorStore implements VectorStore {
     if (keys.isEmpty()) {
       return new WriteResult(0, 0, 0);
     }
-    Map<String, Long> pending = new HashMap<>(storedVersions(new ArrayList<>(keys)));
-    Map<String, StoredImage> accepted = new LinkedHashMap<>();
-    int upserted = 0;
-    int stale = 0;
-    for (StoredImage image : upserts) {
-      String key = image.key().toString();
-      Long current = pending.get(key);
-      if (current != null && image.version() < current) {
-        stale++;
-        continue;
-      }
-      checkDimension(image.vector());
-      accepted.put(key, image);
-      pending.put(key, image.version());
-      upserted++;
-    }
-    int deleted = 0;
-    List<String> toDelete = new ArrayList<>();
-    for (ImageKey imageKey : deletes) {
-      String key = imageKey.toString();
-      if (pending.get(key) != null) {
-        deleted++;
-      }
-      accepted.remove(key);
-      pending.put(key, null);
-      toDelete.add(key);
-    }
-    for (List<StoredImage> chunk : chunks(new ArrayList<>(accepted.values()))) {
+    Map<String, Long> stored = storedVersions(new ArrayList<>(keys));
+    VersionedWrites plan = VersionedWrites.plan(upserts, deletes, stored::get, dimension, modelId);
+    List<String> toDelete = plan.deletes().stream().map(ImageKey::toString).toList();
+    for (List<StoredImage> chunk : chunks(new ArrayList<>(plan.upserts()))) {
       List<JsonObject> rows = chunk.stream().map(MilvusVectorStore::toRow).toList();
       call("upsert of " + rows.size() + " rows", () ->
           client.upsert(UpsertReq.builder().collectionName(target).data(rows).build()));
@@ -362,7 +337,7 @@ public final class MilvusVectorStore implements VectorStore {
       call("delete of " + chunk.size() + " keys", () -> client.delete(DeleteReq.builder().collectionName(target)
           .filter(in.text()).filterTemplateValues(in.values()).build()));
     }
-    return new WriteResult(upserted, stale, deleted);
+    return plan.result();
   }
 
   @Override
@@ -566,10 +541,7 @@ public final class MilvusVectorStore implements VectorStore {
   }
 
   private void checkDimension(float[] vector) {
-    if (vector == null || vector.length != dimension) {
-      throw new IllegalArgumentException("Expected a vector of " + dimension + " dimensions for model " + modelId
-          + ", got " + (vector == null ? "none" : vector.length));
-    }
+    VersionedWrites.checkVector(vector, dimension, modelId);
   }
 
   static JsonObject toRow(StoredImage image) {
