@@ -1,10 +1,12 @@
 package io.lookalike.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
 import org.junit.jupiter.api.Test;
 
 class ConfigCatalogTest {
@@ -35,6 +37,16 @@ class ConfigCatalogTest {
   void shouldNameTheNearestKnownKeyOfAMistypedSetting() {
     assertThat(ConfigCatalog.unknownSettings(Map.of("embed.batch.size", "16")))
         .containsExactly("unknown setting embed.batch.size=16 — did you mean embed.batch.max.size?");
+  }
+
+  @Test
+  void shouldRefuseAWrongValueBeforeAnythingStartsNamingKeyAndValue() {
+    assertThatThrownBy(() -> ConfigCatalog.validate(Map.of("embed.batch.max.size", "0")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("embed.batch.max.size").hasMessageContaining("0");
+    assertThatThrownBy(() -> ConfigCatalog.validate(Map.of("gateway.admin.allow.remote", "yes")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("gateway.admin.allow.remote")
+        .hasMessageContaining("yes");
+    ConfigCatalog.validate(Map.of("embed.batch.max.size", "16", "num.stream.threads", "2", "unknown.key", "x"));
   }
 
   @Test
