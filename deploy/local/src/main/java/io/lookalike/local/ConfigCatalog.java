@@ -135,21 +135,29 @@ public final class ConfigCatalog {
    * {@code -Dembed.batch.max.size=0} fails in a second rather than once the broker and the model are up.
    * Rules between keys are still checked by each stage's config when it starts.
    *
-   * @throws ConfigException naming the key and the value
+   * @throws StartupException with one line per wrong value, each naming the key and the value
    */
   public static void validate(Map<?, ?> settings) {
+    List<String> problems = new ArrayList<>();
     Map<String, ConfigDef.ConfigKey> keys = new java.util.HashMap<>();
     SECTIONS.forEach(section -> section.def().configKeys().forEach(keys::putIfAbsent));
     new TreeMap<>(settings.entrySet().stream().collect(Collectors.toMap(e -> String.valueOf(e.getKey()),
         java.util.Map.Entry::getValue, (a, b) -> a))).forEach((name, value) -> {
           ConfigDef.ConfigKey key = keys.get(name);
           if (key != null) {
-            Object parsed = ConfigDef.parseType(name, value, key.type);
-            if (key.validator != null) {
-              key.validator.ensureValid(name, parsed);
+            try {
+              Object parsed = ConfigDef.parseType(name, value, key.type);
+              if (key.validator != null) {
+                key.validator.ensureValid(name, parsed);
+              }
+            } catch (ConfigException e) {
+              problems.add(e.getMessage());
             }
           }
         });
+    if (!problems.isEmpty()) {
+      throw new StartupException(problems);
+    }
   }
 
   /** Logs a warning for each unknown {@code -D} setting and each setting given as a JVM system property; returns them. */
