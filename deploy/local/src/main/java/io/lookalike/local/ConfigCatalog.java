@@ -25,6 +25,7 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.streams.StreamsConfig;
 
@@ -128,6 +129,36 @@ public final class ConfigCatalog {
               + " (settings go after the command: lookalike local -Dkey=value)");
     });
     return problems;
+  }
+
+  /**
+   * Checks each known {@code -D} setting against its type and validator before anything starts, so that
+   * {@code -Dembed.batch.max.size=0} fails in a second rather than once the broker and the model are up.
+   * Rules between keys are still checked by each stage's config when it starts.
+   *
+   * @throws StartupException with one line per wrong value, each naming the key and the value
+   */
+  public static void validate(Map<?, ?> settings) {
+    List<String> problems = new ArrayList<>();
+    Map<String, ConfigDef.ConfigKey> keys = new java.util.HashMap<>();
+    SECTIONS.forEach(section -> section.def().configKeys().forEach(keys::putIfAbsent));
+    new TreeMap<>(settings.entrySet().stream().collect(Collectors.toMap(e -> String.valueOf(e.getKey()),
+        java.util.Map.Entry::getValue, (a, b) -> a))).forEach((name, value) -> {
+          ConfigDef.ConfigKey key = keys.get(name);
+          if (key != null) {
+            try {
+              Object parsed = ConfigDef.parseType(name, value, key.type);
+              if (key.validator != null) {
+                key.validator.ensureValid(name, parsed);
+              }
+            } catch (ConfigException e) {
+              problems.add(e.getMessage());
+            }
+          }
+        });
+    if (!problems.isEmpty()) {
+      throw new StartupException(problems);
+    }
   }
 
   /** Logs a warning for each unknown {@code -D} setting and each setting given as a JVM system property; returns them. */

@@ -97,6 +97,7 @@ public final class Lookalike {
         System.setProperty("DJL_CACHE_DIR", dataDir.toAbsolutePath().resolve("djl").toString());
       }
       ConfigCatalog.warnAboutUnknown(settings);
+      ConfigCatalog.validate(settings);
       Map<String, Object> overrides = new HashMap<>(settings);
       LocalMode local = new LocalMode(new LocalMode.Options(dataDir, "localhost", kafkaPort, controllerPort, port, bind,
           model, partitions, sample, overrides));

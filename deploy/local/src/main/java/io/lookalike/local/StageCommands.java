@@ -92,6 +92,7 @@ public final class StageCommands {
       if (!checked) {
         checked = true;
         ConfigCatalog.warnAboutUnknown(settings);
+        ConfigCatalog.validate(settings);
       }
       Map<String, Object> config = new HashMap<>(settings);
       config.put("bootstrap.servers", bootstrapServers);

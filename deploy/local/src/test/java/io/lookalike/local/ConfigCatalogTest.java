@@ -1,6 +1,7 @@
 package io.lookalike.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Map;
 import java.util.Properties;
@@ -35,6 +36,16 @@ class ConfigCatalogTest {
   void shouldNameTheNearestKnownKeyOfAMistypedSetting() {
     assertThat(ConfigCatalog.unknownSettings(Map.of("embed.batch.size", "16")))
         .containsExactly("unknown setting embed.batch.size=16 — did you mean embed.batch.max.size?");
+  }
+
+  @Test
+  void shouldRefuseAWrongValueBeforeAnythingStartsNamingKeyAndValue() {
+    assertThatThrownBy(() -> ConfigCatalog.validate(Map.of("embed.batch.max.size", "0",
+            "gateway.admin.allow.remote", "yes")))
+        .isInstanceOfSatisfying(StartupException.class, e -> assertThat(e.problems()).containsExactly(
+            "Invalid value 0 for configuration embed.batch.max.size: Value must be at least 1",
+            "Invalid value yes for configuration gateway.admin.allow.remote: Expected value to be either true or false"));
+    ConfigCatalog.validate(Map.of("embed.batch.max.size", "16", "num.stream.threads", "2", "unknown.key", "x"));
   }
 
   @Test
