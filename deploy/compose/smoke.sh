@@ -60,8 +60,10 @@ mapfile -t FILES < <(find "$PHOTOS" -name '*.jpg' | sort | awk 'NR % 7 == 1' | h
 for i in "${!FILES[@]}"; do cp "${FILES[$i]}" "$WORK/images/p$((i + 1)).jpg"; done
 chmod -R a+rX "$WORK/images"
 
+# The webhook takes http(s) image URLs only: its products' photos come from the image-server container
+# (image-server/ImageServer.java), which the fetcher is allowed to reach (LOOKALIKE_FETCH_ALLOWED_HOSTS).
 event() { # productId version category
-  printf '{"eventId": "smoke-%s-%s", "type": "UPSERT", "productId": "%s", "version": %s, "occurredAt": "%s", "product": {"title": "Smoke %s", "brand": "Smoke", "category": "%s", "price": {"amount": 10.5, "currency": "EUR"}, "availability": "IN_STOCK"}, "images": [{"imageId": "main", "position": 0, "url": "file:/var/lib/lookalike-images/%s.jpg"}]}' \
+  printf '{"eventId": "smoke-%s-%s", "type": "UPSERT", "productId": "%s", "version": %s, "occurredAt": "%s", "product": {"title": "Smoke %s", "brand": "Smoke", "category": "%s", "price": {"amount": 10.5, "currency": "EUR"}, "availability": "IN_STOCK"}, "images": [{"imageId": "main", "position": 0, "url": "http://images:8000/%s.jpg"}]}' \
     "$1" "$2" "$1" "$2" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$1" "$3" "$1"
 }
 
@@ -72,6 +74,7 @@ export LOOKALIKE_VERSION="$VERSION"
 export LOOKALIKE_WEBHOOK_SECRET="smoke-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 export LOOKALIKE_FETCH_ALLOW_FILE=true
 export LOOKALIKE_FILE_IMAGES_DIR="$WORK/images"
+export LOOKALIKE_FETCH_ALLOWED_HOSTS=images
 # --pull=never: nothing is pulled. podman-compose 1.0.3 starts a service's dependencies even with --no-deps, so
 # it tries Milvus's etcd and MinIO too; with no image for them they fail to start, which this stack does not need.
 COMPOSE=(podman-compose -p "$PROJECT" --podman-run-args=--pull=never -f deploy/compose/compose.yaml)
@@ -81,7 +84,9 @@ teardown() {
   local rc=$?
   mkdir -p "$WORK/logs"
   for s in "${SERVICES[@]}"; do podman logs "${PROJECT}_${s}_1" > "$WORK/logs/$s.log" 2>&1 || true; done
+  podman rm -f "${PROJECT}_images" >/dev/null 2>&1 || true
   "${COMPOSE[@]}" down -v >/dev/null 2>&1 || true
+  podman network rm "${PROJECT}_default" >/dev/null 2>&1 || true
   [ $rc -eq 0 ] || log "logs of every container: $WORK/logs"
   exit $rc
 }
@@ -96,9 +101,15 @@ await() {
     sleep 3
   done
 }
-post_event() { # event json: 202 from the webhook
-  curl -fsS -o /dev/null -X POST http://127.0.0.1:8081/v1/events -H "Authorization: Bearer $LOOKALIKE_WEBHOOK_SECRET" \
-    -H 'Content-Type: application/json' -d "$1"
+post_event() { # event json: 202 from the webhook; a 4xx is a failure at once, not a retry
+  local status
+  status=$(curl -sS -o "$WORK/webhook.out" -w '%{http_code}' -X POST http://127.0.0.1:8081/v1/events \
+    -H "Authorization: Bearer $LOOKALIKE_WEBHOOK_SECRET" -H 'Content-Type: application/json' -d "$1") || return 1
+  case "$status" in
+    202) return 0 ;;
+    4*) log "webhook answered $status: $(cat "$WORK/webhook.out")"; exit 1 ;;
+    *) return 1 ;;
+  esac
 }
 top_hit() { # photo -> productId of the best match
   curl -fsS --data-binary @"$1" -H 'Content-Type: image/jpeg' 'http://127.0.0.1:8080/v1/search?k=3' \
@@ -114,6 +125,9 @@ log "up: ${SERVICES[*]} (Milvus is the protocol double: $MILVUS_IMAGE)"
 T_UP=$(date +%s)
 # --no-deps: etcd and MinIO are Milvus's own stores, which the double does not need.
 "${COMPOSE[@]}" up -d --no-deps "${SERVICES[@]}" > "$WORK/up.log" 2>&1 || true
+podman run -d --name "${PROJECT}_images" --network "${PROJECT}_default" --network-alias images --pull=never \
+  -v "$WORK/images:/srv/images:ro" -v "$ROOT/deploy/compose/image-server:/opt/image-server:ro" \
+  "$BASE" java -Xmx64m -XX:+UseSerialGC /opt/image-server/ImageServer.java /srv/images >/dev/null
 for s in "${SERVICES[@]}"; do podman container exists "${PROJECT}_${s}_1" || { cat "$WORK/up.log"; fail "no container for $s"; }; done
 await 900 curl -fsS http://127.0.0.1:8083/connectors || fail "Kafka Connect's REST API did not come up"
 curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/json' --data @deploy/compose/connect-sink.json \
