@@ -139,7 +139,12 @@ public final class MilvusProtocolDouble implements AutoCloseable {
   private final Server server;
 
   public MilvusProtocolDouble() throws IOException {
-    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+    this(new InetSocketAddress("127.0.0.1", 0));
+  }
+
+  /** Listening on {@code address}: the container image of deploy/compose's smoke test binds 0.0.0.0:19530. */
+  public MilvusProtocolDouble(InetSocketAddress address) throws IOException {
+    server = NettyServerBuilder.forAddress(address)
         .addService(new Service())
         .maxInboundMessageSize(64 * 1024 * 1024)
         .build()
