@@ -5,11 +5,13 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Exclusive ownership of a data directory, taken before anything in it is touched: an OS file lock
@@ -34,10 +36,17 @@ public final class DataDirLock implements AutoCloseable {
    */
   public static final String STREAMS_FILE_NAME = ".lookalike.lock";
 
+  /**
+   * Lock files this JVM holds. A second channel on a held file must never be opened: on POSIX systems,
+   * closing any channel of a file releases every lock this process holds on it.
+   */
+  private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
+
   private final Path dir;
   private final Path file;
   private final FileChannel channel;
   private final FileLock lock;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private DataDirLock(Path dir, Path file, FileChannel channel, FileLock lock) {
     this.dir = dir;
@@ -60,20 +69,19 @@ public final class DataDirLock implements AutoCloseable {
   public static DataDirLock acquire(Path dir, String fileName) {
     Path absolute = dir.toAbsolutePath().normalize();
     Path file = absolute.resolve(fileName);
+    if (!HELD.add(file)) {
+      throw new HeldException(absolute, Long.toString(ProcessHandle.current().pid()));
+    }
     FileChannel channel = null;
     try {
       Files.createDirectories(absolute);
       // No TRUNCATE: the file of a running owner holds its PID, which a refused second owner reports.
       channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-      FileLock lock;
-      try {
-        lock = channel.tryLock();
-      } catch (OverlappingFileLockException e) {
-        lock = null; // held by this JVM
-      }
+      FileLock lock = channel.tryLock();
       if (lock == null) {
         String holder = readPid(channel);
         channel.close();
+        HELD.remove(file);
         throw new HeldException(absolute, holder);
       }
       String pid = Long.toString(ProcessHandle.current().pid());
@@ -81,9 +89,14 @@ public final class DataDirLock implements AutoCloseable {
       channel.write(ByteBuffer.wrap((pid + "\n").getBytes(StandardCharsets.UTF_8)), 0);
       channel.force(false);
       return new DataDirLock(absolute, file, channel, lock);
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
       closeQuietly(channel);
-      throw new UncheckedIOException("Cannot lock the data directory " + absolute + ": " + e.getMessage(), e);
+      HELD.remove(file);
+      if (e instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw new UncheckedIOException("Cannot lock the data directory " + absolute + ": " + e.getMessage(),
+          (IOException) e);
     }
   }
 
@@ -118,9 +131,12 @@ public final class DataDirLock implements AutoCloseable {
     return file;
   }
 
-  /** Releases the lock; the file stays (deleting it could let a third owner lock a different inode). */
+  /** Releases the lock (once); the file stays (deleting it could let a third owner lock a different inode). */
   @Override
   public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     try {
       if (lock.isValid()) {
         lock.release();
@@ -129,6 +145,7 @@ public final class DataDirLock implements AutoCloseable {
       // closing the channel releases it too
     } finally {
       closeQuietly(channel);
+      HELD.remove(file);
     }
   }
 

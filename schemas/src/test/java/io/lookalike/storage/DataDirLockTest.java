@@ -24,7 +24,7 @@ class DataDirLockTest {
   }
 
   @Test
-  void shouldRefuseASecondOwnerInThisJvmNamingDirectoryAndPid() {
+  void shouldRefuseASecondOwnerInThisJvmNamingDirectoryAndPid() throws Exception {
     try (DataDirLock first = DataDirLock.acquire(dir)) {
       assertThatThrownBy(() -> DataDirLock.acquire(dir))
           .isInstanceOfSatisfying(DataDirLock.HeldException.class, e -> {
@@ -34,7 +34,8 @@ class DataDirLockTest {
           .hasMessageContaining(dir.toAbsolutePath().toString())
           .hasMessageContaining("process " + ProcessHandle.current().pid())
           .hasMessageNotContaining("\n");
-      assertThat(first.file()).exists();
+      // and the refusal did not drop the first owner's lock (POSIX drops it when any descriptor closes)
+      assertThat(runProbe()).isEqualTo(DataDirLock.HeldException.EXIT_CODE);
     }
   }
 
@@ -78,6 +79,14 @@ class DataDirLockTest {
     try (DataDirLock lock = DataDirLock.acquire(dir)) {
       assertThat(Files.readString(lock.file()).strip()).isEqualTo(Long.toString(ProcessHandle.current().pid()));
     }
+  }
+
+  private int runProbe() throws Exception {
+    Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), Probe.class.getName(), dir.toString())
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    return child.exitValue();
   }
 
   /** A second process: locks the directory given, and holds it until killed when told to "hold". */

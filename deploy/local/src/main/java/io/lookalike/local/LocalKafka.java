@@ -10,6 +10,7 @@ import java.util.Properties;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import kafka.tools.StorageTool;
+import io.lookalike.storage.DataDirLock;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
@@ -26,18 +27,33 @@ public final class LocalKafka implements AutoCloseable {
 
   private final KafkaRaftServer server;
   private final String bootstrapServers;
+  private final DataDirLock lock;
 
-  private LocalKafka(KafkaRaftServer server, String bootstrapServers) {
+  private LocalKafka(KafkaRaftServer server, String bootstrapServers, DataDirLock lock) {
     this.server = server;
     this.bootstrapServers = bootstrapServers;
+    this.lock = lock;
   }
 
   /**
    * Starts the broker on {@code host:brokerPort}, its controller on {@code controllerPort}, with its
    * data under {@code dir}.
+   *
+   * @throws DataDirLock.HeldException when another broker owns {@code dir}: Kafka locks its log dir only
+   *     after opening (and writing) the raft log, so a second broker would damage the first one's metadata
    */
   public static LocalKafka start(Path dir, String host, int brokerPort, int controllerPort) throws IOException {
-    Files.createDirectories(dir);
+    DataDirLock lock = DataDirLock.acquire(dir);
+    try {
+      return start(dir, host, brokerPort, controllerPort, lock);
+    } catch (IOException | RuntimeException e) {
+      lock.close();
+      throw e;
+    }
+  }
+
+  private static LocalKafka start(Path dir, String host, int brokerPort, int controllerPort, DataDirLock lock)
+      throws IOException {
     Path logs = dir.resolve("logs");
     Properties props = new Properties();
     props.put("process.roles", "broker,controller");
@@ -71,7 +87,7 @@ public final class LocalKafka implements AutoCloseable {
     server.startup();
     String bootstrap = host + ":" + brokerPort;
     log.info("Kafka broker (KRaft, in-process) listening on {}, data in {}", bootstrap, logs);
-    return new LocalKafka(server, bootstrap);
+    return new LocalKafka(server, bootstrap, lock);
   }
 
   private static void format(Path dir, Properties props) throws IOException {
@@ -102,7 +118,11 @@ public final class LocalKafka implements AutoCloseable {
 
   @Override
   public void close() {
-    server.shutdown();
-    server.awaitShutdown();
+    try {
+      server.shutdown();
+      server.awaitShutdown();
+    } finally {
+      lock.close();
+    }
   }
 }

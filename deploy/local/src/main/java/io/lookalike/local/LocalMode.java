@@ -24,6 +24,7 @@ import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.TopicAdmin;
 import io.lookalike.schemas.Topics;
+import io.lookalike.storage.DataDirLock;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -85,7 +86,8 @@ public final class LocalMode implements AutoCloseable {
   /** Starts every stage; returns when the gateway answers. */
   public LocalMode start() throws Exception {
     Path data = options.dataDir().toAbsolutePath();
-    Files.createDirectories(data);
+    // Before anything under it is touched: a second instance must not write into this one's broker.
+    remember(DataDirLock.acquire(data));
     long t0 = System.nanoTime();
 
     kafka = remember(LocalKafka.start(data.resolve("kafka"), options.host(), options.kafkaPort(), options.controllerPort()));

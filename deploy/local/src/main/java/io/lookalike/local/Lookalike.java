@@ -3,6 +3,7 @@ package io.lookalike.local;
 import io.lookalike.ingest.CatalogFileLoader;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Topics;
+import io.lookalike.storage.DataDirLock;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -37,7 +38,21 @@ public final class Lookalike {
   public static void main(String[] args) {
     // DJL phones home (169.254.169.254) at start-up unless told not to; set before any DJL class loads.
     System.setProperty("ai.djl.offline", "true");
-    System.exit(new CommandLine(new Lookalike()).execute(args));
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The command line, with the one-line answer to a data directory in use by another process. */
+  static CommandLine commandLine() {
+    return new CommandLine(new Lookalike()).setExecutionExceptionHandler((e, cmd, parsed) -> {
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof DataDirLock.HeldException held) {
+          cmd.getErr().println(held.getMessage());
+          return DataDirLock.HeldException.EXIT_CODE;
+        }
+      }
+      e.printStackTrace(cmd.getErr());
+      return cmd.getCommandSpec().exitCodeOnExecutionException();
+    });
   }
 
   @Command(name = "local", mixinStandardHelpOptions = true,
