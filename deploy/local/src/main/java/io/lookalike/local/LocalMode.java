@@ -2,12 +2,14 @@ package io.lookalike.local;
 
 import io.lookalike.embedder.Embedder;
 import io.lookalike.embedder.EmbedderApp;
+import io.lookalike.gateway.AdminGuard;
 import io.lookalike.gateway.GatewayConfig;
 import io.lookalike.gateway.GatewayServer;
 import io.lookalike.gateway.HealthCheck;
 import io.lookalike.gateway.PhotoValidator;
 import io.lookalike.gateway.UrlFetcher;
 import io.lookalike.gateway.SearchService;
+import io.lookalike.gateway.SecretFile;
 import io.lookalike.indexer.VectorStore;
 import io.lookalike.ingest.CatalogFileLoader;
 import io.lookalike.ingest.FetcherApp;
@@ -17,8 +19,6 @@ import io.lookalike.ingest.ImageNormaliser;
 import io.lookalike.ingest.webhook.WebhookConfig;
 import io.lookalike.ingest.webhook.WebhookReceiver;
 import io.javalin.config.RoutesConfig;
-import java.security.SecureRandom;
-import java.util.HexFormat;
 import java.util.function.Consumer;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Serdes;
@@ -55,6 +55,8 @@ public final class LocalMode implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LocalMode.class);
   private static final String SAMPLE_RESOURCE = "/lookalike/sample-catalog/";
   private static final String SAMPLE_LOADED_MARKER = "sample-catalog.loaded";
+  /** Where the generated admin secret lives in the data directory. */
+  public static final String ADMIN_SECRET_FILE = "admin.secret";
   /** Setting (in the overrides): let the admin API answer clients on other machines too. Default false. */
   public static final String ADMIN_ALLOW_REMOTE_CONFIG = "gateway.admin.allow.remote";
 
@@ -127,7 +129,8 @@ public final class LocalMode implements AutoCloseable {
     boolean allowRemote = Boolean.parseBoolean(String.valueOf(options.overrides().getOrDefault(ADMIN_ALLOW_REMOTE_CONFIG, "false")));
     gateway = remember(new GatewayServer(gatewayConfig, search, registry)
         .modelDirectory(pipelines)
-        .addRoutes(new ModelAdminRoutes(pipelines, kafka.bootstrapServers(), topics.productImages(), allowRemote))
+        .addRoutes(new ModelAdminRoutes(pipelines, kafka.bootstrapServers(), topics.productImages(), allowRemote,
+            adminGuard(data, gatewayConfig), gatewayConfig))
         .addRoutes(webhookRoutes(data)));
     gateway.addHealthCheck("fetcher", StageCommands.streamsHealth(() -> fetcher.streams().state()));
     gateway.addHealthCheck("embedder", () -> {
@@ -157,13 +160,7 @@ public final class LocalMode implements AutoCloseable {
     Map<String, Object> props = new HashMap<>(options.overrides());
     props.put(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     if (!props.containsKey(WebhookConfig.SECRET_CONFIG)) {
-      Path secretFile = data.resolve("webhook.secret");
-      if (!Files.exists(secretFile)) {
-        byte[] random = new byte[24];
-        new SecureRandom().nextBytes(random);
-        Files.writeString(secretFile, HexFormat.of().formatHex(random) + "\n");
-      }
-      props.put(WebhookConfig.SECRET_CONFIG, Files.readString(secretFile).trim());
+      props.put(WebhookConfig.SECRET_CONFIG, SecretFile.readOrCreate(data.resolve("webhook.secret")));
     }
     WebhookReceiver receiver = remember(new WebhookReceiver(new WebhookConfig(props), registry));
     return routes -> routes.post("/v1/events", ctx -> {
@@ -171,6 +168,18 @@ public final class LocalMode implements AutoCloseable {
       response.headers().forEach(ctx::header);
       ctx.status(response.status()).contentType(WebhookReceiver.Response.CONTENT_TYPE).result(response.body());
     });
+  }
+
+  /**
+   * The admin API's rules: its bearer secret is {@code gateway.admin.secret}, or else generated on first start
+   * into {@code <data>/admin.secret} (owner-only), where the {@code lookalike reembed|models|drop} commands read it.
+   */
+  private static AdminGuard adminGuard(Path data, GatewayConfig config) throws IOException {
+    String secret = config.adminSecret();
+    if (secret.isEmpty()) {
+      secret = SecretFile.readOrCreate(data.resolve(ADMIN_SECRET_FILE));
+    }
+    return new AdminGuard(secret, config.allowedHosts());
   }
 
   private Map<String, Object> stageConfig(Path data, Map<String, Object> extra) {

@@ -230,7 +230,10 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     try {
       embedder = DjlEmbedder.load(modelConfig(url, name));
     } catch (RuntimeException e) {
-      throw new SearchException(400, "bad_model", e.getMessage(), e);
+      // The reason names server paths (model file, caches): it goes to the log, not to the caller.
+      log.warn("Cannot load the model {}", url, e);
+      throw new SearchException(400, "bad_model", "cannot load that model (" + e.getClass().getSimpleName()
+          + "); the gateway's log says why", e);
     }
     String modelId = embedder.model().modelId();
     if (pipelines.containsKey(modelId)) {
