@@ -74,7 +74,8 @@ import org.slf4j.LoggerFactory;
  * <p>Errors are {@code {"error": "...", "code": "..."}}: 400 for a bad request or an unreadable image
  * ({@code bad_request}, {@code empty}, {@code corrupt_image}, {@code bad_vector}) or an image URL that
  * cannot be fetched ({@code url_not_found}, {@code fetch_failed}, {@code fetch_timeout},
- * {@code scheme_not_allowed}), 413 for a body or
+ * {@code scheme_not_allowed}; within {@code gateway.fetch.budget.ms}, retries included), two {@code image}
+ * parts or {@code minPrice} above {@code maxPrice} ({@code bad_request}), 413 for a body or
  * image over {@code gateway.max.upload.bytes} or with too many pixels ({@code too_large},
  * {@code too_many_pixels}), 415 for a file that is not a JPEG, PNG or WebP or a request of another
  * content type ({@code unsupported_type}), 404 for an unknown product ({@code not_found}), 409 when
@@ -428,7 +429,14 @@ public class GatewayServer implements AutoCloseable {
   private UploadedFile uploadedImage(Context ctx) {
     UploadedFile file;
     try {
-      file = ctx.uploadedFile("image");
+      List<UploadedFile> files = ctx.uploadedFiles("image");
+      if (files.size() > 1) {
+        // Which one was meant? Answering for the first would look like a right answer to a wrong question.
+        throw SearchException.badRequest("give one file part 'image', got " + files.size());
+      }
+      file = files.isEmpty() ? null : files.get(0);
+    } catch (SearchException e) {
+      throw e;
     } catch (Exception e) { // Jetty's ServletException passes through Kotlin undeclared
       // The multipart parser failed midway: what is left of the body cannot be drained reliably.
       ctx.attribute(CLOSE_CONNECTION, Boolean.TRUE);
@@ -464,8 +472,14 @@ public class GatewayServer implements AutoCloseable {
   }
 
   static SearchFilter filter(Function<String, List<String>> params) {
+    Double minPrice = doubleParam(params, "minPrice");
+    Double maxPrice = doubleParam(params, "maxPrice");
+    if (minPrice != null && maxPrice != null && minPrice > maxPrice) {
+      // No product can match: a mistake of the caller's, not an empty answer.
+      throw SearchException.badRequest("minPrice (" + minPrice + ") is above maxPrice (" + maxPrice + ")");
+    }
     return new SearchFilter(values(params.apply("category")), values(params.apply("brand")),
-        doubleParam(params, "minPrice"), doubleParam(params, "maxPrice"), values(params.apply("availability")));
+        minPrice, maxPrice, values(params.apply("availability")));
   }
 
   /** Multi-valued parameters: repeated ({@code category=a&category=b}) or comma-separated. */
