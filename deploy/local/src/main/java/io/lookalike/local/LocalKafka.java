@@ -101,11 +101,11 @@ public final class LocalKafka implements AutoCloseable {
       props.store(out, "Lookalike local mode broker");
     }
     ByteArrayOutputStream output = new ByteArrayOutputStream();
-    // Transactions v1 (explicit AddPartitionsToTxn): with v2, Kafka 4.3's broker logged a burst of
-    // OutOfOrderSequenceException errors on the first transactions of every Streams app (retried, harmless,
-    // alarming on a first run).
+    // Transactions v2 (KIP-890): the broker verifies every transactional write with the coordinator and bumps
+    // the producer epoch at each commit, so a write of a crashed or stalled producer cannot leave a hanging
+    // transaction that blocks read_committed consumers (seen with v1 after a full disk: four, until aborted by hand).
     int rc = StorageTool.execute(new String[] {"format", "-t", clusterId, "-c", configFile.toString(),
-            "--feature", "transaction.version=1"},
+            "--feature", "transaction.version=2"},
         new PrintStream(output, true, StandardCharsets.UTF_8));
     if (rc != 0) {
       throw new IOException("Could not format Kafka storage in " + dir + ": " + output.toString(StandardCharsets.UTF_8));

@@ -6,6 +6,7 @@ import io.lookalike.gateway.AdminGuard;
 import io.lookalike.gateway.GatewayConfig;
 import io.lookalike.gateway.GatewayServer;
 import io.lookalike.gateway.HealthCheck;
+import io.lookalike.gateway.LagProgressCheck;
 import io.lookalike.gateway.PhotoValidator;
 import io.lookalike.gateway.UrlFetcher;
 import io.lookalike.gateway.SearchService;
@@ -25,6 +26,7 @@ import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.TopicAdmin;
 import io.lookalike.schemas.Topics;
 import io.lookalike.storage.DataDirLock;
+import io.lookalike.storage.FreeSpace;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -37,6 +39,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -59,6 +62,12 @@ public final class LocalMode implements AutoCloseable {
   public static final String ADMIN_SECRET_FILE = "admin.secret";
   /** Setting (in the overrides): let the admin API answer clients on other machines too. Default false. */
   public static final String ADMIN_ALLOW_REMOTE_CONFIG = "gateway.admin.allow.remote";
+  /** Setting: the least free space on the data directory's disk to start with and to stay healthy; bytes. */
+  public static final String MIN_FREE_BYTES_CONFIG = "local.min.free.bytes";
+  public static final long MIN_FREE_BYTES_DEFAULT = 256L * 1024 * 1024;
+  /** Setting: how long a model's lag may stay above zero without going down before /health is DOWN; ms. */
+  public static final String STUCK_AFTER_MS_CONFIG = "health.stuck.after.ms";
+  public static final long STUCK_AFTER_MS_DEFAULT = 120_000;
 
   /** What to start. Ports of 0 for the gateway mean "any free port". */
   public record Options(
@@ -90,6 +99,9 @@ public final class LocalMode implements AutoCloseable {
     Path data = options.dataDir().toAbsolutePath();
     // Before anything under it is touched: a second instance must not write into this one's broker.
     remember(DataDirLock.acquire(data));
+    // A full disk makes Kafka halt and the index die of "unsafe memory access": say so first, by name.
+    FreeSpace freeSpace = new FreeSpace(data, longSetting(MIN_FREE_BYTES_CONFIG, MIN_FREE_BYTES_DEFAULT));
+    freeSpace.requireRoom(MIN_FREE_BYTES_CONFIG);
     long t0 = System.nanoTime();
 
     kafka = remember(LocalKafka.start(data.resolve("kafka"), options.host(), options.kafkaPort(), options.controllerPort()));
@@ -116,6 +128,8 @@ public final class LocalMode implements AutoCloseable {
 
     Map<String, Object> gatewayProps = new HashMap<>(options.overrides());
     gatewayProps.remove(ADMIN_ALLOW_REMOTE_CONFIG);
+    gatewayProps.remove(MIN_FREE_BYTES_CONFIG);
+    gatewayProps.remove(STUCK_AFTER_MS_CONFIG);
     gatewayProps.put(GatewayConfig.PORT_CONFIG, Integer.toString(options.gatewayPort()));
     gatewayProps.put(GatewayConfig.HOST_CONFIG, options.gatewayHost());
     // The page shows the sample catalog's photos, which are files under the data directory.
@@ -142,6 +156,12 @@ public final class LocalMode implements AutoCloseable {
       }
       return HealthCheck.Status.up("RUNNING (" + pipelines.modelIds().size() + " models)");
     });
+    gateway.addHealthCheck("disk", () -> {
+      String problem = freeSpace.problem();
+      return problem == null ? HealthCheck.Status.up(freeSpace.usableBytes() / (1024 * 1024) + " MiB free")
+          : HealthCheck.Status.down(problem);
+    });
+    gateway.addHealthCheck("progress", progressCheck(longSetting(STUCK_AFTER_MS_CONFIG, STUCK_AFTER_MS_DEFAULT)));
     gatewayPort = gateway.start();
     log.info("Local mode up in {} ms", (System.nanoTime() - t0) / 1_000_000);
 
@@ -170,6 +190,39 @@ public final class LocalMode implements AutoCloseable {
     });
   }
 
+  /** DOWN, naming the model, while a model's lag (to embed plus to index) stays up without going down. */
+  private HealthCheck progressCheck(long stuckAfterMs) {
+    Map<String, LagProgressCheck> byModel = new java.util.concurrent.ConcurrentHashMap<>();
+    return () -> {
+      byModel.keySet().retainAll(pipelines.modelIds());
+      StringBuilder detail = new StringBuilder();
+      boolean up = true;
+      for (String id : new java.util.TreeSet<>(pipelines.modelIds())) {
+        HealthCheck.Status status = byModel.computeIfAbsent(id, m -> new LagProgressCheck(m,
+            () -> pipelines.progress(m).lag(), stuckAfterMs)).check();
+        up &= status.up();
+        detail.append(detail.length() == 0 ? "" : "; ").append(status.detail());
+      }
+      return up ? HealthCheck.Status.up(detail.toString()) : HealthCheck.Status.down(detail.toString());
+    };
+  }
+
+  private long longSetting(String key, long fallback) {
+    Object raw = options.overrides().get(key);
+    if (raw == null || raw.toString().isBlank()) {
+      return fallback;
+    }
+    try {
+      long value = Long.parseLong(raw.toString().strip());
+      if (value < 0) {
+        throw new NumberFormatException();
+      }
+      return value;
+    } catch (NumberFormatException e) {
+      throw new org.apache.kafka.common.config.ConfigException(key, raw, "must be a whole number >= 0");
+    }
+  }
+
   /**
    * The admin API's rules: its bearer secret is {@code gateway.admin.secret}, or else generated on first start
    * into {@code <data>/admin.secret} (owner-only), where the {@code lookalike reembed|models|drop} commands read it.
@@ -186,6 +239,12 @@ public final class LocalMode implements AutoCloseable {
     Map<String, Object> config = new HashMap<>(options.overrides());
     config.put("bootstrap.servers", kafka.bootstrapServers());
     config.put("state.dir", data.resolve("streams").toString());
+    // One produce request in flight per broker connection. With transactions v2 the first write of a transaction
+    // to a partition is verified with the coordinator, which answers CONCURRENT_TRANSACTIONS while the previous
+    // commit completes; a second batch already in flight then reaches a partition with no state for the producer
+    // and the broker logs OutOfOrderSequenceException at ERROR (the client retries; harmless, alarming). With one
+    // request in flight nothing overtakes the retried batch. One broker, CPU-bound embedding: no loss of speed.
+    config.putIfAbsent(StreamsConfig.producerPrefix(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION), 1);
     config.putAll(extra);
     return config;
   }
