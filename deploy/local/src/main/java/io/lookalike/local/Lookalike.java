@@ -81,7 +81,9 @@ public final class Lookalike {
     @Option(names = "--partitions", defaultValue = "2", description = "Partitions of the pipeline's topics (default: ${DEFAULT-VALUE}).")
     int partitions;
 
-    @Option(names = "--no-sample", negatable = true, defaultValue = "true", fallbackValue = "true",
+    // Declared as --sample: picocli's negated form of a negatable --no-sample would be --sample, and
+    // --no-sample itself would keep the default (true), loading the sample catalog anyway.
+    @Option(names = "--sample", negatable = true, defaultValue = "true", fallbackValue = "true",
         description = "Load the bundled sample catalog on first start (default: yes; --no-sample to skip).")
     boolean sample;
 
