@@ -2,11 +2,9 @@ package io.lookalike.embedder;
 
 import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.Topics;
-import io.lookalike.storage.DataDirLock;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -36,7 +34,6 @@ public final class EmbedderApp implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbedderApp.class);
 
   private final KafkaStreams streams;
-  private final DataDirLock stateDirLock;
   private final KafkaStreamsMetrics streamsMetrics;
   private final MeterRegistry registry;
 
@@ -48,15 +45,7 @@ public final class EmbedderApp implements AutoCloseable {
     EmbedderConfig embedderConfig = new EmbedderConfig(config);
     this.registry = registry;
     Topology topology = buildTopology(new StreamsBuilder(), embedderConfig.topics(), embedder, embedderConfig, registry);
-    Properties props = streamsProperties(config, embedder.model(), embedderConfig);
-    // One instance per state directory, refused with the holder's PID before Streams opens anything.
-    this.stateDirLock = DataDirLock.acquire(stateDir(props), DataDirLock.STREAMS_FILE_NAME);
-    try {
-      this.streams = new KafkaStreams(topology, props);
-    } catch (RuntimeException e) {
-      stateDirLock.close();
-      throw e;
-    }
+    this.streams = new KafkaStreams(topology, streamsProperties(config, embedder.model(), embedderConfig));
     this.streamsMetrics = new KafkaStreamsMetrics(streams);
   }
 
@@ -141,18 +130,7 @@ public final class EmbedderApp implements AutoCloseable {
 
   @Override
   public void close() {
-    try {
-      streams.close(Duration.ofSeconds(30));
-      streamsMetrics.close();
-    } finally {
-      stateDirLock.close();
-    }
-  }
-
-  /** This app's own state directory: {@code <state.dir>/<application.id>}. */
-  static Path stateDir(Properties props) {
-    StreamsConfig streamsConfig = new StreamsConfig(props);
-    return Path.of(streamsConfig.getString(StreamsConfig.STATE_DIR_CONFIG),
-        streamsConfig.getString(StreamsConfig.APPLICATION_ID_CONFIG));
+    streams.close(Duration.ofSeconds(30));
+    streamsMetrics.close();
   }
 }

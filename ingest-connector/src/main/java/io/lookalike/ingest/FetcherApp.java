@@ -74,7 +74,9 @@ public final class FetcherApp implements AutoCloseable {
     ImageFetcher fetcher = ImageFetcher.of(ImageDownloader.from(fetcherConfig), ImageNormaliser.from(fetcherConfig));
     Properties props = streamsProperties(config);
     // One instance per state directory, refused with the holder's PID before Streams opens anything.
-    this.stateDirLock = DataDirLock.acquire(stateDir(props), DataDirLock.STREAMS_FILE_NAME);
+    // Beside the app's state directory, not in it: Kafka Streams manages that directory (and its own .lock).
+    Path appDir = stateDir(props);
+    this.stateDirLock = DataDirLock.acquire(appDir.getParent(), appDir.getFileName() + DataDirLock.STREAMS_SUFFIX);
     this.fetchPool = fetchPool(fetcherConfig.getInt(FetcherConfig.FETCH_CONCURRENCY_CONFIG));
     try {
       Pipeline pipeline = new Pipeline(fetchPool, fetcherConfig.getInt(FetcherConfig.FETCH_PIPELINE_MAX_EVENTS_CONFIG));

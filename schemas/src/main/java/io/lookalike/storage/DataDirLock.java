@@ -31,10 +31,10 @@ public final class DataDirLock implements AutoCloseable {
   /** The lock file's name in a directory we own as a whole. */
   public static final String FILE_NAME = ".lock";
   /**
-   * The lock file's name in a Kafka Streams app's state directory ({@code <state.dir>/<application.id>}),
-   * where Kafka Streams locks a {@code .lock} of its own in the same JVM.
+   * The suffix of a Kafka Streams app's lock file, {@code <state.dir>/<application.id>.lock}: beside the app's
+   * state directory, since Kafka Streams manages that directory and locks a {@code .lock} of its own in it.
    */
-  public static final String STREAMS_FILE_NAME = ".lookalike.lock";
+  public static final String STREAMS_SUFFIX = ".lock";
 
   /**
    * Lock files this JVM holds. A second channel on a held file must never be opened: on POSIX systems,
