@@ -52,6 +52,19 @@ public final class EmbedderApp implements AutoCloseable {
     this.streamsMetrics = new KafkaStreamsMetrics(streams);
   }
 
+  /**
+   * The buffer changelog's compaction bound. Every buffered image is deleted (a tombstone) once its batch is
+   * embedded, so compaction drops its bytes, but only from a rolled segment, and a segment rolls at 1 GiB by
+   * default: each model's changelog kept a copy of every photo (103 MB beside 103 MB of product-images). Rolled
+   * every 16 MiB or 10 minutes and cleaned as soon as a tenth is dirty, the changelog holds at most about two
+   * segments (32 MiB) per partition plus the last 10 minutes of images, whatever the catalog's size.
+   */
+  public static final Map<String, String> BUFFER_CHANGELOG_CONFIG = Map.of(
+      TopicConfig.SEGMENT_BYTES_CONFIG, Integer.toString(16 * 1024 * 1024),
+      TopicConfig.SEGMENT_MS_CONFIG, Long.toString(10 * 60 * 1000L),
+      TopicConfig.MIN_CLEANABLE_DIRTY_RATIO_CONFIG, "0.1",
+      TopicConfig.DELETE_RETENTION_MS_CONFIG, Long.toString(10 * 60 * 1000L));
+
   /** The topology, with meters in the global registry. */
   public static Topology buildTopology(StreamsBuilder builder, Topics topics, Embedder embedder, EmbedderConfig config) {
     return buildTopology(builder, topics, embedder, config, Metrics.globalRegistry);
@@ -60,9 +73,10 @@ public final class EmbedderApp implements AutoCloseable {
   public static Topology buildTopology(StreamsBuilder builder, Topics topics, Embedder embedder, EmbedderConfig config,
       MeterRegistry registry) {
     String embeddingsTopic = topics.embeddings(embedder.model().modelId());
-    // The buffer holds whole images: its changelog must take records as large as the input's.
-    Map<String, String> bigRecords =
-        Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(config.maxRecordBytes()));
+    // The buffer holds whole images: its changelog must take records as large as the input's, and it is
+    // compacted on a bound (BUFFER_CHANGELOG_CONFIG) so that it does not keep a second copy of the catalog.
+    Map<String, String> bigRecords = new java.util.HashMap<>(BUFFER_CHANGELOG_CONFIG);
+    bigRecords.put(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(config.maxRecordBytes()));
     // The buffer is small (one batch) and short-lived: in memory, restored from its changelog after a crash,
     // which saves a RocksDB write and flush per image.
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(EmbeddingBatcher.BUFFER_STORE),

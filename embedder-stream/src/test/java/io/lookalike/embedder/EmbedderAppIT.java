@@ -87,6 +87,18 @@ class EmbedderAppIT {
       List<ConsumerRecord<String, byte[]>> dead = readCommitted((String) config.get("topic.dead-letters"), 1);
       assertThat(DeadLetters.header(dead.get(0).headers(), DeadLetters.REASON_CODE)).isEqualTo("undecodable_record");
       assertThat(registry.get("lookalike.embedder.embedded").counter().count()).isEqualTo(images.size());
+
+      // and the buffer's changelog, which holds image bytes, is compacted on a bound
+      String changelog = config.get(StreamsConfig.APPLICATION_ID_CONFIG) + "-" + EmbeddingBatcher.BUFFER_STORE
+          + "-changelog";
+      try (org.apache.kafka.clients.admin.Admin admin = broker.admin()) {
+        var resource = new org.apache.kafka.common.config.ConfigResource(
+            org.apache.kafka.common.config.ConfigResource.Type.TOPIC, changelog);
+        var topicConfig = admin.describeConfigs(List.of(resource)).all().get().get(resource);
+        EmbedderApp.BUFFER_CHANGELOG_CONFIG.forEach((key, value) ->
+            assertThat(topicConfig.get(key).value()).as(key).isEqualTo(value));
+        assertThat(topicConfig.get("cleanup.policy").value()).isEqualTo("compact");
+      }
     }
   }
 

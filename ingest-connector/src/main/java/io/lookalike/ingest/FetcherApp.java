@@ -4,9 +4,11 @@ import io.lookalike.image.ImageDownloader;
 import io.lookalike.image.ImageNormaliser;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.Topics;
+import io.lookalike.storage.DataDirLock;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -58,6 +60,7 @@ public final class FetcherApp implements AutoCloseable {
   private static final String DEAD_LETTER_SINK = "dead-letters";
 
   private final KafkaStreams streams;
+  private final DataDirLock stateDirLock;
   private final ExecutorService fetchPool;
 
   /**
@@ -78,11 +81,22 @@ public final class FetcherApp implements AutoCloseable {
   public FetcherApp(Map<String, Object> config, MeterRegistry registry) {
     FetcherConfig fetcherConfig = new FetcherConfig(config);
     ImageFetcher fetcher = ImageFetcher.of(ImageDownloader.from(fetcherConfig), ImageNormaliser.from(fetcherConfig));
+    Properties props = streamsProperties(config);
+    // One instance per state directory, refused with the holder's PID before Streams opens anything.
+    // Beside the app's state directory, not in it: Kafka Streams manages that directory (and its own .lock).
+    Path appDir = stateDir(props);
+    this.stateDirLock = DataDirLock.acquire(appDir.getParent(), appDir.getFileName() + DataDirLock.STREAMS_SUFFIX);
     this.fetchPool = fetchPool(fetcherConfig.getInt(FetcherConfig.FETCH_CONCURRENCY_CONFIG));
-    Pipeline pipeline = new Pipeline(fetchPool, fetcherConfig.getInt(FetcherConfig.FETCH_PIPELINE_MAX_EVENTS_CONFIG));
-    Topology topology = buildTopology(new StreamsBuilder(), fetcherConfig.topics(), fetcher, registry, pipeline,
-        new ProductEventDecoder(fetcherConfig.schemaRegistry()));
-    this.streams = new KafkaStreams(topology, streamsProperties(config));
+    try {
+      Pipeline pipeline = new Pipeline(fetchPool, fetcherConfig.getInt(FetcherConfig.FETCH_PIPELINE_MAX_EVENTS_CONFIG));
+      Topology topology = buildTopology(new StreamsBuilder(), fetcherConfig.topics(), fetcher, registry, pipeline,
+          new ProductEventDecoder(fetcherConfig.schemaRegistry()));
+      this.streams = new KafkaStreams(topology, props);
+    } catch (RuntimeException e) {
+      fetchPool.shutdownNow();
+      stateDirLock.close();
+      throw e;
+    }
   }
 
   /** A fixed pool of daemon threads named {@code lookalike-fetch-N}. */
@@ -189,6 +203,14 @@ public final class FetcherApp implements AutoCloseable {
       streams.close(Duration.ofSeconds(30));
     } finally {
       fetchPool.shutdownNow();
+      stateDirLock.close();
     }
+  }
+
+  /** This app's own state directory: {@code <state.dir>/<application.id>}. */
+  static Path stateDir(Properties props) {
+    StreamsConfig streamsConfig = new StreamsConfig(props);
+    return Path.of(streamsConfig.getString(StreamsConfig.STATE_DIR_CONFIG),
+        streamsConfig.getString(StreamsConfig.APPLICATION_ID_CONFIG));
   }
 }

@@ -224,7 +224,10 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     try {
       embedder = DjlEmbedder.load(url, name, stageConfig);
     } catch (RuntimeException e) {
-      throw new ModelLifecycleException(ModelLifecycleException.Reason.BAD_MODEL, e.getMessage(), e);
+      // The reason names server paths (model file, caches): it goes to the log, not to the caller.
+      log.warn("Cannot load the model {}", url, e);
+      throw new ModelLifecycleException(ModelLifecycleException.Reason.BAD_MODEL, "cannot load that model ("
+          + e.getClass().getSimpleName() + "); the gateway's log says why", e);
     }
     String modelId = embedder.model().modelId();
     if (pipelines.containsKey(modelId)) {

@@ -68,6 +68,9 @@ public final class QualityGate {
     int n = 0;
     List<String> misses = new ArrayList<>();
     for (int from = 0; from < images.size(); from += BATCH) {
+      if (Thread.currentThread().isInterrupted()) { // cancelled: its client left or its budget is spent
+        throw new java.util.concurrent.CancellationException("quality check cancelled");
+      }
       List<ProductImage> slice = images.subList(from, Math.min(images.size(), from + BATCH));
       List<byte[]> queries = new ArrayList<>();
       List<ProductImage> kept = new ArrayList<>();

@@ -20,6 +20,8 @@ public enum ErrorCode {
   SCHEME_NOT_ALLOWED("scheme_not_allowed", 400, "the image URL's scheme is not http or https (or a file: URL where none is allowed)"),
   SSRF_BLOCKED("ssrf_blocked", 400, "the image URL's host resolves to a private, loopback or metadata address"),
   BAD_MODEL("bad_model", 400, "admin API: the model cannot be loaded from the given URL"),
+  UNAUTHORIZED("unauthorized", 401, "admin API: no or a wrong 'Authorization: Bearer <secret>' (gateway.admin.secret or <data-dir>/admin.secret)"),
+  CROSS_ORIGIN("cross_origin", 403, "admin API: asked by a web page of another origin or site (Origin, Sec-Fetch-Site)"),
   FORBIDDEN("forbidden", 403, "admin API: asked from another machine while gateway.admin.allow.remote is false"),
   NOT_FOUND("not_found", 404, "an unknown product, image or path"),
   UNKNOWN_MODEL("unknown_model", 404, "admin API: no model of that id is registered"),
@@ -30,8 +32,12 @@ public enum ErrorCode {
   TOO_LARGE("too_large", 413, "the body or image is larger than gateway.max.upload.bytes"),
   TOO_MANY_PIXELS("too_many_pixels", 413, "the image has more pixels than image.max.pixels"),
   UNSUPPORTED_TYPE("unsupported_type", 415, "not a JPEG, PNG or WebP by its bytes, or a request of another content type"),
+  MISDIRECTED("misdirected", 421, "admin API: a Host header this server does not answer for (see gateway.allowed.hosts)"),
+  CLIENT_GONE("client_gone", 499, "admin API: the client went away, so the work it asked for was cancelled"),
   INTERNAL("internal", 500, "an unexpected failure (logged; the answer never holds a stack trace)"),
-  NO_INDEX("no_index", 503, "no model is active yet");
+  NO_INDEX("no_index", 503, "no model is active yet"),
+  CHECK_TIMEOUT("check_timeout", 503, "admin API: a quality check ran past gateway.admin.check.budget.ms and was cancelled"),
+  INTERRUPTED("interrupted", 503, "the server is stopping: the call was interrupted");
 
   private final String code;
   private final int status;

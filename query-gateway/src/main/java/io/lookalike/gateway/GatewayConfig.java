@@ -40,6 +40,26 @@ public class GatewayConfig extends AbstractConfig {
   public static final String ALIAS_REFRESH_MS_CONFIG = "gateway.alias.refresh.ms";
   public static final String ALIAS_REFRESH_MS_DOC = "With --store milvus: how often the gateway checks which collection "
       + "milvus.alias points at; when it moved, the gateway loads that collection's model and switches to it.";
+  public static final String ALLOWED_HOSTS_CONFIG = "gateway.allowed.hosts";
+  public static final String ALLOWED_HOSTS_DOC = "Host names (no port) that admin calls may carry in their Host header, "
+      + "besides localhost, 127.0.0.1, [::1] and " + HOST_CONFIG + ": a call for any other name is refused with 421 "
+      + "(a DNS-rebinding page's). Add the names a reverse proxy forwards, e.g. admin.shop.internal.";
+
+  public static final String ADMIN_SECRET_CONFIG = "gateway.admin.secret";
+  public static final String ADMIN_SECRET_DOC = "The bearer secret every admin call must send (Authorization: Bearer ...). "
+      + "Empty: the local mode generates one into <data-dir>/admin.secret (owner-only) on first start.";
+
+  public static final String ADMIN_CHECK_MAX_SAMPLE_CONFIG = "gateway.admin.check.max.sample";
+  public static final String ADMIN_CHECK_MAX_SAMPLE_DOC = "Largest sample the quality check of a model may be asked "
+      + "for (POST /v1/admin/models/{id}/check?sample=N); larger ones get 400.";
+
+  public static final String ADMIN_CHECK_BUDGET_MS_CONFIG = "gateway.admin.check.budget.ms";
+  public static final String ADMIN_CHECK_BUDGET_MS_DOC = "Longest a quality check may run; then it is cancelled and "
+      + "answered 503 check_timeout. It is also cancelled when its client disconnects.";
+
+  public static final String FETCH_BUDGET_MS_CONFIG = "gateway.fetch.budget.ms";
+  public static final String FETCH_BUDGET_MS_DOC = "Longest the download of a search's image URL may take, retries "
+      + "included; then the search fails with 400 fetch_timeout.";
 
   public static final ConfigDef CONFIG_DEF = new ConfigDef()
       .define(PORT_CONFIG, Type.INT, 8080, Range.between(0, 65535), Importance.HIGH, PORT_DOC)
@@ -51,7 +71,15 @@ public class GatewayConfig extends AbstractConfig {
       .define(SEARCH_K_MAX_CONFIG, Type.INT, 100, Range.between(1, 1000), Importance.MEDIUM, SEARCH_K_MAX_DOC)
       .define(ADMIN_ALLOW_REMOTE_CONFIG, Type.BOOLEAN, false, Importance.MEDIUM, ADMIN_ALLOW_REMOTE_DOC)
       .define(ALIAS_REFRESH_MS_CONFIG, Type.LONG, 2000L, Range.between(50, 3_600_000), Importance.LOW,
-          ALIAS_REFRESH_MS_DOC);
+          ALIAS_REFRESH_MS_DOC)
+      .define(ALLOWED_HOSTS_CONFIG, Type.LIST, "", Importance.MEDIUM, ALLOWED_HOSTS_DOC)
+      .define(ADMIN_SECRET_CONFIG, Type.PASSWORD, "", Importance.HIGH, ADMIN_SECRET_DOC)
+      .define(ADMIN_CHECK_MAX_SAMPLE_CONFIG, Type.INT, 1000, Range.between(1, 10_000), Importance.LOW,
+          ADMIN_CHECK_MAX_SAMPLE_DOC)
+      .define(ADMIN_CHECK_BUDGET_MS_CONFIG, Type.LONG, 300_000L, Range.atLeast(1), Importance.LOW,
+          ADMIN_CHECK_BUDGET_MS_DOC)
+      .define(FETCH_BUDGET_MS_CONFIG, Type.LONG, 5_000L, Range.between(1, 600_000), Importance.MEDIUM,
+          FETCH_BUDGET_MS_DOC);
 
   public GatewayConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props);
@@ -80,6 +108,23 @@ public class GatewayConfig extends AbstractConfig {
 
   public long aliasRefreshMs() {
     return getLong(ALIAS_REFRESH_MS_CONFIG);
+  }
+
+  /** The names admin calls may carry in Host: {@link #ALLOWED_HOSTS_CONFIG} and the bind address. */
+  public java.util.List<String> allowedHosts() {
+    java.util.List<String> hosts = new java.util.ArrayList<>(getList(ALLOWED_HOSTS_CONFIG));
+    hosts.add(host());
+    return hosts;
+  }
+
+  /** The configured admin secret, or empty. */
+  public String adminSecret() {
+    org.apache.kafka.common.config.types.Password secret = getPassword(ADMIN_SECRET_CONFIG);
+    return secret == null ? "" : secret.value().strip();
+  }
+
+  public long fetchBudgetMs() {
+    return getLong(FETCH_BUDGET_MS_CONFIG);
   }
 
   /** The directory file: images may be served from, or null when none is. */

@@ -74,7 +74,9 @@ import org.slf4j.LoggerFactory;
  * <p>Errors are {@code {"error": "...", "code": "..."}} with the status and code of an {@link ErrorCode}
  * (the table in docs/api.md is generated from it), e.g. 400 {@code bad_request}, 413 {@code too_large},
  * 415 {@code unsupported_type}, 404 {@code not_found}, 409 {@code model_mismatch}, 503 {@code no_index};
- * 500 {@code internal} otherwise, never with a stack trace.
+ * 500 {@code internal} otherwise, never with a stack trace. An image URL is fetched within
+ * {@code gateway.fetch.budget.ms}, retries included; two {@code image} parts or {@code minPrice} above
+ * {@code maxPrice} are {@code bad_request}.
  */
 public class GatewayServer implements AutoCloseable {
 
@@ -424,7 +426,14 @@ public class GatewayServer implements AutoCloseable {
   private UploadedFile uploadedImage(Context ctx) {
     UploadedFile file;
     try {
-      file = ctx.uploadedFile("image");
+      List<UploadedFile> files = ctx.uploadedFiles("image");
+      if (files.size() > 1) {
+        // Which one was meant? Answering for the first would look like a right answer to a wrong question.
+        throw SearchException.badRequest("give one file part 'image', got " + files.size());
+      }
+      file = files.isEmpty() ? null : files.get(0);
+    } catch (SearchException e) {
+      throw e;
     } catch (Exception e) { // Jetty's ServletException passes through Kotlin undeclared
       // The multipart parser failed midway: what is left of the body cannot be drained reliably.
       ctx.attribute(CLOSE_CONNECTION, Boolean.TRUE);
@@ -460,8 +469,14 @@ public class GatewayServer implements AutoCloseable {
   }
 
   static SearchFilter filter(Function<String, List<String>> params) {
+    Double minPrice = doubleParam(params, "minPrice");
+    Double maxPrice = doubleParam(params, "maxPrice");
+    if (minPrice != null && maxPrice != null && minPrice > maxPrice) {
+      // No product can match: a mistake of the caller's, not an empty answer.
+      throw SearchException.badRequest("minPrice (" + minPrice + ") is above maxPrice (" + maxPrice + ")");
+    }
     return new SearchFilter(values(params.apply("category")), values(params.apply("brand")),
-        doubleParam(params, "minPrice"), doubleParam(params, "maxPrice"), values(params.apply("availability")));
+        minPrice, maxPrice, values(params.apply("availability")));
   }
 
   /** Multi-valued parameters: repeated ({@code category=a&category=b}) or comma-separated. */

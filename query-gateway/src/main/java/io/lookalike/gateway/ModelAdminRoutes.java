@@ -13,37 +13,46 @@ import java.util.function.Supplier;
 
 /**
  * The local mode's admin API for re-embedding, mounted on the gateway; answers only loopback clients
- * unless told otherwise. The {@code lookalike reembed}, {@code models} and {@code drop} commands use it.
+ * unless told otherwise, and every call must pass the {@link AdminGuard} (bearer secret, own Host, no foreign
+ * Origin, JSON on changes), since a reverse proxy on the host makes every client look local. The
+ * {@code lookalike reembed}, {@code models} and {@code drop} commands use it. Below,
+ * {@code A='Authorization: Bearer <the secret in <data-dir>/admin.secret>'} and {@code J='Content-Type: application/json'}.
  *
  * <pre>
  * # register a model and start replaying the catalog through it (idempotent: same weights, same model)
- * curl -H 'Content-Type: application/json' -d '{"url": "/models/next.pt", "name": "next"}' http://localhost:8080/v1/admin/models
+ * curl -H "$A" -H "$J" -d '{"url": "/models/next.pt", "name": "next"}' http://localhost:8080/v1/admin/models
  * # how far its replay is: records done / total, lag, vectors, rate
- * curl http://localhost:8080/v1/admin/models/next_1a2b3c4d/progress
+ * curl -H "$A" http://localhost:8080/v1/admin/models/next_1a2b3c4d/progress
  * # the quality gate: near-duplicate recall@1 and agreement with the active model on 100 sampled images
- * curl -X POST 'http://localhost:8080/v1/admin/models/next_1a2b3c4d/check?sample=100'
+ * curl -H "$A" -H "$J" -d '{}' 'http://localhost:8080/v1/admin/models/next_1a2b3c4d/check?sample=100'
  * # switch searches to it (409 not_caught_up while it is replaying)
- * curl -X POST http://localhost:8080/v1/admin/models/next_1a2b3c4d/activate
+ * curl -H "$A" -H "$J" -d '{}' http://localhost:8080/v1/admin/models/next_1a2b3c4d/activate
  * # drop a model that is not active: its pipeline, index, topic and state
- * curl -X DELETE http://localhost:8080/v1/admin/models/mobilenet_v2_features_eac6fd98
+ * curl -H "$A" -H "$J" -X DELETE http://localhost:8080/v1/admin/models/mobilenet_v2_features_eac6fd98
  * </pre>
  */
 public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final int MAX_SAMPLE = 10_000;
 
   private final ModelAdmin pipelines;
   private final boolean allowRemote;
+  private final AdminGuard guard;
+  private final int maxSample;
+  private final BoundedCall checks;
 
-  public ModelAdminRoutes(ModelAdmin pipelines, boolean allowRemote) {
+  public ModelAdminRoutes(ModelAdmin pipelines, boolean allowRemote, AdminGuard guard, GatewayConfig config) {
     this.pipelines = pipelines;
     this.allowRemote = allowRemote;
+    this.guard = guard;
+    this.maxSample = config.getInt(GatewayConfig.ADMIN_CHECK_MAX_SAMPLE_CONFIG);
+    this.checks = new BoundedCall("check", config.getLong(GatewayConfig.ADMIN_CHECK_BUDGET_MS_CONFIG));
   }
 
   @Override
   public void accept(RoutesConfig routes) {
     routes.before("/v1/admin/*", this::onlyLoopback);
+    routes.before("/v1/admin/*", guard::check);
     routes.post("/v1/admin/models", this::register);
     routes.get("/v1/admin/models", ctx -> ctx.json(Map.of("active", activeId(), "models", pipelines.models())));
     routes.get("/v1/admin/models/{modelId}/progress",
@@ -77,7 +86,8 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
     String modelId = ctx.pathParam("modelId");
     int sample = intParam(ctx, "sample", 100);
     long seed = intParam(ctx, "seed", 42);
-    ctx.json(answer(() -> pipelines.check(modelId, sample, seed)));
+    // Bounded: cancelled after the budget, or when the client hangs up.
+    ctx.json(checks.run(ctx, () -> answer(() -> pipelines.check(modelId, sample, seed))));
   }
 
   private void activate(Context ctx) {
@@ -117,19 +127,20 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
     }
   }
 
-  private static int intParam(Context ctx, String name, int fallback) {
+  private int intParam(Context ctx, String name, int fallback) {
     String raw = ctx.queryParam(name);
     if (raw == null || raw.isBlank()) {
       return fallback;
     }
     try {
       int value = Integer.parseInt(raw.strip());
-      if (value < 1 || value > MAX_SAMPLE) {
+      if (value < 1 || value > maxSample) {
         throw new NumberFormatException();
       }
       return value;
     } catch (NumberFormatException e) {
-      throw SearchException.badRequest(name + " must be a whole number between 1 and " + MAX_SAMPLE + ", got " + raw);
+      throw SearchException.badRequest(name + " must be a whole number between 1 and " + maxSample + " ("
+          + GatewayConfig.ADMIN_CHECK_MAX_SAMPLE_CONFIG + "), got " + raw);
     }
   }
 }

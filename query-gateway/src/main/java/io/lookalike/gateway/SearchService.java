@@ -46,10 +46,11 @@ public class SearchService {
     this.maxK = maxK;
   }
 
+  /** With k limits from {@code config}, and image URL downloads within {@code gateway.fetch.budget.ms}. */
   public SearchService(Supplier<ActiveModel> active, PhotoValidator validator, UrlFetcher fetcher,
       GatewayConfig config) {
-    this(active, validator, fetcher, config.getInt(GatewayConfig.SEARCH_K_DEFAULT_CONFIG),
-        config.getInt(GatewayConfig.SEARCH_K_MAX_CONFIG));
+    this(active, validator, new BudgetedUrlFetcher(fetcher, config.fetchBudgetMs()),
+        config.getInt(GatewayConfig.SEARCH_K_DEFAULT_CONFIG), config.getInt(GatewayConfig.SEARCH_K_MAX_CONFIG));
   }
 
   /** The model and index searches use now; null while none is active. */

@@ -467,6 +467,92 @@ class GatewayIT {
     return out.toByteArray();
   }
 
+  @Test
+  void shouldRefuseTwoImagePartsInsteadOfSearchingTheFirst() throws Exception {
+    String boundary = "lookalike-two-images";
+    java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+    for (int i : new int[] {1, 2}) {
+      body.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"p" + i
+          + ".jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      body.writeBytes(photos.get(i).bytes());
+      body.writeBytes("\r\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    body.writeBytes(("--" + boundary + "--\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+
+    HttpResponse<String> response = send(http, HttpRequest.newBuilder(uri("/v1/search"))
+        .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+        .POST(BodyPublishers.ofByteArray(body.toByteArray())).build());
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(JSON.readTree(response.body()).get("error").asText()).contains("one file part 'image', got 2");
+  }
+
+  @Test
+  void shouldRefuseAMinPriceAboveTheMaxPrice() throws Exception {
+    HttpResponse<String> query = send(http, HttpRequest.newBuilder(uri("/v1/search?minPrice=50&maxPrice=20"))
+        .header("Content-Type", "image/jpeg").POST(BodyPublishers.ofByteArray(photos.get(1).bytes())).build());
+    ObjectNode request = JSON.createObjectNode().put("productId", "p1");
+    request.putObject("filters").put("minPrice", 50).put("maxPrice", 20);
+    HttpResponse<String> json = send(http, json(request));
+    HttpResponse<String> similar = send(http, HttpRequest.newBuilder(
+        uri("/v1/products/p1/similar?minPrice=50&maxPrice=20")).GET().build());
+
+    for (HttpResponse<String> response : List.of(query, json, similar)) {
+      assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+      assertThat(JSON.readTree(response.body()).get("error").asText()).contains("minPrice (50.0) is above maxPrice (20.0)");
+    }
+    // equal bounds are a fair question
+    ObjectNode exact = JSON.createObjectNode().put("productId", "p1");
+    exact.putObject("filters").put("minPrice", 20).put("maxPrice", 20);
+    assertThat(send(http, json(exact)).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void shouldFailASearchBySlowImageUrlWithinTheFetchBudget() throws Exception {
+    // Given an image server on loopback that accepts and never answers, and the fetcher's own retry policy
+    // (4 attempts of 15 s plus back-off: over a minute), with a budget of 2 s for the whole download
+    java.util.List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (java.net.ServerSocket slow = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      Thread acceptor = new Thread(() -> {
+        while (!slow.isClosed()) {
+          try {
+            held.add(slow.accept());
+          } catch (java.io.IOException e) {
+            return;
+          }
+        }
+      }, "slow-image-server");
+      acceptor.setDaemon(true);
+      acceptor.start();
+      GatewayConfig config = new GatewayConfig(Map.of(GatewayConfig.PORT_CONFIG, "0",
+          GatewayConfig.HOST_CONFIG, "127.0.0.1", GatewayConfig.FETCH_BUDGET_MS_CONFIG, "2000"));
+      ImageDownloader downloader = ImageDownloader.from(new ImageSafetyConfig(Map.of(
+          ImageSafetyConfig.FETCH_ALLOWED_HOSTS_CONFIG, "127.0.0.1")));
+      SearchService service = new SearchService(active::get,
+          PhotoValidator.of(new ImageNormaliser(MAX_UPLOAD, 40_000_000L, 640)), UrlFetcher.of(downloader), config);
+      try (GatewayServer budgeted = new GatewayServer(config, service,
+          new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))) {
+        int port = budgeted.start();
+        ObjectNode request = JSON.createObjectNode()
+            .put("imageUrl", "http://127.0.0.1:" + slow.getLocalPort() + "/slow.jpg");
+
+        // When a storefront searches by that URL (its client gives up after 30 s, half the retry policy)
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + port + "/v1/search")).header("Content-Type", "application/json")
+            .timeout(Duration.ofSeconds(30)).POST(BodyPublishers.ofString(request.toString())).build(),
+            HttpResponse.BodyHandlers.ofString());
+
+        // Then it fails with fetch_timeout, before the client gave up
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+        assertThat(JSON.readTree(response.body()).get("code").asText()).isEqualTo("fetch_timeout");
+      }
+    } finally {
+      for (java.net.Socket socket : held) {
+        socket.close();
+      }
+    }
+  }
+
   private static List<String> productIds(JsonNode results) {
     List<String> ids = new ArrayList<>();
     results.forEach(r -> ids.add(r.get("productId").asText()));

@@ -56,7 +56,8 @@ public final class ConfigCatalog {
       new Section("Indexer sink connector", "Kafka Connect: `io.lookalike.indexer.connect.LookalikeSinkConnector`",
           LookalikeSinkConfig.CONFIG_DEF),
       new Section("Query gateway", "`lookalike gateway`, `lookalike local`", GatewayConfig.CONFIG_DEF),
-      new Section("Re-embedding", "`lookalike reembed`", ReembedConfig.CONFIG_DEF));
+      new Section("Re-embedding", "`lookalike reembed`", ReembedConfig.CONFIG_DEF),
+      new Section("Local mode", "`lookalike local`", LocalModeConfig.CONFIG_DEF));
 
   /** Kafka's own prefixes for settings of one client of a Streams app (see StreamsConfig). */
   private static final List<String> CLIENT_PREFIXES = List.of(StreamsConfig.MAIN_CONSUMER_PREFIX,

@@ -10,6 +10,7 @@ import java.util.Properties;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import kafka.tools.StorageTool;
+import io.lookalike.storage.DataDirLock;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
@@ -26,18 +27,33 @@ public final class LocalKafka implements AutoCloseable {
 
   private final KafkaRaftServer server;
   private final String bootstrapServers;
+  private final DataDirLock lock;
 
-  private LocalKafka(KafkaRaftServer server, String bootstrapServers) {
+  private LocalKafka(KafkaRaftServer server, String bootstrapServers, DataDirLock lock) {
     this.server = server;
     this.bootstrapServers = bootstrapServers;
+    this.lock = lock;
   }
 
   /**
    * Starts the broker on {@code host:brokerPort}, its controller on {@code controllerPort}, with its
    * data under {@code dir}.
+   *
+   * @throws DataDirLock.HeldException when another broker owns {@code dir}: Kafka locks its log dir only
+   *     after opening (and writing) the raft log, so a second broker would damage the first one's metadata
    */
   public static LocalKafka start(Path dir, String host, int brokerPort, int controllerPort) throws IOException {
-    Files.createDirectories(dir);
+    DataDirLock lock = DataDirLock.acquire(dir);
+    try {
+      return start(dir, host, brokerPort, controllerPort, lock);
+    } catch (IOException | RuntimeException e) {
+      lock.close();
+      throw e;
+    }
+  }
+
+  private static LocalKafka start(Path dir, String host, int brokerPort, int controllerPort, DataDirLock lock)
+      throws IOException {
     Path logs = dir.resolve("logs");
     Properties props = new Properties();
     props.put("process.roles", "broker,controller");
@@ -71,7 +87,7 @@ public final class LocalKafka implements AutoCloseable {
     server.startup();
     String bootstrap = host + ":" + brokerPort;
     log.info("Kafka broker (KRaft, in-process) listening on {}, data in {}", bootstrap, logs);
-    return new LocalKafka(server, bootstrap);
+    return new LocalKafka(server, bootstrap, lock);
   }
 
   private static void format(Path dir, Properties props) throws IOException {
@@ -85,11 +101,11 @@ public final class LocalKafka implements AutoCloseable {
       props.store(out, "Lookalike local mode broker");
     }
     ByteArrayOutputStream output = new ByteArrayOutputStream();
-    // Transactions v1 (explicit AddPartitionsToTxn): with v2, Kafka 4.3's broker logged a burst of
-    // OutOfOrderSequenceException errors on the first transactions of every Streams app (retried, harmless,
-    // alarming on a first run).
+    // Transactions v2 (KIP-890): the broker verifies every transactional write with the coordinator and bumps
+    // the producer epoch at each commit, so a write of a crashed or stalled producer cannot leave a hanging
+    // transaction that blocks read_committed consumers (seen with v1 after a full disk: four, until aborted by hand).
     int rc = StorageTool.execute(new String[] {"format", "-t", clusterId, "-c", configFile.toString(),
-            "--feature", "transaction.version=1"},
+            "--feature", "transaction.version=2"},
         new PrintStream(output, true, StandardCharsets.UTF_8));
     if (rc != 0) {
       throw new IOException("Could not format Kafka storage in " + dir + ": " + output.toString(StandardCharsets.UTF_8));
@@ -102,7 +118,11 @@ public final class LocalKafka implements AutoCloseable {
 
   @Override
   public void close() {
-    server.shutdown();
-    server.awaitShutdown();
+    try {
+      server.shutdown();
+      server.awaitShutdown();
+    } finally {
+      lock.close();
+    }
   }
 }

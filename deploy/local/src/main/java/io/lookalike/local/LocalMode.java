@@ -4,12 +4,15 @@ import io.lookalike.gateway.ModelAdminRoutes;
 import io.lookalike.lifecycle.ModelPipelines;
 import io.lookalike.model.Embedder;
 import io.lookalike.embedder.EmbedderApp;
+import io.lookalike.gateway.AdminGuard;
 import io.lookalike.gateway.GatewayConfig;
 import io.lookalike.gateway.GatewayServer;
 import io.lookalike.gateway.HealthCheck;
+import io.lookalike.gateway.LagProgressCheck;
 import io.lookalike.gateway.PhotoValidator;
 import io.lookalike.gateway.UrlFetcher;
 import io.lookalike.gateway.SearchService;
+import io.lookalike.gateway.SecretFile;
 import io.lookalike.store.VectorStore;
 import io.lookalike.ingest.CatalogFileLoader;
 import io.lookalike.ingest.FetcherApp;
@@ -19,13 +22,13 @@ import io.lookalike.image.ImageNormaliser;
 import io.lookalike.ingest.webhook.WebhookConfig;
 import io.lookalike.ingest.webhook.WebhookReceiver;
 import io.javalin.config.RoutesConfig;
-import java.security.SecureRandom;
-import java.util.HexFormat;
 import java.util.function.Consumer;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.TopicAdmin;
 import io.lookalike.schemas.Topics;
+import io.lookalike.storage.DataDirLock;
+import io.lookalike.storage.FreeSpace;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -38,6 +41,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -56,8 +60,12 @@ public final class LocalMode implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LocalMode.class);
   private static final String SAMPLE_RESOURCE = "/lookalike/sample-catalog/";
   private static final String SAMPLE_LOADED_MARKER = "sample-catalog.loaded";
+  /** Where the generated admin secret lives in the data directory. */
+  public static final String ADMIN_SECRET_FILE = "admin.secret";
   /** Setting (in the overrides): let the admin API answer clients on other machines too. Default false. */
   public static final String ADMIN_ALLOW_REMOTE_CONFIG = GatewayConfig.ADMIN_ALLOW_REMOTE_CONFIG;
+  public static final String MIN_FREE_BYTES_CONFIG = LocalModeConfig.MIN_FREE_BYTES_CONFIG;
+  public static final String STUCK_AFTER_MS_CONFIG = LocalModeConfig.STUCK_AFTER_MS_CONFIG;
 
   /** What to start. Ports of 0 for the gateway mean "any free port". */
   public record Options(
@@ -87,7 +95,11 @@ public final class LocalMode implements AutoCloseable {
   /** Starts every stage; returns when the gateway answers. */
   public LocalMode start() throws Exception {
     Path data = options.dataDir().toAbsolutePath();
-    Files.createDirectories(data);
+    // Before anything under it is touched: a second instance must not write into this one's broker.
+    remember(DataDirLock.acquire(data));
+    // A full disk makes Kafka halt and the index die of "unsafe memory access": say so first, by name.
+    FreeSpace freeSpace = new FreeSpace(data, new LocalModeConfig(options.overrides()).minFreeBytes());
+    freeSpace.requireRoom(MIN_FREE_BYTES_CONFIG);
     long t0 = System.nanoTime();
 
     kafka = remember(LocalKafka.start(data.resolve("kafka"), options.host(), options.kafkaPort(), options.controllerPort()));
@@ -113,6 +125,8 @@ public final class LocalMode implements AutoCloseable {
     fetcher.start();
 
     Map<String, Object> gatewayProps = new HashMap<>(options.overrides());
+    gatewayProps.remove(MIN_FREE_BYTES_CONFIG);
+    gatewayProps.remove(STUCK_AFTER_MS_CONFIG);
     gatewayProps.put(GatewayConfig.PORT_CONFIG, Integer.toString(options.gatewayPort()));
     gatewayProps.put(GatewayConfig.HOST_CONFIG, options.gatewayHost());
     // The page shows the sample catalog's photos, which are files under the data directory.
@@ -126,7 +140,8 @@ public final class LocalMode implements AutoCloseable {
     boolean allowRemote = gatewayConfig.adminAllowRemote();
     gateway = remember(new GatewayServer(gatewayConfig, search, registry)
         .modelDirectory(pipelines)
-        .addRoutes(new ModelAdminRoutes(new LocalModelAdmin(pipelines, kafka.bootstrapServers(), topics.productImages()), allowRemote))
+        .addRoutes(new ModelAdminRoutes(new LocalModelAdmin(pipelines, kafka.bootstrapServers(), topics.productImages()),
+            allowRemote, adminGuard(data, gatewayConfig), gatewayConfig))
         .addRoutes(webhookRoutes(data)));
     gateway.addHealthCheck("fetcher", StageCommands.streamsHealth(() -> fetcher.streams().state()));
     gateway.addHealthCheck("embedder", () -> {
@@ -138,6 +153,12 @@ public final class LocalMode implements AutoCloseable {
       }
       return HealthCheck.Status.up("RUNNING (" + pipelines.modelIds().size() + " models)");
     });
+    gateway.addHealthCheck("disk", () -> {
+      String problem = freeSpace.problem();
+      return problem == null ? HealthCheck.Status.up(freeSpace.usableBytes() / (1024 * 1024) + " MiB free")
+          : HealthCheck.Status.down(problem);
+    });
+    gateway.addHealthCheck("progress", progressCheck(new LocalModeConfig(options.overrides()).stuckAfterMs()));
     gatewayPort = gateway.start();
     log.info("Local mode up in {} ms", (System.nanoTime() - t0) / 1_000_000);
 
@@ -157,13 +178,7 @@ public final class LocalMode implements AutoCloseable {
     props.put(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     props.putIfAbsent(WebhookConfig.ALLOW_FILE_URLS_CONFIG, "true"); // as the local fetcher: one file: rule
     if (!props.containsKey(WebhookConfig.SECRET_CONFIG)) {
-      Path secretFile = data.resolve("webhook.secret");
-      if (!Files.exists(secretFile)) {
-        byte[] random = new byte[24];
-        new SecureRandom().nextBytes(random);
-        writeOwnerOnly(secretFile, HexFormat.of().formatHex(random) + "\n");
-      }
-      props.put(WebhookConfig.SECRET_CONFIG, Files.readString(secretFile).trim());
+      props.put(WebhookConfig.SECRET_CONFIG, SecretFile.readOrCreate(data.resolve("webhook.secret")));
     }
     WebhookReceiver receiver = remember(new WebhookReceiver(new WebhookConfig(props), registry));
     return routes -> routes.post("/v1/events", ctx -> {
@@ -173,21 +188,45 @@ public final class LocalMode implements AutoCloseable {
     });
   }
 
-  /** Creates {@code file} readable and writable by its owner only (rw-------) where the file system has POSIX modes. */
-  static void writeOwnerOnly(Path file, String content) throws IOException {
-    try {
-      Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-          java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-    } catch (UnsupportedOperationException e) {
-      Files.createFile(file); // not POSIX (Windows): the user's profile directory protects it
+  /** DOWN, naming the model, while a model's lag (to embed plus to index) stays up without going down. */
+  private HealthCheck progressCheck(long stuckAfterMs) {
+    Map<String, LagProgressCheck> byModel = new java.util.concurrent.ConcurrentHashMap<>();
+    return () -> {
+      byModel.keySet().retainAll(pipelines.modelIds());
+      StringBuilder detail = new StringBuilder();
+      boolean up = true;
+      for (String id : new java.util.TreeSet<>(pipelines.modelIds())) {
+        HealthCheck.Status status = byModel.computeIfAbsent(id, m -> new LagProgressCheck(m,
+            () -> pipelines.progress(m).lag(), stuckAfterMs)).check();
+        up &= status.up();
+        detail.append(detail.length() == 0 ? "" : "; ").append(status.detail());
+      }
+      return up ? HealthCheck.Status.up(detail.toString()) : HealthCheck.Status.down(detail.toString());
+    };
+  }
+
+  /**
+   * The admin API's rules: its bearer secret is {@code gateway.admin.secret}, or else generated on first start
+   * into {@code <data>/admin.secret} (owner-only), where the {@code lookalike reembed|models|drop} commands read it.
+   */
+  private static AdminGuard adminGuard(Path data, GatewayConfig config) throws IOException {
+    String secret = config.adminSecret();
+    if (secret.isEmpty()) {
+      secret = SecretFile.readOrCreate(data.resolve(ADMIN_SECRET_FILE));
     }
-    Files.writeString(file, content);
+    return new AdminGuard(secret, config.allowedHosts());
   }
 
   private Map<String, Object> stageConfig(Path data, Map<String, Object> extra) {
     Map<String, Object> config = new HashMap<>(options.overrides());
     config.put("bootstrap.servers", kafka.bootstrapServers());
     config.put("state.dir", data.resolve("streams").toString());
+    // One produce request in flight per broker connection. With transactions v2 the first write of a transaction
+    // to a partition is verified with the coordinator, which answers CONCURRENT_TRANSACTIONS while the previous
+    // commit completes; a second batch already in flight then reaches a partition with no state for the producer
+    // and the broker logs OutOfOrderSequenceException at ERROR (the client retries; harmless, alarming). With one
+    // request in flight nothing overtakes the retried batch. One broker, CPU-bound embedding: no loss of speed.
+    config.putIfAbsent(StreamsConfig.producerPrefix(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION), 1);
     config.putAll(extra);
     return config;
   }

@@ -15,6 +15,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
+import io.lookalike.gateway.SecretFile;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
@@ -42,6 +44,29 @@ final class ModelCommands {
     @Option(names = "--gateway", defaultValue = "http://localhost:8080",
         description = "The local mode's gateway, whose admin API answers on loopback (default: ${DEFAULT-VALUE}).")
     String gateway;
+
+    @Option(names = "--data-dir", defaultValue = "data",
+        description = "The local mode's data directory, whose admin.secret authorises the calls (default: ${DEFAULT-VALUE}).")
+    Path dataDir;
+
+    @Option(names = "--admin-secret", defaultValue = "${env:LOOKALIKE_ADMIN_SECRET}",
+        description = "The admin secret, when not read from --data-dir (env LOOKALIKE_ADMIN_SECRET).")
+    String adminSecret;
+
+    AdminClient admin() {
+      return new AdminClient(gateway, () -> {
+        if (adminSecret != null && !adminSecret.isBlank()) {
+          return adminSecret.strip();
+        }
+        Path file = dataDir.resolve(LocalMode.ADMIN_SECRET_FILE);
+        try {
+          return SecretFile.read(file);
+        } catch (IOException e) {
+          throw new AdminClient.Failure("Cannot read the admin secret " + file.toAbsolutePath()
+              + ": give --data-dir of the running local mode, or --admin-secret");
+        }
+      });
+    }
   }
 
   @Command(name = "reembed", mixinStandardHelpOptions = true, sortOptions = false,
@@ -111,7 +136,7 @@ final class ModelCommands {
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
-      AdminClient admin = new AdminClient(gateway);
+      AdminClient admin = admin();
       try {
         String url = URL_SCHEME.matcher(model).matches() && !model.matches("^[a-zA-Z]:\\\\.*")
             ? model : Path.of(model).toAbsolutePath().normalize().toString();
@@ -185,7 +210,7 @@ final class ModelCommands {
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
       try {
-        JsonNode models = new AdminClient(gateway).send("GET", "/v1/models", null);
+        JsonNode models = admin().send("GET", "/v1/models", null);
         out.printf("%-40s %-12s %5s %9s %7s  %s%n", "MODEL", "STATE", "DIM", "VECTORS", "LAG", "SOURCE");
         for (JsonNode m : models.path("models")) {
           String url = m.path("url").asText("");
@@ -215,7 +240,7 @@ final class ModelCommands {
     @Override
     public Integer call() throws Exception {
       try {
-        new AdminClient(gateway).send("DELETE", "/v1/admin/models/" + modelId, null);
+        admin().send("DELETE", "/v1/admin/models/" + modelId, null);
         spec.commandLine().getOut().printf("Dropped %s.%n", modelId);
         return 0;
       } catch (AdminClient.Failure e) {
@@ -229,9 +254,16 @@ final class ModelCommands {
   static final class AdminClient {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final String base;
+    private final SecretSource secret;
 
-    AdminClient(String base) {
+    /** Where the bearer secret comes from, read on the first call. */
+    interface SecretSource {
+      String get() throws Failure;
+    }
+
+    AdminClient(String base, SecretSource secret) {
       this.base = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
+      this.secret = secret;
     }
 
     /** Quick calls (progress, lists): a gateway that stops answering must not hang the command. */
@@ -241,9 +273,14 @@ final class ModelCommands {
 
     /** @param timeout how long the call may take: registering a model or running the check takes minutes */
     JsonNode send(String method, String path, String json, Duration timeout) throws IOException, InterruptedException {
+      // The admin API takes JSON on every call that changes something (so no web page can send one).
+      boolean changes = !method.equals("GET");
+      String payload = json == null && changes ? "{}" : json;
       HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout)
-          .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
-      if (json != null) {
+          .method(method, payload == null ? HttpRequest.BodyPublishers.noBody()
+              : HttpRequest.BodyPublishers.ofString(payload))
+          .header("Authorization", "Bearer " + secret.get());
+      if (payload != null) {
         request.header("Content-Type", "application/json");
       }
       HttpResponse<String> response;

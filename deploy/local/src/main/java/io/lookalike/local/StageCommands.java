@@ -24,6 +24,7 @@ import io.lookalike.image.ImageNormaliser;
 import io.lookalike.ingest.KafkaReachability;
 import io.lookalike.schemas.TopicAdmin;
 import io.lookalike.schemas.Topics;
+import io.lookalike.storage.DataDirLock;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -225,6 +226,10 @@ public final class StageCommands {
     public Integer call() throws Exception {
       return runStage("indexer", metrics, (registry, stage) -> {
         common.ensureTopics(modelId);
+        if (isLucene(store)) {
+          // One writer per index directory, refused with the holder's PID (Lucene's own lock names none).
+          stage.remember(DataDirLock.acquire(dataDir.resolve(modelId)));
+        }
         VectorStore vectors = stage.remember(openStore(store, common.settings, dataDir, modelId, dimension));
         if (activate && vectors instanceof MilvusVectorStore milvus) {
           milvus.activate();
@@ -286,6 +291,7 @@ public final class StageCommands {
               ? DjlEmbedder.load(EmbeddingModelConfig.from(config)) : DjlEmbedder.loadDefault());
           String modelId = embedder.model().modelId();
           common.ensureTopics(modelId);
+          remember(resources, DataDirLock.acquire(dataDir.resolve(modelId)));
           VectorStore vectors = remember(resources, LuceneVectorStore.open(dataDir.resolve(modelId), modelId,
               embedder.model().dimension()));
           Map<String, Object> sinkConfig = new HashMap<>(config);

@@ -23,6 +23,14 @@ final class StartupErrors implements CommandLine.IExecutionExceptionHandler {
   @Override
   public int handleExecutionException(Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
     PrintWriter err = commandLine.getErr();
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof io.lookalike.storage.DataDirLock.HeldException held) {
+        // Another instance owns the data directory: its one line is the whole story (and the exit code says so).
+        err.println(held.getMessage());
+        err.flush();
+        return io.lookalike.storage.DataDirLock.HeldException.EXIT_CODE;
+      }
+    }
     if (verbose) {
       e.printStackTrace(err);
     }

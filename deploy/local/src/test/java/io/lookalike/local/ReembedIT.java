@@ -363,7 +363,8 @@ class ReembedIT {
     }
     try {
       HttpResponse<String> response = http.send(HttpRequest.newBuilder(gateway("/v1/admin/models/" + modelId
-          + "/progress")).GET().build(), HttpResponse.BodyHandlers.ofString());
+          + "/progress")).header("Authorization", "Bearer " + adminSecret()).GET().build(),
+          HttpResponse.BodyHandlers.ofString());
       return response.statusCode() == 200 ? JSON.readTree(response.body()) : null;
     } catch (IOException e) {
       return null;
@@ -381,8 +382,13 @@ class ReembedIT {
   }
 
   private HttpResponse<String> post(String path) throws Exception {
-    return http.send(HttpRequest.newBuilder(gateway(path)).POST(HttpRequest.BodyPublishers.noBody()).build(),
+    return http.send(HttpRequest.newBuilder(gateway(path)).header("Authorization", "Bearer " + adminSecret())
+            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
         HttpResponse.BodyHandlers.ofString());
+  }
+
+  private String adminSecret() throws IOException {
+    return Files.readString(tmp.resolve("data").resolve(LocalMode.ADMIN_SECRET_FILE)).strip();
   }
 
   private static String otherModel(JsonNode models, String not) {
@@ -396,7 +402,15 @@ class ReembedIT {
 
   record Run(int exit, String out, String err) {}
 
-  private static Run cli(String... args) {
+  /** A model command against this test's local mode, which reads the admin secret from its data directory. */
+  private Run cli(String... args) {
+    String[] withDataDir = java.util.Arrays.copyOf(args, args.length + 2);
+    withDataDir[args.length] = "--data-dir";
+    withDataDir[args.length + 1] = tmp.resolve("data").toString();
+    return run(withDataDir);
+  }
+
+  private static Run run(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     CommandLine command = new CommandLine(new Lookalike());

@@ -140,12 +140,28 @@ public final class WebhookReceiver implements AutoCloseable {
     return response;
   }
 
+  private static boolean isJson(String contentType) {
+    if (contentType == null) {
+      return false;
+    }
+    int semicolon = contentType.indexOf(';');
+    return (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).strip().equalsIgnoreCase("application/json");
+  }
+
   /** The largest body {@link #handle} accepts; servers should stop reading past it. */
   public int maxBodyBytes() {
     return config.getInt(WebhookConfig.MAX_BODY_BYTES_CONFIG);
   }
 
   private Response process(byte[] body, Map<String, String> headers) {
+    // Catalog systems are servers: a request a browser sent for a web page (it names its Origin) is refused,
+    // and only JSON is read, which no page can send without a CORS preflight that is never granted.
+    if (headers.containsKey("origin") || "cross-site".equalsIgnoreCase(headers.get("sec-fetch-site"))) {
+      return error(403, "cross_origin", "the webhook does not take requests from web pages");
+    }
+    if (!isJson(headers.get("content-type"))) {
+      return error(415, "unsupported_type", "the webhook takes Content-Type: application/json");
+    }
     if (!authorised(body, headers)) {
       return error(401, "unauthorized", "missing or wrong " + (config.auth().equals("hmac")
           ? config.getString(WebhookConfig.SIGNATURE_HEADER_CONFIG) + " signature" : "bearer token"));

@@ -121,6 +121,28 @@ class WebhookIT {
   }
 
   @Test
+  void shouldRefuseWebPagesAndBodiesThatAreNotJsonEvenWithTheSecret() throws Exception {
+    // A page's form or no-cors fetch can send text/plain or no type without a preflight; a browser names its Origin.
+    HttpResponse<String> plain = HTTP.send(HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "text/plain")
+        .header("Authorization", "Bearer " + SECRET).POST(HttpRequest.BodyPublishers.ofString(event("e30", "p30", 1)))
+        .build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> untyped = HTTP.send(HttpRequest.newBuilder(URI.create(url))
+        .header("Authorization", "Bearer " + SECRET).POST(HttpRequest.BodyPublishers.ofString(event("e31", "p31", 1)))
+        .build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> crossOrigin = HTTP.send(HttpRequest.newBuilder(URI.create(url))
+        .header("Content-Type", "application/json").header("Origin", "https://evil.example")
+        .header("Authorization", "Bearer " + SECRET).POST(HttpRequest.BodyPublishers.ofString(event("e32", "p32", 1)))
+        .build(), HttpResponse.BodyHandlers.ofString());
+
+    assertThat(plain.statusCode()).isEqualTo(415);
+    assertThat(JSON.readTree(plain.body()).get("code").asText()).isEqualTo("unsupported_type");
+    assertThat(untyped.statusCode()).isEqualTo(415);
+    assertThat(crossOrigin.statusCode()).isEqualTo(403);
+    assertThat(JSON.readTree(crossOrigin.body()).get("code").asText()).isEqualTo("cross_origin");
+    assertThat(readToEnd()).isEmpty();
+  }
+
+  @Test
   void shouldCheckHmacSignature() {
     WebhookConfig config = new WebhookConfig(Map.of(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
         WebhookConfig.AUTH_CONFIG, "hmac", WebhookConfig.SECRET_CONFIG, SECRET,
@@ -130,10 +152,10 @@ class WebhookIT {
       String good = "sha256=" + HexFormat.of().formatHex(WebhookReceiver.hmac(SECRET.getBytes(StandardCharsets.UTF_8), body));
       String bad = "sha256=" + HexFormat.of().formatHex(WebhookReceiver.hmac("other".getBytes(StandardCharsets.UTF_8), body));
 
-      assertThat(receiver.handle(body, Map.of("X-Lookalike-Signature", bad)).status()).isEqualTo(401);
-      assertThat(receiver.handle(body, Map.of("x-lookalike-signature", "sha256=zz")).status()).isEqualTo(401);
-      assertThat(receiver.handle(body, Map.of()).status()).isEqualTo(401);
-      assertThat(receiver.handle(body, Map.of("X-Lookalike-Signature", good)).status()).isEqualTo(202);
+      assertThat(receiver.handle(body, Map.of("Content-Type", "application/json", "X-Lookalike-Signature", bad)).status()).isEqualTo(401);
+      assertThat(receiver.handle(body, Map.of("content-type", "application/json", "x-lookalike-signature", "sha256=zz")).status()).isEqualTo(401);
+      assertThat(receiver.handle(body, Map.of("Content-Type", "application/json")).status()).isEqualTo(401);
+      assertThat(receiver.handle(body, Map.of("Content-Type", "application/json; charset=utf-8", "X-Lookalike-Signature", good)).status()).isEqualTo(202);
     }
   }
 
@@ -148,11 +170,11 @@ class WebhookIT {
         WebhookConfig.SECRET_CONFIG, SECRET, WebhookConfig.ACK_TIMEOUT_MS_CONFIG, "2000"));
     try (WebhookReceiver receiver = new WebhookReceiver(config, new SimpleMeterRegistry())) {
       byte[] body = event("e40", "p40", 1).getBytes(StandardCharsets.UTF_8);
-      WebhookReceiver.Response response = receiver.handle(body, Map.of("Authorization", "Bearer " + SECRET));
+      WebhookReceiver.Response response = receiver.handle(body, Map.of("Content-Type", "application/json", "Authorization", "Bearer " + SECRET));
       assertThat(response.status()).isEqualTo(503);
       assertThat(response.headers()).containsKey("Retry-After");
       // Not remembered as acknowledged: the retry is tried again, not waved through as a duplicate
-      assertThat(receiver.handle(body, Map.of("Authorization", "Bearer " + SECRET)).status()).isEqualTo(503);
+      assertThat(receiver.handle(body, Map.of("Content-Type", "application/json", "Authorization", "Bearer " + SECRET)).status()).isEqualTo(503);
     }
   }
 
