@@ -30,7 +30,6 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -40,7 +39,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -195,21 +193,33 @@ public class GatewayServer implements AutoCloseable {
         throw SearchException.tooLarge(maxUploadBytes);
       }
       UploadedFile file = uploadedImage(ctx);
-      byte[] photo;
-      try (InputStream in = file.content()) {
-        photo = readLimited(in);
-      }
       Function<String, List<String>> params = name -> {
         List<String> values = ctx.formParams(name);
         return values.isEmpty() ? ctx.queryParams(name) : values;
       };
-      respond(ctx, "photo", () -> service.byPhoto(photo, intParam(params, "k"), filter(params)));
+      Set<String> names = new java.util.LinkedHashSet<>(ctx.formParamMap().keySet());
+      names.addAll(ctx.queryParamMap().keySet());
+      SearchRequest request = SearchRequests.fromParams(names, params, service.defaultBoosts());
+      if (file == null) {
+        if (request.text() == null) {
+          throw SearchException.badRequest("missing the file part 'image' (or a text q)");
+        }
+        respond(ctx, "text", () -> service.byText(request));
+        return;
+      }
+      byte[] photo;
+      try (InputStream in = file.content()) {
+        photo = readLimited(in);
+      }
+      respond(ctx, "photo", () -> service.byPhoto(photo, request));
     } else if (IMAGE_TYPES.contains(type)) {
       if (length > maxUploadBytes) {
         throw SearchException.tooLarge(maxUploadBytes);
       }
+      SearchRequest request = SearchRequests.fromParams(ctx.queryParamMap().keySet(), ctx::queryParams,
+          service.defaultBoosts());
       byte[] photo = readLimited(ctx.bodyInputStream());
-      respond(ctx, "photo", () -> service.byPhoto(photo, intParam(ctx::queryParams, "k"), filter(ctx::queryParams)));
+      respond(ctx, "photo", () -> service.byPhoto(photo, request));
     } else if (type.equals("application/json")) {
       if (length > maxUploadBytes) {
         throw SearchException.tooLarge(maxUploadBytes);
@@ -231,31 +241,36 @@ public class GatewayServer implements AutoCloseable {
     if (json == null || !json.isObject()) {
       throw SearchException.badRequest("the body must be a JSON object");
     }
-    Integer k = json.hasNonNull("k") ? jsonInt(json.get("k")) : null;
-    SearchFilter filter = json.hasNonNull("filters") ? jsonFilter(json.get("filters")) : SearchFilter.NONE;
+    SearchRequest request = SearchRequests.fromJson(json, service.defaultBoosts());
     List<String> given = new ArrayList<>();
     for (String field : List.of("imageUrl", "productId", "vector")) {
       if (json.hasNonNull(field)) {
         given.add(field);
       }
     }
+    if (given.isEmpty() && request.text() != null && !request.text().isBlank()) {
+      respond(ctx, "text", () -> service.byText(request));
+      return;
+    }
     if (given.size() != 1) {
-      throw SearchException.badRequest("give exactly one of imageUrl, productId, vector; got " + given);
+      throw SearchException.badRequest("give exactly one of imageUrl, productId, vector (or only a text q); got "
+          + given);
     }
     switch (given.get(0)) {
-      case "imageUrl" -> respond(ctx, "url", () -> service.byUrl(json.get("imageUrl").asText(), k, filter));
-      case "productId" -> respond(ctx, "product", () -> service.byProduct(json.get("productId").asText(), k, filter));
+      case "imageUrl" -> respond(ctx, "url", () -> service.byUrl(json.get("imageUrl").asText(), request));
+      case "productId" -> respond(ctx, "product", () -> service.byProduct(json.get("productId").asText(), request));
       default -> {
         float[] vector = jsonVector(json.get("vector"));
-        respond(ctx, "vector", () -> service.byVector(vector, k, filter));
+        respond(ctx, "vector", () -> service.byVector(vector, request));
       }
     }
   }
 
   private void similar(Context ctx) {
     String productId = ctx.pathParam("productId");
-    respond(ctx, "product", () -> service.byProduct(productId, intParam(ctx::queryParams, "k"),
-        filter(ctx::queryParams)));
+    SearchRequest request = SearchRequests.fromParams(ctx.queryParamMap().keySet(), ctx::queryParams,
+        service.defaultBoosts());
+    respond(ctx, "product", () -> service.byProduct(productId, request));
   }
 
   private void respond(Context ctx, String by, Supplier<SearchResponse> search) {
@@ -437,9 +452,6 @@ public class GatewayServer implements AutoCloseable {
       }
       throw new SearchException(400, "bad_request", "malformed multipart body", e);
     }
-    if (file == null) {
-      throw SearchException.badRequest("missing the file part 'image'");
-    }
     return file;
   }
 
@@ -461,73 +473,6 @@ public class GatewayServer implements AutoCloseable {
       }
     }
     return false;
-  }
-
-  static SearchFilter filter(Function<String, List<String>> params) {
-    return new SearchFilter(values(params.apply("category")), values(params.apply("brand")),
-        doubleParam(params, "minPrice"), doubleParam(params, "maxPrice"), values(params.apply("availability")));
-  }
-
-  /** Multi-valued parameters: repeated ({@code category=a&category=b}) or comma-separated. */
-  private static Set<String> values(List<String> raw) {
-    return raw.stream().flatMap(v -> Arrays.stream(v.split(",")))
-        .map(String::strip).filter(v -> !v.isEmpty()).collect(Collectors.toSet());
-  }
-
-  private static Integer intParam(Function<String, List<String>> params, String name) {
-    List<String> values = params.apply(name);
-    if (values.isEmpty() || values.get(0).isBlank()) {
-      return null;
-    }
-    try {
-      return Integer.valueOf(values.get(0).strip());
-    } catch (NumberFormatException e) {
-      throw SearchException.badRequest(name + " must be a whole number, got " + values.get(0));
-    }
-  }
-
-  private static Double doubleParam(Function<String, List<String>> params, String name) {
-    List<String> values = params.apply(name);
-    if (values.isEmpty() || values.get(0).isBlank()) {
-      return null;
-    }
-    try {
-      double value = Double.parseDouble(values.get(0).strip());
-      if (!Double.isFinite(value)) {
-        throw new NumberFormatException();
-      }
-      return value;
-    } catch (NumberFormatException e) {
-      throw SearchException.badRequest(name + " must be a number, got " + values.get(0));
-    }
-  }
-
-  private static SearchFilter jsonFilter(JsonNode filters) {
-    if (!filters.isObject()) {
-      throw SearchException.badRequest("filters must be a JSON object");
-    }
-    return filter(name -> {
-      JsonNode node = filters.get(name);
-      if (node == null || node.isNull()) {
-        return List.of();
-      }
-      List<String> out = new ArrayList<>();
-      if (node.isArray()) {
-        node.forEach(v -> out.add(v.asText()));
-      } else if (node.isValueNode()) {
-        out.add(node.asText());
-      } else {
-        throw SearchException.badRequest("filters." + name + " must be a value or an array");
-      }
-      return out;
-    });
-  }
-
-  private static Integer jsonInt(JsonNode node) {
-    if (!node.canConvertToExactIntegral() || !node.canConvertToInt()) {
-      throw SearchException.badRequest("k must be a whole number, got " + node);
-    }
-    return node.asInt();
   }
 
   private static float[] jsonVector(JsonNode node) {

@@ -1,0 +1,286 @@
+package io.lookalike.gateway;
+
+import static io.lookalike.gateway.GatewayFixture.multipart;
+import static io.lookalike.gateway.GatewayFixture.send;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lookalike.embedder.DjlEmbedder;
+import io.lookalike.indexer.LuceneVectorStore;
+import io.lookalike.indexer.StoredImage;
+import io.lookalike.ingest.FetcherConfig;
+import io.lookalike.ingest.ImageDownloader;
+import io.lookalike.ingest.ImageNormaliser;
+import io.lookalike.schemas.ImageKey;
+import io.lookalike.testkit.SampleImages;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a storefront needs of the search API beyond similarity, over real HTTP on the real model: filters
+ * that fail loudly, facet counts, business boosts, and text fused with the photo.
+ */
+class StorefrontIT {
+
+  private static final int PRODUCTS = 24;
+  private static final String[] BRANDS = {"Contoso", "Fabrikam", "Northwind"};
+  private static final String[] AVAILABILITY = {"IN_STOCK", "OUT_OF_STOCK", "PREORDER"};
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir
+  static Path tmp;
+
+  private static DjlEmbedder embedder;
+  private static LuceneVectorStore store;
+  private static GatewayServer server;
+  private static List<SampleImages.Photo> photos;
+  private static HttpClient http;
+  private static String base;
+
+  @BeforeAll
+  static void startGateway() {
+    embedder = DjlEmbedder.loadDefault();
+    String modelId = embedder.model().modelId();
+    store = LuceneVectorStore.open(tmp.resolve(modelId), modelId, embedder.model().dimension());
+    photos = SampleImages.photos("test", PRODUCTS);
+    List<StoredImage> images = new ArrayList<>();
+    List<byte[]> bytes = photos.stream().map(SampleImages.Photo::bytes).toList();
+    for (int from = 0; from < PRODUCTS; from += 12) {
+      var vectors = embedder.embed(bytes.subList(from, Math.min(PRODUCTS, from + 12)));
+      for (int j = 0; j < vectors.size(); j++) {
+        images.add(product(from + j, GatewayFixture.vector(vectors.get(j))));
+      }
+    }
+    store.write(images, List.of());
+    GatewayConfig config = new GatewayConfig(Map.of(GatewayConfig.PORT_CONFIG, "0",
+        GatewayConfig.BOOST_AVAILABILITY_CONFIG, "IN_STOCK:0.02"));
+    ImageDownloader downloader = ImageDownloader.from(new FetcherConfig(Map.of(FetcherConfig.FETCH_RETRIES_CONFIG, "0")));
+    AtomicReference<ActiveModel> active = new AtomicReference<>(new ActiveModel(embedder, store));
+    SearchService service = new SearchService(active::get,
+        PhotoValidator.of(new ImageNormaliser(10L << 20, 40_000_000L, 640)), UrlFetcher.of(downloader), config);
+    server = new GatewayServer(config, service, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    base = "http://127.0.0.1:" + server.start();
+    http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  }
+
+  /** Product {@code s<i>}: brand, availability and popularity vary with i; stored as the catalog spells them. */
+  private static StoredImage product(int i, float[] vector) {
+    String category = photos.get(i).category();
+    String brand = BRANDS[i % BRANDS.length];
+    return new StoredImage(new ImageKey("s" + i, "main"), vector, 1, "sha-s" + i, 0,
+        photos.get(i).path().toUri().toString(), 1_000L, 2_000L, brand + " " + category + " " + i, brand, category,
+        20.0 + 5 * i, "EUR", AVAILABILITY[i % AVAILABILITY.length], Map.of("popularity", Integer.toString(i)));
+  }
+
+  @AfterAll
+  static void stop() {
+    if (server != null) {
+      server.close();
+    }
+    if (store != null) {
+      store.close();
+    }
+    if (embedder != null) {
+      embedder.close();
+    }
+  }
+
+  @Test
+  void shouldRefuseUnknownFilterKeyNamingTheAllowedOnes() throws Exception {
+    JsonNode error = error(send(http, raw("/v1/search?colour=red", photos.get(0).bytes())), 400, "bad_filter");
+    assertThat(error.get("error").asText()).contains("colour").contains("category").contains("availability");
+
+    ObjectNode body = JSON.createObjectNode().put("productId", "s1");
+    body.putObject("filters").put("colour", "red");
+    error = error(send(http, json(body)), 400, "bad_filter");
+    assertThat(error.get("error").asText()).contains("'colour'").contains("brand");
+
+    error(send(http, multipart(uri("/v1/search"), Map.of("colour", "red"), "q.jpg", "image/jpeg",
+        photos.get(0).bytes())), 400, "bad_filter");
+    error(send(http, get("/v1/products/s1/similar?colour=red")), 400, "bad_filter");
+  }
+
+  @Test
+  void shouldRefuseBadAvailabilityNamingTheAllowedValues() throws Exception {
+    JsonNode error = error(send(http, get("/v1/products/s1/similar?availability=BOGUS")), 400, "bad_filter");
+    assertThat(error.get("error").asText()).contains("BOGUS").contains("IN_STOCK").contains("OUT_OF_STOCK");
+    error(send(http, get("/v1/products/s1/similar?minPrice=cheap")), 400, "bad_filter");
+    error(send(http, get("/v1/products/s1/similar?minPrice=50&maxPrice=10")), 400, "bad_filter");
+  }
+
+  @Test
+  void shouldReadAvailabilityInEverySpellingTheFeedAccepts() throws Exception {
+    for (String spelling : List.of("IN_STOCK", "in-stock", "in stock", "InStock")) {
+      JsonNode results = ok(send(http, get("/v1/products/s1/similar?k=30&availability="
+          + URLEncoder.encode(spelling, StandardCharsets.UTF_8)))).get("results");
+      assertThat(results).as(spelling).hasSize(PRODUCTS / 3);
+      results.forEach(r -> assertThat(r.get("availability").asText()).isEqualTo("IN_STOCK"));
+    }
+  }
+
+  @Test
+  void shouldCountFacetsOfTheRetrievedProducts() throws Exception {
+    JsonNode body = ok(send(http, get("/v1/products/s0/similar?k=3")));
+    JsonNode facets = body.get("facets");
+    assertThat(facets.get("brand").get("Contoso").asLong() + facets.get("brand").get("Fabrikam").asLong()
+        + facets.get("brand").get("Northwind").asLong()).isEqualTo(PRODUCTS - 1);
+    assertThat(facets.get("availability").get("IN_STOCK").asLong()).isEqualTo(PRODUCTS / 3 - 1);
+    long categories = 0;
+    for (JsonNode count : facets.get("category")) {
+      categories += count.asLong();
+    }
+    assertThat(categories).isEqualTo(PRODUCTS - 1);
+
+    JsonNode filtered = ok(send(http, get("/v1/products/s0/similar?k=3&brand=Fabrikam"))).get("facets");
+    assertThat(filtered.get("brand").size()).isEqualTo(1);
+    assertThat(filtered.get("brand").get("Fabrikam").asLong()).isEqualTo(PRODUCTS / 3);
+  }
+
+  @Test
+  void shouldNeverReturnAServerPathForAnImage() throws Exception {
+    JsonNode body = ok(send(http, raw("/v1/search?k=5", photos.get(2).bytes())));
+    assertThat(body.toString()).doesNotContain("file:").doesNotContain(SampleImages.datasetDir().toString());
+    JsonNode first = body.get("results").get(0);
+    assertThat(first.get("productId").asText()).isEqualTo("s2");
+    assertThat(first.get("imageUrl").asText()).isEqualTo("/v1/images/s2/main");
+    assertThat(first.get("thumbnailUrl").asText()).isEqualTo("/v1/images/s2/main/thumbnail");
+  }
+
+  @Test
+  void shouldApplyTheDefaultBoostAndSayWhichBoostsApplied() throws Exception {
+    JsonNode body = ok(send(http, get("/v1/products/s0/similar?k=5")));
+    assertThat(body.get("boosts")).hasSize(1);
+    assertThat(body.get("boosts").get(0).get("kind").asText()).isEqualTo("availability");
+    assertThat(body.get("boosts").get(0).get("source").asText()).isEqualTo("default");
+    for (JsonNode r : body.get("results")) {
+      assertThat(r.get("boost").floatValue()).isCloseTo(r.get("availability").asText().equals("IN_STOCK") ? 0.02f : 0f,
+          org.assertj.core.data.Offset.offset(1e-6f));
+    }
+
+    JsonNode off = ok(send(http, get("/v1/products/s0/similar?k=5&boost.availability=")));
+    assertThat(off.get("boosts")).isEmpty();
+  }
+
+  @Test
+  void shouldPutInStockProductsFirstWithAStrongAvailabilityBoost() throws Exception {
+    JsonNode results = ok(send(http, get("/v1/products/s0/similar?k=8&boost.availability=IN_STOCK:1"))).get("results");
+    // Boosted candidates come from the whole pool, not only from the unboosted top 8: all the other
+    // in-stock products (s0 is left out of its own results) come first, then the rest.
+    int inStock = PRODUCTS / 3 - 1;
+    assertThat(results).hasSize(8);
+    for (int i = 0; i < inStock; i++) {
+      assertThat(results.get(i).get("availability").asText()).isEqualTo("IN_STOCK");
+    }
+    assertThat(results.get(inStock).get("availability").asText()).isNotEqualTo("IN_STOCK");
+  }
+
+  @Test
+  void shouldRankByPopularityAttributeAndPriceTarget() throws Exception {
+    JsonNode popular = ok(send(http, get("/v1/products/s0/similar?k=3&boost.attribute=popularity:10"
+        + "&boost.availability="))).get("results");
+    assertThat(popular.get(0).get("productId").asText()).isEqualTo("s" + (PRODUCTS - 1));
+
+    ObjectNode body = JSON.createObjectNode().put("productId", "s0").put("k", 1);
+    body.putObject("boosts").put("price", "60:10").put("availability", "");
+    JsonNode priced = ok(send(http, json(body)));
+    assertThat(priced.get("results").get(0).get("price").asDouble()).isEqualTo(60.0);
+    assertThat(priced.get("boosts").get(0).get("spec").asText()).isEqualTo("60:10");
+    assertThat(priced.get("boosts").get(0).get("source").asText()).isEqualTo("request");
+  }
+
+  @Test
+  void shouldRefuseMalformedBoosts() throws Exception {
+    error(send(http, get("/v1/products/s0/similar?boost.colour=red:1")), 400, "bad_boost");
+    error(send(http, get("/v1/products/s0/similar?boost.price=cheap")), 400, "bad_boost");
+    error(send(http, get("/v1/products/s0/similar?boost.availability=BOGUS:1")), 400, "bad_boost");
+  }
+
+  @Test
+  void shouldSearchByTextAlone() throws Exception {
+    ObjectNode body = JSON.createObjectNode().put("q", "fabrikam").put("k", 30);
+    JsonNode response = ok(send(http, json(body)));
+    assertThat(response.get("by").asText()).isEqualTo("text");
+    assertThat(response.get("results")).hasSize(PRODUCTS / 3);
+    response.get("results").forEach(r -> assertThat(r.get("brand").asText()).isEqualTo("Fabrikam"));
+  }
+
+  @Test
+  void shouldMoveTheAskedBrandUpWhenTextJoinsThePhoto() throws Exception {
+    byte[] photo = photos.get(0).bytes(); // a Contoso product
+    JsonNode visual = ok(send(http, raw("/v1/search?k=10&boost.availability=", photo))).get("results");
+    JsonNode fused = ok(send(http, raw("/v1/search?k=10&boost.availability=&q=Northwind", photo)));
+    assertThat(fused.get("by").asText()).isEqualTo("photo+text");
+    long before = count(visual, "Northwind");
+    long after = count(fused.get("results"), "Northwind");
+    assertThat(after).isGreaterThan(before);
+    // The photo still counts: its own product stays among the results.
+    assertThat(ids(fused.get("results"))).contains("s0");
+    // Text weight 0 gives the visual order back.
+    JsonNode visualAgain = ok(send(http, raw("/v1/search?k=10&boost.availability=&q=Northwind&textWeight=0", photo)))
+        .get("results");
+    assertThat(ids(visualAgain)).isEqualTo(ids(visual));
+  }
+
+  private static long count(JsonNode results, String brand) {
+    long n = 0;
+    for (JsonNode r : results) {
+      n += r.get("brand").asText().equals(brand) ? 1 : 0;
+    }
+    return n;
+  }
+
+  private static List<String> ids(JsonNode results) {
+    List<String> ids = new ArrayList<>();
+    results.forEach(r -> ids.add(r.get("productId").asText()));
+    return ids;
+  }
+
+  private static JsonNode ok(HttpResponse<String> response) throws Exception {
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    return JSON.readTree(response.body());
+  }
+
+  private static JsonNode error(HttpResponse<String> response, int status, String code) throws Exception {
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
+    JsonNode body = JSON.readTree(response.body());
+    assertThat(body.get("code").asText()).isEqualTo(code);
+    return body;
+  }
+
+  private static HttpRequest get(String path) {
+    return HttpRequest.newBuilder(uri(path)).GET().build();
+  }
+
+  private static HttpRequest raw(String path, byte[] photo) {
+    return HttpRequest.newBuilder(uri(path)).header("Content-Type", "image/jpeg")
+        .POST(BodyPublishers.ofByteArray(photo)).build();
+  }
+
+  private static HttpRequest json(JsonNode body) {
+    return HttpRequest.newBuilder(uri("/v1/search")).header("Content-Type", "application/json")
+        .POST(BodyPublishers.ofString(body.toString())).build();
+  }
+
+  private static URI uri(String path) {
+    return URI.create(base + path);
+  }
+}
