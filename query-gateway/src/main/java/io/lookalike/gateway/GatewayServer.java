@@ -8,13 +8,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.config.SizeUnit;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
-import io.javalin.http.HttpStatus;
 import io.javalin.http.UploadedFile;
 import io.javalin.json.JavalinJackson;
-import io.lookalike.indexer.SearchFilter;
-import io.lookalike.indexer.StoredImage;
 import io.lookalike.indexer.VectorStore;
-import io.lookalike.schemas.ImageKey;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -26,8 +22,6 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -58,8 +52,9 @@ import org.slf4j.LoggerFactory;
  * curl -H 'Content-Type: application/json' -d '{"vector": [0.1, 0.2, ...]}' http://localhost:8080/v1/search
  * # products similar to one product (it is left out of its own results)
  * curl 'http://localhost:8080/v1/products/p42/similar?k=5&amp;category=shirt'
- * # a result's image: served from gateway.images.allowed.dir for file: URLs, else 302 to its http(s) URL
+ * # a result's image and its 256 px card rendition, from the pipeline's bytes (see ImageRoutes)
  * curl -L http://localhost:8080/v1/images/p42/main
+ * curl http://localhost:8080/v1/images/p42/main/thumbnail
  * # the active model and the others known (vectors, lag, state: active, ready, catching_up)
  * curl http://localhost:8080/v1/models
  * # health (200 UP, 503 DOWN) and Prometheus metrics
@@ -102,6 +97,7 @@ public class GatewayServer implements AutoCloseable {
   private final byte[] page;
   private final List<Consumer<RoutesConfig>> extraRoutes = new CopyOnWriteArrayList<>();
   private volatile ModelDirectory modelDirectory;
+  private volatile Thumbnails thumbnails;
   private Javalin app;
 
   public GatewayServer(GatewayConfig config, SearchService service, PrometheusMeterRegistry registry) {
@@ -140,6 +136,12 @@ public class GatewayServer implements AutoCloseable {
     return this;
   }
 
+  /** Where result images and their thumbnails are served from (the pipeline's bytes); call before {@link #start()}. */
+  public GatewayServer thumbnails(Thumbnails thumbnails) {
+    this.thumbnails = thumbnails;
+    return this;
+  }
+
   /** Starts listening; returns the bound port (the configured one, or a free one for port 0). */
   public synchronized int start() {
     app = Javalin.create(cfg -> {
@@ -155,7 +157,10 @@ public class GatewayServer implements AutoCloseable {
       cfg.routes.get("/", ctx -> ctx.contentType("text/html; charset=utf-8").result(page));
       cfg.routes.post("/v1/search", this::search);
       cfg.routes.get("/v1/products/{productId}/similar", this::similar);
-      cfg.routes.get("/v1/images/{productId}/{imageId}", this::image);
+      ImageRoutes images = new ImageRoutes(service, thumbnails, imagesDir,
+          config.getBoolean(GatewayConfig.IMAGES_REDIRECT_HTTP_CONFIG));
+      cfg.routes.get("/v1/images/{productId}/{imageId}", images::original);
+      cfg.routes.get("/v1/images/{productId}/{imageId}/thumbnail", images::thumbnail);
       cfg.routes.get("/v1/models", this::models);
       cfg.routes.get("/health", this::health);
       extraRoutes.forEach(routes -> routes.accept(cfg.routes));
@@ -288,46 +293,6 @@ public class GatewayServer implements AutoCloseable {
           .publishPercentileHistogram()
           .register(registry));
     }
-  }
-
-  private void image(Context ctx) throws IOException {
-    ImageKey key;
-    try {
-      key = new ImageKey(ctx.pathParam("productId"), ctx.pathParam("imageId"));
-    } catch (IllegalArgumentException e) {
-      throw SearchException.badRequest(e.getMessage());
-    }
-    VectorStore store = service.activeStore();
-    StoredImage image = (store == null ? java.util.Optional.<StoredImage>empty() : store.get(key))
-        .orElseThrow(() -> SearchException.notFound("unknown image: " + key));
-    URI uri;
-    try {
-      uri = URI.create(image.sourceUrl());
-    } catch (RuntimeException e) {
-      throw SearchException.notFound("image " + key + " has no usable URL");
-    }
-    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-    if (scheme.equals("http") || scheme.equals("https")) {
-      ctx.redirect(uri.toString(), HttpStatus.FOUND);
-      return;
-    }
-    if (!scheme.equals("file") || imagesDir == null) {
-      throw SearchException.notFound("image " + key + " cannot be served from here");
-    }
-    Path file;
-    try {
-      file = Path.of(uri).toRealPath();
-    } catch (IOException | RuntimeException e) {
-      throw SearchException.notFound("image " + key + " is not available");
-    }
-    // Resolving links first, so that neither ../ nor a symlink leads out of the allowed directory.
-    if (!file.startsWith(imagesDir) || !Files.isRegularFile(file)) {
-      throw SearchException.notFound("image " + key + " is not available");
-    }
-    String type = Files.probeContentType(file);
-    ctx.header("Cache-Control", "max-age=3600");
-    ctx.contentType(type != null && type.startsWith("image/") ? type : "application/octet-stream");
-    ctx.result(Files.readAllBytes(file));
   }
 
   private void models(Context ctx) {

@@ -14,7 +14,24 @@ import io.lookalike.ingest.FetcherConfig;
 import io.lookalike.ingest.ImageDownloader;
 import io.lookalike.ingest.ImageNormaliser;
 import io.lookalike.schemas.ImageKey;
+import io.lookalike.ingest.NormalisedImage;
+import io.lookalike.schemas.ProductImage;
+import io.lookalike.schemas.ProductMetadata;
+import io.lookalike.schemas.Serdes;
+import io.lookalike.schemas.Topics;
+import io.lookalike.testkit.KafkaBroker;
 import io.lookalike.testkit.SampleImages;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import javax.imageio.ImageIO;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.awaitility.Awaitility;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
@@ -30,7 +47,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
+import java.nio.file.Files;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,6 +74,10 @@ class StorefrontIT {
   private static List<SampleImages.Photo> photos;
   private static HttpClient http;
   private static String base;
+  private static KafkaBroker kafka;
+  private static Thumbnails thumbnails;
+  private static ThumbnailFeeder feeder;
+  private static KafkaProducer<String, byte[]> producer;
 
   @BeforeAll
   static void startGateway() {
@@ -71,13 +94,41 @@ class StorefrontIT {
       }
     }
     store.write(images, List.of());
+
+    // The photos reach the thumbnail store the way the pipeline delivers them: normalised, through
+    // catalog.product-images; their file: URLs are outside any directory the gateway may serve.
+    kafka = KafkaBroker.start();
+    kafka.createCompactedTopics(2, Topics.DEFAULT_PRODUCT_IMAGES);
+    thumbnails = new Thumbnails(tmp.resolve("thumbnails"));
+    feeder = new ThumbnailFeeder(kafka.bootstrapServers(), Topics.DEFAULT_PRODUCT_IMAGES, thumbnails).start();
+    producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
+        new StringSerializer(), new ByteArraySerializer());
+    ImageNormaliser normaliser = new ImageNormaliser(10L << 20, 40_000_000L, 640);
+    for (int i = 0; i < PRODUCTS; i++) {
+      try {
+        NormalisedImage n = normaliser.normalise(photos.get(i).bytes());
+        ProductImage value = ProductImage.newBuilder().setProductId("s" + i).setImageId("main").setVersion(1)
+            .setOccurredAt(Instant.ofEpochMilli(1_000)).setSourceUrl(photos.get(i).path().toUri().toString())
+            .setSha256(n.sha256()).setMediaType(n.mediaType()).setSizeBytes(n.bytes().length)
+            .setWidth(n.width()).setHeight(n.height()).setBytes(ByteBuffer.wrap(n.bytes()))
+            .setProduct(ProductMetadata.newBuilder().setTitle("s" + i).build()).build();
+        producer.send(new ProducerRecord<>(Topics.DEFAULT_PRODUCT_IMAGES, "s" + i + "/main",
+            Serdes.productImage().serializer().serialize(Topics.DEFAULT_PRODUCT_IMAGES, value)));
+      } catch (io.lookalike.ingest.RejectedImageException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    producer.flush();
+    Awaitility.await().atMost(Duration.ofMinutes(1)).until(() -> thumbnails.size() == PRODUCTS);
+
     GatewayConfig config = new GatewayConfig(Map.of(GatewayConfig.PORT_CONFIG, "0",
         GatewayConfig.BOOST_AVAILABILITY_CONFIG, "IN_STOCK:0.02"));
     ImageDownloader downloader = ImageDownloader.from(new FetcherConfig(Map.of(FetcherConfig.FETCH_RETRIES_CONFIG, "0")));
     AtomicReference<ActiveModel> active = new AtomicReference<>(new ActiveModel(embedder, store));
     SearchService service = new SearchService(active::get,
         PhotoValidator.of(new ImageNormaliser(10L << 20, 40_000_000L, 640)), UrlFetcher.of(downloader), config);
-    server = new GatewayServer(config, service, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    server = new GatewayServer(config, service, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))
+        .thumbnails(thumbnails);
     base = "http://127.0.0.1:" + server.start();
     http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   }
@@ -93,6 +144,15 @@ class StorefrontIT {
 
   @AfterAll
   static void stop() {
+    if (feeder != null) {
+      feeder.close();
+    }
+    if (producer != null) {
+      producer.close();
+    }
+    if (kafka != null) {
+      kafka.close();
+    }
     if (server != null) {
       server.close();
     }
@@ -238,6 +298,81 @@ class StorefrontIT {
     JsonNode visualAgain = ok(send(http, raw("/v1/search?k=10&boost.availability=&q=Northwind&textWeight=0", photo)))
         .get("results");
     assertThat(ids(visualAgain)).isEqualTo(ids(visual));
+  }
+
+  @Test
+  void shouldServeCardThumbnailsFromThePipelinesBytesWithCacheHeaders() throws Exception {
+    JsonNode first = ok(send(http, raw("/v1/search?k=1", photos.get(4).bytes()))).get("results").get(0);
+    HttpResponse<byte[]> thumb = http.send(get(first.get("thumbnailUrl").asText()), HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(thumb.statusCode()).isEqualTo(200);
+    assertThat(thumb.headers().firstValue("Content-Type")).hasValue("image/jpeg");
+    assertThat(thumb.headers().firstValue("Cache-Control").orElse("")).contains("max-age");
+    BufferedImage image = ImageIO.read(new ByteArrayInputStream(thumb.body()));
+    assertThat(Math.max(image.getWidth(), image.getHeight())).isEqualTo(Thumbnails.THUMBNAIL_SIDE_PX);
+    String etag = thumb.headers().firstValue("ETag").orElseThrow();
+    assertThat(etag).startsWith("\"").contains(thumbnails.get(new ImageKey("s4", "main")).orElseThrow().sha256());
+
+    HttpResponse<byte[]> again = http.send(HttpRequest.newBuilder(uri(first.get("thumbnailUrl").asText()))
+        .header("If-None-Match", etag).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(again.statusCode()).isEqualTo(304);
+    assertThat(again.body()).isEmpty();
+
+    HttpResponse<byte[]> original = http.send(get(first.get("imageUrl").asText()), HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(original.statusCode()).isEqualTo(200);
+    BufferedImage full = ImageIO.read(new ByteArrayInputStream(original.body()));
+    assertThat(Math.max(full.getWidth(), full.getHeight())).isGreaterThan(Thumbnails.THUMBNAIL_SIDE_PX);
+  }
+
+  @Test
+  void shouldForgetTheThumbnailOfADeletedImage() throws Exception {
+    ImageKey key = new ImageKey("gone", "main");
+    StoredImage s1 = store.get(new ImageKey("s1", "main")).orElseThrow();
+    store.write(List.of(new StoredImage(key, s1.vector(), 1, "sha-gone", 0, s1.sourceUrl(), 1_000L, 2_000L, "gone",
+        "Contoso", "dress", 10.0, "EUR", "IN_STOCK", Map.of())), List.of());
+    try {
+      NormalisedImage n = new ImageNormaliser(10L << 20, 40_000_000L, 640).normalise(photos.get(1).bytes());
+      thumbnails.put(key, n.sha256(), n.mediaType(), n.bytes());
+      assertThat(send(http, get("/v1/images/gone/main/thumbnail")).statusCode()).isEqualTo(200);
+
+      producer.send(new ProducerRecord<>(Topics.DEFAULT_PRODUCT_IMAGES, "gone/main", null)).get();
+      Awaitility.await().atMost(Duration.ofMinutes(1)).until(() -> thumbnails.get(key).isEmpty());
+      // Its file: URL is outside any directory the gateway may serve: nothing leaks.
+      error(send(http, get("/v1/images/gone/main/thumbnail")), 404, "not_found");
+    } finally {
+      store.write(List.of(), List.of(key));
+    }
+  }
+
+  /**
+   * The web page in Debian's chromium, driven by playwright-core (src/test/browser/page.test.mjs): upload,
+   * loaded thumbnails, filters, more like this, Back, a wrong file type, a phone, keyboard only, and no
+   * console error. Skipped where chromium or the npm packages are not installed (.ci/run installs them).
+   */
+  @Test
+  void shouldPassThePageTestInChromium() throws Exception {
+    Path browserDir = Path.of("src/test/browser").toAbsolutePath();
+    Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/chromium")), "no /usr/bin/chromium");
+    Assumptions.assumeTrue(Files.isDirectory(browserDir.resolve("node_modules/playwright-core")),
+        "no node_modules: run npm ci in " + browserDir);
+    Path shots = Path.of("target/page-screenshots").toAbsolutePath();
+    Path log = Files.createDirectories(Path.of("target")).resolve("page-test.log").toAbsolutePath();
+    Process node;
+    try {
+      node = new ProcessBuilder("node", "page.test.mjs", base, photos.get(0).path().toString(), shots.toString())
+          .directory(browserDir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    } catch (java.io.IOException e) {
+      Assumptions.abort("node is not installed: " + e.getMessage());
+      return;
+    }
+    boolean exited = node.waitFor(5, java.util.concurrent.TimeUnit.MINUTES);
+    if (!exited) {
+      node.destroyForcibly();
+    }
+    String output = Files.readString(log);
+    assertThat(exited).as("page test finished in time:%n%s", output).isTrue();
+    assertThat(node.exitValue()).as("page test output:%n%s", output).isZero();
+    assertThat(shots.resolve("desktop.png")).exists();
+    assertThat(shots.resolve("phone.png")).exists();
   }
 
   private static long count(JsonNode results, String brand) {

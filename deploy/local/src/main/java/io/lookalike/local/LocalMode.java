@@ -8,6 +8,8 @@ import io.lookalike.gateway.HealthCheck;
 import io.lookalike.gateway.PhotoValidator;
 import io.lookalike.gateway.UrlFetcher;
 import io.lookalike.gateway.SearchService;
+import io.lookalike.gateway.ThumbnailFeeder;
+import io.lookalike.gateway.Thumbnails;
 import io.lookalike.indexer.VectorStore;
 import io.lookalike.ingest.CatalogFileLoader;
 import io.lookalike.ingest.FetcherApp;
@@ -123,7 +125,11 @@ public final class LocalMode implements AutoCloseable {
         PhotoValidator.of(ImageNormaliser.from(fetcherConfig)), UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
         gatewayConfig);
     boolean allowRemote = Boolean.parseBoolean(String.valueOf(options.overrides().getOrDefault(ADMIN_ALLOW_REMOTE_CONFIG, "false")));
+    // Result images and card thumbnails come from the normalised bytes in product-images, for every way in.
+    Thumbnails thumbnails = new Thumbnails(data.resolve("thumbnails"));
+    remember(new ThumbnailFeeder(kafka.bootstrapServers(), topics.productImages(), thumbnails).start());
     gateway = remember(new GatewayServer(gatewayConfig, search, registry)
+        .thumbnails(thumbnails)
         .modelDirectory(pipelines)
         .addRoutes(new ModelAdminRoutes(pipelines, kafka.bootstrapServers(), topics.productImages(), allowRemote))
         .addRoutes(webhookRoutes(data)));
