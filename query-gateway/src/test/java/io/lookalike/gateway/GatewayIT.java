@@ -391,7 +391,7 @@ class GatewayIT {
     HttpResponse<String> page = send(http, HttpRequest.newBuilder(uri("/")).GET().build());
     assertThat(page.statusCode()).isEqualTo(200);
     assertThat(page.headers().firstValue("Content-Type").orElse("")).startsWith("text/html");
-    assertThat(page.body()).contains("<title>Lookalike").contains("/v1/search").contains("/v1/images/");
+    assertThat(page.body()).contains("<title>Lookalike").contains("/v1/search").contains("thumbnailUrl");
 
     HttpResponse<byte[]> image = http.send(HttpRequest.newBuilder(uri("/v1/images/p1/main")).GET().build(),
         HttpResponse.BodyHandlers.ofByteArray());
