@@ -136,7 +136,7 @@ final class EventJson {
       try {
         metadata.setAvailability(ProductAvailability.normalise(availability));
       } catch (IllegalArgumentException e) {
-        error("product.availability", "must be one of " + ProductAvailability.VALUES);
+        error("product.availability", "must be one of " + ProductAvailability.ORDERED);
       }
     }
     JsonNode attributes = p.get("attributes");
