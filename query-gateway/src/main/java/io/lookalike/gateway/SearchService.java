@@ -190,7 +190,7 @@ public class SearchService {
       } catch (UnsupportedOperationException e) {
         throw new SearchException(501, "text_unsupported", "this index has no text search; search by photo only", e);
       }
-      candidates = vector == null ? lexical : Fusion.reciprocalRank(candidates, lexical,
+      candidates = vector == null ? lexical : Fusion.reciprocalRank(vector, candidates, lexical,
           weight(request.imageWeight(), imageWeight, "imageWeight"), weight(request.textWeight(), textWeight, "textWeight"));
       by = vector == null ? by : by + "+text";
     }
