@@ -50,6 +50,10 @@ import org.slf4j.LoggerFactory;
  *   http://localhost:8080/v1/search
  * curl -H 'Content-Type: application/json' -d '{"productId": "p42"}' http://localhost:8080/v1/search
  * curl -H 'Content-Type: application/json' -d '{"vector": [0.1, 0.2, ...]}' http://localhost:8080/v1/search
+ * # like this, but from Northwind (photo and text fused), text only, and boosts (see docs/api.md)
+ * curl -F image=@dress.jpg -F q=northwind http://localhost:8080/v1/search
+ * curl -H 'Content-Type: application/json' -d '{"q": "black dress"}' http://localhost:8080/v1/search
+ * curl 'http://localhost:8080/v1/products/p42/similar?boost.availability=IN_STOCK:0.05&amp;boost.attribute=popularity:0.1'
  * # products similar to one product (it is left out of its own results)
  * curl 'http://localhost:8080/v1/products/p42/similar?k=5&amp;category=shirt'
  * # a result's image and its 256 px card rendition, from the pipeline's bytes (see ImageRoutes)
@@ -65,13 +69,15 @@ import org.slf4j.LoggerFactory;
  * </pre>
  *
  * <p>Errors are {@code {"error": "...", "code": "..."}}: 400 for a bad request or an unreadable image
- * ({@code bad_request}, {@code empty}, {@code corrupt_image}, {@code bad_vector}) or an image URL that
+ * ({@code bad_request}, {@code bad_filter} for an unknown filter or parameter or a bad filter value,
+ * {@code bad_boost}, {@code empty}, {@code corrupt_image}, {@code bad_vector}) or an image URL that
  * cannot be fetched ({@code url_not_found}, {@code fetch_failed}, {@code fetch_timeout},
  * {@code scheme_not_allowed}), 413 for a body or
  * image over {@code gateway.max.upload.bytes} or with too many pixels ({@code too_large},
  * {@code too_many_pixels}), 415 for a file that is not a JPEG, PNG or WebP or a request of another
  * content type ({@code unsupported_type}), 404 for an unknown product ({@code not_found}), 409 when
- * the active index holds another model's vectors ({@code model_mismatch}), 500 otherwise
+ * the active index holds another model's vectors ({@code model_mismatch}), 501 for a text query on a
+ * store without text search ({@code text_unsupported}), 500 otherwise
  * ({@code internal}, never with a stack trace).
  */
 public class GatewayServer implements AutoCloseable {
