@@ -41,6 +41,8 @@ public final class ThumbnailFeeder implements AutoCloseable {
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, "lookalike-gateway-thumbnails");
+    // Waiting for the topic must never create it (it would lack cleanup.policy=compact).
+    props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
     this.consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
     this.topic = topic;
     this.thumbnails = thumbnails;
