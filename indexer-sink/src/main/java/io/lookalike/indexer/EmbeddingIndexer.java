@@ -4,6 +4,7 @@ import io.lookalike.store.StoredImage;
 import io.lookalike.store.VectorStore;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;
+import io.lookalike.schemas.ProductAvailability;
 import io.lookalike.schemas.Price;
 import io.lookalike.schemas.ProductMetadata;
 import io.micrometer.core.instrument.Counter;
@@ -16,6 +17,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes embedding records to a {@link VectorStore}: checks them, turns them into {@link StoredImage}s,
@@ -23,6 +26,8 @@ import java.util.concurrent.TimeUnit;
  * {@link EmbeddingSink} and the Kafka Connect sink task.
  */
 public final class EmbeddingIndexer {
+
+  private static final Logger log = LoggerFactory.getLogger(EmbeddingIndexer.class);
 
   public static final String UPSERTS_METRIC = "lookalike.indexer.upserts";
   public static final String DELETES_METRIC = "lookalike.indexer.deletes";
@@ -164,7 +169,22 @@ public final class EmbeddingIndexer {
         product == null ? null : product.getCategory(),
         price == null ? null : price.getAmount(),
         price == null ? null : price.getCurrency(),
-        product == null || product.getAvailability() == null ? null : product.getAvailability(),
+        product == null ? null : availability(key, product.getAvailability()),
         product == null || product.getAttributes() == null ? Map.of() : Map.copyOf(product.getAttributes()));
+  }
+
+  /**
+   * The catalog's availability in the one vocabulary of {@link ProductAvailability}, whatever way the
+   * product came in (a Kafka producer may write "in-stock"); a value outside it is kept as UNKNOWN.
+   */
+  static String availability(ImageKey key, String value) {
+    if (value == null) {
+      return null;
+    }
+    return ProductAvailability.parse(value).orElseGet(() -> {
+      log.warn("Image {} has availability '{}', not one of {}: indexed as {}", key, value,
+          ProductAvailability.ORDERED, ProductAvailability.UNKNOWN);
+      return ProductAvailability.UNKNOWN;
+    });
   }
 }

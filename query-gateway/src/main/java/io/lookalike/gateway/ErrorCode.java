@@ -11,6 +11,8 @@ import java.util.stream.Collectors;
  */
 public enum ErrorCode {
   BAD_REQUEST("bad_request", 400, "a malformed request: invalid JSON, a missing or extra field, k out of range"),
+  BAD_FILTER("bad_filter", 400, "an unknown filter or parameter, or a filter value that is not allowed (the message lists the allowed ones)"),
+  BAD_BOOST("bad_boost", 400, "a boost that is unknown or malformed (see docs/api.md, business ranking)"),
   EMPTY("empty", 400, "the image has no bytes"),
   CORRUPT_IMAGE("corrupt_image", 400, "the image could not be decoded"),
   BAD_VECTOR("bad_vector", 400, "a vector of the wrong dimension, with a non-finite value, or all zeros"),
@@ -35,6 +37,7 @@ public enum ErrorCode {
   MISDIRECTED("misdirected", 421, "admin API: a Host header this server does not answer for (see gateway.allowed.hosts)"),
   CLIENT_GONE("client_gone", 499, "admin API: the client went away, so the work it asked for was cancelled"),
   INTERNAL("internal", 500, "an unexpected failure (logged; the answer never holds a stack trace)"),
+  TEXT_UNSUPPORTED("text_unsupported", 501, "a text query (q) on a store without full-text search (Milvus for now)"),
   NO_INDEX("no_index", 503, "no model is active yet"),
   CHECK_TIMEOUT("check_timeout", 503, "admin API: a quality check ran past gateway.admin.check.budget.ms and was cancelled"),
   INTERRUPTED("interrupted", 503, "the server is stopping: the call was interrupted");

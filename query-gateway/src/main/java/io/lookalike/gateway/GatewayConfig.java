@@ -60,6 +60,31 @@ public class GatewayConfig extends AbstractConfig {
   public static final String FETCH_BUDGET_MS_CONFIG = "gateway.fetch.budget.ms";
   public static final String FETCH_BUDGET_MS_DOC = "Longest the download of a search's image URL may take, retries "
       + "included; then the search fails with 400 fetch_timeout.";
+  public static final String BOOST_AVAILABILITY_CONFIG = "search.boost.availability";
+  public static final String BOOST_AVAILABILITY_DOC = "Default availability boost, added to the score of each "
+      + "product by its availability after retrieval, e.g. 'IN_STOCK:0.05,OUT_OF_STOCK:-0.1'. Empty: none. A "
+      + "request's boost.availability replaces it (an empty one turns it off).";
+
+  public static final String BOOST_ATTRIBUTE_CONFIG = "search.boost.attribute";
+  public static final String BOOST_ATTRIBUTE_DOC = "Default boost by a numeric product attribute, 'name:weight' "
+      + "(e.g. 'popularity:0.1'): adds weight times the attribute scaled to [0, 1] over the candidates. Empty: none.";
+
+  public static final String BOOST_PRICE_CONFIG = "search.boost.price";
+  public static final String BOOST_PRICE_DOC = "Default boost towards a target price, 'target:weight' (e.g. "
+      + "'40:0.1'): adds weight times max(0, 1 - |price - target| / target). Empty: none.";
+
+  public static final String SEARCH_IMAGE_WEIGHT_CONFIG = "search.fusion.image.weight";
+  public static final String SEARCH_IMAGE_WEIGHT_DOC = "Weight of the visual ranking when a search has both a "
+      + "photo and text (q), in the reciprocal-rank fusion; a request's imageWeight replaces it.";
+
+  public static final String SEARCH_TEXT_WEIGHT_CONFIG = "search.fusion.text.weight";
+  public static final String SEARCH_TEXT_WEIGHT_DOC = "Weight of the text (BM25) ranking when a search has both a "
+      + "photo and text (q), in the reciprocal-rank fusion; a request's textWeight replaces it.";
+
+  public static final String IMAGES_REDIRECT_HTTP_CONFIG = "gateway.images.redirect.http";
+  public static final String IMAGES_REDIRECT_HTTP_DOC = "When true, GET /v1/images/{productId}/{imageId} answers 302 "
+      + "to the catalog's own http(s) image URL (e.g. a CDN) instead of serving the bytes the pipeline holds; "
+      + "thumbnails are always served from the pipeline.";
 
   public static final ConfigDef CONFIG_DEF = new ConfigDef()
       .define(PORT_CONFIG, Type.INT, 8080, Range.between(0, 65535), Importance.HIGH, PORT_DOC)
@@ -79,7 +104,25 @@ public class GatewayConfig extends AbstractConfig {
       .define(ADMIN_CHECK_BUDGET_MS_CONFIG, Type.LONG, 300_000L, Range.atLeast(1), Importance.LOW,
           ADMIN_CHECK_BUDGET_MS_DOC)
       .define(FETCH_BUDGET_MS_CONFIG, Type.LONG, 5_000L, Range.between(1, 600_000), Importance.MEDIUM,
-          FETCH_BUDGET_MS_DOC);
+          FETCH_BUDGET_MS_DOC)
+      .define(BOOST_AVAILABILITY_CONFIG, Type.STRING, "", boost("availability"), Importance.LOW, BOOST_AVAILABILITY_DOC)
+      .define(BOOST_ATTRIBUTE_CONFIG, Type.STRING, "", boost("attribute"), Importance.LOW, BOOST_ATTRIBUTE_DOC)
+      .define(BOOST_PRICE_CONFIG, Type.STRING, "", boost("price"), Importance.LOW, BOOST_PRICE_DOC)
+      .define(SEARCH_IMAGE_WEIGHT_CONFIG, Type.DOUBLE, 1.0, Range.between(0, 100), Importance.LOW,
+          SEARCH_IMAGE_WEIGHT_DOC)
+      .define(SEARCH_TEXT_WEIGHT_CONFIG, Type.DOUBLE, 1.0, Range.between(0, 100), Importance.LOW,
+          SEARCH_TEXT_WEIGHT_DOC)
+      .define(IMAGES_REDIRECT_HTTP_CONFIG, Type.BOOLEAN, false, Importance.LOW, IMAGES_REDIRECT_HTTP_DOC);
+
+  private static ConfigDef.Validator boost(String kind) {
+    return (name, value) -> {
+      try {
+        Boosts.validate(kind, (String) value);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(name, value, e.getMessage());
+      }
+    };
+  }
 
   public GatewayConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props);
@@ -125,6 +168,12 @@ public class GatewayConfig extends AbstractConfig {
 
   public long fetchBudgetMs() {
     return getLong(FETCH_BUDGET_MS_CONFIG);
+  }
+
+  /** The default boosts by kind (availability, attribute, price); empty texts for none. */
+  public Map<String, String> defaultBoosts() {
+    return Map.of("availability", getString(BOOST_AVAILABILITY_CONFIG), "attribute",
+        getString(BOOST_ATTRIBUTE_CONFIG), "price", getString(BOOST_PRICE_CONFIG));
   }
 
   /** The directory file: images may be served from, or null when none is. */

@@ -8,7 +8,6 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.config.SizeUnit;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
-import io.javalin.http.HttpStatus;
 import io.javalin.http.UploadedFile;
 import io.javalin.json.JavalinJackson;
 import io.lookalike.store.SearchFilter;
@@ -26,11 +25,8 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -40,7 +36,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,10 +53,15 @@ import org.slf4j.LoggerFactory;
  *   http://localhost:8080/v1/search
  * curl -H 'Content-Type: application/json' -d '{"productId": "p42"}' http://localhost:8080/v1/search
  * curl -H 'Content-Type: application/json' -d '{"vector": [0.1, 0.2, ...]}' http://localhost:8080/v1/search
+ * # like this, but from Northwind (photo and text fused), text only, and boosts (see docs/api.md)
+ * curl -F image=@dress.jpg -F q=northwind http://localhost:8080/v1/search
+ * curl -H 'Content-Type: application/json' -d '{"q": "black dress"}' http://localhost:8080/v1/search
+ * curl 'http://localhost:8080/v1/products/p42/similar?boost.availability=IN_STOCK:0.05&amp;boost.attribute=popularity:0.1'
  * # products similar to one product (it is left out of its own results)
  * curl 'http://localhost:8080/v1/products/p42/similar?k=5&amp;category=shirt'
- * # a result's image: served from gateway.images.allowed.dir for file: URLs, else 302 to its http(s) URL
+ * # a result's image and its 256 px card rendition, from the pipeline's bytes (see ImageRoutes)
  * curl -L http://localhost:8080/v1/images/p42/main
+ * curl http://localhost:8080/v1/images/p42/main/thumbnail
  * # the active model and the others known (vectors, lag, state: active, ready, catching_up)
  * curl http://localhost:8080/v1/models
  * # health (200 UP, 503 DOWN) and Prometheus metrics
@@ -72,8 +72,8 @@ import org.slf4j.LoggerFactory;
  * </pre>
  *
  * <p>Errors are {@code {"error": "...", "code": "..."}} with the status and code of an {@link ErrorCode}
- * (the table in docs/api.md is generated from it), e.g. 400 {@code bad_request}, 413 {@code too_large},
- * 415 {@code unsupported_type}, 404 {@code not_found}, 409 {@code model_mismatch}, 503 {@code no_index};
+ * (the table in docs/api.md is generated from it), e.g. 400 {@code bad_request} or {@code bad_filter} (an unknown filter or parameter, or a bad filter value), 413 {@code too_large},
+ * 415 {@code unsupported_type}, 404 {@code not_found}, 409 {@code model_mismatch}, 501 {@code text_unsupported}, 503 {@code no_index};
  * 500 {@code internal} otherwise, never with a stack trace. An image URL is fetched within
  * {@code gateway.fetch.budget.ms}, retries included; two {@code image} parts or {@code minPrice} above
  * {@code maxPrice} are {@code bad_request}.
@@ -101,6 +101,7 @@ public class GatewayServer implements AutoCloseable {
   private final byte[] page;
   private final List<Consumer<RoutesConfig>> extraRoutes = new CopyOnWriteArrayList<>();
   private volatile ModelDirectory modelDirectory;
+  private volatile Thumbnails thumbnails;
   private Javalin app;
 
   public GatewayServer(GatewayConfig config, SearchService service, PrometheusMeterRegistry registry) {
@@ -139,6 +140,12 @@ public class GatewayServer implements AutoCloseable {
     return this;
   }
 
+  /** Where result images and their thumbnails are served from (the pipeline's bytes); call before {@link #start()}. */
+  public GatewayServer thumbnails(Thumbnails thumbnails) {
+    this.thumbnails = thumbnails;
+    return this;
+  }
+
   /** Starts listening; returns the bound port (the configured one, or a free one for port 0). */
   public synchronized int start() {
     app = Javalin.create(cfg -> {
@@ -154,7 +161,10 @@ public class GatewayServer implements AutoCloseable {
       cfg.routes.get("/", ctx -> ctx.contentType("text/html; charset=utf-8").result(page));
       cfg.routes.post("/v1/search", this::search);
       cfg.routes.get("/v1/products/{productId}/similar", this::similar);
-      cfg.routes.get("/v1/images/{productId}/{imageId}", this::image);
+      ImageRoutes images = new ImageRoutes(service, thumbnails, imagesDir,
+          config.getBoolean(GatewayConfig.IMAGES_REDIRECT_HTTP_CONFIG));
+      cfg.routes.get("/v1/images/{productId}/{imageId}", images::original);
+      cfg.routes.get("/v1/images/{productId}/{imageId}/thumbnail", images::thumbnail);
       cfg.routes.get("/v1/models", this::models);
       cfg.routes.get("/health", this::health);
       extraRoutes.forEach(routes -> routes.accept(cfg.routes));
@@ -192,21 +202,33 @@ public class GatewayServer implements AutoCloseable {
         throw SearchException.tooLarge(maxUploadBytes);
       }
       UploadedFile file = uploadedImage(ctx);
-      byte[] photo;
-      try (InputStream in = file.content()) {
-        photo = readLimited(in);
-      }
       Function<String, List<String>> params = name -> {
         List<String> values = ctx.formParams(name);
         return values.isEmpty() ? ctx.queryParams(name) : values;
       };
-      respond(ctx, "photo", () -> service.byPhoto(photo, intParam(params, "k"), filter(params)));
+      Set<String> names = new java.util.LinkedHashSet<>(ctx.formParamMap().keySet());
+      names.addAll(ctx.queryParamMap().keySet());
+      SearchRequest request = SearchRequests.fromParams(names, params, service.defaultBoosts());
+      if (file == null) {
+        if (request.text() == null) {
+          throw SearchException.badRequest("missing the file part 'image' (or a text q)");
+        }
+        respond(ctx, "text", () -> service.byText(request));
+        return;
+      }
+      byte[] photo;
+      try (InputStream in = file.content()) {
+        photo = readLimited(in);
+      }
+      respond(ctx, "photo", () -> service.byPhoto(photo, request));
     } else if (IMAGE_TYPES.contains(type)) {
       if (length > maxUploadBytes) {
         throw SearchException.tooLarge(maxUploadBytes);
       }
+      SearchRequest request = SearchRequests.fromParams(ctx.queryParamMap().keySet(), ctx::queryParams,
+          service.defaultBoosts());
       byte[] photo = readLimited(ctx.bodyInputStream());
-      respond(ctx, "photo", () -> service.byPhoto(photo, intParam(ctx::queryParams, "k"), filter(ctx::queryParams)));
+      respond(ctx, "photo", () -> service.byPhoto(photo, request));
     } else if (type.equals("application/json")) {
       if (length > maxUploadBytes) {
         throw SearchException.tooLarge(maxUploadBytes);
@@ -228,31 +250,36 @@ public class GatewayServer implements AutoCloseable {
     if (json == null || !json.isObject()) {
       throw SearchException.badRequest("the body must be a JSON object");
     }
-    Integer k = json.hasNonNull("k") ? jsonInt(json.get("k")) : null;
-    SearchFilter filter = json.hasNonNull("filters") ? jsonFilter(json.get("filters")) : SearchFilter.NONE;
+    SearchRequest request = SearchRequests.fromJson(json, service.defaultBoosts());
     List<String> given = new ArrayList<>();
     for (String field : List.of("imageUrl", "productId", "vector")) {
       if (json.hasNonNull(field)) {
         given.add(field);
       }
     }
+    if (given.isEmpty() && request.text() != null && !request.text().isBlank()) {
+      respond(ctx, "text", () -> service.byText(request));
+      return;
+    }
     if (given.size() != 1) {
-      throw SearchException.badRequest("give exactly one of imageUrl, productId, vector; got " + given);
+      throw SearchException.badRequest("give exactly one of imageUrl, productId, vector (or only a text q); got "
+          + given);
     }
     switch (given.get(0)) {
-      case "imageUrl" -> respond(ctx, "url", () -> service.byUrl(json.get("imageUrl").asText(), k, filter));
-      case "productId" -> respond(ctx, "product", () -> service.byProduct(json.get("productId").asText(), k, filter));
+      case "imageUrl" -> respond(ctx, "url", () -> service.byUrl(json.get("imageUrl").asText(), request));
+      case "productId" -> respond(ctx, "product", () -> service.byProduct(json.get("productId").asText(), request));
       default -> {
         float[] vector = jsonVector(json.get("vector"));
-        respond(ctx, "vector", () -> service.byVector(vector, k, filter));
+        respond(ctx, "vector", () -> service.byVector(vector, request));
       }
     }
   }
 
   private void similar(Context ctx) {
     String productId = ctx.pathParam("productId");
-    respond(ctx, "product", () -> service.byProduct(productId, intParam(ctx::queryParams, "k"),
-        filter(ctx::queryParams)));
+    SearchRequest request = SearchRequests.fromParams(ctx.queryParamMap().keySet(), ctx::queryParams,
+        service.defaultBoosts());
+    respond(ctx, "product", () -> service.byProduct(productId, request));
   }
 
   private void respond(Context ctx, String by, Supplier<SearchResponse> search) {
@@ -270,46 +297,6 @@ public class GatewayServer implements AutoCloseable {
           .publishPercentileHistogram()
           .register(registry));
     }
-  }
-
-  private void image(Context ctx) throws IOException {
-    ImageKey key;
-    try {
-      key = new ImageKey(ctx.pathParam("productId"), ctx.pathParam("imageId"));
-    } catch (IllegalArgumentException e) {
-      throw SearchException.badRequest(e.getMessage());
-    }
-    VectorStore store = service.activeStore();
-    StoredImage image = (store == null ? java.util.Optional.<StoredImage>empty() : store.get(key))
-        .orElseThrow(() -> SearchException.notFound("unknown image: " + key));
-    URI uri;
-    try {
-      uri = URI.create(image.sourceUrl());
-    } catch (RuntimeException e) {
-      throw SearchException.notFound("image " + key + " has no usable URL");
-    }
-    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-    if (scheme.equals("http") || scheme.equals("https")) {
-      ctx.redirect(uri.toString(), HttpStatus.FOUND);
-      return;
-    }
-    if (!scheme.equals("file") || imagesDir == null) {
-      throw SearchException.notFound("image " + key + " cannot be served from here");
-    }
-    Path file;
-    try {
-      file = Path.of(uri).toRealPath();
-    } catch (IOException | RuntimeException e) {
-      throw SearchException.notFound("image " + key + " is not available");
-    }
-    // Resolving links first, so that neither ../ nor a symlink leads out of the allowed directory.
-    if (!file.startsWith(imagesDir) || !Files.isRegularFile(file)) {
-      throw SearchException.notFound("image " + key + " is not available");
-    }
-    String type = Files.probeContentType(file);
-    ctx.header("Cache-Control", "max-age=3600");
-    ctx.contentType(type != null && type.startsWith("image/") ? type : "application/octet-stream");
-    ctx.result(Files.readAllBytes(file));
   }
 
   private void models(Context ctx) {
@@ -442,9 +429,6 @@ public class GatewayServer implements AutoCloseable {
       }
       throw new SearchException(ErrorCode.BAD_REQUEST, "malformed multipart body", e);
     }
-    if (file == null) {
-      throw SearchException.badRequest("missing the file part 'image'");
-    }
     return file;
   }
 
@@ -466,79 +450,6 @@ public class GatewayServer implements AutoCloseable {
       }
     }
     return false;
-  }
-
-  static SearchFilter filter(Function<String, List<String>> params) {
-    Double minPrice = doubleParam(params, "minPrice");
-    Double maxPrice = doubleParam(params, "maxPrice");
-    if (minPrice != null && maxPrice != null && minPrice > maxPrice) {
-      // No product can match: a mistake of the caller's, not an empty answer.
-      throw SearchException.badRequest("minPrice (" + minPrice + ") is above maxPrice (" + maxPrice + ")");
-    }
-    return new SearchFilter(values(params.apply("category")), values(params.apply("brand")),
-        minPrice, maxPrice, values(params.apply("availability")));
-  }
-
-  /** Multi-valued parameters: repeated ({@code category=a&category=b}) or comma-separated. */
-  private static Set<String> values(List<String> raw) {
-    return raw.stream().flatMap(v -> Arrays.stream(v.split(",")))
-        .map(String::strip).filter(v -> !v.isEmpty()).collect(Collectors.toSet());
-  }
-
-  private static Integer intParam(Function<String, List<String>> params, String name) {
-    List<String> values = params.apply(name);
-    if (values.isEmpty() || values.get(0).isBlank()) {
-      return null;
-    }
-    try {
-      return Integer.valueOf(values.get(0).strip());
-    } catch (NumberFormatException e) {
-      throw SearchException.badRequest(name + " must be a whole number, got " + values.get(0));
-    }
-  }
-
-  private static Double doubleParam(Function<String, List<String>> params, String name) {
-    List<String> values = params.apply(name);
-    if (values.isEmpty() || values.get(0).isBlank()) {
-      return null;
-    }
-    try {
-      double value = Double.parseDouble(values.get(0).strip());
-      if (!Double.isFinite(value)) {
-        throw new NumberFormatException();
-      }
-      return value;
-    } catch (NumberFormatException e) {
-      throw SearchException.badRequest(name + " must be a number, got " + values.get(0));
-    }
-  }
-
-  private static SearchFilter jsonFilter(JsonNode filters) {
-    if (!filters.isObject()) {
-      throw SearchException.badRequest("filters must be a JSON object");
-    }
-    return filter(name -> {
-      JsonNode node = filters.get(name);
-      if (node == null || node.isNull()) {
-        return List.of();
-      }
-      List<String> out = new ArrayList<>();
-      if (node.isArray()) {
-        node.forEach(v -> out.add(v.asText()));
-      } else if (node.isValueNode()) {
-        out.add(node.asText());
-      } else {
-        throw SearchException.badRequest("filters." + name + " must be a value or an array");
-      }
-      return out;
-    });
-  }
-
-  private static Integer jsonInt(JsonNode node) {
-    if (!node.canConvertToExactIntegral() || !node.canConvertToInt()) {
-      throw SearchException.badRequest("k must be a whole number, got " + node);
-    }
-    return node.asInt();
   }
 
   private static float[] jsonVector(JsonNode node) {

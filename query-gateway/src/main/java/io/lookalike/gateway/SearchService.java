@@ -23,12 +23,17 @@ public class SearchService {
   /** How many image hits to ask the store for per wanted product, so that grouping still fills k. */
   static final int HITS_PER_PRODUCT = 4;
   private static final int MAX_HITS = 2000;
+  /** Products retrieved before boosts re-rank and the facets count: at least this many, or k. */
+  static final int MIN_POOL = 50;
 
   private final Supplier<ActiveModel> active;
   private final PhotoValidator validator;
   private final UrlFetcher fetcher;
   private final int defaultK;
   private final int maxK;
+  private final Map<String, String> defaultBoosts;
+  private final double imageWeight;
+  private final double textWeight;
 
   /**
    * @param active the model to embed queries with and the index of its vectors; read once per request,
@@ -44,13 +49,32 @@ public class SearchService {
     this.fetcher = fetcher;
     this.defaultK = defaultK;
     this.maxK = maxK;
+    this.defaultBoosts = Map.of();
+    this.imageWeight = 1;
+    this.textWeight = 1;
   }
 
   /** With k limits from {@code config}, and image URL downloads within {@code gateway.fetch.budget.ms}. */
   public SearchService(Supplier<ActiveModel> active, PhotoValidator validator, UrlFetcher fetcher,
       GatewayConfig config) {
-    this(active, validator, new BudgetedUrlFetcher(fetcher, config.fetchBudgetMs()),
-        config.getInt(GatewayConfig.SEARCH_K_DEFAULT_CONFIG), config.getInt(GatewayConfig.SEARCH_K_MAX_CONFIG));
+    int k = config.getInt(GatewayConfig.SEARCH_K_DEFAULT_CONFIG);
+    int max = config.getInt(GatewayConfig.SEARCH_K_MAX_CONFIG);
+    if (k < 1 || k > max) {
+      throw new IllegalArgumentException("need 1 <= defaultK <= maxK, got " + k + " and " + max);
+    }
+    this.active = active;
+    this.validator = validator;
+    this.fetcher = new BudgetedUrlFetcher(fetcher, config.fetchBudgetMs());
+    this.defaultK = k;
+    this.maxK = max;
+    this.defaultBoosts = config.defaultBoosts();
+    this.imageWeight = config.getDouble(GatewayConfig.SEARCH_IMAGE_WEIGHT_CONFIG);
+    this.textWeight = config.getDouble(GatewayConfig.SEARCH_TEXT_WEIGHT_CONFIG);
+  }
+
+  /** The gateway's default boosts by kind, which a request's own replace. */
+  public Map<String, String> defaultBoosts() {
+    return defaultBoosts;
   }
 
   /** The model and index searches use now; null while none is active. */
@@ -80,47 +104,115 @@ public class SearchService {
 
   /** Products that look like this photo (JPEG, PNG or WebP bytes). {@code k} null means the default. */
   public SearchResponse byPhoto(byte[] photo, Integer k, SearchFilter filter) {
+    return byPhoto(photo, SearchRequest.of(k, filter));
+  }
+
+  /** Products that look like this photo, with the request's text, weights and boosts. */
+  public SearchResponse byPhoto(byte[] photo, SearchRequest request) {
     long start = System.nanoTime();
     ActiveModel model = checkedModel();
-    VectorStore store = model.store();
-    int n = checkK(k);
+    int n = checkK(request.k());
     float[] query = embed(model.embedder(), validator.validate(photo));
-    return respond("photo", store, start, nearestProducts(store, query, n, filter, Set.of()));
+    return run("photo", model.store(), start, query, n, request, Set.of());
   }
 
   /** Downloads the image, then as {@link #byPhoto}. */
   public SearchResponse byUrl(String url, Integer k, SearchFilter filter) {
+    return byUrl(url, SearchRequest.of(k, filter));
+  }
+
+  public SearchResponse byUrl(String url, SearchRequest request) {
     long start = System.nanoTime();
     ActiveModel model = checkedModel();
-    VectorStore store = model.store();
-    int n = checkK(k);
+    int n = checkK(request.k());
     if (url == null || url.isBlank()) {
       throw SearchException.badRequest("imageUrl is empty");
     }
     float[] query = embed(model.embedder(), validator.validate(fetcher.fetch(url.strip())));
-    return respond("url", store, start, nearestProducts(store, query, n, filter, Set.of()));
+    return run("url", model.store(), start, query, n, request, Set.of());
   }
 
   /** Products that look like this one (its main image), the product itself excluded. */
   public SearchResponse byProduct(String productId, Integer k, SearchFilter filter) {
+    return byProduct(productId, SearchRequest.of(k, filter));
+  }
+
+  public SearchResponse byProduct(String productId, SearchRequest request) {
     long start = System.nanoTime();
     VectorStore store = checkedModel().store();
-    int n = checkK(k);
+    int n = checkK(request.k());
     List<StoredImage> images = productId == null ? List.of() : store.imagesOf(productId);
     if (images.isEmpty()) {
       throw SearchException.notFound("unknown product: " + productId);
     }
     float[] query = images.get(0).vector();
-    return respond("product", store, start, nearestProducts(store, query, n, filter, Set.of(productId)));
+    return run("product", store, start, query, n, request, Set.of(productId));
   }
 
   /** Products nearest to a vector of the index's model; it is L2-normalised here. */
   public SearchResponse byVector(float[] vector, Integer k, SearchFilter filter) {
+    return byVector(vector, SearchRequest.of(k, filter));
+  }
+
+  public SearchResponse byVector(float[] vector, SearchRequest request) {
     long start = System.nanoTime();
     VectorStore store = checkedModel().store();
-    int n = checkK(k);
+    int n = checkK(request.k());
     float[] query = normalised(vector, store.dimension());
-    return respond("vector", store, start, nearestProducts(store, query, n, filter, Set.of()));
+    return run("vector", store, start, query, n, request, Set.of());
+  }
+
+  /** Products whose text matches {@code q} (BM25 over title, brand, category and attributes), no photo. */
+  public SearchResponse byText(SearchRequest request) {
+    long start = System.nanoTime();
+    VectorStore store = checkedModel().store();
+    int n = checkK(request.k());
+    if (request.text() == null || request.text().isBlank()) {
+      throw SearchException.badRequest("give a photo, imageUrl, productId, vector or a text q");
+    }
+    return run("text", store, start, null, n, request, Set.of());
+  }
+
+  /**
+   * Retrieves a pool of candidate products (visual, lexical, or both fused by reciprocal rank), adds the
+   * boosts, sorts again and keeps k; the facets count the whole pool.
+   */
+  private SearchResponse run(String by, VectorStore store, long startNanos, float[] vector, int k,
+      SearchRequest request, Set<String> excluded) {
+    SearchFilter filter = request.filter() == null ? SearchFilter.NONE : request.filter();
+    int pool = Math.max(k, MIN_POOL);
+    List<SearchHit> candidates = vector == null ? List.of() : nearestProducts(store, vector, pool, filter, excluded);
+    String text = request.text() == null ? "" : request.text().strip();
+    if (!text.isEmpty()) {
+      List<SearchHit> lexical;
+      try {
+        lexical = bestPerProduct(store.searchText(text, Math.min(MAX_HITS, pool * HITS_PER_PRODUCT), filter),
+            pool, excluded);
+      } catch (UnsupportedOperationException e) {
+        throw new SearchException(ErrorCode.TEXT_UNSUPPORTED, "this index has no text search; search by photo only", e);
+      }
+      candidates = vector == null ? lexical : Fusion.reciprocalRank(vector, candidates, lexical,
+          weight(request.imageWeight(), imageWeight, "imageWeight"), weight(request.textWeight(), textWeight, "textWeight"));
+      by = vector == null ? by : by + "+text";
+    }
+    Boosts boosts = request.boosts() == null ? Boosts.NONE : request.boosts();
+    List<Boosts.Boosted> ranked = boosts.apply(candidates);
+    List<SearchResponse.Match> results = new ArrayList<>();
+    for (Boosts.Boosted b : ranked.subList(0, Math.min(k, ranked.size()))) {
+      results.add(SearchResponse.Match.of(b.hit(), b.boost()));
+    }
+    long tookMs = (System.nanoTime() - startNanos) / 1_000_000;
+    return new SearchResponse(by, store.modelId(), tookMs, results, Facets.of(candidates), boosts.applied());
+  }
+
+  private static double weight(Double requested, double fallback, String name) {
+    if (requested == null) {
+      return fallback;
+    }
+    if (!Double.isFinite(requested) || requested < 0 || requested > 100) {
+      throw SearchException.badRequest(name + " must be between 0 and 100, got " + requested);
+    }
+    return requested;
   }
 
   /** The active model, read once for the whole request. */
@@ -189,23 +281,23 @@ public class SearchService {
     int ask = Math.min(MAX_HITS, k * HITS_PER_PRODUCT + excluded.size() * HITS_PER_PRODUCT);
     while (true) {
       List<SearchHit> hits = store.search(query, ask, f);
-      Map<String, SearchHit> best = new LinkedHashMap<>();
-      for (SearchHit hit : hits) {
-        String productId = hit.image().productId();
-        if (!excluded.contains(productId) && best.size() < k) {
-          best.putIfAbsent(productId, hit);
-        }
-      }
+      List<SearchHit> best = bestPerProduct(hits, k, excluded);
       if (best.size() >= k || hits.size() < ask || ask >= MAX_HITS) {
-        return new ArrayList<>(best.values());
+        return best;
       }
       ask = Math.min(MAX_HITS, ask * 4);
     }
   }
 
-  private static SearchResponse respond(String by, VectorStore store, long startNanos, List<SearchHit> hits) {
-    long tookMs = (System.nanoTime() - startNanos) / 1_000_000;
-    return new SearchResponse(by, store.modelId(), tookMs,
-        hits.stream().map(SearchResponse.Match::of).collect(Collectors.toList()));
+  /** The first (best) hit of each product, at most k products, the excluded ones left out. */
+  static List<SearchHit> bestPerProduct(List<SearchHit> hits, int k, Set<String> excluded) {
+    Map<String, SearchHit> best = new LinkedHashMap<>();
+    for (SearchHit hit : hits) {
+      String productId = hit.image().productId();
+      if (!excluded.contains(productId) && best.size() < k) {
+        best.putIfAbsent(productId, hit);
+      }
+    }
+    return new ArrayList<>(best.values());
   }
 }

@@ -31,6 +31,16 @@ public interface VectorStore extends AutoCloseable {
    */
   List<SearchHit> search(float[] query, int k, SearchFilter filter);
 
+  /**
+   * The {@code k} stored images whose product text (title, brand, category, attribute values) best
+   * matches {@code text} (BM25), that pass {@code filter}, best first; the score is the engine's text
+   * score, comparable only within one answer. Stores without full-text search throw
+   * {@link UnsupportedOperationException}.
+   */
+  default List<SearchHit> searchText(String text, int k, SearchFilter filter) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " has no text search");
+  }
+
   /** The stored images of one product, by position. */
   List<StoredImage> imagesOf(String productId);
 

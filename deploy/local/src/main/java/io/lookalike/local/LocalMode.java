@@ -13,6 +13,8 @@ import io.lookalike.gateway.PhotoValidator;
 import io.lookalike.gateway.UrlFetcher;
 import io.lookalike.gateway.SearchService;
 import io.lookalike.gateway.SecretFile;
+import io.lookalike.gateway.ThumbnailFeeder;
+import io.lookalike.gateway.Thumbnails;
 import io.lookalike.store.VectorStore;
 import io.lookalike.ingest.CatalogFileLoader;
 import io.lookalike.ingest.FetcherApp;
@@ -138,7 +140,11 @@ public final class LocalMode implements AutoCloseable {
         PhotoValidator.of(ImageNormaliser.from(fetcherConfig)), UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
         gatewayConfig);
     boolean allowRemote = gatewayConfig.adminAllowRemote();
+    // Result images and card thumbnails come from the normalised bytes in product-images, for every way in.
+    Thumbnails thumbnails = new Thumbnails(data.resolve("thumbnails"));
+    remember(new ThumbnailFeeder(kafka.bootstrapServers(), topics.productImages(), thumbnails).start());
     gateway = remember(new GatewayServer(gatewayConfig, search, registry)
+        .thumbnails(thumbnails)
         .modelDirectory(pipelines)
         .addRoutes(new ModelAdminRoutes(new LocalModelAdmin(pipelines, kafka.bootstrapServers(), topics.productImages()),
             allowRemote, adminGuard(data, gatewayConfig), gatewayConfig))

@@ -11,6 +11,8 @@ import io.lookalike.gateway.GatewayServer;
 import io.lookalike.gateway.HealthCheck;
 import io.lookalike.gateway.PhotoValidator;
 import io.lookalike.gateway.SearchService;
+import io.lookalike.gateway.ThumbnailFeeder;
+import io.lookalike.gateway.Thumbnails;
 import io.lookalike.gateway.UrlFetcher;
 import io.lookalike.indexer.EmbeddingSink;
 import io.lookalike.store.lucene.LuceneVectorStore;
@@ -269,7 +271,8 @@ public final class StageCommands {
     @Option(names = "--bind", defaultValue = "0.0.0.0", description = "Bind address (default: ${DEFAULT-VALUE}).")
     String bind;
 
-    @Option(names = "--data-dir", defaultValue = "data", description = "With --store lucene: where its index lives (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--data-dir", defaultValue = "data", description = "Where result thumbnails are kept and, with --store lucene, "
+        + "its index lives (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
     @Override
@@ -316,7 +319,11 @@ public final class StageCommands {
         SearchService search = new SearchService(active,
             PhotoValidator.of(ImageNormaliser.from(fetcherConfig)), UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
             gatewayConfig);
-        GatewayServer gateway = remember(resources, new GatewayServer(gatewayConfig, search, registry));
+        Thumbnails thumbnails = new Thumbnails(dataDir.resolve("thumbnails"));
+        remember(resources, new ThumbnailFeeder(common.bootstrapServers, common.topics().productImages(), thumbnails)
+            .start());
+        GatewayServer gateway = remember(resources, new GatewayServer(gatewayConfig, search, registry)
+            .thumbnails(thumbnails));
         if (sink != null) {
           EmbeddingSink feeding = sink;
           gateway.addHealthCheck("indexer", () -> {

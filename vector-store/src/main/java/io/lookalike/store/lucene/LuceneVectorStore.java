@@ -20,6 +20,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import org.apache.lucene.analysis.Analyzer;
+import org.apache.lucene.analysis.TokenStream;
+import org.apache.lucene.analysis.standard.StandardAnalyzer;
+import org.apache.lucene.analysis.tokenattributes.CharTermAttribute;
 import org.apache.lucene.codecs.Codec;
 import org.apache.lucene.codecs.KnnVectorsFormat;
 import org.apache.lucene.codecs.KnnVectorsReader;
@@ -33,6 +37,7 @@ import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.document.NumericDocValuesField;
 import org.apache.lucene.document.StoredField;
 import org.apache.lucene.document.StringField;
+import org.apache.lucene.document.TextField;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.index.IndexWriter;
@@ -48,6 +53,7 @@ import org.apache.lucene.index.Term;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.BooleanClause.Occur;
 import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.BoostQuery;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.Query;
@@ -91,9 +97,14 @@ public final class LuceneVectorStore implements VectorStore {
   private static final String PRICE = "price";
   private static final String CURRENCY = "currency";
   private static final String AVAILABILITY = "availability";
+  /** Analysed (BM25) copies of the product's text, by field, and how much a match in each counts. */
+  private static final Map<String, Float> TEXT_FIELDS = Map.of(
+      "text.title", 1.0f, "text.brand", 2.0f, "text.category", 2.0f, "text.attributes", 1.0f);
   /** Lowercased, indexed copies of the filterable strings. */
   private static final String FILTER_PREFIX = "filter.";
   private static final String ATTRIBUTE_PREFIX = "attr.";
+
+  private static final Analyzer ANALYZER = new StandardAnalyzer();
 
   private final String modelId;
   private final int dimension;
@@ -135,7 +146,7 @@ public final class LuceneVectorStore implements VectorStore {
               + dimension + "; use one directory per model");
         }
       }
-      IndexWriterConfig config = new IndexWriterConfig()
+      IndexWriterConfig config = new IndexWriterConfig(ANALYZER)
           .setOpenMode(IndexWriterConfig.OpenMode.CREATE_OR_APPEND)
           .setCodec(codec());
       IndexWriter writer = new IndexWriter(directory, config);
@@ -241,6 +252,56 @@ public final class LuceneVectorStore implements VectorStore {
       }
       return hits;
     });
+  }
+
+  @Override
+  public List<SearchHit> searchText(String text, int k, SearchFilter filter) {
+    if (k < 1) {
+      throw new IllegalArgumentException("k must be positive: " + k);
+    }
+    List<String> terms = analyse(text);
+    if (terms.isEmpty()) {
+      return List.of();
+    }
+    BooleanQuery.Builder match = new BooleanQuery.Builder();
+    for (String term : terms) {
+      TEXT_FIELDS.forEach((field, boost) ->
+          match.add(new BoostQuery(new TermQuery(new Term(field, term)), boost), Occur.SHOULD));
+    }
+    BooleanQuery.Builder query = new BooleanQuery.Builder().add(match.build(), Occur.MUST);
+    Query restrict = toQuery(filter);
+    if (restrict != null) {
+      query.add(restrict, Occur.FILTER);
+    }
+    Query built = query.build();
+    return withSearcher(searcher -> {
+      List<SearchHit> hits = new ArrayList<>();
+      for (ScoreDoc doc : searcher.search(built, k).scoreDocs) {
+        hits.add(new SearchHit(load(searcher, doc.doc), doc.score));
+      }
+      return hits;
+    });
+  }
+
+  /** The tokens of a text as the text fields index them (StandardAnalyzer: words, lowercased). */
+  private static List<String> analyse(String text) {
+    List<String> terms = new ArrayList<>();
+    if (text == null) {
+      return terms;
+    }
+    try (TokenStream tokens = ANALYZER.tokenStream("text.title", text)) {
+      CharTermAttribute term = tokens.addAttribute(CharTermAttribute.class);
+      tokens.reset();
+      while (tokens.incrementToken()) {
+        if (!terms.contains(term.toString())) {
+          terms.add(term.toString());
+        }
+      }
+      tokens.end();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return terms;
   }
 
   @Override
@@ -375,7 +436,19 @@ public final class LuceneVectorStore implements VectorStore {
     if (image.attributes() != null) {
       image.attributes().forEach((name, value) -> storeString(doc, ATTRIBUTE_PREFIX + name, value));
     }
+    addText(doc, "text.title", image.title());
+    addText(doc, "text.brand", image.brand());
+    addText(doc, "text.category", image.category());
+    if (image.attributes() != null) {
+      addText(doc, "text.attributes", String.join(" ", image.attributes().values()));
+    }
     return doc;
+  }
+
+  private static void addText(Document doc, String field, String value) {
+    if (value != null && !value.isBlank()) {
+      doc.add(new TextField(field, value, Field.Store.NO));
+    }
   }
 
   private static void storeString(Document doc, String field, String value) {

@@ -1,0 +1,90 @@
+package io.lookalike.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.lookalike.store.SearchFilter;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/** Reads a {@link SearchRequest} from a query string or form, or from a JSON search body. */
+final class SearchRequests {
+
+  private SearchRequests() {}
+
+  /** From parameters: k, q, imageWeight, textWeight, the filters and boost.* (unknown names are refused). */
+  static SearchRequest fromParams(Collection<String> names, Function<String, List<String>> params,
+      Map<String, String> defaultBoosts) {
+    FilterParser.checkParamNames(names);
+    SearchFilter filter = FilterParser.fromParams(params);
+    Boosts boosts = Boosts.of(Boosts.fromParams(names, params), defaultBoosts);
+    return new SearchRequest(integer(first(params, "k"), "k"), filter, first(params, "q"),
+        number(first(params, "imageWeight"), "imageWeight"), number(first(params, "textWeight"), "textWeight"),
+        boosts);
+  }
+
+  /** From a JSON body: {@code k, q, imageWeight, textWeight, filters: {...}, boosts: {kind: "spec"}}. */
+  static SearchRequest fromJson(JsonNode json, Map<String, String> defaultBoosts) {
+    FilterParser.checkJsonKeys(json);
+    SearchFilter filter = json.hasNonNull("filters") ? FilterParser.fromJson(json.get("filters")) : SearchFilter.NONE;
+    Map<String, String> boosts = new LinkedHashMap<>();
+    JsonNode b = json.get("boosts");
+    if (b != null && !b.isNull()) {
+      if (!b.isObject()) {
+        throw new SearchException(ErrorCode.BAD_BOOST, "boosts must be an object such as "
+            + "{\"availability\": \"IN_STOCK:0.05\", \"attribute\": \"popularity:0.1\", \"price\": \"40:0.1\"}");
+      }
+      b.fields().forEachRemaining(e -> {
+        Boosts.checkKind(e.getKey(), "boosts." + e.getKey());
+        boosts.put(e.getKey(), e.getValue().isNull() ? "" : e.getValue().asText());
+      });
+    }
+    return new SearchRequest(json.hasNonNull("k") ? jsonInt(json.get("k")) : null, filter,
+        json.hasNonNull("q") ? json.get("q").asText() : null,
+        json.hasNonNull("imageWeight") ? jsonNumber(json.get("imageWeight"), "imageWeight") : null,
+        json.hasNonNull("textWeight") ? jsonNumber(json.get("textWeight"), "textWeight") : null,
+        Boosts.of(boosts, defaultBoosts));
+  }
+
+  private static String first(Function<String, List<String>> params, String name) {
+    List<String> values = params.apply(name);
+    return values.isEmpty() || values.get(0).isBlank() ? null : values.get(0).strip();
+  }
+
+  private static Integer integer(String value, String name) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      return Integer.valueOf(value);
+    } catch (NumberFormatException e) {
+      throw SearchException.badRequest(name + " must be a whole number, got " + value);
+    }
+  }
+
+  private static Double number(String value, String name) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      return Double.valueOf(value);
+    } catch (NumberFormatException e) {
+      throw SearchException.badRequest(name + " must be a number, got " + value);
+    }
+  }
+
+  private static Integer jsonInt(JsonNode node) {
+    if (!node.canConvertToExactIntegral() || !node.canConvertToInt()) {
+      throw SearchException.badRequest("k must be a whole number, got " + node);
+    }
+    return node.asInt();
+  }
+
+  private static Double jsonNumber(JsonNode node, String name) {
+    if (!node.isNumber()) {
+      throw SearchException.badRequest(name + " must be a number, got " + node);
+    }
+    return node.asDouble();
+  }
+}

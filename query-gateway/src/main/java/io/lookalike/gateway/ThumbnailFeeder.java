@@ -1,0 +1,115 @@
+package io.lookalike.gateway;
+
+import io.lookalike.schemas.ImageKey;
+import io.lookalike.schemas.ProductImage;
+import io.lookalike.schemas.Serdes;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps {@link Thumbnails} in step with {@code catalog.product-images}: reads the compacted topic from
+ * the beginning (no consumer group: every gateway keeps its own copy) and then follows it; a tombstone
+ * forgets the image. A record it cannot render is logged and skipped: the photo was already accepted by
+ * the fetcher, so this only costs that result its thumbnail.
+ */
+public final class ThumbnailFeeder implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(ThumbnailFeeder.class);
+
+  private final KafkaConsumer<String, byte[]> consumer;
+  private final String topic;
+  private final Thumbnails thumbnails;
+  private final Thread thread;
+  private final AtomicBoolean running = new AtomicBoolean(true);
+
+  public ThumbnailFeeder(String bootstrapServers, String topic, Thumbnails thumbnails) {
+    Properties props = new Properties();
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.CLIENT_ID_CONFIG, "lookalike-gateway-thumbnails");
+    // Waiting for the topic must never create it (it would lack cleanup.policy=compact).
+    props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
+    this.consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+    this.topic = topic;
+    this.thumbnails = thumbnails;
+    this.thread = new Thread(this::run, "thumbnail-feeder");
+    this.thread.setDaemon(true);
+  }
+
+  public ThumbnailFeeder start() {
+    thread.start();
+    return this;
+  }
+
+  private void run() {
+    var serde = Serdes.productImage();
+    try {
+      List<TopicPartition> partitions = List.of();
+      while (running.get() && partitions.isEmpty()) {
+        partitions = consumer.partitionsFor(topic, Duration.ofSeconds(5)).stream()
+            .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+      }
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      while (running.get()) {
+        for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofSeconds(1))) {
+          apply(record, serde);
+        }
+      }
+    } catch (WakeupException e) {
+      if (running.get()) {
+        throw e;
+      }
+    } catch (RuntimeException e) {
+      log.error("Thumbnail feeder stopped: results keep their image URLs, new images get no thumbnail", e);
+    } finally {
+      consumer.close();
+    }
+  }
+
+  private void apply(ConsumerRecord<String, byte[]> record, org.apache.kafka.common.serialization.Serde<ProductImage> serde) {
+    try {
+      ImageKey key = ImageKey.parse(record.key());
+      if (record.value() == null) {
+        thumbnails.remove(key);
+        return;
+      }
+      ProductImage image = serde.deserializer().deserialize(record.topic(), record.value());
+      ByteBuffer bytes = image.getBytes();
+      if (bytes == null) {
+        return; // claim check: the bytes live elsewhere
+      }
+      byte[] array = new byte[bytes.remaining()];
+      bytes.duplicate().get(array);
+      thumbnails.put(key, image.getSha256(), image.getMediaType(), array);
+    } catch (RuntimeException e) {
+      log.warn("No thumbnail for {} at {}-{}@{}: {}", record.key(), record.topic(), record.partition(),
+          record.offset(), e.toString());
+    }
+  }
+
+  @Override
+  public void close() {
+    running.set(false);
+    consumer.wakeup();
+    try {
+      thread.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
