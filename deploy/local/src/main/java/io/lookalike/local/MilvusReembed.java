@@ -103,6 +103,13 @@ final class MilvusReembed {
                 check.sampled() == 0 ? " (no indexed photo to sample)" : "", previous.modelId(), store.collectionName());
             return ModelCommands.GATE_FAILED;
           }
+          ShopperChecksReport.print(out, check.shopper(), previous.modelId());
+          String worse = check.shopper().refusal(ShopperChecks.DEFAULT_MAX_DROP);
+          if (worse != null) {
+            err.printf(Locale.ROOT, "Not switching: %s. %s stays active; collection %s stays until dropped.%n", worse,
+                previous.modelId(), store.collectionName());
+            return ModelCommands.GATE_FAILED;
+          }
           store.activate();
           out.printf("Switched: %s now points at %s (was %s); gateways follow within gateway.alias.refresh.ms.%n",
               previous.alias(), store.collectionName(), previous.collection());

@@ -84,8 +84,9 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
     long seed = intParam(ctx, "seed", 42);
     ActiveModel candidate = pipelines.pipeline(modelId).asActiveModel();
     ActiveModel current = pipelines.active();
+    String field = ctx.queryParam("field") == null ? ShopperChecks.DEFAULT_FIELD : ctx.queryParam("field");
     ctx.json(QualityGate.check(bootstrapServers, productImagesTopic, candidate, current == null ? candidate : current,
-        sample, seed));
+        sample, seed, field));
   }
 
   private void activate(Context ctx) {

@@ -62,7 +62,11 @@ final class ModelCommands {
           "copy: 80%% crop, colour shift, JPEG q50, must find its own product first",
           "with the new model) and agreement@1 with the current model (share of those",
           "queries with the same top product in both indexes). Below --gate nothing",
-          "switches and the command exits with " + GATE_FAILED + ".",
+          "switches and the command exits with " + GATE_FAILED + ". It is also refused when it is",
+          "more than --max-drop below the current model on precision@10 by --field",
+          "(default category: each sampled photo, its own product left out, against the",
+          "10 nearest other products), or on recall@1 of the photo under a price",
+          "overlay or pasted at 40%% into another photo.",
           "",
           "--store milvus (the distributed mode; -b and -Dmilvus.uri=... name the cluster):",
           "this command runs the new model's embedder and indexer itself, into the",
@@ -88,6 +92,15 @@ final class ModelCommands {
         description = "Least near-duplicate recall@1 (0..1) to switch (default: ${DEFAULT-VALUE}).")
     double gate;
 
+    @Option(names = "--max-drop", defaultValue = "0.05", paramLabel = "DROP",
+        description = "Most the new model may fall below the current one on --field precision@10, overlay and"
+            + " scene recall@1 (0..1, default: ${DEFAULT-VALUE}).")
+    double maxDrop;
+
+    @Option(names = "--field", defaultValue = ShopperChecks.DEFAULT_FIELD,
+        description = "Metadata field whose precision@10 the check compares (default: ${DEFAULT-VALUE}).")
+    String field;
+
     @Option(names = "--sample", defaultValue = "100",
         description = "Indexed photos the check samples (default: ${DEFAULT-VALUE}).")
     int sample;
@@ -112,6 +125,14 @@ final class ModelCommands {
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
+      if (!(gate >= 0 && gate <= 1)) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), String.format(Locale.ROOT,
+            "--gate must be a recall@1 between 0 and 1, got %s", gate));
+      }
+      if (!(maxDrop >= 0 && maxDrop <= 1)) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), String.format(Locale.ROOT,
+            "--max-drop must be between 0 and 1, got %s", maxDrop));
+      }
       AdminClient admin = new AdminClient(gateway);
       try {
         String url = URL_SCHEME.matcher(model).matches() && !model.matches("^[a-zA-Z]:\\\\.*")
@@ -143,8 +164,8 @@ final class ModelCommands {
 
         out.printf("Checking %s against %s on %d sampled photos…%n", modelId, previous, sample);
         out.flush();
-        JsonNode check = admin.send("POST", "/v1/admin/models/" + modelId + "/check?sample=" + sample, null,
-            Duration.ofMinutes(10));
+        JsonNode check = admin.send("POST", "/v1/admin/models/" + modelId + "/check?sample=" + sample + "&field="
+            + java.net.URLEncoder.encode(field, java.nio.charset.StandardCharsets.UTF_8), null, Duration.ofMinutes(10));
         double recall = check.path("nearDuplicateRecall").asDouble();
         out.printf(Locale.ROOT, "  near-duplicate recall@1: %.3f (%d of %d altered copies found their product first)%n",
             recall, check.path("found").asInt(), check.path("sampled").asInt());
@@ -154,6 +175,14 @@ final class ModelCommands {
           err.printf(Locale.ROOT, "Not switching: near-duplicate recall@1 %.3f is below the gate %.3f%s. %s stays active;"
               + " %s keeps following the catalog until you drop it (lookalike drop %s).%n", recall, gate,
               check.path("sampled").asInt() == 0 ? " (no indexed photo to sample)" : "", previous, modelId, modelId);
+          return GATE_FAILED;
+        }
+        ShopperChecks.Result shopper = JSON.treeToValue(check.path("shopper"), ShopperChecks.Result.class);
+        ShopperChecksReport.print(out, shopper, previous);
+        String worse = shopper.refusal(maxDrop);
+        if (worse != null) {
+          err.printf(Locale.ROOT, "Not switching: %s. %s stays active; %s keeps following the catalog until you drop"
+              + " it (lookalike drop %s).%n", worse, previous, modelId, modelId);
           return GATE_FAILED;
         }
 
