@@ -52,6 +52,12 @@ final class MilvusReembed {
   }
 
   int run(String url, String name, double gate, int sample, boolean dropOld, long pollMs) throws Exception {
+    return run(url, name, gate, ShopperChecks.DEFAULT_MAX_DROP, sample, dropOld, pollMs);
+  }
+
+  /** As above; refused when more than {@code maxDrop} below the current model on the shopper checks. */
+  int run(String url, String name, double gate, double maxDrop, int sample, boolean dropOld, long pollMs)
+      throws Exception {
     Map<String, Object> config = common.config();
     MilvusConfig milvus = new MilvusConfig(common.settings);
     EmbeddingModelConfig base = EmbeddingModelConfig.from(config);
@@ -104,7 +110,7 @@ final class MilvusReembed {
             return ModelCommands.GATE_FAILED;
           }
           ShopperChecksReport.print(out, check.shopper(), previous.modelId());
-          String worse = check.shopper().refusal(ShopperChecks.DEFAULT_MAX_DROP);
+          String worse = check.shopper().refusal(maxDrop);
           if (worse != null) {
             err.printf(Locale.ROOT, "Not switching: %s. %s stays active; collection %s stays until dropped.%n", worse,
                 previous.modelId(), store.collectionName());

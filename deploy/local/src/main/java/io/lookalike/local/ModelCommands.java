@@ -142,7 +142,7 @@ final class ModelCommands {
           return FAILED;
         }
         if (!StageCommands.isLucene(store)) {
-          return new MilvusReembed(cluster, out, err).run(url, name, gate, sample, dropOld, pollMs);
+          return new MilvusReembed(cluster, out, err).run(url, name, gate, maxDrop, sample, dropOld, pollMs);
         }
         var body = JSON.createObjectNode().put("url", url);
         if (name != null) {
