@@ -23,8 +23,8 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
 import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /**
- * Verifies a photo (type by magic bytes, size, pixel count from the header) and re-encodes it as an
- * RGB JPEG whose longer side is at most {@code maxSidePx}. Stateless and thread-safe: ImageIO readers
+ * Verifies a photo (type by magic bytes, size, pixel count from the header, complete data), turns
+ * it upright by its EXIF orientation and re-encodes it as an RGB JPEG whose longer side is at most {@code maxSidePx}. Stateless and thread-safe: ImageIO readers
  * and writers are created per call, and streams are memory-cached (no temp files).
  */
 public final class ImageNormaliser {
@@ -74,7 +74,14 @@ public final class ImageNormaliser {
       throw new RejectedImageException(RejectedImageException.UNSUPPORTED_TYPE,
           "not a JPEG, PNG or WebP image");
     }
+    String incomplete = ImageIntegrity.incomplete(original, format);
+    if (incomplete != null) {
+      throw new RejectedImageException(RejectedImageException.CORRUPT_IMAGE, incomplete);
+    }
     BufferedImage decoded = decode(original, format);
+    if ("jpeg".equals(format)) {
+      decoded = ExifOrientation.apply(decoded, ExifOrientation.of(original));
+    }
     BufferedImage scaled = scaleOntoWhite(decoded);
     return new NormalisedImage(jpeg(scaled), MEDIA_TYPE, scaled.getWidth(), scaled.getHeight(), sha256(original));
   }
@@ -101,6 +108,8 @@ public final class ImageNormaliser {
       throw new RejectedImageException(RejectedImageException.UNSUPPORTED_TYPE, "no reader for " + format);
     }
     ImageReader reader = readers.next();
+    ImageIntegrity.Warnings warnings = new ImageIntegrity.Warnings();
+    warnings.listenTo(reader);
     try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
       reader.setInput(in, true, true);
       int width;
@@ -128,6 +137,10 @@ public final class ImageNormaliser {
       BufferedImage image = reader.read(0, param);
       if (image == null) {
         throw new RejectedImageException(RejectedImageException.CORRUPT_IMAGE, "no image decoded");
+      }
+      if (warnings.missingData() != null) {
+        throw new RejectedImageException(RejectedImageException.CORRUPT_IMAGE,
+            "incomplete " + format + ": " + warnings.missingData());
       }
       return image;
     } catch (RejectedImageException e) {

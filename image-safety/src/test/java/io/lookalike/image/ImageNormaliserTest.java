@@ -89,6 +89,66 @@ class ImageNormaliserTest {
   }
 
   @Test
+  void shouldRejectTruncatedJpegAsCorrupt() {
+    byte[] photo = SampleImages.photos("test", 1).get(0).bytes();
+    assertRejected(HostileImages.truncated(photo, 1.0 / 3), "corrupt_image");
+    assertRejected(HostileImages.truncated(photo, 0.9), "corrupt_image");
+  }
+
+  @Test
+  void shouldRejectTruncatedPngAsCorrupt() {
+    byte[] png = NearDuplicates.png(NearDuplicates.decode(SampleImages.photos("test", 1).get(0).bytes()));
+    assertRejected(HostileImages.truncated(png, 0.5), "corrupt_image");
+    assertRejected(java.util.Arrays.copyOf(png, png.length - 12), "corrupt_image"); // all pixels, no IEND
+  }
+
+  @Test
+  void shouldTurnPhonePortraitUprightByExifOrientation() throws Exception {
+    BufferedImage upright = NearDuplicates.decode(SampleImages.photos("test", 2).get(1).bytes());
+    // what a phone stores for a portrait: the pixels turned 90° counter-clockwise, Orientation=6
+    BufferedImage sideways = new BufferedImage(upright.getHeight(), upright.getWidth(), BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < upright.getHeight(); y++) {
+      for (int x = 0; x < upright.getWidth(); x++) {
+        sideways.setRGB(y, upright.getWidth() - 1 - x, upright.getRGB(x, y));
+      }
+    }
+    byte[] stored = HostileImages.withExifOrientation(NearDuplicates.jpeg(sideways, 0.95f), 6);
+    assertThat(ExifOrientation.of(stored)).isEqualTo(6);
+
+    NormalisedImage image = normaliser.normalise(stored);
+
+    assertThat(image.width()).isEqualTo(upright.getWidth());
+    assertThat(image.height()).isEqualTo(upright.getHeight());
+    BufferedImage result = NearDuplicates.decode(image.bytes());
+    assertThat(meanAbsoluteDifference(result, upright)).isLessThan(6.0);
+    assertThat(meanAbsoluteDifference(result, rotated180(upright))).isGreaterThan(15.0);
+  }
+
+  @Test
+  void shouldIgnoreMissingOrOutOfRangeOrientation() {
+    byte[] photo = SampleImages.photos("test", 1).get(0).bytes();
+    assertThat(ExifOrientation.of(photo)).isEqualTo(ExifOrientation.NORMAL);
+    assertThat(ExifOrientation.of(HostileImages.withExifOrientation(photo, 42))).isEqualTo(ExifOrientation.NORMAL);
+  }
+
+  private static BufferedImage rotated180(BufferedImage image) {
+    return ExifOrientation.apply(image, 3);
+  }
+
+  private static double meanAbsoluteDifference(BufferedImage a, BufferedImage b) {
+    long sum = 0;
+    for (int y = 0; y < a.getHeight(); y++) {
+      for (int x = 0; x < a.getWidth(); x++) {
+        int p = a.getRGB(x, y);
+        int q = b.getRGB(x, y);
+        sum += Math.abs((p >> 16 & 0xff) - (q >> 16 & 0xff)) + Math.abs((p >> 8 & 0xff) - (q >> 8 & 0xff))
+            + Math.abs((p & 0xff) - (q & 0xff));
+      }
+    }
+    return sum / (3.0 * a.getWidth() * a.getHeight());
+  }
+
+  @Test
   void shouldRejectZeroBytes() {
     assertRejected(HostileImages.zeroBytes(), "empty");
   }

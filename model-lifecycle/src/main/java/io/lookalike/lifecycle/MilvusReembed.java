@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -59,6 +60,12 @@ public final class MilvusReembed {
   }
 
   public int run(String url, String name, double gate, int sample, boolean dropOld, long pollMs) throws Exception {
+    return run(url, name, gate, ShopperChecks.DEFAULT_MAX_DROP, sample, dropOld, pollMs);
+  }
+
+  /** As above; refused when more than {@code maxDrop} below the current model on the shopper checks. */
+  public int run(String url, String name, double gate, double maxDrop, int sample, boolean dropOld, long pollMs)
+      throws Exception {
     long dropDelayMs = new ReembedConfig(config).dropDelayMs(); // a wrong value fails now, not after the switch
     MilvusConfig milvus = new MilvusConfig(config);
     try (DjlEmbedder embedder = DjlEmbedder.load(url, name, config);
@@ -100,6 +107,13 @@ public final class MilvusReembed {
           }
           if (!ReembedConsole.report(out, err, check, previous.modelId(), gate,
               "collection " + store.collectionName() + " stays until dropped.")) {
+            return GATE_FAILED;
+          }
+          ShopperChecksReport.print(out, check.shopper(), previous.modelId());
+          String worse = check.shopper().refusal(maxDrop);
+          if (worse != null) {
+            err.printf(Locale.ROOT, "Not switching: %s. %s stays active; collection %s stays until dropped.%n", worse,
+                previous.modelId(), store.collectionName());
             return GATE_FAILED;
           }
           store.activate();

@@ -50,7 +50,8 @@ public final class QualityGate {
 
   /** The gate's numbers; {@code misses} names up to 10 sampled images not found first. */
   public record Result(String modelId, String currentModelId, int sampled, int found, double nearDuplicateRecall,
-      int agreed, double agreement, double top10Overlap, long tookMs, List<String> misses) {}
+      int agreed, double agreement, double top10Overlap, long tookMs, List<String> misses,
+      ShopperChecks.Result shopper) {}
 
   private QualityGate() {}
 
@@ -60,6 +61,12 @@ public final class QualityGate {
    */
   public static Result check(String bootstrapServers, String productImagesTopic, ActiveModel candidate,
       ActiveModel current, int sample, long seed) {
+    return check(bootstrapServers, productImagesTopic, candidate, current, sample, seed, ShopperChecks.DEFAULT_FIELD);
+  }
+
+  /** As above, with category precision measured on the metadata field {@code field} (ShopperChecks). */
+  public static Result check(String bootstrapServers, String productImagesTopic, ActiveModel candidate,
+      ActiveModel current, int sample, long seed, String field) {
     long t0 = System.nanoTime();
     List<ProductImage> images = sampleLiveImages(bootstrapServers, productImagesTopic, candidate.store(), sample, seed);
     int found = 0;
@@ -105,9 +112,16 @@ public final class QualityGate {
         overlap += common.size() / (double) TOP;
       }
     }
+    List<ShopperChecks.Sampled> sampled = new ArrayList<>();
+    for (ProductImage image : images) {
+      if (image.getBytes() != null) {
+        sampled.add(new ShopperChecks.Sampled(new ImageKey(image.getProductId(), image.getImageId()), bytes(image)));
+      }
+    }
+    ShopperChecks.Result shopper = ShopperChecks.measure(sampled, candidate, current, field);
     long tookMs = (System.nanoTime() - t0) / 1_000_000;
     Result result = new Result(candidate.modelId(), current.modelId(), n, found, n == 0 ? 0 : found / (double) n,
-        agreed, n == 0 ? 0 : agreed / (double) n, n == 0 ? 0 : overlap / n, tookMs, misses);
+        agreed, n == 0 ? 0 : agreed / (double) n, n == 0 ? 0 : overlap / n, tookMs, misses, shopper);
     log.info("Quality gate of {} against {}: near-duplicate recall@1 {}/{}, agreement@1 {}/{}, top-10 overlap {} ({} ms)",
         result.modelId(), result.currentModelId(), found, n, agreed, n, String.format("%.2f", result.top10Overlap()),
         tookMs);

@@ -16,8 +16,11 @@ public interface ModelAdmin extends ModelDirectory {
   /** How far a model's replay is. */
   Object progress(String modelId);
 
-  /** The quality gate of a model against the active one, on {@code sample} sampled images. */
-  Object check(String modelId, int sample, long seed);
+  /**
+   * The quality gate of a model against the active one, on {@code sample} sampled images; category precision
+   * is measured on the metadata field {@code field}.
+   */
+  Object check(String modelId, int sample, long seed, String field);
 
   /** Switches searches to a model that has caught up. */
   ModelStatus activate(String modelId);

@@ -86,8 +86,9 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
     String modelId = ctx.pathParam("modelId");
     int sample = intParam(ctx, "sample", 100);
     long seed = intParam(ctx, "seed", 42);
-    // Bounded: cancelled after the budget, or when the client hangs up.
-    ctx.json(checks.run(ctx, () -> answer(() -> pipelines.check(modelId, sample, seed))));
+    // Bounded: cancelled after the budget, or when the client hangs up. Category precision by ?field= (default category).
+    String field = ctx.queryParam("field") == null || ctx.queryParam("field").isBlank() ? "category" : ctx.queryParam("field");
+    ctx.json(checks.run(ctx, () -> answer(() -> pipelines.check(modelId, sample, seed, field))));
   }
 
   private void activate(Context ctx) {

@@ -258,6 +258,8 @@ class GatewayIT {
   void shouldRefuseCorruptJpegWith400() throws Exception {
     assertError(send(http, multipart(uri("/v1/search"), Map.of(), "bad.jpg", "image/jpeg",
         HostileImages.corruptJpeg(photos.get(0).bytes()))), ErrorCode.CORRUPT_IMAGE);
+    assertError(send(http, multipart(uri("/v1/search"), Map.of(), "cut.jpg", "image/jpeg",
+        HostileImages.truncated(photos.get(0).bytes(), 1.0 / 3))), ErrorCode.CORRUPT_IMAGE);
     assertError(send(http, multipart(uri("/v1/search"), Map.of(), "empty.jpg", "image/jpeg",
         HostileImages.zeroBytes())), ErrorCode.EMPTY);
   }

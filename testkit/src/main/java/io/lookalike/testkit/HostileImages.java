@@ -23,6 +23,51 @@ public final class HostileImages {
     return out;
   }
 
+  /** The first {@code fraction} of a real photo's bytes, as a download cut short leaves it. */
+  public static byte[] truncated(byte[] realPhoto, double fraction) {
+    return Arrays.copyOf(realPhoto, (int) (realPhoto.length * fraction));
+  }
+
+  /**
+   * A JPEG with an APP1 Exif segment carrying only the Orientation tag (1–8), as phones write it: a
+   * big-endian TIFF header and one IFD with one SHORT entry (tag 0x0112). Inserted after the JFIF
+   * APP0 segment when there is one, else right after SOI.
+   */
+  public static byte[] withExifOrientation(byte[] jpeg, int orientation) {
+    ByteArrayOutputStream tiff = new ByteArrayOutputStream();
+    try (DataOutputStream out = new DataOutputStream(tiff)) {
+      out.writeBytes("Exif");
+      out.writeShort(0);
+      out.writeBytes("MM");
+      out.writeShort(42);
+      out.writeInt(8); // first IFD right after the 8-byte header
+      out.writeShort(1); // one entry
+      out.writeShort(0x0112); // Orientation
+      out.writeShort(3); // SHORT
+      out.writeInt(1); // count
+      out.writeShort(orientation);
+      out.writeShort(0); // value padded to 4 bytes
+      out.writeInt(0); // no next IFD
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    byte[] body = tiff.toByteArray();
+    int at = 2;
+    if ((jpeg[2] & 0xff) == 0xFF && (jpeg[3] & 0xff) == 0xE0) {
+      at = 4 + (((jpeg[4] & 0xff) << 8) | (jpeg[5] & 0xff));
+    }
+    ByteArrayOutputStream result = new ByteArrayOutputStream(jpeg.length + body.length + 4);
+    result.write(jpeg, 0, at);
+    result.write(0xFF);
+    result.write(0xE1);
+    int length = body.length + 2;
+    result.write(length >> 8);
+    result.write(length & 0xff);
+    result.write(body, 0, body.length);
+    result.write(jpeg, at, jpeg.length - at);
+    return result.toByteArray();
+  }
+
   public static byte[] zeroBytes() {
     return new byte[0];
   }

@@ -46,11 +46,11 @@ final class LocalModelAdmin implements ModelAdmin {
   }
 
   @Override
-  public Object check(String modelId, int sample, long seed) {
+  public Object check(String modelId, int sample, long seed, String field) {
     ActiveModel candidate = refusals(() -> pipelines.pipeline(modelId).asActiveModel());
     ActiveModel current = pipelines.active();
     return QualityGate.check(bootstrapServers, productImagesTopic, candidate, current == null ? candidate : current,
-        sample, seed);
+        sample, seed, field);
   }
 
   @Override

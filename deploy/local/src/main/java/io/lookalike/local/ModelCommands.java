@@ -1,5 +1,7 @@
 package io.lookalike.local;
 
+import io.lookalike.lifecycle.ShopperChecks;
+import io.lookalike.lifecycle.ShopperChecksReport;
 import io.lookalike.lifecycle.MilvusReembed;
 import io.lookalike.lifecycle.QualityGate;
 import io.lookalike.lifecycle.ReembedConsole;
@@ -86,7 +88,11 @@ final class ModelCommands {
           "copy: 80%% crop, colour shift, JPEG q50, must find its own product first",
           "with the new model) and agreement@1 with the current model (share of those",
           "queries with the same top product in both indexes). Below --gate nothing",
-          "switches and the command exits with " + GATE_FAILED + ".",
+          "switches and the command exits with " + GATE_FAILED + ". It is also refused when it is",
+          "more than --max-drop below the current model on precision@10 by --field",
+          "(default category: each sampled photo, its own product left out, against the",
+          "10 nearest other products), or on recall@1 of the photo under a price",
+          "overlay or pasted at 40%% into another photo.",
           "",
           "--store milvus (the distributed mode; -b and -Dmilvus.uri=... name the cluster):",
           "this command runs the new model's embedder and indexer itself, into the",
@@ -112,6 +118,15 @@ final class ModelCommands {
         description = "Least near-duplicate recall@1 (0..1) to switch (default: ${DEFAULT-VALUE}).")
     double gate;
 
+    @Option(names = "--max-drop", defaultValue = "0.05", paramLabel = "DROP",
+        description = "Most the new model may fall below the current one on --field precision@10, overlay and"
+            + " scene recall@1 (0..1, default: ${DEFAULT-VALUE}).")
+    double maxDrop;
+
+    @Option(names = "--field", defaultValue = ShopperChecks.DEFAULT_FIELD,
+        description = "Metadata field whose precision@10 the check compares (default: ${DEFAULT-VALUE}).")
+    String field;
+
     @Option(names = "--sample", defaultValue = "100",
         description = "Indexed photos the check samples (default: ${DEFAULT-VALUE}).")
     int sample;
@@ -136,6 +151,14 @@ final class ModelCommands {
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
+      if (!(gate >= 0 && gate <= 1)) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), String.format(Locale.ROOT,
+            "--gate must be a recall@1 between 0 and 1, got %s", gate));
+      }
+      if (!(maxDrop >= 0 && maxDrop <= 1)) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), String.format(Locale.ROOT,
+            "--max-drop must be between 0 and 1, got %s", maxDrop));
+      }
       AdminClient admin = admin();
       try {
         String url = URL_SCHEME.matcher(model).matches() && !model.matches("^[a-zA-Z]:\\\\.*")
@@ -145,7 +168,7 @@ final class ModelCommands {
           return FAILED;
         }
         if (!StageCommands.isLucene(store)) {
-          return new MilvusReembed(cluster.config(), cluster::ensureTopics, out, err).run(url, name, gate, sample, dropOld, pollMs);
+          return new MilvusReembed(cluster.config(), cluster::ensureTopics, out, err).run(url, name, gate, maxDrop, sample, dropOld, pollMs);
         }
         var body = JSON.createObjectNode().put("url", url);
         if (name != null) {
@@ -167,10 +190,18 @@ final class ModelCommands {
 
         out.printf("Checking %s against %s on %d sampled photos…%n", modelId, previous, sample);
         out.flush();
-        JsonNode check = admin.send("POST", "/v1/admin/models/" + modelId + "/check?sample=" + sample, null,
-            Duration.ofMinutes(10));
+        JsonNode check = admin.send("POST", "/v1/admin/models/" + modelId + "/check?sample=" + sample + "&field="
+            + java.net.URLEncoder.encode(field, java.nio.charset.StandardCharsets.UTF_8), null, Duration.ofMinutes(10));
         if (!ReembedConsole.report(out, err, JSON.treeToValue(check, QualityGate.Result.class), previous, gate,
             modelId + " keeps following the catalog until you drop it (lookalike drop " + modelId + ").")) {
+          return GATE_FAILED;
+        }
+        ShopperChecks.Result shopper = JSON.treeToValue(check.path("shopper"), ShopperChecks.Result.class);
+        ShopperChecksReport.print(out, shopper, previous);
+        String worse = shopper.refusal(maxDrop);
+        if (worse != null) {
+          err.printf(Locale.ROOT, "Not switching: %s. %s stays active; %s keeps following the catalog until you drop"
+              + " it (lookalike drop %s).%n", worse, previous, modelId, modelId);
           return GATE_FAILED;
         }
 

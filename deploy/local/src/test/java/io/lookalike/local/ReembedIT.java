@@ -124,9 +124,14 @@ class ReembedIT {
     CompletableFuture<Void> client = CompletableFuture.runAsync(() -> searchContinuously(searches, running));
     CompletableFuture<Void> changes = CompletableFuture.runAsync(this::changeTheCatalog);
 
-    // When the operator re-embeds to model 2
-    Run run = cli("reembed", "--model", testModel("mobilenet_v2_block13.pt"), "--gateway", gatewayUrl(),
+    // When the operator re-embeds to model 2: the gate refuses it (near-duplicates pass, categories do not)
+    Run refused = cli("reembed", "--model", testModel("mobilenet_v2_block13.pt"), "--gateway", gatewayUrl(),
         "--gate", "0.8", "--poll-ms", "200");
+    assertThat(refused.exit()).as(refused.toString()).isEqualTo(ModelCommands.GATE_FAILED);
+    assertThat(refused.err()).contains("Not switching: category precision@10");
+    // and the operator accepts the loss knowingly
+    Run run = cli("reembed", "--model", testModel("mobilenet_v2_block13.pt"), "--gateway", gatewayUrl(),
+        "--gate", "0.8", "--max-drop", "1", "--poll-ms", "200");
     long switched = System.nanoTime();
     changes.get();
     // Keep searching until a few searches have both started after the switch and been answered
