@@ -16,20 +16,36 @@ public final class EmbedderConfig extends AbstractConfig {
 
   /** Declared with the model's settings (it also bounds a forward pass), included here. */
   public static final String BATCH_MAX_SIZE_CONFIG = EmbeddingModelConfig.BATCH_MAX_SIZE_CONFIG;
-  public static final String BATCH_MAX_WAIT_CONFIG = "embed.batch.max.wait.ms";
-  public static final String BATCH_MAX_WAIT_DOC = "Run inference when the oldest buffered image has waited this "
-      + "long (wall-clock), even if the batch is not full.";
-  public static final String MAX_RECORD_BYTES_CONFIG = "embed.max.record.bytes";
-  public static final String MAX_RECORD_BYTES_DOC = "Largest record the app reads, buffers and dead-letters: sets the "
-      + "producer's max.request.size and the state store changelogs' max.message.bytes.";
 
-  public static final ConfigDef CONFIG_DEF = Topics.configDef(Topics.PRODUCT_IMAGES_CONFIG, Topics.DEAD_LETTERS_CONFIG,
-          Topics.EMBEDDINGS_PREFIX_CONFIG)
-      .define(EmbeddingModelConfig.CONFIG_DEF.configKeys().get(BATCH_MAX_SIZE_CONFIG))
-      .define(BATCH_MAX_WAIT_CONFIG, Type.LONG, 50L, ConfigDef.Range.between(0, 600_000), Importance.MEDIUM,
-          BATCH_MAX_WAIT_DOC)
-      .define(MAX_RECORD_BYTES_CONFIG, Type.INT, 16 * 1024 * 1024, ConfigDef.Range.atLeast(1024), Importance.LOW,
-          MAX_RECORD_BYTES_DOC);
+  public static final String BATCH_MAX_WAIT_CONFIG = "embed.batch.max.wait.ms";
+  public static final String BATCH_MAX_WAIT_DOC =
+      "Run inference when the oldest buffered image has waited this "
+          + "long (wall-clock), even if the batch is not full.";
+  public static final String MAX_RECORD_BYTES_CONFIG = "embed.max.record.bytes";
+  public static final String MAX_RECORD_BYTES_DOC =
+      "Largest record the app reads, buffers and dead-letters: sets the "
+          + "producer's max.request.size and the state store changelogs' max.message.bytes.";
+
+  public static final ConfigDef CONFIG_DEF =
+      Topics.configDef(
+              Topics.PRODUCT_IMAGES_CONFIG,
+              Topics.DEAD_LETTERS_CONFIG,
+              Topics.EMBEDDINGS_PREFIX_CONFIG)
+          .define(EmbeddingModelConfig.CONFIG_DEF.configKeys().get(BATCH_MAX_SIZE_CONFIG))
+          .define(
+              BATCH_MAX_WAIT_CONFIG,
+              Type.LONG,
+              50L,
+              ConfigDef.Range.between(0, 600_000),
+              Importance.MEDIUM,
+              BATCH_MAX_WAIT_DOC)
+          .define(
+              MAX_RECORD_BYTES_CONFIG,
+              Type.INT,
+              16 * 1024 * 1024,
+              ConfigDef.Range.atLeast(1024),
+              Importance.LOW,
+              MAX_RECORD_BYTES_DOC);
 
   public EmbedderConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props, false);

@@ -37,14 +37,16 @@ import org.slf4j.LoggerFactory;
 final class EmbeddingBatcher implements Processor<byte[], byte[], byte[], byte[]> {
 
   /**
-   * Images waiting for the next batch. It must be a changelogged state store, not a field:
-   * under exactly-once the input offset of a buffered record is committed with the next
-   * transaction, long before its embedding is written, so after a crash the record is never read
-   * again — the changelog is the only copy that survives.
+   * Images waiting for the next batch. It must be a changelogged state store, not a field: under
+   * exactly-once the input offset of a buffered record is committed with the next transaction, long
+   * before its embedding is written, so after a crash the record is never read again — the
+   * changelog is the only copy that survives.
    */
   static final String BUFFER_STORE = "embedder-buffer";
+
   /** The sha256 and vector last written per key, so an unchanged image is not embedded again. */
   static final String VECTOR_STORE = "embedder-vectors";
+
   static final String STAGE = "embedder";
 
   private static final Logger log = LoggerFactory.getLogger(EmbeddingBatcher.class);
@@ -68,8 +70,13 @@ final class EmbeddingBatcher implements Processor<byte[], byte[], byte[], byte[]
   private int buffered;
   private long oldestBufferedAt = Long.MAX_VALUE;
 
-  EmbeddingBatcher(Embedder embedder, String sourceTopic, String deadLetterTopic, int batchMaxSize,
-      long batchMaxWaitMs, MeterRegistry registry) {
+  EmbeddingBatcher(
+      Embedder embedder,
+      String sourceTopic,
+      String deadLetterTopic,
+      int batchMaxSize,
+      long batchMaxWaitMs,
+      MeterRegistry registry) {
     this.embedder = embedder;
     this.sourceTopic = sourceTopic;
     this.deadLetterTopic = deadLetterTopic;
@@ -77,14 +84,26 @@ final class EmbeddingBatcher implements Processor<byte[], byte[], byte[], byte[]
     this.batchMaxWaitMs = batchMaxWaitMs;
     this.registry = registry;
     String model = embedder.model().modelId();
-    this.embedded = Counter.builder("lookalike.embedder.embedded").tag("model", model)
-        .description("Images embedded by the model").register(registry);
-    this.reused = Counter.builder("lookalike.embedder.reused").tag("model", model)
-        .description("Images whose sha256 was unchanged: stored vector reused, no inference").register(registry);
-    this.inference = Timer.builder("lookalike.embedder.inference").tag("model", model)
-        .description("Time to decode and embed one batch").register(registry);
-    this.batchSize = DistributionSummary.builder("lookalike.embedder.batch.size").tag("model", model)
-        .description("Images per inference batch").register(registry);
+    this.embedded =
+        Counter.builder("lookalike.embedder.embedded")
+            .tag("model", model)
+            .description("Images embedded by the model")
+            .register(registry);
+    this.reused =
+        Counter.builder("lookalike.embedder.reused")
+            .tag("model", model)
+            .description("Images whose sha256 was unchanged: stored vector reused, no inference")
+            .register(registry);
+    this.inference =
+        Timer.builder("lookalike.embedder.inference")
+            .tag("model", model)
+            .description("Time to decode and embed one batch")
+            .register(registry);
+    this.batchSize =
+        DistributionSummary.builder("lookalike.embedder.batch.size")
+            .tag("model", model)
+            .description("Images per inference batch")
+            .register(registry);
   }
 
   @Override
@@ -94,21 +113,31 @@ final class EmbeddingBatcher implements Processor<byte[], byte[], byte[], byte[]
     this.vectors = context.getStateStore(VECTOR_STORE);
     // After a restart the buffer holds what the last instance had not embedded yet.
     try (KeyValueIterator<String, byte[]> all = buffer.all()) {
-      all.forEachRemaining(kv -> {
-        buffered++;
-        oldestBufferedAt = Math.min(oldestBufferedAt, Pending.decode(kv.value).bufferedAt());
-      });
+      all.forEachRemaining(
+          kv -> {
+            buffered++;
+            oldestBufferedAt = Math.min(oldestBufferedAt, Pending.decode(kv.value).bufferedAt());
+          });
     }
     long tick = Math.max(1, Math.min(batchMaxWaitMs / 5, 100));
-    context.schedule(Duration.ofMillis(tick), PunctuationType.WALL_CLOCK_TIME, this::flushIfWaitedLongEnough);
+    context.schedule(
+        Duration.ofMillis(tick), PunctuationType.WALL_CLOCK_TIME, this::flushIfWaitedLongEnough);
   }
 
   @Override
   public void process(Record<byte[], byte[]> record) {
     RecordMetadata meta = context.recordMetadata().orElseThrow();
-    DeadLetters.Source source = new DeadLetters.Source(meta.topic(), meta.partition(), meta.offset());
+    DeadLetters.Source source =
+        new DeadLetters.Source(meta.topic(), meta.partition(), meta.offset());
     if (record.key() == null) {
-      deadLetter(record.key(), record.value(), record.timestamp(), "missing_key", "Record has no key", null, source);
+      deadLetter(
+          record.key(),
+          record.value(),
+          record.timestamp(),
+          "missing_key",
+          "Record has no key",
+          null,
+          source);
       return;
     }
     String key = new String(record.key(), StandardCharsets.UTF_8);
@@ -123,12 +152,25 @@ final class EmbeddingBatcher implements Processor<byte[], byte[], byte[], byte[]
     try {
       image = images.deserialize(record.value());
     } catch (SerializationException e) {
-      deadLetter(record.key(), record.value(), record.timestamp(), "undecodable_record", e.getMessage(), e, source);
+      deadLetter(
+          record.key(),
+          record.value(),
+          record.timestamp(),
+          "undecodable_record",
+          e.getMessage(),
+          e,
+          source);
       return;
     }
     if (image.getBytes() == null) {
-      deadLetter(record.key(), record.value(), record.timestamp(), "missing_image_bytes",
-          "The record has no inline image bytes (claim checks are not supported)", null, source);
+      deadLetter(
+          record.key(),
+          record.value(),
+          record.timestamp(),
+          "missing_image_bytes",
+          "The record has no inline image bytes (claim checks are not supported)",
+          null,
+          source);
       return;
     }
     byte[] knownBytes = vectors.get(key);
@@ -143,7 +185,10 @@ final class EmbeddingBatcher implements Processor<byte[], byte[], byte[], byte[]
     }
     long now = context.currentSystemTimeMs();
     boolean replaced = buffer.get(key) != null;
-    buffer.put(key, new Pending(now, record.timestamp(), meta.partition(), meta.offset(), record.value()).encode());
+    buffer.put(
+        key,
+        new Pending(now, record.timestamp(), meta.partition(), meta.offset(), record.value())
+            .encode());
     if (!replaced) {
       buffered++;
       oldestBufferedAt = Math.min(oldestBufferedAt, now);
@@ -192,7 +237,13 @@ final class EmbeddingBatcher implements Processor<byte[], byte[], byte[], byte[]
         forwardEmbedding(keyBytes, image, v.values(), p.timestamp());
         embedded.increment();
       } else if (results.get(i) instanceof EmbeddingResult.Failed f) {
-        deadLetter(keyBytes, p.value(), p.timestamp(), f.reasonCode(), f.reason(), f.cause(),
+        deadLetter(
+            keyBytes,
+            p.value(),
+            p.timestamp(),
+            f.reasonCode(),
+            f.reason(),
+            f.cause(),
             new DeadLetters.Source(sourceTopic, p.partition(), p.offset()));
       }
     }
@@ -218,29 +269,50 @@ final class EmbeddingBatcher implements Processor<byte[], byte[], byte[], byte[]
     for (float x : vector) {
       values.add(x);
     }
-    ImageEmbedding embedding = ImageEmbedding.newBuilder()
-        .setProductId(image.getProductId())
-        .setImageId(image.getImageId())
-        .setModelId(embedder.model().modelId())
-        .setVector(values)
-        .setSha256(image.getSha256())
-        .setVersion(image.getVersion())
-        .setPosition(image.getPosition())
-        .setSourceUrl(image.getSourceUrl())
-        .setOccurredAt(image.getOccurredAt())
-        .setEmbeddedAt(java.time.Instant.ofEpochMilli(context.currentSystemTimeMs()))
-        .setProduct(image.getProduct())
-        .build();
+    ImageEmbedding embedding =
+        ImageEmbedding.newBuilder()
+            .setProductId(image.getProductId())
+            .setImageId(image.getImageId())
+            .setModelId(embedder.model().modelId())
+            .setVector(values)
+            .setSha256(image.getSha256())
+            .setVersion(image.getVersion())
+            .setPosition(image.getPosition())
+            .setSourceUrl(image.getSourceUrl())
+            .setOccurredAt(image.getOccurredAt())
+            .setEmbeddedAt(java.time.Instant.ofEpochMilli(context.currentSystemTimeMs()))
+            .setProduct(image.getProduct())
+            .build();
     context.forward(new Record<>(key, embeddings.serialize(embedding), timestamp));
   }
 
-  private void deadLetter(byte[] key, byte[] value, long timestamp, String reasonCode, String reason,
-      Throwable error, DeadLetters.Source source) {
-    log.warn("Dead-lettering {} from {}-{}@{}: {} ({})", key == null ? null : new String(key, StandardCharsets.UTF_8),
-        source.topic(), source.partition(), source.offset(), reasonCode, reason);
-    var headers = DeadLetters.record(deadLetterTopic, key, value, STAGE, reasonCode, reason, error, source).headers();
+  private void deadLetter(
+      byte[] key,
+      byte[] value,
+      long timestamp,
+      String reasonCode,
+      String reason,
+      Throwable error,
+      DeadLetters.Source source) {
+    log.warn(
+        "Dead-lettering {} from {}-{}@{}: {} ({})",
+        key == null ? null : new String(key, StandardCharsets.UTF_8),
+        source.topic(),
+        source.partition(),
+        source.offset(),
+        reasonCode,
+        reason);
+    var headers =
+        DeadLetters.record(deadLetterTopic, key, value, STAGE, reasonCode, reason, error, source)
+            .headers();
     context.forward(new Record<>(key, value, timestamp, new RecordHeaders(headers.toArray())));
-    registry.counter("lookalike.embedder.rejected", "reason", reasonCode, "model", embedder.model().modelId())
+    registry
+        .counter(
+            "lookalike.embedder.rejected",
+            "reason",
+            reasonCode,
+            "model",
+            embedder.model().modelId())
         .increment();
   }
 
@@ -248,8 +320,13 @@ final class EmbeddingBatcher implements Processor<byte[], byte[], byte[], byte[]
   record Pending(long bufferedAt, long timestamp, int partition, long offset, byte[] value) {
 
     byte[] encode() {
-      return ByteBuffer.allocate(28 + value.length).putLong(bufferedAt).putLong(timestamp).putInt(partition)
-          .putLong(offset).put(value).array();
+      return ByteBuffer.allocate(28 + value.length)
+          .putLong(bufferedAt)
+          .putLong(timestamp)
+          .putInt(partition)
+          .putLong(offset)
+          .put(value)
+          .array();
     }
 
     static Pending decode(byte[] bytes) {
@@ -269,7 +346,8 @@ final class EmbeddingBatcher implements Processor<byte[], byte[], byte[], byte[]
 
     byte[] encode() {
       byte[] sha = sha256.getBytes(StandardCharsets.UTF_8);
-      ByteBuffer b = ByteBuffer.allocate(4 + sha.length + 4 * vector.length).putInt(sha.length).put(sha);
+      ByteBuffer b =
+          ByteBuffer.allocate(4 + sha.length + 4 * vector.length).putInt(sha.length).put(sha);
       b.asFloatBuffer().put(vector);
       return b.array();
     }

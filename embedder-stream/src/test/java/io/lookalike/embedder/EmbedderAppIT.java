@@ -1,18 +1,15 @@
 package io.lookalike.embedder;
 
-import io.lookalike.model.DjlEmbedder;
-import io.lookalike.model.Embedder;
-import io.lookalike.model.EmbeddingResult;
-import io.lookalike.model.ModelInfo;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.lookalike.image.NearDuplicates;
+import io.lookalike.model.DjlEmbedder;
 import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.ProductMetadata;
 import io.lookalike.schemas.Serdes;
-import io.lookalike.image.NearDuplicates;
 import io.lookalike.testkit.KafkaBroker;
 import io.lookalike.testkit.SampleImages;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -59,7 +56,8 @@ class EmbedderAppIT {
     broker = KafkaBroker.start();
     embedder = DjlEmbedder.loadDefault();
     images = sampleImages(40);
-    embedder.embed(images.subList(0, 8).stream().map(i -> i.getBytes().array()).toList()); // warm-up
+    embedder.embed(
+        images.subList(0, 8).stream().map(i -> i.getBytes().array()).toList()); // warm-up
   }
 
   @AfterAll
@@ -79,24 +77,35 @@ class EmbedderAppIT {
       publish(config, images);
       publish(config, "p-bad/1", "garbage".getBytes(StandardCharsets.UTF_8));
 
-      List<ConsumerRecord<String, byte[]>> out = readCommitted(embeddingsTopic(config), images.size());
-      assertThat(out).extracting(ConsumerRecord::key).doesNotHaveDuplicates().hasSize(images.size());
+      List<ConsumerRecord<String, byte[]>> out =
+          readCommitted(embeddingsTopic(config), images.size());
+      assertThat(out)
+          .extracting(ConsumerRecord::key)
+          .doesNotHaveDuplicates()
+          .hasSize(images.size());
       ImageEmbedding first = Serdes.imageEmbedding().deserialize(out.get(0).value());
       assertThat(first.getModelId()).isEqualTo(embedder.model().modelId());
       assertThat(first.getVector()).hasSize(1280);
-      List<ConsumerRecord<String, byte[]>> dead = readCommitted((String) config.get("topic.dead-letters"), 1);
-      assertThat(DeadLetters.header(dead.get(0).headers(), DeadLetters.REASON_CODE)).isEqualTo("undecodable_record");
-      assertThat(registry.get("lookalike.embedder.embedded").counter().count()).isEqualTo(images.size());
+      List<ConsumerRecord<String, byte[]>> dead =
+          readCommitted((String) config.get("topic.dead-letters"), 1);
+      assertThat(DeadLetters.header(dead.get(0).headers(), DeadLetters.REASON_CODE))
+          .isEqualTo("undecodable_record");
+      assertThat(registry.get("lookalike.embedder.embedded").counter().count())
+          .isEqualTo(images.size());
 
       // and the buffer's changelog, which holds image bytes, is compacted on a bound
-      String changelog = config.get(StreamsConfig.APPLICATION_ID_CONFIG) + "-" + EmbeddingBatcher.BUFFER_STORE
-          + "-changelog";
+      String changelog =
+          config.get(StreamsConfig.APPLICATION_ID_CONFIG)
+              + "-"
+              + EmbeddingBatcher.BUFFER_STORE
+              + "-changelog";
       try (org.apache.kafka.clients.admin.Admin admin = broker.admin()) {
-        var resource = new org.apache.kafka.common.config.ConfigResource(
-            org.apache.kafka.common.config.ConfigResource.Type.TOPIC, changelog);
+        var resource =
+            new org.apache.kafka.common.config.ConfigResource(
+                org.apache.kafka.common.config.ConfigResource.Type.TOPIC, changelog);
         var topicConfig = admin.describeConfigs(List.of(resource)).all().get().get(resource);
-        EmbedderApp.BUFFER_CHANGELOG_CONFIG.forEach((key, value) ->
-            assertThat(topicConfig.get(key).value()).as(key).isEqualTo(value));
+        EmbedderApp.BUFFER_CHANGELOG_CONFIG.forEach(
+            (key, value) -> assertThat(topicConfig.get(key).value()).as(key).isEqualTo(value));
         assertThat(topicConfig.get("cleanup.policy").value()).isEqualTo("compact");
       }
     }
@@ -104,9 +113,12 @@ class EmbedderAppIT {
 
   @Test
   void shouldLoseNoImageWhenAnInstanceStopsWithImagesOnlyInItsBuffer() throws Exception {
-    // Given instance A has embedded exactly one batch of 8 and holds the other 4 images in its buffer
-    // store only: their input offsets are committed, so Kafka will never hand them out again. The wait
-    // is far longer than the test, so the tail cannot flush by itself (no race with the clock). Batches
+    // Given instance A has embedded exactly one batch of 8 and holds the other 4 images in its
+    // buffer
+    // store only: their input offsets are committed, so Kafka will never hand them out again. The
+    // wait
+    // is far longer than the test, so the tail cannot flush by itself (no race with the clock).
+    // Batches
     // are small so that inference stays well inside the transaction timeout on a starved CPU.
     List<ProductImage> twelve = images.subList(0, 12);
     Map<String, Object> config = config("crash", stateDir.resolve("a"), 8, 600_000);
@@ -116,10 +128,13 @@ class EmbedderAppIT {
     try (EmbedderApp a = new EmbedderApp(config, embedder, registryA)) {
       a.start();
       publish(config, twelve);
-      await().atMost(Duration.ofSeconds(180)).untilAsserted(() -> {
-        assertThat(committedOffsets(group)).containsExactly((long) twelve.size());
-        assertThat(embeddedCount(registryA)).isEqualTo(8);
-      });
+      await()
+          .atMost(Duration.ofSeconds(180))
+          .untilAsserted(
+              () -> {
+                assertThat(committedOffsets(group)).containsExactly((long) twelve.size());
+                assertThat(embeddedCount(registryA)).isEqualTo(8);
+              });
       // A stops here with its buffer unflushed: it never embedded those 4 images.
     }
     assertThat(embeddedCount(registryA)).isEqualTo(8);
@@ -134,18 +149,29 @@ class EmbedderAppIT {
 
       // Then every image's embedding is committed exactly once, and B embedded exactly the rest,
       // restored from the buffer's changelog.
-      List<ConsumerRecord<String, byte[]>> out = readCommitted(embeddingsTopic(config), twelve.size());
-      assertThat(out).extracting(ConsumerRecord::key).doesNotHaveDuplicates()
-          .containsExactlyInAnyOrderElementsOf(twelve.stream().map(i -> i.getProductId() + "/" + i.getImageId()).toList());
-      await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
-          assertThat(embeddedCount(registryB)).isEqualTo(twelve.size() - 8));
+      List<ConsumerRecord<String, byte[]>> out =
+          readCommitted(embeddingsTopic(config), twelve.size());
+      assertThat(out)
+          .extracting(ConsumerRecord::key)
+          .doesNotHaveDuplicates()
+          .containsExactlyInAnyOrderElementsOf(
+              twelve.stream().map(i -> i.getProductId() + "/" + i.getImageId()).toList());
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .untilAsserted(() -> assertThat(embeddedCount(registryB)).isEqualTo(twelve.size() - 8));
     }
   }
 
   private static List<Long> committedOffsets(String group) throws Exception {
     try (Admin admin = broker.admin()) {
-      return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().values().stream()
-          .map(OffsetAndMetadata::offset).toList();
+      return admin
+          .listConsumerGroupOffsets(group)
+          .partitionsToOffsetAndMetadata()
+          .get()
+          .values()
+          .stream()
+          .map(OffsetAndMetadata::offset)
+          .toList();
     }
   }
 
@@ -181,7 +207,10 @@ class EmbedderAppIT {
 
   static void publish(Map<String, Object> config, List<ProductImage> images) {
     Map<String, byte[]> records = new java.util.LinkedHashMap<>();
-    images.forEach(i -> records.put(i.getProductId() + "/" + i.getImageId(), Serdes.productImage().serialize(i)));
+    images.forEach(
+        i ->
+            records.put(
+                i.getProductId() + "/" + i.getImageId(), Serdes.productImage().serialize(i)));
     publish(config, records);
   }
 
@@ -208,10 +237,13 @@ class EmbedderAppIT {
     try (KafkaConsumer<String, byte[]> consumer =
         new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
       consumer.subscribe(List.of(topic));
-      await().atMost(Duration.ofSeconds(180)).until(() -> {
-        consumer.poll(Duration.ofMillis(200)).forEach(out::add);
-        return out.size() >= expected;
-      });
+      await()
+          .atMost(Duration.ofSeconds(180))
+          .until(
+              () -> {
+                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
+                return out.size() >= expected;
+              });
       consumer.poll(Duration.ofMillis(500)).forEach(out::add); // nothing more should come
     }
     return out;
@@ -219,18 +251,27 @@ class EmbedderAppIT {
 
   /** The sample photos as the image fetcher would publish them: decoded and re-encoded as JPEG. */
   static List<ProductImage> sampleImages(int count) {
-    Serdes.productImage(); // loading AvroSerde first makes Avro trust our generated classes (record defaults)
+    Serdes.productImage(); // loading AvroSerde first makes Avro trust our generated classes (record
+    // defaults)
     List<ProductImage> out = new ArrayList<>();
     for (SampleImages.Photo photo : SampleImages.photos("validation", count)) {
       byte[] original = photo.bytes();
       byte[] jpeg = NearDuplicates.jpeg(NearDuplicates.decode(original), 0.9f);
-      out.add(ProductImage.newBuilder()
-          .setProductId(photo.id()).setImageId("1").setVersion(1).setOccurredAt(Instant.now())
-          .setSourceUrl("https://shop.example/" + photo.id() + ".jpg")
-          .setSha256(sha256(original)).setMediaType("image/jpeg").setSizeBytes(jpeg.length)
-          .setWidth(0).setHeight(0).setBytes(ByteBuffer.wrap(jpeg))
-          .setProduct(ProductMetadata.newBuilder().setCategory(photo.category()).build())
-          .build());
+      out.add(
+          ProductImage.newBuilder()
+              .setProductId(photo.id())
+              .setImageId("1")
+              .setVersion(1)
+              .setOccurredAt(Instant.now())
+              .setSourceUrl("https://shop.example/" + photo.id() + ".jpg")
+              .setSha256(sha256(original))
+              .setMediaType("image/jpeg")
+              .setSizeBytes(jpeg.length)
+              .setWidth(0)
+              .setHeight(0)
+              .setBytes(ByteBuffer.wrap(jpeg))
+              .setProduct(ProductMetadata.newBuilder().setCategory(photo.category()).build())
+              .build());
     }
     return out;
   }

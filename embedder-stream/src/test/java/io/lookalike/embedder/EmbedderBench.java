@@ -9,7 +9,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -31,9 +30,10 @@ import org.apache.kafka.streams.StreamsConfig;
 
 /**
  * Throughput of the embedder: raw {@link DjlEmbedder} at batch 1 and 32, and the Streams app on a
- * real in-process broker, on the same sample photos. Run it with
- * {@code ./mvnw -o -q -pl embedder-stream test-compile exec:java -Dbench=io.lookalike.embedder.EmbedderBench} (add {@code -Dbench.images=N} to
- * change the 200 photos, {@code -Dai.djl.pytorch.num_threads=N} to try other thread counts).
+ * real in-process broker, on the same sample photos. Run it with {@code ./mvnw -o -q -pl
+ * embedder-stream test-compile exec:java -Dbench=io.lookalike.embedder.EmbedderBench} (add {@code
+ * -Dbench.images=N} to change the 200 photos, {@code -Dai.djl.pytorch.num_threads=N} to try other
+ * thread counts).
  */
 public final class EmbedderBench {
 
@@ -50,9 +50,12 @@ public final class EmbedderBench {
     }
     double decode = rate(count, start);
     try (DjlEmbedder embedder = DjlEmbedder.loadDefault()) {
-      System.out.printf("%d photos, %d KiB on average, %d cores, PyTorch intra-op threads %s, graph optimizer %s%n",
-          count, bytes.stream().mapToInt(b -> b.length).sum() / count / 1024,
-          Runtime.getRuntime().availableProcessors(), System.getProperty("ai.djl.pytorch.num_threads"),
+      System.out.printf(
+          "%d photos, %d KiB on average, %d cores, PyTorch intra-op threads %s, graph optimizer %s%n",
+          count,
+          bytes.stream().mapToInt(b -> b.length).sum() / count / 1024,
+          Runtime.getRuntime().availableProcessors(),
+          System.getProperty("ai.djl.pytorch.num_threads"),
           System.getProperty("ai.djl.pytorch.graph_optimizer", "on"));
       for (int i = 0; i < 3; i++) { // warm-up, both shapes
         embedder.embed(bytes.subList(0, 32));
@@ -65,29 +68,42 @@ public final class EmbedderBench {
       double batch1 = rate(count, start);
       double batch8 = batchRate(embedder, bytes, 8);
       double batch32 = batchRate(embedder, bytes, 32);
-      double stream = Boolean.parseBoolean(System.getProperty("bench.stream", "true")) ? streamRate(embedder, images) : 0;
+      double stream =
+          Boolean.parseBoolean(System.getProperty("bench.stream", "true"))
+              ? streamRate(embedder, images)
+              : 0;
       System.out.printf("JPEG decode alone (ImageIO):  %7.1f images/s%n", decode);
       System.out.printf("DjlEmbedder batch 1:          %7.1f images/s%n", batch1);
       System.out.printf("DjlEmbedder batch 8:           %7.1f images/s%n", batch8);
       System.out.printf("DjlEmbedder batch 32:         %7.1f images/s%n", batch32);
-      double raw = STREAM_BATCH == 1 ? batch1 : STREAM_BATCH == 8 ? batch8 : STREAM_BATCH == 32 ? batch32
-          : batchRate(embedder, bytes, STREAM_BATCH);
-      System.out.printf("embedder-stream end to end, embed.batch.max.size=%d: %7.1f images/s (%.0f %% of raw at that batch, "
-          + "%.0f %% of the best raw rate)%n", STREAM_BATCH, stream, 100 * stream / raw,
+      double raw =
+          STREAM_BATCH == 1
+              ? batch1
+              : STREAM_BATCH == 8
+                  ? batch8
+                  : STREAM_BATCH == 32 ? batch32 : batchRate(embedder, bytes, STREAM_BATCH);
+      System.out.printf(
+          "embedder-stream end to end, embed.batch.max.size=%d: %7.1f images/s (%.0f %% of raw at that batch, "
+              + "%.0f %% of the best raw rate)%n",
+          STREAM_BATCH,
+          stream,
+          100 * stream / raw,
           100 * stream / Math.max(batch1, Math.max(batch8, batch32)));
     }
     System.exit(0);
   }
 
   /** From the first record sent to the last embedding read (read_committed). */
-  private static double streamRate(DjlEmbedder embedder, List<ProductImage> images) throws Exception {
+  private static double streamRate(DjlEmbedder embedder, List<ProductImage> images)
+      throws Exception {
     Path state = Files.createTempDirectory("embedder-bench");
     try (KafkaBroker broker = KafkaBroker.start()) {
       Map<String, Object> config = new HashMap<>();
       config.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
       config.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
       config.put(EmbedderConfig.BATCH_MAX_SIZE_CONFIG, STREAM_BATCH);
-      config.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Integer.getInteger("bench.commit.ms", 100));
+      config.put(
+          StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, Integer.getInteger("bench.commit.ms", 100));
       EmbedderConfig embedderConfig = new EmbedderConfig(config);
       String input = embedderConfig.topics().productImages();
       String output = embedderConfig.topics().embeddings(embedder.model().modelId());
@@ -105,13 +121,17 @@ public final class EmbedderBench {
               new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
         app.start();
         consumer.subscribe(List.of(output));
-        while (app.streams().state() != KafkaStreams.State.RUNNING || consumer.assignment().isEmpty()) {
+        while (app.streams().state() != KafkaStreams.State.RUNNING
+            || consumer.assignment().isEmpty()) {
           consumer.poll(Duration.ofMillis(100));
         }
         long start = System.nanoTime();
         for (ProductImage image : images) {
-          producer.send(new ProducerRecord<>(input, image.getProductId() + "/" + image.getImageId(),
-              Serdes.productImage().serialize(image)));
+          producer.send(
+              new ProducerRecord<>(
+                  input,
+                  image.getProductId() + "/" + image.getImageId(),
+                  Serdes.productImage().serialize(image)));
         }
         producer.flush();
         Set<String> seen = new HashSet<>();

@@ -1,12 +1,12 @@
 package io.lookalike.embedder;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
 import io.lookalike.model.DjlEmbedder;
 import io.lookalike.model.Embedder;
 import io.lookalike.model.EmbeddingResult;
 import io.lookalike.model.ModelInfo;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
-
 import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ProductImage;
@@ -60,18 +60,33 @@ class EmbedderTopologyTest {
   }
 
   private void start(int batchMaxSize, long batchMaxWaitMs) {
-    EmbedderConfig config = new EmbedderConfig(Map.of(
-        EmbedderConfig.BATCH_MAX_SIZE_CONFIG, batchMaxSize, EmbedderConfig.BATCH_MAX_WAIT_CONFIG, batchMaxWaitMs));
+    EmbedderConfig config =
+        new EmbedderConfig(
+            Map.of(
+                EmbedderConfig.BATCH_MAX_SIZE_CONFIG,
+                batchMaxSize,
+                EmbedderConfig.BATCH_MAX_WAIT_CONFIG,
+                batchMaxWaitMs));
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "embedder-test");
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    driver = new TopologyTestDriver(
-        EmbedderApp.buildTopology(new StreamsBuilder(), TOPICS, embedder, config, registry), props, Instant.EPOCH);
-    images = driver.createInputTopic(TOPICS.productImages(), new StringSerializer(), new ByteArraySerializer());
-    embeddings = driver.createOutputTopic(TOPICS.embeddings(embedder.model().modelId()), new StringDeserializer(),
-        Serdes.imageEmbedding().deserializer());
-    deadLetters = driver.createOutputTopic(TOPICS.deadLetters(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    driver =
+        new TopologyTestDriver(
+            EmbedderApp.buildTopology(new StreamsBuilder(), TOPICS, embedder, config, registry),
+            props,
+            Instant.EPOCH);
+    images =
+        driver.createInputTopic(
+            TOPICS.productImages(), new StringSerializer(), new ByteArraySerializer());
+    embeddings =
+        driver.createOutputTopic(
+            TOPICS.embeddings(embedder.model().modelId()),
+            new StringDeserializer(),
+            Serdes.imageEmbedding().deserializer());
+    deadLetters =
+        driver.createOutputTopic(
+            TOPICS.deadLetters(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
   }
 
   @Test
@@ -83,7 +98,9 @@ class EmbedderTopologyTest {
 
     pipe("p3", "a", 1, "pixels-3");
 
-    assertThat(embeddings.readKeyValuesToList()).extracting(kv -> kv.key).containsExactlyInAnyOrder("p1/a", "p2/a", "p3/a");
+    assertThat(embeddings.readKeyValuesToList())
+        .extracting(kv -> kv.key)
+        .containsExactlyInAnyOrder("p1/a", "p2/a", "p3/a");
     assertThat(embedder.batchSizes).containsExactly(3);
     assertThat(registry.get("lookalike.embedder.batch.size").summary().totalAmount()).isEqualTo(3);
     assertThat(registry.get("lookalike.embedder.embedded").counter().count()).isEqualTo(3);
@@ -99,7 +116,9 @@ class EmbedderTopologyTest {
       pipe("p" + i, "a", 1, "pixels-" + i);
     }
 
-    assertThat(embeddings.readKeyValuesToList()).extracting(kv -> kv.key).containsExactlyInAnyOrder("p1/a", "p2/a", "p3/a");
+    assertThat(embeddings.readKeyValuesToList())
+        .extracting(kv -> kv.key)
+        .containsExactlyInAnyOrder("p1/a", "p2/a", "p3/a");
     KeyValueStore<String, byte[]> buffer = driver.getKeyValueStore(EmbeddingBatcher.BUFFER_STORE);
     List<String> buffered = new ArrayList<>();
     try (KeyValueIterator<String, byte[]> all = buffer.all()) {
@@ -109,7 +128,9 @@ class EmbedderTopologyTest {
 
     driver.advanceWallClockTime(Duration.ofMinutes(1));
 
-    assertThat(embeddings.readKeyValuesToList()).extracting(kv -> kv.key).containsExactlyInAnyOrder("p4/a", "p5/a");
+    assertThat(embeddings.readKeyValuesToList())
+        .extracting(kv -> kv.key)
+        .containsExactlyInAnyOrder("p4/a", "p5/a");
     assertThat(buffer.approximateNumEntries()).isZero();
   }
 
@@ -198,15 +219,24 @@ class EmbedderTopologyTest {
     byte[] bad = pipe("p2", "a", 1, "BAD-pixels");
     pipe("p3", "a", 1, "pixels-3");
 
-    assertThat(embeddings.readKeyValuesToList()).extracting(kv -> kv.key).containsExactlyInAnyOrder("p1/a", "p3/a");
+    assertThat(embeddings.readKeyValuesToList())
+        .extracting(kv -> kv.key)
+        .containsExactlyInAnyOrder("p1/a", "p3/a");
     TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
     assertThat(new String(dead.key(), StandardCharsets.UTF_8)).isEqualTo("p2/a");
     assertThat(dead.value()).isEqualTo(bad);
     assertThat(DeadLetters.header(dead.headers(), DeadLetters.STAGE)).isEqualTo("embedder");
-    assertThat(DeadLetters.header(dead.headers(), DeadLetters.REASON_CODE)).isEqualTo("undecodable_image");
-    assertThat(DeadLetters.header(dead.headers(), DeadLetters.SOURCE_TOPIC)).isEqualTo(TOPICS.productImages());
+    assertThat(DeadLetters.header(dead.headers(), DeadLetters.REASON_CODE))
+        .isEqualTo("undecodable_image");
+    assertThat(DeadLetters.header(dead.headers(), DeadLetters.SOURCE_TOPIC))
+        .isEqualTo(TOPICS.productImages());
     assertThat(DeadLetters.header(dead.headers(), DeadLetters.SOURCE_OFFSET)).isEqualTo("1");
-    assertThat(registry.get("lookalike.embedder.rejected").tag("reason", "undecodable_image").counter().count())
+    assertThat(
+            registry
+                .get("lookalike.embedder.rejected")
+                .tag("reason", "undecodable_image")
+                .counter()
+                .count())
         .isEqualTo(1);
   }
 
@@ -221,10 +251,17 @@ class EmbedderTopologyTest {
 
     TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
     assertThat(dead.value()).isEqualTo(garbage);
-    assertThat(DeadLetters.header(dead.headers(), DeadLetters.REASON_CODE)).isEqualTo("undecodable_record");
-    assertThat(DeadLetters.header(dead.headers(), DeadLetters.ERROR_CLASS)).contains("SerializationException");
+    assertThat(DeadLetters.header(dead.headers(), DeadLetters.REASON_CODE))
+        .isEqualTo("undecodable_record");
+    assertThat(DeadLetters.header(dead.headers(), DeadLetters.ERROR_CLASS))
+        .contains("SerializationException");
     assertThat(embeddings.readKeyValuesToList()).extracting(kv -> kv.key).containsExactly("p1/a");
-    assertThat(registry.get("lookalike.embedder.rejected").tag("reason", "undecodable_record").counter().count())
+    assertThat(
+            registry
+                .get("lookalike.embedder.rejected")
+                .tag("reason", "undecodable_record")
+                .counter()
+                .count())
         .isEqualTo(1);
   }
 
@@ -237,10 +274,16 @@ class EmbedderTopologyTest {
   private static ProductImage image(String productId, String imageId, long version, String pixels) {
     byte[] bytes = pixels.getBytes(StandardCharsets.UTF_8);
     return ProductImage.newBuilder()
-        .setProductId(productId).setImageId(imageId).setVersion(version)
+        .setProductId(productId)
+        .setImageId(imageId)
+        .setVersion(version)
         .setOccurredAt(Instant.ofEpochMilli(1_000 * version))
         .setSourceUrl("https://shop.example/" + productId + "/" + imageId + ".jpg")
-        .setSha256(sha(pixels)).setMediaType("image/jpeg").setSizeBytes(bytes.length).setWidth(1).setHeight(1)
+        .setSha256(sha(pixels))
+        .setMediaType("image/jpeg")
+        .setSizeBytes(bytes.length)
+        .setWidth(1)
+        .setHeight(1)
         .setBytes(ByteBuffer.wrap(bytes))
         .setProduct(ProductMetadata.newBuilder().setTitle("Dress").build())
         .build();
@@ -270,14 +313,18 @@ class EmbedderTopologyTest {
     @Override
     public List<EmbeddingResult> embed(List<byte[]> images) {
       batchSizes.add(images.size());
-      return images.stream().<EmbeddingResult>map(b -> {
-        String s = new String(b, StandardCharsets.UTF_8);
-        if (s.startsWith("BAD")) {
-          return new EmbeddingResult.Failed("undecodable_image", "stand-in cannot decode", null);
-        }
-        float[] v = {b.length, s.hashCode() % 100, 1};
-        return new EmbeddingResult.Vector(DjlEmbedder.l2Normalize(v));
-      }).toList();
+      return images.stream()
+          .<EmbeddingResult>map(
+              b -> {
+                String s = new String(b, StandardCharsets.UTF_8);
+                if (s.startsWith("BAD")) {
+                  return new EmbeddingResult.Failed(
+                      "undecodable_image", "stand-in cannot decode", null);
+                }
+                float[] v = {b.length, s.hashCode() % 100, 1};
+                return new EmbeddingResult.Vector(DjlEmbedder.l2Normalize(v));
+              })
+          .toList();
     }
 
     @Override

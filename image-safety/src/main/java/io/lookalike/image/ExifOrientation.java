@@ -16,22 +16,21 @@ import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
- * The EXIF Orientation tag of a JPEG (1–8, TIFF 6.0 §Orientation) and the rotation/flip that shows the
- * photo upright. Phones store portraits as landscape pixels with Orientation=6; without this step
- * they are indexed and searched sideways. Parsing uses TwelveMonkeys' metadata reader (already on the
- * classpath for the WebP decoder).
+ * The EXIF Orientation tag of a JPEG (1–8, TIFF 6.0 §Orientation) and the rotation/flip that shows
+ * the photo upright. Phones store portraits as landscape pixels with Orientation=6; without this
+ * step they are indexed and searched sideways. Parsing uses TwelveMonkeys' metadata reader (already
+ * on the classpath for the WebP decoder).
  */
 public final class ExifOrientation {
 
   /** The pixels are stored upright. */
   public static final int NORMAL = 1;
 
-  private ExifOrientation() {
-  }
+  private ExifOrientation() {}
 
   /**
-   * The Orientation tag of the JPEG's APP1 Exif segment, {@link #NORMAL} when there is none or it is
-   * unreadable or out of range (a broken EXIF block must not refuse an otherwise good photo).
+   * The Orientation tag of the JPEG's APP1 Exif segment, {@link #NORMAL} when there is none or it
+   * is unreadable or out of range (a broken EXIF block must not refuse an otherwise good photo).
    */
   public static int of(byte[] jpeg) {
     try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(jpeg))) {
@@ -41,11 +40,15 @@ public final class ExifOrientation {
           byte[] tiff = data.readAllBytes();
           // the identifier is "Exif\0\0": TwelveMonkeys strips "Exif\0", one pad byte is left
           int start = tiff.length > 0 && tiff[0] == 0 ? 1 : 0;
-          try (ImageInputStream tiffIn = new MemoryCacheImageInputStream(
-              new ByteArrayInputStream(tiff, start, tiff.length - start))) {
+          try (ImageInputStream tiffIn =
+              new MemoryCacheImageInputStream(
+                  new ByteArrayInputStream(tiff, start, tiff.length - start))) {
             Directory directory = new TIFFReader().read(tiffIn);
             Entry entry = directory.getEntryById(TIFF.TAG_ORIENTATION);
-            if (entry != null && entry.getValue() instanceof Number n && n.intValue() >= 1 && n.intValue() <= 8) {
+            if (entry != null
+                && entry.getValue() instanceof Number n
+                && n.intValue() >= 1
+                && n.intValue() <= 8) {
               return n.intValue();
             }
           }
@@ -57,7 +60,9 @@ public final class ExifOrientation {
     }
   }
 
-  /** The image turned upright for an Orientation value; the same image for 1 or an unknown value. */
+  /**
+   * The image turned upright for an Orientation value; the same image for 1 or an unknown value.
+   */
   public static BufferedImage apply(BufferedImage image, int orientation) {
     if (orientation < 2 || orientation > 8) {
       return image;
@@ -67,7 +72,8 @@ public final class ExifOrientation {
     boolean swap = orientation >= 5;
     int outW = swap ? h : w;
     int outH = swap ? w : h;
-    int type = image.getColorModel().hasAlpha() ? BufferedImage.TYPE_INT_ARGB : BufferedImage.TYPE_INT_RGB;
+    int type =
+        image.getColorModel().hasAlpha() ? BufferedImage.TYPE_INT_ARGB : BufferedImage.TYPE_INT_RGB;
     BufferedImage out = new BufferedImage(outW, outH, type);
     int[] row = new int[w];
     for (int y = 0; y < h; y++) {
@@ -76,13 +82,34 @@ public final class ExifOrientation {
         int tx;
         int ty;
         switch (orientation) {
-          case 2 -> { tx = w - 1 - x; ty = y; }          // mirrored horizontally
-          case 3 -> { tx = w - 1 - x; ty = h - 1 - y; }  // rotated 180
-          case 4 -> { tx = x; ty = h - 1 - y; }          // mirrored vertically
-          case 5 -> { tx = y; ty = x; }                  // transposed
-          case 6 -> { tx = h - 1 - y; ty = x; }          // stored rotated 90 counter-clockwise: turn clockwise
-          case 7 -> { tx = h - 1 - y; ty = w - 1 - x; }  // transversed
-          default -> { tx = y; ty = w - 1 - x; }         // 8: stored rotated 90 clockwise: turn counter-clockwise
+          case 2 -> {
+            tx = w - 1 - x;
+            ty = y;
+          } // mirrored horizontally
+          case 3 -> {
+            tx = w - 1 - x;
+            ty = h - 1 - y;
+          } // rotated 180
+          case 4 -> {
+            tx = x;
+            ty = h - 1 - y;
+          } // mirrored vertically
+          case 5 -> {
+            tx = y;
+            ty = x;
+          } // transposed
+          case 6 -> {
+            tx = h - 1 - y;
+            ty = x;
+          } // stored rotated 90 counter-clockwise: turn clockwise
+          case 7 -> {
+            tx = h - 1 - y;
+            ty = w - 1 - x;
+          } // transversed
+          default -> {
+            tx = y;
+            ty = w - 1 - x;
+          } // 8: stored rotated 90 clockwise: turn counter-clockwise
         }
         out.setRGB(tx, ty, row[x]);
       }

@@ -26,13 +26,15 @@ public final class HardAlterations {
   /** The product at 40 % of the frame, pasted off-centre into another (busy) photo. */
   public static byte[] pastedIntoScene(byte[] product, byte[] scene) {
     BufferedImage background = NearDuplicates.decode(scene);
-    return NearDuplicates.jpeg(paste(NearDuplicates.decode(product), copy(background), 0.3, 0.35), 0.9f);
+    return NearDuplicates.jpeg(
+        paste(NearDuplicates.decode(product), copy(background), 0.3, 0.35), 0.9f);
   }
 
   /** The product at 40 % of a plain white frame of the product photo's size, in the centre. */
   public static byte[] pastedOnWhite(byte[] product) {
     BufferedImage p = NearDuplicates.decode(product);
-    BufferedImage white = new BufferedImage(p.getWidth(), p.getHeight(), BufferedImage.TYPE_INT_RGB);
+    BufferedImage white =
+        new BufferedImage(p.getWidth(), p.getHeight(), BufferedImage.TYPE_INT_RGB);
     Graphics2D g = white.createGraphics();
     g.setColor(Color.WHITE);
     g.fillRect(0, 0, white.getWidth(), white.getHeight());
@@ -40,13 +42,17 @@ public final class HardAlterations {
     return NearDuplicates.jpeg(paste(p, white, 0.5, 0.5), 0.9f);
   }
 
-  /** A price banner across the lower third and a "SALE" tag in a corner, as shops and ads print them. */
+  /**
+   * A price banner across the lower third and a "SALE" tag in a corner, as shops and ads print
+   * them.
+   */
   public static byte[] textOverlay(byte[] product) {
     BufferedImage image = copy(NearDuplicates.decode(product));
     int w = image.getWidth();
     int h = image.getHeight();
     Graphics2D g = image.createGraphics();
-    g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+    g.setRenderingHint(
+        RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
     g.setColor(new Color(200, 0, 0, 210));
     g.fillRect(0, (int) (h * 0.62), w, (int) (h * 0.14));
     g.setColor(Color.WHITE);
@@ -64,7 +70,8 @@ public final class HardAlterations {
 
   /** The middle 60 % of each side. */
   public static byte[] centreCrop60(byte[] product) {
-    return NearDuplicates.jpeg(NearDuplicates.cropCentre(NearDuplicates.decode(product), 0.6), 0.9f);
+    return NearDuplicates.jpeg(
+        NearDuplicates.cropCentre(NearDuplicates.decode(product), 0.6), 0.9f);
   }
 
   public static byte[] jpegQuality15(byte[] product) {
@@ -73,11 +80,15 @@ public final class HardAlterations {
 
   public static byte[] grey(byte[] product) {
     BufferedImage image = NearDuplicates.decode(product);
-    BufferedImage out = new BufferedImage(image.getWidth(), image.getHeight(), BufferedImage.TYPE_INT_RGB);
+    BufferedImage out =
+        new BufferedImage(image.getWidth(), image.getHeight(), BufferedImage.TYPE_INT_RGB);
     for (int y = 0; y < image.getHeight(); y++) {
       for (int x = 0; x < image.getWidth(); x++) {
         int rgb = image.getRGB(x, y);
-        int l = (int) Math.round(0.299 * (rgb >> 16 & 0xff) + 0.587 * (rgb >> 8 & 0xff) + 0.114 * (rgb & 0xff));
+        int l =
+            (int)
+                Math.round(
+                    0.299 * (rgb >> 16 & 0xff) + 0.587 * (rgb >> 8 & 0xff) + 0.114 * (rgb & 0xff));
         out.setRGB(x, y, l << 16 | l << 8 | l);
       }
     }
@@ -86,7 +97,8 @@ public final class HardAlterations {
 
   public static byte[] mirrored(byte[] product) {
     BufferedImage image = NearDuplicates.decode(product);
-    BufferedImage out = new BufferedImage(image.getWidth(), image.getHeight(), BufferedImage.TYPE_INT_RGB);
+    BufferedImage out =
+        new BufferedImage(image.getWidth(), image.getHeight(), BufferedImage.TYPE_INT_RGB);
     Graphics2D g = out.createGraphics();
     g.drawImage(image, image.getWidth(), 0, -image.getWidth(), image.getHeight(), null);
     g.dispose();
@@ -96,13 +108,18 @@ public final class HardAlterations {
   /** Turned 10° about the centre, the uncovered corners white. */
   public static byte[] rotated10(byte[] product) {
     BufferedImage image = NearDuplicates.decode(product);
-    BufferedImage out = new BufferedImage(image.getWidth(), image.getHeight(), BufferedImage.TYPE_INT_RGB);
+    BufferedImage out =
+        new BufferedImage(image.getWidth(), image.getHeight(), BufferedImage.TYPE_INT_RGB);
     Graphics2D g = out.createGraphics();
     g.setColor(Color.WHITE);
     g.fillRect(0, 0, out.getWidth(), out.getHeight());
-    g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
-    g.drawImage(image, AffineTransform.getRotateInstance(Math.toRadians(10), image.getWidth() / 2.0,
-        image.getHeight() / 2.0), null);
+    g.setRenderingHint(
+        RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+    g.drawImage(
+        image,
+        AffineTransform.getRotateInstance(
+            Math.toRadians(10), image.getWidth() / 2.0, image.getHeight() / 2.0),
+        null);
     g.dispose();
     return NearDuplicates.jpeg(out, 0.9f);
   }
@@ -121,22 +138,27 @@ public final class HardAlterations {
     return all;
   }
 
-  private static BufferedImage paste(BufferedImage product, BufferedImage background, double cx, double cy) {
-    double scale = PASTE_FRACTION * Math.min(background.getWidth(), background.getHeight())
-        / Math.max(product.getWidth(), product.getHeight());
+  private static BufferedImage paste(
+      BufferedImage product, BufferedImage background, double cx, double cy) {
+    double scale =
+        PASTE_FRACTION
+            * Math.min(background.getWidth(), background.getHeight())
+            / Math.max(product.getWidth(), product.getHeight());
     int w = Math.max(1, (int) Math.round(product.getWidth() * scale));
     int h = Math.max(1, (int) Math.round(product.getHeight() * scale));
     int x = (int) Math.round(background.getWidth() * cx - w / 2.0);
     int y = (int) Math.round(background.getHeight() * cy - h / 2.0);
     Graphics2D g = background.createGraphics();
-    g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+    g.setRenderingHint(
+        RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
     g.drawImage(product, Math.max(0, x), Math.max(0, y), w, h, null);
     g.dispose();
     return background;
   }
 
   private static BufferedImage copy(BufferedImage image) {
-    BufferedImage out = new BufferedImage(image.getWidth(), image.getHeight(), BufferedImage.TYPE_INT_RGB);
+    BufferedImage out =
+        new BufferedImage(image.getWidth(), image.getHeight(), BufferedImage.TYPE_INT_RGB);
     Graphics2D g = out.createGraphics();
     g.drawImage(image, 0, 0, null);
     g.dispose();

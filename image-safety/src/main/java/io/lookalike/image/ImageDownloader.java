@@ -1,6 +1,5 @@
 package io.lookalike.image;
 
-import org.apache.kafka.common.config.AbstractConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,10 +27,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.Flow;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.apache.kafka.common.config.AbstractConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,19 +53,46 @@ public class ImageDownloader {
    * @param ssrfGuard whether {@link UrlGuard} checks the addresses (the scheme is always checked)
    * @param allowedHosts host names, IP addresses or CIDR ranges the guard lets through
    */
-  public record Options(long maxBytes, Duration connectTimeout, Duration timeout, int maxRedirects,
-                        int retries, Duration retryBackoff, boolean allowFile, int maxPerHost,
-                        Duration retryAfterMax, boolean ssrfGuard, List<String> allowedHosts) {
+  public record Options(
+      long maxBytes,
+      Duration connectTimeout,
+      Duration timeout,
+      int maxRedirects,
+      int retries,
+      Duration retryBackoff,
+      boolean allowFile,
+      int maxPerHost,
+      Duration retryAfterMax,
+      boolean ssrfGuard,
+      List<String> allowedHosts) {
 
     public Options {
       allowedHosts = List.copyOf(allowedHosts);
     }
 
-    /** With the SSRF guard on, no allow-list, 8 requests per host and Retry-After capped at 30 s. */
-    public Options(long maxBytes, Duration connectTimeout, Duration timeout, int maxRedirects,
-                   int retries, Duration retryBackoff, boolean allowFile) {
-      this(maxBytes, connectTimeout, timeout, maxRedirects, retries, retryBackoff, allowFile, 8,
-          Duration.ofSeconds(30), true, List.of());
+    /**
+     * With the SSRF guard on, no allow-list, 8 requests per host and Retry-After capped at 30 s.
+     */
+    public Options(
+        long maxBytes,
+        Duration connectTimeout,
+        Duration timeout,
+        int maxRedirects,
+        int retries,
+        Duration retryBackoff,
+        boolean allowFile) {
+      this(
+          maxBytes,
+          connectTimeout,
+          timeout,
+          maxRedirects,
+          retries,
+          retryBackoff,
+          allowFile,
+          8,
+          Duration.ofSeconds(30),
+          true,
+          List.of());
     }
 
     public static Options defaults() {
@@ -73,24 +100,41 @@ public class ImageDownloader {
     }
 
     public static Options from(AbstractConfig c) {
-      return new Options(c.getLong(ImageSafetyConfig.FETCH_MAX_BYTES_CONFIG),
+      return new Options(
+          c.getLong(ImageSafetyConfig.FETCH_MAX_BYTES_CONFIG),
           Duration.ofMillis(c.getInt(ImageSafetyConfig.FETCH_CONNECT_TIMEOUT_MS_CONFIG)),
           Duration.ofMillis(c.getInt(ImageSafetyConfig.FETCH_TIMEOUT_MS_CONFIG)),
-          c.getInt(ImageSafetyConfig.FETCH_MAX_REDIRECTS_CONFIG), c.getInt(ImageSafetyConfig.FETCH_RETRIES_CONFIG),
+          c.getInt(ImageSafetyConfig.FETCH_MAX_REDIRECTS_CONFIG),
+          c.getInt(ImageSafetyConfig.FETCH_RETRIES_CONFIG),
           Duration.ofMillis(c.getInt(ImageSafetyConfig.FETCH_RETRY_BACKOFF_MS_CONFIG)),
-          c.getBoolean(ImageSafetyConfig.FETCH_ALLOW_FILE_CONFIG), c.getInt(ImageSafetyConfig.FETCH_MAX_PER_HOST_CONFIG),
+          c.getBoolean(ImageSafetyConfig.FETCH_ALLOW_FILE_CONFIG),
+          c.getInt(ImageSafetyConfig.FETCH_MAX_PER_HOST_CONFIG),
           Duration.ofMillis(c.getInt(ImageSafetyConfig.FETCH_RETRY_AFTER_MAX_MS_CONFIG)),
-          c.getBoolean(ImageSafetyConfig.FETCH_SSRF_GUARD_CONFIG), c.getList(ImageSafetyConfig.FETCH_ALLOWED_HOSTS_CONFIG));
+          c.getBoolean(ImageSafetyConfig.FETCH_SSRF_GUARD_CONFIG),
+          c.getList(ImageSafetyConfig.FETCH_ALLOWED_HOSTS_CONFIG));
     }
 
     /** These options with the SSRF guard on or off and the given allow-list. */
     public Options withGuard(boolean on, List<String> allowList) {
-      return new Options(maxBytes, connectTimeout, timeout, maxRedirects, retries, retryBackoff, allowFile,
-          maxPerHost, retryAfterMax, on, allowList);
+      return new Options(
+          maxBytes,
+          connectTimeout,
+          timeout,
+          maxRedirects,
+          retries,
+          retryBackoff,
+          allowFile,
+          maxPerHost,
+          retryAfterMax,
+          on,
+          allowList);
     }
   }
 
-  /** A failure worth retrying: a timeout, a connection error, a 5xx or a 429 (with the server's Retry-After, if any). */
+  /**
+   * A failure worth retrying: a timeout, a connection error, a 5xx or a 429 (with the server's
+   * Retry-After, if any).
+   */
   private static final class TransientFailure extends Exception {
     final boolean timeout;
     final Duration retryAfter;
@@ -112,8 +156,13 @@ public class ImageDownloader {
   private final Map<String, Semaphore> perHost = new ConcurrentHashMap<>();
 
   public ImageDownloader(Options options) {
-    this(options, new UrlGuard(options.allowFile(), options.ssrfGuard(), options.allowedHosts(),
-        UrlGuard.SYSTEM_RESOLVER));
+    this(
+        options,
+        new UrlGuard(
+            options.allowFile(),
+            options.ssrfGuard(),
+            options.allowedHosts(),
+            UrlGuard.SYSTEM_RESOLVER));
   }
 
   /** With a guard of one's own (e.g. with another resolver). */
@@ -121,10 +170,11 @@ public class ImageDownloader {
     this.options = options;
     this.guard = guard;
     // Redirects are followed by hand so that every hop is checked by checkTarget (scheme, SSRF).
-    this.client = HttpClient.newBuilder()
-        .connectTimeout(options.connectTimeout())
-        .followRedirects(HttpClient.Redirect.NEVER)
-        .build();
+    this.client =
+        HttpClient.newBuilder()
+            .connectTimeout(options.connectTimeout())
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .build();
   }
 
   public static ImageDownloader from(AbstractConfig config) {
@@ -143,27 +193,44 @@ public class ImageDownloader {
       } catch (TransientFailure e) {
         if (attempt >= options.retries()) {
           throw new RejectedImageException(
-              e.timeout ? RejectedImageException.FETCH_TIMEOUT : RejectedImageException.FETCH_FAILED,
-              e.getMessage() + (options.retries() > 0 ? " (after " + options.retries() + " retries)" : ""), e);
+              e.timeout
+                  ? RejectedImageException.FETCH_TIMEOUT
+                  : RejectedImageException.FETCH_FAILED,
+              e.getMessage()
+                  + (options.retries() > 0 ? " (after " + options.retries() + " retries)" : ""),
+              e);
         }
         long backoff = options.retryBackoff().toMillis() << Math.min(attempt, 16);
         if (e.retryAfter != null) {
           if (e.retryAfter.compareTo(options.retryAfterMax()) > 0) {
-            throw new RejectedImageException(RejectedImageException.FETCH_FAILED, e.getMessage() + ": Retry-After of "
-                + e.retryAfter.toSeconds() + " s is longer than " + options.retryAfterMax().toSeconds() + " s", e);
+            throw new RejectedImageException(
+                RejectedImageException.FETCH_FAILED,
+                e.getMessage()
+                    + ": Retry-After of "
+                    + e.retryAfter.toSeconds()
+                    + " s is longer than "
+                    + options.retryAfterMax().toSeconds()
+                    + " s",
+                e);
           }
           backoff = Math.max(backoff, e.retryAfter.toMillis());
         }
-        log.info("Retry {} of {} for {} in {} ms: {}", attempt + 1, options.retries(), url, backoff, e.getMessage());
+        log.info(
+            "Retry {} of {} for {} in {} ms: {}",
+            attempt + 1,
+            options.retries(),
+            url,
+            backoff,
+            e.getMessage());
         sleep(backoff);
       }
     }
   }
 
   /**
-   * Refuses a target the fetcher must not reach: a scheme other than http(s) (file: when allowed) and,
-   * with the SSRF guard on, hosts resolving to non-public addresses. Called for the first URL and for
-   * every redirect hop, before any connection is opened.
+   * Refuses a target the fetcher must not reach: a scheme other than http(s) (file: when allowed)
+   * and, with the SSRF guard on, hosts resolving to non-public addresses. Called for the first URL
+   * and for every redirect hop, before any connection is opened.
    */
   protected void checkTarget(URI uri) throws RejectedImageException {
     guard.check(uri);
@@ -176,20 +243,24 @@ public class ImageDownloader {
     try {
       URI uri = new URI(url.trim());
       if (uri.getScheme() == null) {
-        throw new RejectedImageException(RejectedImageException.SCHEME_NOT_ALLOWED, "URL has no scheme: " + url);
+        throw new RejectedImageException(
+            RejectedImageException.SCHEME_NOT_ALLOWED, "URL has no scheme: " + url);
       }
       return uri;
     } catch (URISyntaxException e) {
-      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "invalid URL: " + e.getMessage(), e);
+      throw new RejectedImageException(
+          RejectedImageException.FETCH_FAILED, "invalid URL: " + e.getMessage(), e);
     }
   }
 
-  private byte[] fetchFollowingRedirects(URI start) throws RejectedImageException, TransientFailure {
+  private byte[] fetchFollowingRedirects(URI start)
+      throws RejectedImageException, TransientFailure {
     URI uri = start;
     for (int hop = 0; ; hop++) {
       checkTarget(uri);
       if ("file".equals(uri.getScheme())) {
-        throw new RejectedImageException(RejectedImageException.SCHEME_NOT_ALLOWED, "redirect to a file: URL: " + uri);
+        throw new RejectedImageException(
+            RejectedImageException.SCHEME_NOT_ALLOWED, "redirect to a file: URL: " + uri);
       }
       HttpResponse<byte[]> response = send(uri);
       int status = response.statusCode();
@@ -199,29 +270,40 @@ public class ImageDownloader {
       if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
         String location = response.headers().firstValue("Location").orElse(null);
         if (location == null) {
-          throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "HTTP " + status + " without Location from " + uri);
+          throw new RejectedImageException(
+              RejectedImageException.FETCH_FAILED,
+              "HTTP " + status + " without Location from " + uri);
         }
         if (hop >= options.maxRedirects()) {
-          throw new RejectedImageException(RejectedImageException.FETCH_FAILED,
+          throw new RejectedImageException(
+              RejectedImageException.FETCH_FAILED,
               "more than " + options.maxRedirects() + " redirects from " + start);
         }
         try {
           uri = uri.resolve(new URI(location.trim()));
         } catch (URISyntaxException | IllegalArgumentException e) {
-          throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "invalid redirect Location: " + location, e);
+          throw new RejectedImageException(
+              RejectedImageException.FETCH_FAILED, "invalid redirect Location: " + location, e);
         }
         continue;
       }
       if (status == 429 || status >= 500) {
-        Duration retryAfter = status == 429 || status == 503
-            ? response.headers().firstValue("Retry-After").map(ImageDownloader::retryAfter).orElse(null)
-            : null;
+        Duration retryAfter =
+            status == 429 || status == 503
+                ? response
+                    .headers()
+                    .firstValue("Retry-After")
+                    .map(ImageDownloader::retryAfter)
+                    .orElse(null)
+                : null;
         throw new TransientFailure("HTTP " + status + " from " + uri, false, null, retryAfter);
       }
       if (status == 404 || status == 410) {
-        throw new RejectedImageException(RejectedImageException.NOT_FOUND, "HTTP " + status + " from " + uri);
+        throw new RejectedImageException(
+            RejectedImageException.NOT_FOUND, "HTTP " + status + " from " + uri);
       }
-      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "HTTP " + status + " from " + uri);
+      throw new RejectedImageException(
+          RejectedImageException.FETCH_FAILED, "HTTP " + status + " from " + uri);
     }
   }
 
@@ -232,7 +314,9 @@ public class ImageDownloader {
       return Duration.ofSeconds(Math.max(0, Long.parseLong(v)));
     } catch (NumberFormatException e) {
       try {
-        Duration d = Duration.between(Instant.now(), ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME));
+        Duration d =
+            Duration.between(
+                Instant.now(), ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME));
         return d.isNegative() ? Duration.ZERO : d;
       } catch (DateTimeParseException ignored) {
         return null;
@@ -240,18 +324,23 @@ public class ImageDownloader {
     }
   }
 
-  /** Sends one request while holding one of the host's permits, so no host gets more than its share. */
+  /**
+   * Sends one request while holding one of the host's permits, so no host gets more than its share.
+   */
   private HttpResponse<byte[]> send(URI uri) throws RejectedImageException, TransientFailure {
     String host = uri.getHost().toLowerCase(Locale.ROOT);
     Semaphore permits = perHost.computeIfAbsent(host, h -> new Semaphore(options.maxPerHost()));
     try {
       if (!permits.tryAcquire(options.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
-        throw new TransientFailure("waited " + options.timeout().toMillis() + " ms for a free connection to " + host,
-            true, null);
+        throw new TransientFailure(
+            "waited " + options.timeout().toMillis() + " ms for a free connection to " + host,
+            true,
+            null);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "interrupted waiting for " + host, e);
+      throw new RejectedImageException(
+          RejectedImageException.FETCH_FAILED, "interrupted waiting for " + host, e);
     }
     try {
       return sendNow(uri);
@@ -261,35 +350,41 @@ public class ImageDownloader {
   }
 
   private HttpResponse<byte[]> sendNow(URI uri) throws RejectedImageException, TransientFailure {
-    HttpRequest request = HttpRequest.newBuilder(uri)
-        .timeout(options.timeout())
-        .header("User-Agent", USER_AGENT)
-        .header("Accept", "image/jpeg, image/png, image/webp, image/*;q=0.8")
-        .GET()
-        .build();
+    HttpRequest request =
+        HttpRequest.newBuilder(uri)
+            .timeout(options.timeout())
+            .header("User-Agent", USER_AGENT)
+            .header("Accept", "image/jpeg, image/png, image/webp, image/*;q=0.8")
+            .GET()
+            .build();
     CompletableFuture<HttpResponse<byte[]>> future = client.sendAsync(request, this::bodyHandler);
     try {
       // The request timeout covers only the wait for the headers; this bounds the whole body too.
       return future.get(options.timeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       future.cancel(true);
-      throw new TransientFailure("timed out after " + options.timeout().toMillis() + " ms fetching " + uri, true, e);
+      throw new TransientFailure(
+          "timed out after " + options.timeout().toMillis() + " ms fetching " + uri, true, e);
     } catch (InterruptedException e) {
       future.cancel(true);
       Thread.currentThread().interrupt();
-      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "interrupted fetching " + uri, e);
+      throw new RejectedImageException(
+          RejectedImageException.FETCH_FAILED, "interrupted fetching " + uri, e);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
       if (cause instanceof TooLarge) {
-        throw new RejectedImageException(RejectedImageException.TOO_LARGE, cause.getMessage() + " at " + uri, cause);
+        throw new RejectedImageException(
+            RejectedImageException.TOO_LARGE, cause.getMessage() + " at " + uri, cause);
       }
       if (cause instanceof java.net.http.HttpTimeoutException) {
-        throw new TransientFailure("timed out fetching " + uri + ": " + cause.getMessage(), true, cause);
+        throw new TransientFailure(
+            "timed out fetching " + uri + ": " + cause.getMessage(), true, cause);
       }
       if (cause instanceof IOException) {
         throw new TransientFailure("I/O error fetching " + uri + ": " + cause, false, cause);
       }
-      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "failed fetching " + uri + ": " + cause, cause);
+      throw new RejectedImageException(
+          RejectedImageException.FETCH_FAILED, "failed fetching " + uri + ": " + cause, cause);
     }
   }
 
@@ -306,19 +401,23 @@ public class ImageDownloader {
     try {
       path = Path.of(uri);
     } catch (IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
-      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "invalid file URL: " + uri, e);
+      throw new RejectedImageException(
+          RejectedImageException.FETCH_FAILED, "invalid file URL: " + uri, e);
     }
     try (InputStream in = Files.newInputStream(path)) {
       byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, options.maxBytes() + 1));
       if (bytes.length > options.maxBytes()) {
-        throw new RejectedImageException(RejectedImageException.TOO_LARGE,
+        throw new RejectedImageException(
+            RejectedImageException.TOO_LARGE,
             "file is larger than " + options.maxBytes() + " bytes: " + uri);
       }
       return bytes;
     } catch (NoSuchFileException e) {
-      throw new RejectedImageException(RejectedImageException.NOT_FOUND, "no such file: " + path, e);
+      throw new RejectedImageException(
+          RejectedImageException.NOT_FOUND, "no such file: " + path, e);
     } catch (IOException e) {
-      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "cannot read " + path + ": " + e, e);
+      throw new RejectedImageException(
+          RejectedImageException.FETCH_FAILED, "cannot read " + path + ": " + e, e);
     }
   }
 
@@ -327,7 +426,8 @@ public class ImageDownloader {
       Thread.sleep(millis);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new RejectedImageException(RejectedImageException.FETCH_FAILED, "interrupted while backing off", e);
+      throw new RejectedImageException(
+          RejectedImageException.FETCH_FAILED, "interrupted while backing off", e);
     }
   }
 
@@ -360,7 +460,8 @@ public class ImageDownloader {
       this.subscription = subscription;
       if (declared > maxBytes) {
         subscription.cancel();
-        result.completeExceptionally(new TooLarge("Content-Length " + declared + " is larger than " + maxBytes + " bytes"));
+        result.completeExceptionally(
+            new TooLarge("Content-Length " + declared + " is larger than " + maxBytes + " bytes"));
         return;
       }
       subscription.request(Long.MAX_VALUE);

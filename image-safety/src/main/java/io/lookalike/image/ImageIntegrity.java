@@ -6,16 +6,18 @@ import java.util.Locale;
 import javax.imageio.ImageReader;
 
 /**
- * Detects photos whose bytes stop early. The JDK's JPEG decoder fills the missing rows with grey and
- * only reports a warning, so the first third of a JPEG would otherwise be indexed as a photo; PNG
- * and WebP files carry an end marker (IEND chunk) or their length (RIFF header) to check against.
+ * Detects photos whose bytes stop early. The JDK's JPEG decoder fills the missing rows with grey
+ * and only reports a warning, so the first third of a JPEG would otherwise be indexed as a photo;
+ * PNG and WebP files carry an end marker (IEND chunk) or their length (RIFF header) to check
+ * against.
  */
 final class ImageIntegrity {
 
-  private static final byte[] PNG_IEND = {0, 0, 0, 0, 'I', 'E', 'N', 'D', (byte) 0xAE, 0x42, 0x60, (byte) 0x82};
+  private static final byte[] PNG_IEND = {
+    0, 0, 0, 0, 'I', 'E', 'N', 'D', (byte) 0xAE, 0x42, 0x60, (byte) 0x82
+  };
 
-  private ImageIntegrity() {
-  }
+  private ImageIntegrity() {}
 
   /** The reason the bytes are incomplete, checked before decoding; null when they look whole. */
   static String incomplete(byte[] bytes, String format) {
@@ -31,9 +33,14 @@ final class ImageIntegrity {
         return "truncated PNG: no IEND chunk at the end";
       }
       case "webp" -> {
-        long riffSize = (bytes[4] & 0xffL) | (bytes[5] & 0xffL) << 8 | (bytes[6] & 0xffL) << 16 | (bytes[7] & 0xffL) << 24;
+        long riffSize =
+            (bytes[4] & 0xffL)
+                | (bytes[5] & 0xffL) << 8
+                | (bytes[6] & 0xffL) << 16
+                | (bytes[7] & 0xffL) << 24;
         return bytes.length < riffSize + 8
-            ? "truncated WebP: " + bytes.length + " bytes of " + (riffSize + 8) : null;
+            ? "truncated WebP: " + bytes.length + " bytes of " + (riffSize + 8)
+            : null;
       }
       default -> {
         return null; // JPEG: see Warnings, the decoder knows where the scan data ends
@@ -46,12 +53,15 @@ final class ImageIntegrity {
     private final List<String> missingData = new ArrayList<>();
 
     void listenTo(ImageReader reader) {
-      reader.addIIOReadWarningListener((source, message) -> {
-        String m = message == null ? "" : message.toLowerCase(Locale.ROOT);
-        if (m.contains("truncated") || m.contains("premature end") || m.contains("missing eoi")) {
-          missingData.add(message);
-        }
-      });
+      reader.addIIOReadWarningListener(
+          (source, message) -> {
+            String m = message == null ? "" : message.toLowerCase(Locale.ROOT);
+            if (m.contains("truncated")
+                || m.contains("premature end")
+                || m.contains("missing eoi")) {
+              missingData.add(message);
+            }
+          });
     }
 
     /** The first such warning, null when there was none. */

@@ -1,6 +1,5 @@
 package io.lookalike.image;
 
-import org.apache.kafka.common.config.AbstractConfig;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
@@ -21,11 +20,13 @@ import javax.imageio.ImageWriter;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 import javax.imageio.stream.MemoryCacheImageOutputStream;
+import org.apache.kafka.common.config.AbstractConfig;
 
 /**
  * Verifies a photo (type by magic bytes, size, pixel count from the header, complete data), turns
- * it upright by its EXIF orientation and re-encodes it as an RGB JPEG whose longer side is at most {@code maxSidePx}. Stateless and thread-safe: ImageIO readers
- * and writers are created per call, and streams are memory-cached (no temp files).
+ * it upright by its EXIF orientation and re-encodes it as an RGB JPEG whose longer side is at most
+ * {@code maxSidePx}. Stateless and thread-safe: ImageIO readers and writers are created per call,
+ * and streams are memory-cached (no temp files).
  */
 public final class ImageNormaliser {
 
@@ -36,7 +37,9 @@ public final class ImageNormaliser {
   private static final float JPEG_QUALITY = 0.9f;
 
   static {
-    ImageIO.scanForPlugins(); // registers the TwelveMonkeys WebP reader where the context class loader differs
+    ImageIO
+        .scanForPlugins(); // registers the TwelveMonkeys WebP reader where the context class loader
+    // differs
   }
 
   private final long maxBytes;
@@ -57,8 +60,10 @@ public final class ImageNormaliser {
   }
 
   public static ImageNormaliser from(AbstractConfig config) {
-    return new ImageNormaliser(config.getLong(ImageSafetyConfig.FETCH_MAX_BYTES_CONFIG),
-        config.getLong(ImageSafetyConfig.MAX_PIXELS_CONFIG), config.getInt(ImageSafetyConfig.MAX_SIDE_PX_CONFIG));
+    return new ImageNormaliser(
+        config.getLong(ImageSafetyConfig.FETCH_MAX_BYTES_CONFIG),
+        config.getLong(ImageSafetyConfig.MAX_PIXELS_CONFIG),
+        config.getInt(ImageSafetyConfig.MAX_SIDE_PX_CONFIG));
   }
 
   public NormalisedImage normalise(byte[] original) throws RejectedImageException {
@@ -66,13 +71,14 @@ public final class ImageNormaliser {
       throw new RejectedImageException(RejectedImageException.EMPTY, "image is empty");
     }
     if (original.length > maxBytes) {
-      throw new RejectedImageException(RejectedImageException.TOO_LARGE,
+      throw new RejectedImageException(
+          RejectedImageException.TOO_LARGE,
           "image of " + original.length + " bytes is larger than " + maxBytes + " bytes");
     }
     String format = sniff(original);
     if (format == null) {
-      throw new RejectedImageException(RejectedImageException.UNSUPPORTED_TYPE,
-          "not a JPEG, PNG or WebP image");
+      throw new RejectedImageException(
+          RejectedImageException.UNSUPPORTED_TYPE, "not a JPEG, PNG or WebP image");
     }
     String incomplete = ImageIntegrity.incomplete(original, format);
     if (incomplete != null) {
@@ -83,7 +89,8 @@ public final class ImageNormaliser {
       decoded = ExifOrientation.apply(decoded, ExifOrientation.of(original));
     }
     BufferedImage scaled = scaleOntoWhite(decoded);
-    return new NormalisedImage(jpeg(scaled), MEDIA_TYPE, scaled.getWidth(), scaled.getHeight(), sha256(original));
+    return new NormalisedImage(
+        jpeg(scaled), MEDIA_TYPE, scaled.getWidth(), scaled.getHeight(), sha256(original));
   }
 
   /** The ImageIO format name for the magic bytes, or null when neither JPEG, PNG nor WebP. */
@@ -91,12 +98,26 @@ public final class ImageNormaliser {
     if (b.length >= 3 && (b[0] & 0xff) == 0xFF && (b[1] & 0xff) == 0xD8 && (b[2] & 0xff) == 0xFF) {
       return "jpeg";
     }
-    if (b.length >= 8 && (b[0] & 0xff) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G'
-        && b[4] == 0x0D && b[5] == 0x0A && b[6] == 0x1A && b[7] == 0x0A) {
+    if (b.length >= 8
+        && (b[0] & 0xff) == 0x89
+        && b[1] == 'P'
+        && b[2] == 'N'
+        && b[3] == 'G'
+        && b[4] == 0x0D
+        && b[5] == 0x0A
+        && b[6] == 0x1A
+        && b[7] == 0x0A) {
       return "png";
     }
-    if (b.length >= 12 && b[0] == 'R' && b[1] == 'I' && b[2] == 'F' && b[3] == 'F'
-        && b[8] == 'W' && b[9] == 'E' && b[10] == 'B' && b[11] == 'P') {
+    if (b.length >= 12
+        && b[0] == 'R'
+        && b[1] == 'I'
+        && b[2] == 'F'
+        && b[3] == 'F'
+        && b[8] == 'W'
+        && b[9] == 'E'
+        && b[10] == 'B'
+        && b[11] == 'P') {
       return "webp";
     }
     return null;
@@ -105,7 +126,8 @@ public final class ImageNormaliser {
   private BufferedImage decode(byte[] bytes, String format) throws RejectedImageException {
     Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format);
     if (!readers.hasNext()) {
-      throw new RejectedImageException(RejectedImageException.UNSUPPORTED_TYPE, "no reader for " + format);
+      throw new RejectedImageException(
+          RejectedImageException.UNSUPPORTED_TYPE, "no reader for " + format);
     }
     ImageReader reader = readers.next();
     ImageIntegrity.Warnings warnings = new ImageIntegrity.Warnings();
@@ -118,13 +140,16 @@ public final class ImageNormaliser {
         width = reader.getWidth(0);
         height = reader.getHeight(0);
       } catch (Exception e) {
-        throw new RejectedImageException(RejectedImageException.CORRUPT_IMAGE, "unreadable " + format + " header: " + e, e);
+        throw new RejectedImageException(
+            RejectedImageException.CORRUPT_IMAGE, "unreadable " + format + " header: " + e, e);
       }
       if (width <= 0 || height <= 0) {
-        throw new RejectedImageException(RejectedImageException.CORRUPT_IMAGE, "image has no pixels");
+        throw new RejectedImageException(
+            RejectedImageException.CORRUPT_IMAGE, "image has no pixels");
       }
       if ((long) width * height > maxPixels) {
-        throw new RejectedImageException(RejectedImageException.TOO_MANY_PIXELS,
+        throw new RejectedImageException(
+            RejectedImageException.TOO_MANY_PIXELS,
             width + "x" + height + " is more than " + maxPixels + " pixels");
       }
       ImageReadParam param = reader.getDefaultReadParam();
@@ -139,21 +164,27 @@ public final class ImageNormaliser {
         throw new RejectedImageException(RejectedImageException.CORRUPT_IMAGE, "no image decoded");
       }
       if (warnings.missingData() != null) {
-        throw new RejectedImageException(RejectedImageException.CORRUPT_IMAGE,
+        throw new RejectedImageException(
+            RejectedImageException.CORRUPT_IMAGE,
             "incomplete " + format + ": " + warnings.missingData());
       }
       return image;
     } catch (RejectedImageException e) {
       throw e;
     } catch (Exception | LinkageError e) {
-      // Decoders throw anything on hostile input: IIOException, ArrayIndexOutOfBounds, IllegalArgument, ...
-      throw new RejectedImageException(RejectedImageException.CORRUPT_IMAGE, "cannot decode " + format + ": " + e, e);
+      // Decoders throw anything on hostile input: IIOException, ArrayIndexOutOfBounds,
+      // IllegalArgument, ...
+      throw new RejectedImageException(
+          RejectedImageException.CORRUPT_IMAGE, "cannot decode " + format + ": " + e, e);
     } finally {
       reader.dispose();
     }
   }
 
-  /** Flattens transparency onto white and scales down by halving, then one bilinear step to the target. */
+  /**
+   * Flattens transparency onto white and scales down by halving, then one bilinear step to the
+   * target.
+   */
   private BufferedImage scaleOntoWhite(BufferedImage image) {
     int width = image.getWidth();
     int height = image.getHeight();
@@ -180,7 +211,8 @@ public final class ImageNormaliser {
           g.setColor(Color.WHITE);
           g.fillRect(0, 0, w, h);
         }
-        g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+        g.setRenderingHint(
+            RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
         g.setRenderingHint(RenderingHints.KEY_RENDERING, RenderingHints.VALUE_RENDER_QUALITY);
         g.drawImage(current, 0, 0, w, h, null);
       } finally {

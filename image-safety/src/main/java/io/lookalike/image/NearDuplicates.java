@@ -13,9 +13,10 @@ import javax.imageio.ImageWriter;
 import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /**
- * The alterations a shopper's photo of a product goes through (cropped, colour-shifted, recompressed):
- * the quality gate's queries, and the tests' altered copies (one copy of the code, so the gate measures what the
- * tests measure). The steps are public for tests that build other alterations.
+ * The alterations a shopper's photo of a product goes through (cropped, colour-shifted,
+ * recompressed): the quality gate's queries, and the tests' altered copies (one copy of the code,
+ * so the gate measures what the tests measure). The steps are public for tests that build other
+ * alterations.
  */
 public final class NearDuplicates {
 
@@ -43,14 +44,24 @@ public final class NearDuplicates {
     int h = (int) Math.round(image.getHeight() * fraction);
     BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = out.createGraphics();
-    g.drawImage(image, 0, 0, w, h, (image.getWidth() - w) / 2, (image.getHeight() - h) / 2,
-        (image.getWidth() - w) / 2 + w, (image.getHeight() - h) / 2 + h, null);
+    g.drawImage(
+        image,
+        0,
+        0,
+        w,
+        h,
+        (image.getWidth() - w) / 2,
+        (image.getHeight() - h) / 2,
+        (image.getWidth() - w) / 2 + w,
+        (image.getHeight() - h) / 2 + h,
+        null);
     g.dispose();
     return out;
   }
 
   public static BufferedImage colourShift(BufferedImage image, int dr, int dg, int db) {
-    BufferedImage out = new BufferedImage(image.getWidth(), image.getHeight(), BufferedImage.TYPE_INT_RGB);
+    BufferedImage out =
+        new BufferedImage(image.getWidth(), image.getHeight(), BufferedImage.TYPE_INT_RGB);
     for (int y = 0; y < image.getHeight(); y++) {
       for (int x = 0; x < image.getWidth(); x++) {
         int rgb = image.getRGB(x, y);

@@ -9,4 +9,5 @@ package io.lookalike.image;
  * @param height height of the normalised image in pixels
  * @param sha256 lowercase hex sha256 of the original (fetched or uploaded) bytes
  */
-public record NormalisedImage(byte[] bytes, String mediaType, int width, int height, String sha256) {}
+public record NormalisedImage(
+    byte[] bytes, String mediaType, int width, int height, String sha256) {}

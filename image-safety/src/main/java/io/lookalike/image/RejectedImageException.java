@@ -15,9 +15,15 @@ public class RejectedImageException extends Exception {
   public static final String FETCH_FAILED = "fetch_failed";
   public static final String FETCH_TIMEOUT = "fetch_timeout";
   public static final String SCHEME_NOT_ALLOWED = "scheme_not_allowed";
-  /** The URL (or a redirect) points at a loopback, private, link-local or metadata address: see {@link UrlGuard}. */
+
+  /**
+   * The URL (or a redirect) points at a loopback, private, link-local or metadata address: see
+   * {@link UrlGuard}.
+   */
   public static final String SSRF_BLOCKED = "ssrf_blocked";
+
   public static final String INVALID_EVENT = "invalid_event";
+
   /** The image's host name does not resolve (or resolves to no address). */
   public static final String DNS_FAILURE = "dns_failure";
 

@@ -7,20 +7,26 @@ import java.util.List;
 
 /**
  * How long the normaliser takes to refuse hostile images (decided from the header, never decoded)
- * and to normalise real photos. Prints p50/p99/max per case.
- * {@code ./mvnw -q -pl image-safety test-compile exec:java -Dbench=io.lookalike.image.ImageNormaliserBench}
+ * and to normalise real photos. Prints p50/p99/max per case. {@code ./mvnw -q -pl image-safety
+ * test-compile exec:java -Dbench=io.lookalike.image.ImageNormaliserBench}
  */
 public final class ImageNormaliserBench {
 
   public static void main(String[] args) {
     ImageNormaliser normaliser = new ImageNormaliser();
-    time("refuse 20000x20000 PNG (207 B)", normaliser, List.of(HostileImages.hugePng(20_000, 20_000)), 200);
+    time(
+        "refuse 20000x20000 PNG (207 B)",
+        normaliser,
+        List.of(HostileImages.hugePng(20_000, 20_000)),
+        200);
     time("refuse 50000x50000 PNG", normaliser, List.of(HostileImages.hugePng(50_000, 50_000)), 200);
-    List<byte[]> photos = SampleImages.photos("test", 50).stream().map(SampleImages.Photo::bytes).toList();
+    List<byte[]> photos =
+        SampleImages.photos("test", 50).stream().map(SampleImages.Photo::bytes).toList();
     time("normalise real photos", normaliser, photos, 4);
   }
 
-  private static void time(String name, ImageNormaliser normaliser, List<byte[]> inputs, int rounds) {
+  private static void time(
+      String name, ImageNormaliser normaliser, List<byte[]> inputs, int rounds) {
     long[] micros = new long[inputs.size() * rounds];
     int n = 0;
     for (int round = 0; round < rounds; round++) {
@@ -35,7 +41,12 @@ public final class ImageNormaliserBench {
       }
     }
     Arrays.sort(micros);
-    System.out.printf("%-34s n=%d p50=%.2f ms p99=%.2f ms max=%.2f ms%n", name, micros.length,
-        micros[micros.length / 2] / 1e3, micros[(int) (micros.length * 0.99)] / 1e3, micros[micros.length - 1] / 1e3);
+    System.out.printf(
+        "%-34s n=%d p50=%.2f ms p99=%.2f ms max=%.2f ms%n",
+        name,
+        micros.length,
+        micros[micros.length / 2] / 1e3,
+        micros[(int) (micros.length * 0.99)] / 1e3,
+        micros[micros.length - 1] / 1e3);
   }
 }

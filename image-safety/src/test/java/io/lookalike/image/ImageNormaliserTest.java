@@ -42,22 +42,27 @@ class ImageNormaliserTest {
   @Test
   void shouldScaleLargePhotoDownKeepingAspectRatio() throws Exception {
     BufferedImage big = NearDuplicates.decode(SampleImages.photos("test", 1).get(0).bytes());
-    BufferedImage large = new BufferedImage(big.getWidth() * 6, big.getHeight() * 6, BufferedImage.TYPE_INT_RGB);
+    BufferedImage large =
+        new BufferedImage(big.getWidth() * 6, big.getHeight() * 6, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = large.createGraphics();
     g.drawImage(big, 0, 0, large.getWidth(), large.getHeight(), null);
     g.dispose();
 
-    NormalisedImage image = new ImageNormaliser(ImageNormaliser.DEFAULT_MAX_BYTES, ImageNormaliser.DEFAULT_MAX_PIXELS, 320)
-        .normalise(NearDuplicates.png(large));
+    NormalisedImage image =
+        new ImageNormaliser(
+                ImageNormaliser.DEFAULT_MAX_BYTES, ImageNormaliser.DEFAULT_MAX_PIXELS, 320)
+            .normalise(NearDuplicates.png(large));
 
     assertThat(Math.max(image.width(), image.height())).isEqualTo(320);
     double expected = (double) large.getWidth() / large.getHeight();
-    assertThat((double) image.width() / image.height()).isCloseTo(expected, org.assertj.core.data.Offset.offset(0.02));
+    assertThat((double) image.width() / image.height())
+        .isCloseTo(expected, org.assertj.core.data.Offset.offset(0.02));
   }
 
   @Test
   void shouldFlattenTransparencyOntoWhite() throws Exception {
-    BufferedImage argb = new BufferedImage(50, 40, BufferedImage.TYPE_INT_ARGB); // fully transparent
+    BufferedImage argb =
+        new BufferedImage(50, 40, BufferedImage.TYPE_INT_ARGB); // fully transparent
     Graphics2D g = argb.createGraphics();
     g.setColor(Color.BLUE);
     g.fillRect(30, 0, 20, 40);
@@ -97,16 +102,19 @@ class ImageNormaliserTest {
 
   @Test
   void shouldRejectTruncatedPngAsCorrupt() {
-    byte[] png = NearDuplicates.png(NearDuplicates.decode(SampleImages.photos("test", 1).get(0).bytes()));
+    byte[] png =
+        NearDuplicates.png(NearDuplicates.decode(SampleImages.photos("test", 1).get(0).bytes()));
     assertRejected(HostileImages.truncated(png, 0.5), "corrupt_image");
-    assertRejected(java.util.Arrays.copyOf(png, png.length - 12), "corrupt_image"); // all pixels, no IEND
+    assertRejected(
+        java.util.Arrays.copyOf(png, png.length - 12), "corrupt_image"); // all pixels, no IEND
   }
 
   @Test
   void shouldTurnPhonePortraitUprightByExifOrientation() throws Exception {
     BufferedImage upright = NearDuplicates.decode(SampleImages.photos("test", 2).get(1).bytes());
     // what a phone stores for a portrait: the pixels turned 90° counter-clockwise, Orientation=6
-    BufferedImage sideways = new BufferedImage(upright.getHeight(), upright.getWidth(), BufferedImage.TYPE_INT_RGB);
+    BufferedImage sideways =
+        new BufferedImage(upright.getHeight(), upright.getWidth(), BufferedImage.TYPE_INT_RGB);
     for (int y = 0; y < upright.getHeight(); y++) {
       for (int x = 0; x < upright.getWidth(); x++) {
         sideways.setRGB(y, upright.getWidth() - 1 - x, upright.getRGB(x, y));
@@ -128,7 +136,8 @@ class ImageNormaliserTest {
   void shouldIgnoreMissingOrOutOfRangeOrientation() {
     byte[] photo = SampleImages.photos("test", 1).get(0).bytes();
     assertThat(ExifOrientation.of(photo)).isEqualTo(ExifOrientation.NORMAL);
-    assertThat(ExifOrientation.of(HostileImages.withExifOrientation(photo, 42))).isEqualTo(ExifOrientation.NORMAL);
+    assertThat(ExifOrientation.of(HostileImages.withExifOrientation(photo, 42)))
+        .isEqualTo(ExifOrientation.NORMAL);
   }
 
   private static BufferedImage rotated180(BufferedImage image) {
@@ -141,8 +150,10 @@ class ImageNormaliserTest {
       for (int x = 0; x < a.getWidth(); x++) {
         int p = a.getRGB(x, y);
         int q = b.getRGB(x, y);
-        sum += Math.abs((p >> 16 & 0xff) - (q >> 16 & 0xff)) + Math.abs((p >> 8 & 0xff) - (q >> 8 & 0xff))
-            + Math.abs((p & 0xff) - (q & 0xff));
+        sum +=
+            Math.abs((p >> 16 & 0xff) - (q >> 16 & 0xff))
+                + Math.abs((p >> 8 & 0xff) - (q >> 8 & 0xff))
+                + Math.abs((p & 0xff) - (q & 0xff));
       }
     }
     return sum / (3.0 * a.getWidth() * a.getHeight());
@@ -162,12 +173,14 @@ class ImageNormaliserTest {
   void shouldRejectTooLargeFile() {
     byte[] photo = SampleImages.photos("test", 1).get(0).bytes();
     assertThatThrownBy(() -> new ImageNormaliser(photo.length - 1, 1000, 640).normalise(photo))
-        .isInstanceOfSatisfying(RejectedImageException.class, e -> assertThat(e.reasonCode()).isEqualTo("too_large"));
+        .isInstanceOfSatisfying(
+            RejectedImageException.class, e -> assertThat(e.reasonCode()).isEqualTo("too_large"));
   }
 
   @Test
   void shouldRefuseHugePngFromHeaderWithoutDecoding() {
-    // 20000×20000 would need 1.6 GB decoded; the refusal comes from the header. How long it takes is
+    // 20000×20000 would need 1.6 GB decoded; the refusal comes from the header. How long it takes
+    // is
     // a benchmark number (ImageNormaliserBench), not an assertion.
     byte[] huge = HostileImages.hugePng(20_000, 20_000);
 
@@ -176,7 +189,8 @@ class ImageNormaliserTest {
 
   private void assertRejected(byte[] bytes, String reason) {
     assertThatThrownBy(() -> normaliser.normalise(bytes))
-        .isInstanceOfSatisfying(RejectedImageException.class, e -> assertThat(e.reasonCode()).isEqualTo(reason));
+        .isInstanceOfSatisfying(
+            RejectedImageException.class, e -> assertThat(e.reasonCode()).isEqualTo(reason));
   }
 
   private static byte[] resource(String name) throws IOException {

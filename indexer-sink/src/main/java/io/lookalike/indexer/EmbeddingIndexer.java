@@ -1,12 +1,12 @@
 package io.lookalike.indexer;
 
-import io.lookalike.store.StoredImage;
-import io.lookalike.store.VectorStore;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;
-import io.lookalike.schemas.ProductAvailability;
 import io.lookalike.schemas.Price;
+import io.lookalike.schemas.ProductAvailability;
 import io.lookalike.schemas.ProductMetadata;
+import io.lookalike.store.StoredImage;
+import io.lookalike.store.VectorStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -21,9 +21,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes embedding records to a {@link VectorStore}: checks them, turns them into {@link StoredImage}s,
- * keeps the last record per key of a batch and counts what happened. Shared by the embedded
- * {@link EmbeddingSink} and the Kafka Connect sink task.
+ * Writes embedding records to a {@link VectorStore}: checks them, turns them into {@link
+ * StoredImage}s, keeps the last record per key of a batch and counts what happened. Shared by the
+ * embedded {@link EmbeddingSink} and the Kafka Connect sink task.
  */
 public final class EmbeddingIndexer {
 
@@ -36,7 +36,9 @@ public final class EmbeddingIndexer {
   public static final String WRITE_METRIC = "lookalike.indexer.write";
   public static final String FRESHNESS_METRIC = "lookalike.freshness";
 
-  /** One record of the embeddings topic: an embedding, or a tombstone ({@code embedding == null}). */
+  /**
+   * One record of the embeddings topic: an embedding, or a tombstone ({@code embedding == null}).
+   */
   public record Change(ImageKey key, ImageEmbedding embedding) {
     public Change {
       Objects.requireNonNull(key, "key");
@@ -58,20 +60,34 @@ public final class EmbeddingIndexer {
     this.store = Objects.requireNonNull(store, "store");
     this.registry = Objects.requireNonNull(registry, "registry");
     String model = store.modelId();
-    upserts = Counter.builder(UPSERTS_METRIC).tag("model", model)
-        .description("Images written to the vector store").register(registry);
-    deletes = Counter.builder(DELETES_METRIC).tag("model", model)
-        .description("Images removed from the vector store").register(registry);
-    stale = Counter.builder(STALE_METRIC).tag("model", model)
-        .description("Upserts skipped because the store holds a newer version").register(registry);
-    writes = Timer.builder(WRITE_METRIC).tag("model", model)
-        .description("Time to make one batch durable and searchable").register(registry);
-    freshness = Timer.builder(FRESHNESS_METRIC).tag("model", model)
-        .description("From the catalog change (occurredAt) to the image being searchable")
-        .publishPercentileHistogram()
-        .publishPercentiles(0.5, 0.95, 0.99)
-        .maximumExpectedValue(Duration.ofHours(1))
-        .register(registry);
+    upserts =
+        Counter.builder(UPSERTS_METRIC)
+            .tag("model", model)
+            .description("Images written to the vector store")
+            .register(registry);
+    deletes =
+        Counter.builder(DELETES_METRIC)
+            .tag("model", model)
+            .description("Images removed from the vector store")
+            .register(registry);
+    stale =
+        Counter.builder(STALE_METRIC)
+            .tag("model", model)
+            .description("Upserts skipped because the store holds a newer version")
+            .register(registry);
+    writes =
+        Timer.builder(WRITE_METRIC)
+            .tag("model", model)
+            .description("Time to make one batch durable and searchable")
+            .register(registry);
+    freshness =
+        Timer.builder(FRESHNESS_METRIC)
+            .tag("model", model)
+            .description("From the catalog change (occurredAt) to the image being searchable")
+            .publishPercentileHistogram()
+            .publishPercentiles(0.5, 0.95, 0.99)
+            .maximumExpectedValue(Duration.ofHours(1))
+            .register(registry);
   }
 
   public VectorStore store() {
@@ -81,16 +97,33 @@ public final class EmbeddingIndexer {
   /** Why this embedding cannot go into the store, or null if it can. */
   public Rejection check(ImageKey key, ImageEmbedding embedding) {
     if (!store.modelId().equals(embedding.getModelId())) {
-      return new Rejection("wrong_model",
-          "Embedding of model " + embedding.getModelId() + " on the topic of model " + store.modelId());
+      return new Rejection(
+          "wrong_model",
+          "Embedding of model "
+              + embedding.getModelId()
+              + " on the topic of model "
+              + store.modelId());
     }
     if (embedding.getVector().size() != store.dimension()) {
-      return new Rejection("wrong_dimension", "Vector of " + embedding.getVector().size()
-          + " dimensions, the index of model " + store.modelId() + " holds " + store.dimension());
+      return new Rejection(
+          "wrong_dimension",
+          "Vector of "
+              + embedding.getVector().size()
+              + " dimensions, the index of model "
+              + store.modelId()
+              + " holds "
+              + store.dimension());
     }
-    if (!key.productId().equals(embedding.getProductId()) || !key.imageId().equals(embedding.getImageId())) {
-      return new Rejection("key_mismatch", "Record key " + key + " does not match the embedding's ids "
-          + embedding.getProductId() + "/" + embedding.getImageId());
+    if (!key.productId().equals(embedding.getProductId())
+        || !key.imageId().equals(embedding.getImageId())) {
+      return new Rejection(
+          "key_mismatch",
+          "Record key "
+              + key
+              + " does not match the embedding's ids "
+              + embedding.getProductId()
+              + "/"
+              + embedding.getImageId());
     }
     double norm = 0;
     for (Float value : embedding.getVector()) {
@@ -107,13 +140,17 @@ public final class EmbeddingIndexer {
 
   /** Counts a record that was dead-lettered instead of indexed. */
   public void rejected(String code) {
-    Counter.builder(REJECTED_METRIC).tag("model", store.modelId()).tag("reason", code)
-        .description("Records dead-lettered instead of indexed").register(registry).increment();
+    Counter.builder(REJECTED_METRIC)
+        .tag("model", store.modelId())
+        .tag("reason", code)
+        .description("Records dead-lettered instead of indexed")
+        .register(registry)
+        .increment();
   }
 
   /**
-   * Applies the changes in order (the last change per key wins) and returns once they are durable and
-   * searchable. The changes must have passed {@link #check}.
+   * Applies the changes in order (the last change per key wins) and returns once they are durable
+   * and searchable. The changes must have passed {@link #check}.
    */
   public VectorStore.WriteResult index(List<Change> changes) {
     Map<ImageKey, Change> last = new LinkedHashMap<>();
@@ -170,21 +207,30 @@ public final class EmbeddingIndexer {
         price == null ? null : price.getAmount(),
         price == null ? null : price.getCurrency(),
         product == null ? null : availability(key, product.getAvailability()),
-        product == null || product.getAttributes() == null ? Map.of() : Map.copyOf(product.getAttributes()));
+        product == null || product.getAttributes() == null
+            ? Map.of()
+            : Map.copyOf(product.getAttributes()));
   }
 
   /**
-   * The catalog's availability in the one vocabulary of {@link ProductAvailability}, whatever way the
-   * product came in (a Kafka producer may write "in-stock"); a value outside it is kept as UNKNOWN.
+   * The catalog's availability in the one vocabulary of {@link ProductAvailability}, whatever way
+   * the product came in (a Kafka producer may write "in-stock"); a value outside it is kept as
+   * UNKNOWN.
    */
   static String availability(ImageKey key, String value) {
     if (value == null) {
       return null;
     }
-    return ProductAvailability.parse(value).orElseGet(() -> {
-      log.warn("Image {} has availability '{}', not one of {}: indexed as {}", key, value,
-          ProductAvailability.ORDERED, ProductAvailability.UNKNOWN);
-      return ProductAvailability.UNKNOWN;
-    });
+    return ProductAvailability.parse(value)
+        .orElseGet(
+            () -> {
+              log.warn(
+                  "Image {} has availability '{}', not one of {}: indexed as {}",
+                  key,
+                  value,
+                  ProductAvailability.ORDERED,
+                  ProductAvailability.UNKNOWN);
+              return ProductAvailability.UNKNOWN;
+            });
   }
 }

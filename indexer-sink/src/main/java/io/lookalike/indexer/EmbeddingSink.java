@@ -1,13 +1,13 @@
 package io.lookalike.indexer;
 
-import io.lookalike.store.VectorStore;
-import io.lookalike.schemas.GroupProgress;
 import io.lookalike.schemas.AvroSerde;
 import io.lookalike.schemas.DeadLetters;
+import io.lookalike.schemas.GroupProgress;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.Topics;
+import io.lookalike.store.VectorStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -43,8 +43,8 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * The embedded indexer: consumes {@code catalog.image-embeddings.<modelId>} and writes each polled batch
- * to a {@link VectorStore}, committing offsets only once the batch is durable and searchable.
+ * The embedded indexer: consumes {@code catalog.image-embeddings.<modelId>} and writes each polled
+ * batch to a {@link VectorStore}, committing offsets only once the batch is durable and searchable.
  */
 public final class EmbeddingSink implements AutoCloseable {
 
@@ -53,20 +53,41 @@ public final class EmbeddingSink implements AutoCloseable {
   public static final String STAGE = "indexer";
 
   public static final String BOOTSTRAP_SERVERS_CONFIG = ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG;
-  private static final String BOOTSTRAP_SERVERS_DOC = "Kafka brokers to read embeddings from and write dead letters to.";
+  private static final String BOOTSTRAP_SERVERS_DOC =
+      "Kafka brokers to read embeddings from and write dead letters to.";
   public static final String GROUP_ID_CONFIG = ConsumerConfig.GROUP_ID_CONFIG;
-  private static final String GROUP_ID_DOC = "Consumer group of the indexer; default lookalike-indexer-<modelId>.";
+  private static final String GROUP_ID_DOC =
+      "Consumer group of the indexer; default lookalike-indexer-<modelId>.";
   public static final String BATCH_MAX_SIZE_CONFIG = "indexer.batch.max.size";
   private static final String BATCH_MAX_SIZE_DOC =
       "Most records written to the store in one batch (one commit each); also the consumer's max.poll.records.";
   public static final String POLL_TIMEOUT_MS_CONFIG = "indexer.poll.timeout.ms";
-  private static final String POLL_TIMEOUT_MS_DOC = "How long one poll of the embeddings topic waits for records.";
+  private static final String POLL_TIMEOUT_MS_DOC =
+      "How long one poll of the embeddings topic waits for records.";
 
-  public static final ConfigDef CONFIG_DEF = Topics.configDef(Topics.DEAD_LETTERS_CONFIG, Topics.EMBEDDINGS_PREFIX_CONFIG)
-      .define(BOOTSTRAP_SERVERS_CONFIG, Type.LIST, ConfigDef.NO_DEFAULT_VALUE, Importance.HIGH, BOOTSTRAP_SERVERS_DOC)
-      .define(GROUP_ID_CONFIG, Type.STRING, null, Importance.MEDIUM, GROUP_ID_DOC)
-      .define(BATCH_MAX_SIZE_CONFIG, Type.INT, 500, Range.between(1, 100_000), Importance.MEDIUM, BATCH_MAX_SIZE_DOC)
-      .define(POLL_TIMEOUT_MS_CONFIG, Type.LONG, 500L, Range.atLeast(1), Importance.LOW, POLL_TIMEOUT_MS_DOC);
+  public static final ConfigDef CONFIG_DEF =
+      Topics.configDef(Topics.DEAD_LETTERS_CONFIG, Topics.EMBEDDINGS_PREFIX_CONFIG)
+          .define(
+              BOOTSTRAP_SERVERS_CONFIG,
+              Type.LIST,
+              ConfigDef.NO_DEFAULT_VALUE,
+              Importance.HIGH,
+              BOOTSTRAP_SERVERS_DOC)
+          .define(GROUP_ID_CONFIG, Type.STRING, null, Importance.MEDIUM, GROUP_ID_DOC)
+          .define(
+              BATCH_MAX_SIZE_CONFIG,
+              Type.INT,
+              500,
+              Range.between(1, 100_000),
+              Importance.MEDIUM,
+              BATCH_MAX_SIZE_DOC)
+          .define(
+              POLL_TIMEOUT_MS_CONFIG,
+              Type.LONG,
+              500L,
+              Range.atLeast(1),
+              Importance.LOW,
+              POLL_TIMEOUT_MS_DOC);
 
   private static final long MAX_BACKOFF_MS = 30_000;
   private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(10);
@@ -90,14 +111,17 @@ public final class EmbeddingSink implements AutoCloseable {
     this.topic = topics.embeddings(store.modelId());
     this.deadLetterTopic = topics.deadLetters();
     String group = parsed.getString(GROUP_ID_CONFIG);
-    this.groupId = group == null || group.isBlank() ? "lookalike-indexer-" + store.modelId() : group;
+    this.groupId =
+        group == null || group.isBlank() ? "lookalike-indexer-" + store.modelId() : group;
     this.pollTimeout = Duration.ofMillis(parsed.getLong(POLL_TIMEOUT_MS_CONFIG));
 
     Map<String, Object> consumerProps = only(config, ConsumerConfig.configNames());
     consumerProps.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
     consumerProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    consumerProps.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, IsolationLevel.READ_COMMITTED.toString());
-    consumerProps.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"); // a new index reads it all
+    consumerProps.put(
+        ConsumerConfig.ISOLATION_LEVEL_CONFIG, IsolationLevel.READ_COMMITTED.toString());
+    consumerProps.putIfAbsent(
+        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"); // a new index reads it all
     consumerProps.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, parsed.getInt(BATCH_MAX_SIZE_CONFIG));
     consumerProps.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     consumerProps.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
@@ -151,7 +175,8 @@ public final class EmbeddingSink implements AutoCloseable {
     running = false; // the thread finishes its batch, commits, and stops after at most one poll
     join(pollTimeout.plusSeconds(30));
     if (thread.isAlive()) {
-      consumer.wakeup(); // stuck on an unreachable broker: give up on this batch, it will be replayed
+      consumer
+          .wakeup(); // stuck on an unreachable broker: give up on this batch, it will be replayed
       join(Duration.ofSeconds(30));
     }
     if (!thread.isAlive()) {
@@ -188,10 +213,17 @@ public final class EmbeddingSink implements AutoCloseable {
         } catch (WakeupException e) {
           throw e;
         } catch (RuntimeException e) {
-          // The store or the dead-letter topic failed, not the records: replay the batch once it is back.
+          // The store or the dead-letter topic failed, not the records: replay the batch once it is
+          // back.
           failures++;
           long backoff = Math.min(MAX_BACKOFF_MS, 500L << Math.min(failures, 10));
-          log.warn("Retry {} of the batch of {} records from {} in {} ms", failures, records.count(), topic, backoff, e);
+          log.warn(
+              "Retry {} of the batch of {} records from {} in {} ms",
+              failures,
+              records.count(),
+              topic,
+              backoff,
+              e);
           rewind();
           pause(backoff);
         }
@@ -214,7 +246,8 @@ public final class EmbeddingSink implements AutoCloseable {
     List<EmbeddingIndexer.Change> changes = new ArrayList<>(records.count());
     List<Future<RecordMetadata>> deadLetters = new ArrayList<>();
     for (ConsumerRecord<byte[], byte[]> record : records) {
-      String rawKey = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
+      String rawKey =
+          record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
       MDC.put("partition", Integer.toString(record.partition()));
       MDC.put("key", rawKey);
       try {
@@ -254,19 +287,33 @@ public final class EmbeddingSink implements AutoCloseable {
         Thread.currentThread().interrupt();
         throw new IllegalStateException("Interrupted while writing dead letters", e);
       } catch (Exception e) {
-        throw new IllegalStateException("Cannot write to the dead-letter topic " + deadLetterTopic, e);
+        throw new IllegalStateException(
+            "Cannot write to the dead-letter topic " + deadLetterTopic, e);
       }
     }
     VectorStore.WriteResult result = indexer.index(changes);
     log.debug("Indexed {} records from {}: {}", records.count(), topic, result);
   }
 
-  private Future<RecordMetadata> deadLetter(ConsumerRecord<byte[], byte[]> record, String code, String reason,
-      Throwable error) {
-    log.warn("Dead-lettering record {}-{}@{}: {}", record.topic(), record.partition(), record.offset(), reason);
+  private Future<RecordMetadata> deadLetter(
+      ConsumerRecord<byte[], byte[]> record, String code, String reason, Throwable error) {
+    log.warn(
+        "Dead-lettering record {}-{}@{}: {}",
+        record.topic(),
+        record.partition(),
+        record.offset(),
+        reason);
     indexer.rejected(code);
-    return producer.send(DeadLetters.record(deadLetterTopic, record.key(), record.value(), STAGE, code, reason, error,
-        new DeadLetters.Source(record.topic(), record.partition(), record.offset())));
+    return producer.send(
+        DeadLetters.record(
+            deadLetterTopic,
+            record.key(),
+            record.value(),
+            STAGE,
+            code,
+            reason,
+            error,
+            new DeadLetters.Source(record.topic(), record.partition(), record.offset())));
   }
 
   /** Sleeps, but wakes early on close; no interrupts, as they break Lucene's open files. */
@@ -292,11 +339,12 @@ public final class EmbeddingSink implements AutoCloseable {
 
   private static Map<String, Object> only(Map<String, Object> config, Set<String> names) {
     Map<String, Object> selected = new HashMap<>();
-    config.forEach((key, value) -> {
-      if (names.contains(key) && value != null) {
-        selected.put(key, value);
-      }
-    });
+    config.forEach(
+        (key, value) -> {
+          if (names.contains(key) && value != null) {
+            selected.put(key, value);
+          }
+        });
     return selected;
   }
 }

@@ -1,14 +1,14 @@
 package io.lookalike.indexer;
 
-import io.lookalike.store.ClusteredVectors;
-import io.lookalike.store.lucene.LuceneVectorStore;
-import io.lookalike.store.StoredImage;
 import static io.lookalike.indexer.Embeddings.embedding;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lookalike.indexer.EmbeddingIndexer.Change;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;
+import io.lookalike.store.ClusteredVectors;
+import io.lookalike.store.StoredImage;
+import io.lookalike.store.lucene.LuceneVectorStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.util.List;
@@ -41,12 +41,13 @@ class EmbeddingIndexerTest {
 
   @Test
   void shouldLetTheLastChangePerKeyWinWithinABatch() {
-    indexer.index(List.of(
-        change("p1/0", embedding("p1/0", MODEL, vectors.next(), 1)),
-        change("p2/0", embedding("p2/0", MODEL, vectors.next(), 1)),
-        change("p1/0", null),
-        change("p2/0", null),
-        change("p2/0", embedding("p2/0", MODEL, vectors.next(), 2))));
+    indexer.index(
+        List.of(
+            change("p1/0", embedding("p1/0", MODEL, vectors.next(), 1)),
+            change("p2/0", embedding("p2/0", MODEL, vectors.next(), 1)),
+            change("p1/0", null),
+            change("p2/0", null),
+            change("p2/0", embedding("p2/0", MODEL, vectors.next(), 2))));
 
     assertThat(store.get(ImageKey.parse("p1/0"))).isEmpty();
     assertThat(store.get(ImageKey.parse("p2/0")).orElseThrow().version()).isEqualTo(2);
@@ -91,24 +92,31 @@ class EmbeddingIndexerTest {
 
   @Test
   void shouldRejectZeroOrNonFiniteVector() {
-    assertThat(indexer.check(ImageKey.parse("p1/0"), embedding("p1/0", MODEL, new float[DIM], 1)).code())
+    assertThat(
+            indexer
+                .check(ImageKey.parse("p1/0"), embedding("p1/0", MODEL, new float[DIM], 1))
+                .code())
         .isEqualTo("bad_vector");
     float[] nan = vectors.next();
     nan[3] = Float.NaN;
-    assertThat(indexer.check(ImageKey.parse("p1/0"), embedding("p1/0", MODEL, nan, 1)).code()).isEqualTo("bad_vector");
+    assertThat(indexer.check(ImageKey.parse("p1/0"), embedding("p1/0", MODEL, nan, 1)).code())
+        .isEqualTo("bad_vector");
   }
 
   @Test
   void shouldRejectEmbeddingWhoseIdsDoNotMatchTheKey() {
-    assertThat(indexer.check(ImageKey.parse("p1/0"), embedding("p2/0", MODEL, vectors.next(), 1)).code())
+    assertThat(
+            indexer
+                .check(ImageKey.parse("p1/0"), embedding("p2/0", MODEL, vectors.next(), 1))
+                .code())
         .isEqualTo("key_mismatch");
   }
 
   @Test
   void shouldAcceptAValidEmbedding() {
-    assertThat(indexer.check(ImageKey.parse("p1/0"), embedding("p1/0", MODEL, vectors.next(), 1))).isNull();
+    assertThat(indexer.check(ImageKey.parse("p1/0"), embedding("p1/0", MODEL, vectors.next(), 1)))
+        .isNull();
   }
-
 
   private static Change change(String key, ImageEmbedding embedding) {
     return new Change(ImageKey.parse(key), embedding);

@@ -1,7 +1,5 @@
 package io.lookalike.indexer;
 
-import io.lookalike.store.ClusteredVectors;
-import io.lookalike.store.lucene.LuceneVectorStore;
 import static io.lookalike.indexer.Embeddings.embedding;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -12,6 +10,8 @@ import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.Topics;
+import io.lookalike.store.ClusteredVectors;
+import io.lookalike.store.lucene.LuceneVectorStore;
 import io.lookalike.testkit.KafkaBroker;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -53,10 +53,12 @@ class EmbeddingSinkIT {
     broker = KafkaBroker.start();
     broker.createCompactedTopics(3, TOPICS.embeddings(MODEL));
     broker.createTopics(1, TOPICS.deadLetters());
-    producer = new KafkaProducer<>(Map.of(
-        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
-        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class));
+    producer =
+        new KafkaProducer<>(
+            Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class));
   }
 
   @AfterAll
@@ -66,13 +68,15 @@ class EmbeddingSinkIT {
   }
 
   @Test
-  void shouldIndexEmbeddingsDeadLetterBadRecordsAndResumeWithoutLossOrDuplicates() throws Exception {
+  void shouldIndexEmbeddingsDeadLetterBadRecordsAndResumeWithoutLossOrDuplicates()
+      throws Exception {
     try (LuceneVectorStore store = LuceneVectorStore.open(dir, MODEL, DIM)) {
       // Given a sink running on an empty store
       EmbeddingSink sink = new EmbeddingSink(config(), store, registry);
       sink.start();
 
-      // When embeddings, a corrupt record, a wrong-dimension record, more embeddings and tombstones arrive
+      // When embeddings, a corrupt record, a wrong-dimension record, more embeddings and tombstones
+      // arrive
       for (int i = 0; i < 20; i++) {
         send("p" + i + "/0", embedding("p" + i + "/0", MODEL, vectors.next(), 1));
       }
@@ -86,23 +90,37 @@ class EmbeddingSinkIT {
       send("p2/0", embedding("p2/0", MODEL, vectors.next(), 2));
       producer.flush();
 
-      // Then the live images are searchable and the bad records are dead-lettered with their reasons
+      // Then the live images are searchable and the bad records are dead-lettered with their
+      // reasons
       await().atMost(Duration.ofSeconds(30)).until(() -> store.count() == 28 && sink.caughtUp());
       assertThat(store.get(ImageKey.parse("p0/0"))).isEmpty();
       assertThat(store.get(ImageKey.parse("p2/0")).orElseThrow().version()).isEqualTo(2);
       List<ConsumerRecord<byte[], byte[]>> deadLetters = readDeadLetters(2);
-      assertThat(deadLetters).extracting(r -> DeadLetters.header(r.headers(), DeadLetters.REASON_CODE))
+      assertThat(deadLetters)
+          .extracting(r -> DeadLetters.header(r.headers(), DeadLetters.REASON_CODE))
           .containsExactlyInAnyOrder("corrupt_record", "wrong_dimension");
-      assertThat(deadLetters).allSatisfy(r -> {
-        assertThat(DeadLetters.header(r.headers(), DeadLetters.STAGE)).isEqualTo("indexer");
-        assertThat(DeadLetters.header(r.headers(), DeadLetters.SOURCE_TOPIC)).isEqualTo(TOPICS.embeddings(MODEL));
-        assertThat(DeadLetters.header(r.headers(), DeadLetters.REASON)).isNotBlank();
-      });
-      assertThat(deadLetters).filteredOn(r -> new String(r.key(), StandardCharsets.UTF_8).equals("p100/0"))
-          .singleElement().satisfies(r -> assertThat(r.value()).isEqualTo("not avro".getBytes(StandardCharsets.UTF_8)));
-      assertThat(registry.get(EmbeddingIndexer.REJECTED_METRIC).tag("reason", "wrong_dimension").counter().count())
+      assertThat(deadLetters)
+          .allSatisfy(
+              r -> {
+                assertThat(DeadLetters.header(r.headers(), DeadLetters.STAGE)).isEqualTo("indexer");
+                assertThat(DeadLetters.header(r.headers(), DeadLetters.SOURCE_TOPIC))
+                    .isEqualTo(TOPICS.embeddings(MODEL));
+                assertThat(DeadLetters.header(r.headers(), DeadLetters.REASON)).isNotBlank();
+              });
+      assertThat(deadLetters)
+          .filteredOn(r -> new String(r.key(), StandardCharsets.UTF_8).equals("p100/0"))
+          .singleElement()
+          .satisfies(
+              r -> assertThat(r.value()).isEqualTo("not avro".getBytes(StandardCharsets.UTF_8)));
+      assertThat(
+              registry
+                  .get(EmbeddingIndexer.REJECTED_METRIC)
+                  .tag("reason", "wrong_dimension")
+                  .counter()
+                  .count())
           .isEqualTo(1);
-      assertThat(registry.get(EmbeddingIndexer.FRESHNESS_METRIC).timer().count()).isGreaterThanOrEqualTo(28);
+      assertThat(registry.get(EmbeddingIndexer.FRESHNESS_METRIC).timer().count())
+          .isGreaterThanOrEqualTo(28);
 
       // When the sink stops, more changes arrive, and a new sink starts on the same store
       sink.close();
@@ -116,7 +134,9 @@ class EmbeddingSinkIT {
         restarted.start();
 
         // Then nothing is lost, duplicated or overwritten by an older version
-        await().atMost(Duration.ofSeconds(30)).until(() -> restarted.caughtUp() && store.count() == 37);
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .until(() -> restarted.caughtUp() && store.count() == 37);
         assertThat(store.get(ImageKey.parse("p2/0")).orElseThrow().version()).isEqualTo(2);
         assertThat(store.imagesOf("p39")).hasSize(1);
         assertThat(registry.get(EmbeddingIndexer.STALE_METRIC).counter().count()).isEqualTo(1);
@@ -137,17 +157,26 @@ class EmbeddingSinkIT {
   }
 
   private static void sendRaw(String key, byte[] value) {
-    producer.send(new ProducerRecord<>(TOPICS.embeddings(MODEL), key.getBytes(StandardCharsets.UTF_8), value));
+    producer.send(
+        new ProducerRecord<>(
+            TOPICS.embeddings(MODEL), key.getBytes(StandardCharsets.UTF_8), value));
   }
 
   private static List<ConsumerRecord<byte[], byte[]>> readDeadLetters(int expected) {
     List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-        ConsumerConfig.GROUP_ID_CONFIG, "dlq-reader",
-        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-        ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
-        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class))) {
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                broker.bootstrapServers(),
+                ConsumerConfig.GROUP_ID_CONFIG,
+                "dlq-reader",
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                "earliest",
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
+                ByteArrayDeserializer.class,
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+                ByteArrayDeserializer.class))) {
       consumer.subscribe(List.of(TOPICS.deadLetters()));
       long deadline = System.currentTimeMillis() + 20_000;
       while (records.size() < expected && System.currentTimeMillis() < deadline) {

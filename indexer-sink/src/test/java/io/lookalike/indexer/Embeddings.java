@@ -1,6 +1,5 @@
 package io.lookalike.indexer;
 
-
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.Price;
@@ -32,14 +31,15 @@ public final class Embeddings {
         .setSourceUrl("https://shop.example/" + key + ".jpg")
         .setOccurredAt(Instant.now().minusMillis(100))
         .setEmbeddedAt(Instant.now())
-        .setProduct(ProductMetadata.newBuilder()
-            .setTitle("Title " + key)
-            .setBrand("Acme")
-            .setCategory("Dresses")
-            .setPrice(new Price(29.5, "EUR"))
-            .setAvailability("IN_STOCK")
-            .setAttributes(Map.of("colour", "red"))
-            .build())
+        .setProduct(
+            ProductMetadata.newBuilder()
+                .setTitle("Title " + key)
+                .setBrand("Acme")
+                .setCategory("Dresses")
+                .setPrice(new Price(29.5, "EUR"))
+                .setAvailability("IN_STOCK")
+                .setAttributes(Map.of("colour", "red"))
+                .build())
         .build();
   }
 }

@@ -7,24 +7,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvParser;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
-import io.lookalike.schemas.ProductAvailability;
-import io.lookalike.schemas.EventType;
-import io.lookalike.schemas.ImageRef;
-import io.lookalike.schemas.Price;
 import io.lookalike.schemas.ProductEvent;
-import io.lookalike.schemas.ProductMetadata;
 import java.io.IOException;
 import java.net.URI;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.UnaryOperator;
-import java.util.regex.Pattern;
 
 /**
  * Turns one line of a catalog feed into a {@link ProductEvent}; shared by {@link CatalogFileLoader}
@@ -33,6 +22,7 @@ import java.util.regex.Pattern;
  *
  * <p><b>JSON Lines</b> ({@code .jsonl}, {@code .ndjson}, {@code .json}): one object per line; blank
  * lines and lines starting with {@code #} are skipped.
+ *
  * <pre>
  * {"productId":"p1","title":"Red dress","brand":"Acme","category":"dress","price":49.9,"currency":"EUR",
  *  "availability":"IN_STOCK","attributes":{"colour":"red"},
@@ -40,20 +30,22 @@ import java.util.regex.Pattern;
  * {"productId":"p2","image":"https://cdn.example.com/p2.jpg"}
  * {"productId":"p1","type":"DELETE"}
  * </pre>
- * The fields are those of {@link ProductEventJson}, which reads every line: {@code productId} (required);
- * {@code type} UPSERT (default) or DELETE; {@code version} (default: {@code occurredAt} in epoch ms);
- * {@code eventId} (default {@code productId:version}); {@code occurredAt} (epoch ms or ISO-8601, default now,
- * strictly increasing within one parser); {@code title},
- * {@code brand}, {@code category}, {@code price}, {@code currency} (required with a price),
- * {@code availability} (IN_STOCK, OUT_OF_STOCK, PREORDER, DISCONTINUED, UNKNOWN; case and
- * spaces/dashes are ignored), {@code attributes} (object of strings); {@code images} as
- * {@code [{imageId, url, position}]} ({@code imageId} defaults to the index, {@code position} too),
- * or one {@code image} / {@code imageUrl} as a shorthand for image {@code 0}.
  *
- * <p><b>CSV</b> ({@code .csv}), with a header line: {@code productId,type,version,eventId,occurredAt,
- * title,brand,category,price,currency,availability,image_urls}; {@code image_urls} is {@code |}-separated,
- * with imageIds {@code 0,1,2…}. Any other column becomes an attribute. Empty cells count as absent.
- * One record per line: quoted cells may hold commas but no line breaks.
+ * The fields are those of {@link ProductEventJson}, which reads every line: {@code productId}
+ * (required); {@code type} UPSERT (default) or DELETE; {@code version} (default: {@code occurredAt}
+ * in epoch ms); {@code eventId} (default {@code productId:version}); {@code occurredAt} (epoch ms
+ * or ISO-8601, default now, strictly increasing within one parser); {@code title}, {@code brand},
+ * {@code category}, {@code price}, {@code currency} (required with a price), {@code availability}
+ * (IN_STOCK, OUT_OF_STOCK, PREORDER, DISCONTINUED, UNKNOWN; case and spaces/dashes are ignored),
+ * {@code attributes} (object of strings); {@code images} as {@code [{imageId, url, position}]}
+ * ({@code imageId} defaults to the index, {@code position} too), or one {@code image} / {@code
+ * imageUrl} as a shorthand for image {@code 0}.
+ *
+ * <p><b>CSV</b> ({@code .csv}), with a header line: {@code
+ * productId,type,version,eventId,occurredAt,
+ * title,brand,category,price,currency,availability,image_urls}; {@code image_urls} is {@code
+ * |}-separated, with imageIds {@code 0,1,2…}. Any other column becomes an attribute. Empty cells
+ * count as absent. One record per line: quoted cells may hold commas but no line breaks.
  *
  * <p>Image URLs without a scheme are resolved by the resolver given (against the feed's location).
  */
@@ -61,7 +53,8 @@ public final class CatalogFeedParser {
 
   /** The two feed formats. */
   public enum Format {
-    JSON_LINES, CSV;
+    JSON_LINES,
+    CSV;
 
     /** CSV when the name ends in {@code .csv}, JSON Lines otherwise. */
     public static Format of(String fileName) {
@@ -69,8 +62,20 @@ public final class CatalogFeedParser {
     }
   }
 
-  private static final Set<String> CSV_COLUMNS = Set.of("productId", "type", "version", "eventId", "occurredAt",
-      "title", "brand", "category", "price", "currency", "availability", "image_urls");
+  private static final Set<String> CSV_COLUMNS =
+      Set.of(
+          "productId",
+          "type",
+          "version",
+          "eventId",
+          "occurredAt",
+          "title",
+          "brand",
+          "category",
+          "price",
+          "currency",
+          "availability",
+          "image_urls");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final CsvMapper CSV = new CsvMapper();
 
@@ -88,14 +93,19 @@ public final class CatalogFeedParser {
 
   /**
    * @param resolveRelative maps an image URL without a scheme to a full URL
-   * @param allowFileUrls whether {@code file:} image URLs are accepted (see {@link ProductEventJson.Rules})
+   * @param allowFileUrls whether {@code file:} image URLs are accepted (see {@link
+   *     ProductEventJson.Rules})
    */
-  public CatalogFeedParser(Format format, UnaryOperator<String> resolveRelative, boolean allowFileUrls) {
+  public CatalogFeedParser(
+      Format format, UnaryOperator<String> resolveRelative, boolean allowFileUrls) {
     this.format = format;
     this.rules = new ProductEventJson.Rules(resolveRelative, allowFileUrls, this::nextClock);
   }
 
-  /** Resolves relative image URLs against {@code base} (a directory's file: URI ending in '/', or a feed URL). */
+  /**
+   * Resolves relative image URLs against {@code base} (a directory's file: URI ending in '/', or a
+   * feed URL).
+   */
   public static UnaryOperator<String> relativeTo(URI base) {
     return url -> base.resolve(url).toString();
   }
@@ -113,8 +123,7 @@ public final class CatalogFeedParser {
   public void header(String line) {
     String[] columns;
     try {
-      columns = CSV.readerFor(String[].class)
-          .with(CsvParser.Feature.TRIM_SPACES).readValue(line);
+      columns = CSV.readerFor(String[].class).with(CsvParser.Feature.TRIM_SPACES).readValue(line);
     } catch (IOException e) {
       throw new IllegalArgumentException("unreadable CSV header: " + e.getMessage(), e);
     }
@@ -147,7 +156,8 @@ public final class CatalogFeedParser {
     try {
       node = JSON.readTree(line);
     } catch (IOException e) {
-      throw new IllegalArgumentException("not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+      throw new IllegalArgumentException(
+          "not JSON: " + e.getMessage().lines().findFirst().orElse(""));
     }
     if (!(node instanceof ObjectNode object)) {
       throw new IllegalArgumentException("not a JSON object");
@@ -160,7 +170,8 @@ public final class CatalogFeedParser {
     try {
       row = csvRow.readValue(line);
     } catch (IOException | RuntimeException e) {
-      throw new IllegalArgumentException("unreadable CSV row: " + e.getMessage().lines().findFirst().orElse(""));
+      throw new IllegalArgumentException(
+          "unreadable CSV row: " + e.getMessage().lines().findFirst().orElse(""));
     }
     ObjectNode node = JSON.createObjectNode();
     ObjectNode attributes = node.putObject("attributes");
@@ -172,7 +183,11 @@ public final class CatalogFeedParser {
         var images = node.putArray("images");
         String[] urls = cell.getValue().split("\\|");
         for (int i = 0; i < urls.length; i++) {
-          images.addObject().put("imageId", Integer.toString(i)).put("url", urls[i].strip()).put("position", i);
+          images
+              .addObject()
+              .put("imageId", Integer.toString(i))
+              .put("url", urls[i].strip())
+              .put("position", i);
         }
       } else if (CSV_COLUMNS.contains(cell.getKey())) {
         node.put(cell.getKey(), cell.getValue());
@@ -187,7 +202,10 @@ public final class CatalogFeedParser {
     return ProductEventJson.read(n, rules);
   }
 
-  /** Now, but strictly increasing within this parser: two lines of one product never tie on a default version. */
+  /**
+   * Now, but strictly increasing within this parser: two lines of one product never tie on a
+   * default version.
+   */
   private long nextClock() {
     lastClock = Math.max(System.currentTimeMillis(), lastClock + 1);
     return lastClock;

@@ -20,8 +20,8 @@ import org.slf4j.LoggerFactory;
  * {@link ProductEvent}s (key: productId); the line format is {@link CatalogFeedParser}'s.
  *
  * <p>A relative image path (no URL scheme) is resolved against the catalog file's directory into a
- * {@code file:} URL; the fetcher accepts those only when {@code image.fetch.allow.file} is true (the local
- * mode sets it), and the loader refuses them up front when told the fetcher will not.
+ * {@code file:} URL; the fetcher accepts those only when {@code image.fetch.allow.file} is true
+ * (the local mode sets it), and the loader refuses them up front when told the fetcher will not.
  */
 public final class CatalogFileLoader {
 
@@ -37,49 +37,66 @@ public final class CatalogFileLoader {
     this.file = file;
     Path parent = file.toAbsolutePath().getParent();
     Path baseDir = parent != null ? parent : Path.of(".").toAbsolutePath();
-    this.parser = new CatalogFeedParser(CatalogFeedParser.Format.of(file.getFileName().toString()),
-        url -> baseDir.resolve(url).normalize().toUri().toString(), allowFileUrls);
+    this.parser =
+        new CatalogFeedParser(
+            CatalogFeedParser.Format.of(file.getFileName().toString()),
+            url -> baseDir.resolve(url).normalize().toUri().toString(),
+            allowFileUrls);
   }
 
   /**
-   * Reads {@code file} (CSV when it ends in {@code .csv}, JSON Lines otherwise) and sends one event per
-   * valid line to {@code topic}; flushes before returning. A console progress bar is shown when
+   * Reads {@code file} (CSV when it ends in {@code .csv}, JSON Lines otherwise) and sends one event
+   * per valid line to {@code topic}; flushes before returning. A console progress bar is shown when
    * {@code showProgress} (pass {@code System.console() != null}).
    */
-  public static Result load(Path file, Producer<String, ProductEvent> producer, String topic, boolean showProgress)
+  public static Result load(
+      Path file, Producer<String, ProductEvent> producer, String topic, boolean showProgress)
       throws IOException {
     return load(file, producer, topic, showProgress, true);
   }
 
   /**
-   * As {@link #load(Path, Producer, String, boolean)}; with {@code allowFileUrls} false, lines naming
-   * image paths or {@code file:} URLs are refused (the rule of {@code image.fetch.allow.file}).
+   * As {@link #load(Path, Producer, String, boolean)}; with {@code allowFileUrls} false, lines
+   * naming image paths or {@code file:} URLs are refused (the rule of {@code
+   * image.fetch.allow.file}).
    */
-  public static Result load(Path file, Producer<String, ProductEvent> producer, String topic, boolean showProgress,
-                            boolean allowFileUrls) throws IOException {
+  public static Result load(
+      Path file,
+      Producer<String, ProductEvent> producer,
+      String topic,
+      boolean showProgress,
+      boolean allowFileUrls)
+      throws IOException {
     return new CatalogFileLoader(file, allowFileUrls).run(producer, topic, showProgress);
   }
 
-  private Result run(Producer<String, ProductEvent> producer, String topic, boolean showProgress) throws IOException {
+  private Result run(Producer<String, ProductEvent> producer, String topic, boolean showProgress)
+      throws IOException {
     List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
     AtomicLong failedSends = new AtomicLong();
     long published = 0;
     long invalid = 0;
-    try (ProgressBar bar = showProgress
-        ? new ProgressBarBuilder().setTaskName("Loading " + file.getFileName()).setInitialMax(lines.size())
-            .setStyle(ProgressBarStyle.ASCII).build()
-        : null) {
+    try (ProgressBar bar =
+        showProgress
+            ? new ProgressBarBuilder()
+                .setTaskName("Loading " + file.getFileName())
+                .setInitialMax(lines.size())
+                .setStyle(ProgressBarStyle.ASCII)
+                .build()
+            : null) {
       for (int i = 0; i < lines.size(); i++) {
         long number = i + 1;
         try {
           ProductEvent event = parser.parse(lines.get(i));
           if (event != null) {
-            producer.send(new ProducerRecord<>(topic, event.getProductId(), event), (metadata, error) -> {
-              if (error != null) {
-                failedSends.incrementAndGet();
-                log.error("Could not publish line {} of {}", number, file, error);
-              }
-            });
+            producer.send(
+                new ProducerRecord<>(topic, event.getProductId(), event),
+                (metadata, error) -> {
+                  if (error != null) {
+                    failedSends.incrementAndGet();
+                    log.error("Could not publish line {} of {}", number, file, error);
+                  }
+                });
             published++;
           }
         } catch (IllegalArgumentException e) {
@@ -93,7 +110,11 @@ public final class CatalogFileLoader {
       producer.flush();
     }
     Result result = new Result(published - failedSends.get(), invalid + failedSends.get());
-    log.info("Published {} product events from {} to {} ({} invalid lines)", result.published(), file, topic,
+    log.info(
+        "Published {} product events from {} to {} ({} invalid lines)",
+        result.published(),
+        file,
+        topic,
         result.invalid());
     return result;
   }

@@ -1,10 +1,10 @@
 package io.lookalike.ingest;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lookalike.image.ImageNormaliser;
 import io.lookalike.image.NormalisedImage;
 import io.lookalike.image.RejectedImageException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.EventType;
 import io.lookalike.schemas.ImageKey;
@@ -12,7 +12,6 @@ import io.lookalike.schemas.ImageRef;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.ProductMetadata;
-import io.lookalike.schemas.Serdes;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -51,29 +50,31 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * Turns product events into image records: drops stale versions, fans deletes and dropped images out
- * to tombstones, fetches and normalises each photo, skips unchanged ones and dead-letters failures.
+ * Turns product events into image records: drops stale versions, fans deletes and dropped images
+ * out to tombstones, fetches and normalises each photo, skips unchanged ones and dead-letters
+ * failures.
  *
- * <p>The event value arrives as raw bytes and is decoded here rather than by a Serde with a
- * {@code DeserializationExceptionHandler}: a bad record then takes the same path as any other
- * rejection (dead letter with the original bytes, a metric, the next record goes on), all in this
- * one class and inside the exactly-once transaction.
+ * <p>The event value arrives as raw bytes and is decoded here rather than by a Serde with a {@code
+ * DeserializationExceptionHandler}: a bad record then takes the same path as any other rejection
+ * (dead letter with the original bytes, a metric, the next record goes on), all in this one class
+ * and inside the exactly-once transaction.
  *
- * <p><b>Pipelining.</b> Up to {@code maxInFlight} events per task have their images fetched at once on
- * the shared fetch executor (all images of an event in parallel too). An event is applied to the store
- * and forwarded once its fetches are done and every earlier event of the same product has been applied,
- * only on the stream thread, from {@code process} or from a wall-clock punctuation; so ordering per
- * product and per image key is that of the input, and a slow image holds back only its product. Each event
- * is first written to a changelogged "pending" store in the same transaction as its input offset, and
- * removed in the transaction that forwards its results: after a crash or a rebalance the new owner
- * restores the pending events and fetches them again, so exactly-once holds although the work spans
- * commits.
+ * <p><b>Pipelining.</b> Up to {@code maxInFlight} events per task have their images fetched at once
+ * on the shared fetch executor (all images of an event in parallel too). An event is applied to the
+ * store and forwarded once its fetches are done and every earlier event of the same product has
+ * been applied, only on the stream thread, from {@code process} or from a wall-clock punctuation;
+ * so ordering per product and per image key is that of the input, and a slow image holds back only
+ * its product. Each event is first written to a changelogged "pending" store in the same
+ * transaction as its input offset, and removed in the transaction that forwards its results: after
+ * a crash or a rebalance the new owner restores the pending events and fetches them again, so
+ * exactly-once holds although the work spans commits.
  */
 final class FetcherProcessor implements Processor<byte[], byte[], Object, Object> {
 
   static final String STAGE = "fetcher";
   static final String URL_HEADER = "lookalike.image.url";
   static final String IMAGE_KEY_HEADER = "lookalike.image.key";
+
   /** How often completed events are looked for when no new event arrives. */
   static final Duration DRAIN_INTERVAL = Duration.ofMillis(10);
 
@@ -100,14 +101,26 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
   private KeyValueStore<String, ProductState> store;
   private KeyValueStore<Long, PendingEvent> pending;
   private final Deque<InFlight> inFlight = new ArrayDeque<>();
-  /** Highest version of each product among the events in flight, to skip fetching for stale ones early. */
+
+  /**
+   * Highest version of each product among the events in flight, to skip fetching for stale ones
+   * early.
+   */
   private final Map<String, Long> inFlightVersions = new HashMap<>();
+
   private long nextSequence;
   private Cancellable drainer;
 
-  FetcherProcessor(String imagesSink, String deadLetterSink, String deadLetterTopic, ProductEventDecoder decoder,
-                   ImageFetcher fetcher, Executor executor, int maxInFlight,
-                   MeterRegistry registry, AtomicInteger imagesInFlight) {
+  FetcherProcessor(
+      String imagesSink,
+      String deadLetterSink,
+      String deadLetterTopic,
+      ProductEventDecoder decoder,
+      ImageFetcher fetcher,
+      Executor executor,
+      int maxInFlight,
+      MeterRegistry registry,
+      AtomicInteger imagesInFlight) {
     this.decoder = decoder;
     this.imagesSink = imagesSink;
     this.deadLetterSink = deadLetterSink;
@@ -119,26 +132,39 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     this.published = imagesCounter(registry, "published");
     this.unchanged = imagesCounter(registry, "unchanged");
     this.tombstones = imagesCounter(registry, "tombstone");
-    this.stale = Counter.builder("lookalike.fetcher.events.stale")
-        .description("Product events dropped because a newer version was already processed").register(registry);
-    this.mixedVersions = Counter.builder("lookalike.fetcher.events.stale.mixed.versions")
-        .description("Stale events whose version is a small number below an epoch-ms one: sources mixing version "
-            + "schemes").register(registry);
-    this.fetchTimer = Timer.builder("lookalike.fetcher.fetch")
-        .description("Time to download and normalise one image").register(registry);
+    this.stale =
+        Counter.builder("lookalike.fetcher.events.stale")
+            .description("Product events dropped because a newer version was already processed")
+            .register(registry);
+    this.mixedVersions =
+        Counter.builder("lookalike.fetcher.events.stale.mixed.versions")
+            .description(
+                "Stale events whose version is a small number below an epoch-ms one: sources mixing version "
+                    + "schemes")
+            .register(registry);
+    this.fetchTimer =
+        Timer.builder("lookalike.fetcher.fetch")
+            .description("Time to download and normalise one image")
+            .register(registry);
     this.imagesInFlight = imagesInFlight;
   }
 
   private static Counter imagesCounter(MeterRegistry registry, String outcome) {
-    return Counter.builder("lookalike.fetcher.images").tag("outcome", outcome)
-        .description("Images handled by the fetcher, by outcome").register(registry);
+    return Counter.builder("lookalike.fetcher.images")
+        .tag("outcome", outcome)
+        .description("Images handled by the fetcher, by outcome")
+        .register(registry);
   }
 
-  /** An input record as kept in the pending store: enough to process it, and to dead-letter it, later. */
-  record PendingEvent(byte[] key, byte[] value, long timestamp, String topic, int partition, long offset) {}
+  /**
+   * An input record as kept in the pending store: enough to process it, and to dead-letter it,
+   * later.
+   */
+  record PendingEvent(
+      byte[] key, byte[] value, long timestamp, String topic, int partition, long offset) {}
 
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
   /** JSON (bytes as base64), like {@link ProductState}: the changelog stays readable. */
   static Serde<PendingEvent> pendingSerde() {
@@ -163,15 +189,24 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
   private record Fetched(NormalisedImage image, RejectedImageException error) {}
 
   /** One event on its way: decoded (or the reason it is invalid) and the fetches of its images. */
-  private record InFlight(long sequence, PendingEvent input, ProductEvent event, RejectedImageException invalid,
-                          boolean skipped, Map<String, CompletableFuture<Fetched>> fetches) {
+  private record InFlight(
+      long sequence,
+      PendingEvent input,
+      ProductEvent event,
+      RejectedImageException invalid,
+      boolean skipped,
+      Map<String, CompletableFuture<Fetched>> fetches) {
     boolean isDone() {
       return fetches.values().stream().allMatch(CompletableFuture::isDone);
     }
 
-    /** The product whose order this event must keep: its productId, or its record key when undecodable. */
+    /**
+     * The product whose order this event must keep: its productId, or its record key when
+     * undecodable.
+     */
     String product() {
-      return event != null ? event.getProductId()
+      return event != null
+          ? event.getProductId()
           : input.key() == null ? null : new String(input.key(), StandardCharsets.UTF_8);
     }
   }
@@ -181,7 +216,8 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     this.context = context;
     this.store = context.getStateStore(FetcherApp.STORE_NAME);
     this.pending = context.getStateStore(FetcherApp.PENDING_STORE_NAME);
-    // Events taken in before a crash or a rebalance but not yet applied: fetch them again, in order.
+    // Events taken in before a crash or a rebalance but not yet applied: fetch them again, in
+    // order.
     try (KeyValueIterator<Long, PendingEvent> it = pending.all()) {
       while (it.hasNext()) {
         KeyValue<Long, PendingEvent> entry = it.next();
@@ -190,7 +226,9 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
       }
     }
     if (!inFlight.isEmpty()) {
-      log.info("Resuming {} product events left pending by the previous owner of this task", inFlight.size());
+      log.info(
+          "Resuming {} product events left pending by the previous owner of this task",
+          inFlight.size());
     }
     drainer = context.schedule(DRAIN_INTERVAL, PunctuationType.WALL_CLOCK_TIME, now -> drain());
   }
@@ -200,13 +238,22 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     // Where the event was published, as ProductKeyer noted it before the repartition topic.
     RecordMetadata metadata = context.recordMetadata().orElse(null);
     String topic = header(record, ProductKeyer.SOURCE_TOPIC_HEADER);
-    PendingEvent input = topic != null
-        ? new PendingEvent(originalKey(record.key()), record.value(), record.timestamp(), topic,
-            Integer.parseInt(header(record, ProductKeyer.SOURCE_PARTITION_HEADER)),
-            Long.parseLong(header(record, ProductKeyer.SOURCE_OFFSET_HEADER)))
-        : new PendingEvent(originalKey(record.key()), record.value(), record.timestamp(),
-            metadata == null ? null : metadata.topic(), metadata == null ? -1 : metadata.partition(),
-            metadata == null ? -1 : metadata.offset());
+    PendingEvent input =
+        topic != null
+            ? new PendingEvent(
+                originalKey(record.key()),
+                record.value(),
+                record.timestamp(),
+                topic,
+                Integer.parseInt(header(record, ProductKeyer.SOURCE_PARTITION_HEADER)),
+                Long.parseLong(header(record, ProductKeyer.SOURCE_OFFSET_HEADER)))
+            : new PendingEvent(
+                originalKey(record.key()),
+                record.value(),
+                record.timestamp(),
+                metadata == null ? null : metadata.topic(),
+                metadata == null ? -1 : metadata.partition(),
+                metadata == null ? -1 : metadata.offset());
     long sequence = nextSequence++;
     pending.put(sequence, input);
     submit(sequence, input);
@@ -246,8 +293,11 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
       return;
     }
     ProductState state = store.get(event.getProductId());
-    boolean skip = event.getType() == EventType.DELETE || !EventOrder.isNewer(event, state)
-        || event.getVersion() <= inFlightVersions.getOrDefault(event.getProductId(), Long.MIN_VALUE);
+    boolean skip =
+        event.getType() == EventType.DELETE
+            || !EventOrder.isNewer(event, state)
+            || event.getVersion()
+                <= inFlightVersions.getOrDefault(event.getProductId(), Long.MIN_VALUE);
     Map<String, CompletableFuture<Fetched>> fetches = new LinkedHashMap<>();
     if (!skip) {
       for (ImageRef ref : event.getImages()) {
@@ -261,25 +311,30 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
 
   private CompletableFuture<Fetched> fetchAsync(String url, ImageKey imageKey, int partition) {
     try {
-      return CompletableFuture.supplyAsync(() -> {
-        imagesInFlight.incrementAndGet();
-        try (var s = MDC.putCloseable("stage", STAGE);
-             var p = MDC.putCloseable("partition", Integer.toString(partition));
-             var i = MDC.putCloseable("image", imageKey.toString())) {
-          return fetch(url);
-        } finally {
-          imagesInFlight.decrementAndGet();
-        }
-      }, executor);
+      return CompletableFuture.supplyAsync(
+          () -> {
+            imagesInFlight.incrementAndGet();
+            try (var s = MDC.putCloseable("stage", STAGE);
+                var p = MDC.putCloseable("partition", Integer.toString(partition));
+                var i = MDC.putCloseable("image", imageKey.toString())) {
+              return fetch(url);
+            } finally {
+              imagesInFlight.decrementAndGet();
+            }
+          },
+          executor);
     } catch (RejectedExecutionException e) {
-      return CompletableFuture.completedFuture(new Fetched(null,
-          new RejectedImageException(RejectedImageException.FETCH_FAILED, "fetcher is shutting down", e)));
+      return CompletableFuture.completedFuture(
+          new Fetched(
+              null,
+              new RejectedImageException(
+                  RejectedImageException.FETCH_FAILED, "fetcher is shutting down", e)));
     }
   }
 
   /**
-   * Applies every finished event that no earlier event of the same product is waiting for; so a slow
-   * image holds back only its own product, never the partition.
+   * Applies every finished event that no earlier event of the same product is waiting for; so a
+   * slow image holds back only its own product, never the partition.
    */
   private void drain() {
     Set<String> waiting = new HashSet<>();
@@ -306,8 +361,8 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     PendingEvent input = item.input();
     String key = input.key() == null ? null : new String(input.key(), StandardCharsets.UTF_8);
     try (var s = MDC.putCloseable("stage", STAGE);
-         var p = MDC.putCloseable("partition", Integer.toString(input.partition()));
-         var k = MDC.putCloseable("key", key)) {
+        var p = MDC.putCloseable("partition", Integer.toString(input.partition()));
+        var k = MDC.putCloseable("key", key)) {
       applyEvent(item);
     }
     pending.delete(item.sequence());
@@ -327,19 +382,29 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     if (!EventOrder.isNewer(event, state)) {
       if (looksLikeMixedVersionSchemes(event.getVersion(), state.version())) {
         mixedVersions.increment();
-        log.warn("Dropping version {} of {} as stale: version {} was processed before. It looks like one source sends "
-            + "its own small version numbers and another none (so occurredAt in epoch ms): use one scheme per "
-            + "product (docs/producing.md, the version rule)", event.getVersion(), event.getProductId(), state.version());
+        log.warn(
+            "Dropping version {} of {} as stale: version {} was processed before. It looks like one source sends "
+                + "its own small version numbers and another none (so occurredAt in epoch ms): use one scheme per "
+                + "product (docs/producing.md, the version rule)",
+            event.getVersion(),
+            event.getProductId(),
+            state.version());
       } else {
-        log.debug("Dropping version {} ({}) of {}: version {} ({}) already processed", event.getVersion(),
-            event.getOccurredAt(), event.getProductId(), state.version(), state.occurredAt());
+        log.debug(
+            "Dropping version {} ({}) of {}: version {} ({}) already processed",
+            event.getVersion(),
+            event.getOccurredAt(),
+            event.getProductId(),
+            state.version(),
+            state.occurredAt());
       }
       stale.increment();
       return;
     }
-    ProductState next = event.getType() == EventType.DELETE
-        ? delete(item.input(), event, state)
-        : upsert(item, event, state);
+    ProductState next =
+        event.getType() == EventType.DELETE
+            ? delete(item.input(), event, state)
+            : upsert(item, event, state);
     store.put(event.getProductId(), next);
   }
 
@@ -347,18 +412,22 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     ProductEvent event = decoder.decode(value, timestamp);
     String productId = event.getProductId();
     if (productId == null || productId.isBlank()) {
-      throw new RejectedImageException(RejectedImageException.INVALID_EVENT, "event has no productId");
+      throw new RejectedImageException(
+          RejectedImageException.INVALID_EVENT, "event has no productId");
     }
-    // Any record key is fine: ProductKeyer re-keyed the event by its productId before the repartition topic.
+    // Any record key is fine: ProductKeyer re-keyed the event by its productId before the
+    // repartition topic.
     Set<String> ids = new HashSet<>();
     for (ImageRef image : event.getImages()) {
       String imageId = image.getImageId();
       if (imageId == null || imageId.isEmpty() || imageId.indexOf('/') >= 0) {
-        throw new RejectedImageException(RejectedImageException.INVALID_EVENT,
+        throw new RejectedImageException(
+            RejectedImageException.INVALID_EVENT,
             "imageId must be non-empty and contain no '/': '" + imageId + "'");
       }
       if (!ids.add(imageId)) {
-        throw new RejectedImageException(RejectedImageException.INVALID_EVENT, "duplicate imageId '" + imageId + "'");
+        throw new RejectedImageException(
+            RejectedImageException.INVALID_EVENT, "duplicate imageId '" + imageId + "'");
       }
     }
     return event;
@@ -372,14 +441,16 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     }
     log.debug("Deleted product {} at version {}", event.getProductId(), event.getVersion());
     // Kept as a marker so that older UPSERTs arriving late are still recognised as stale.
-    return new ProductState(event.getVersion(), event.getOccurredAt().toEpochMilli(), true, Map.of());
+    return new ProductState(
+        event.getVersion(), event.getOccurredAt().toEpochMilli(), true, Map.of());
   }
 
   private ProductState upsert(InFlight item, ProductEvent event, ProductState state) {
     PendingEvent record = item.input();
     Map<String, ProductState.Image> before = state == null ? Map.of() : state.images();
     Map<String, ProductState.Image> after = new HashMap<>();
-    ProductMetadata metadata = event.getProduct() != null ? event.getProduct() : ProductMetadata.newBuilder().build();
+    ProductMetadata metadata =
+        event.getProduct() != null ? event.getProduct() : ProductMetadata.newBuilder().build();
     String metadataHash = metadataHash(metadata);
 
     Set<String> current = new HashSet<>();
@@ -394,47 +465,61 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
       ImageKey key = new ImageKey(event.getProductId(), ref.getImageId());
       try (var i = MDC.putCloseable("image", key.toString())) {
         CompletableFuture<Fetched> started = item.fetches().get(ref.getImageId());
-        // Not started when the event looked stale on arrival; fetched now should that have been wrong.
+        // Not started when the event looked stale on arrival; fetched now should that have been
+        // wrong.
         Fetched fetched = started != null ? started.join() : fetch(ref.getUrl());
         NormalisedImage image = fetched.image();
         if (image == null) {
           RejectedImageException e = fetched.error();
-          log.warn("Rejected image {} from {}: {} ({})", key, ref.getUrl(), e.getMessage(), e.reasonCode());
+          log.warn(
+              "Rejected image {} from {}: {} ({})",
+              key,
+              ref.getUrl(),
+              e.getMessage(),
+              e.reasonCode());
           deadLetter(record, e, ref.getUrl(), key);
           if (before.containsKey(ref.getImageId())) {
-            tombstone(record, key); // its newest version is unusable; an older one must not stay searchable
+            tombstone(
+                record,
+                key); // its newest version is unusable; an older one must not stay searchable
           }
           continue;
         }
-        ProductState.Image stored = new ProductState.Image(ref.getUrl(), image.sha256(), metadataHash, ref.getPosition());
+        ProductState.Image stored =
+            new ProductState.Image(ref.getUrl(), image.sha256(), metadataHash, ref.getPosition());
         after.put(ref.getImageId(), stored);
         if (stored.equals(before.get(ref.getImageId()))) {
           unchanged.increment();
           continue;
         }
-        ProductImage value = ProductImage.newBuilder()
-            .setProductId(key.productId())
-            .setImageId(key.imageId())
-            .setVersion(event.getVersion())
-            .setOccurredAt(event.getOccurredAt())
-            .setSourceUrl(ref.getUrl())
-            .setPosition(ref.getPosition())
-            .setSha256(image.sha256())
-            .setMediaType(image.mediaType())
-            .setSizeBytes(image.bytes().length)
-            .setWidth(image.width())
-            .setHeight(image.height())
-            .setBytes(ByteBuffer.wrap(image.bytes()))
-            .setProduct(metadata)
-            .build();
-        context.forward(new Record<Object, Object>(key.toString(), value, record.timestamp()), imagesSink);
+        ProductImage value =
+            ProductImage.newBuilder()
+                .setProductId(key.productId())
+                .setImageId(key.imageId())
+                .setVersion(event.getVersion())
+                .setOccurredAt(event.getOccurredAt())
+                .setSourceUrl(ref.getUrl())
+                .setPosition(ref.getPosition())
+                .setSha256(image.sha256())
+                .setMediaType(image.mediaType())
+                .setSizeBytes(image.bytes().length)
+                .setWidth(image.width())
+                .setHeight(image.height())
+                .setBytes(ByteBuffer.wrap(image.bytes()))
+                .setProduct(metadata)
+                .build();
+        context.forward(
+            new Record<Object, Object>(key.toString(), value, record.timestamp()), imagesSink);
         published.increment();
       }
     }
     return new ProductState(event.getVersion(), event.getOccurredAt().toEpochMilli(), false, after);
   }
 
-  /** Never throws: a rejection, or any bug or odd URL, becomes the image's outcome (keeping the cause). */
+  /**
+   * Never throws: a rejection, or any bug or odd URL, becomes the image's outcome (keeping the
+   * cause).
+   */
   private Fetched fetch(String url) {
     Timer.Sample sample = Timer.start(registry);
     try {
@@ -442,45 +527,73 @@ final class FetcherProcessor implements Processor<byte[], byte[], Object, Object
     } catch (RejectedImageException e) {
       return new Fetched(null, e);
     } catch (RuntimeException | LinkageError e) {
-      return new Fetched(null, new RejectedImageException(RejectedImageException.FETCH_FAILED, "unexpected error: " + e, e));
+      return new Fetched(
+          null,
+          new RejectedImageException(
+              RejectedImageException.FETCH_FAILED, "unexpected error: " + e, e));
     } finally {
       sample.stop(fetchTimer);
     }
   }
 
   private void tombstone(PendingEvent record, ImageKey key) {
-    context.forward(new Record<Object, Object>(key.toString(), null, record.timestamp()), imagesSink);
+    context.forward(
+        new Record<Object, Object>(key.toString(), null, record.timestamp()), imagesSink);
     tombstones.increment();
   }
 
-  private void deadLetter(PendingEvent record, RejectedImageException error, String url, ImageKey imageKey) {
-    DeadLetters.Source source = record.topic() == null ? null
-        : new DeadLetters.Source(record.topic(), record.partition(), record.offset());
+  private void deadLetter(
+      PendingEvent record, RejectedImageException error, String url, ImageKey imageKey) {
+    DeadLetters.Source source =
+        record.topic() == null
+            ? null
+            : new DeadLetters.Source(record.topic(), record.partition(), record.offset());
     Throwable cause = error.getCause() != null ? error.getCause() : error;
-    ProducerRecord<byte[], byte[]> letter = DeadLetters.record(deadLetterTopic, record.key(), record.value(),
-        STAGE, error.reasonCode(), error.getMessage(), cause, source);
+    ProducerRecord<byte[], byte[]> letter =
+        DeadLetters.record(
+            deadLetterTopic,
+            record.key(),
+            record.value(),
+            STAGE,
+            error.reasonCode(),
+            error.getMessage(),
+            cause,
+            source);
     if (url != null) {
       letter.headers().add(URL_HEADER, url.getBytes(StandardCharsets.UTF_8));
     }
     if (imageKey != null) {
       letter.headers().add(IMAGE_KEY_HEADER, imageKey.toString().getBytes(StandardCharsets.UTF_8));
     }
-    context.forward(new Record<Object, Object>(record.key(), record.value(), record.timestamp(), letter.headers()),
+    context.forward(
+        new Record<Object, Object>(
+            record.key(), record.value(), record.timestamp(), letter.headers()),
         deadLetterSink);
-    Counter.builder("lookalike.fetcher.rejected").tag("reason", error.reasonCode())
-        .description("Images and events dead-lettered by the fetcher, by reason").register(registry).increment();
+    Counter.builder("lookalike.fetcher.rejected")
+        .tag("reason", error.reasonCode())
+        .description("Images and events dead-lettered by the fetcher, by reason")
+        .register(registry)
+        .increment();
   }
 
-  /** A small version below one that looks like epoch milliseconds (after 2001): two schemes meet on one product. */
+  /**
+   * A small version below one that looks like epoch milliseconds (after 2001): two schemes meet on
+   * one product.
+   */
   static boolean looksLikeMixedVersionSchemes(long incoming, long processed) {
     return processed >= 1_000_000_000_000L && incoming < 100_000_000_000L;
   }
 
-  /** A stable hash of the metadata snapshot (attributes in key order, so map order does not matter). */
+  /**
+   * A stable hash of the metadata snapshot (attributes in key order, so map order does not matter).
+   */
   static String metadataHash(ProductMetadata metadata) {
-    ProductMetadata canonical = ProductMetadata.newBuilder(metadata)
-        .setAttributes(new TreeMap<>(Objects.requireNonNullElse(metadata.getAttributes(), Map.of())))
-        .build();
-    return ImageNormaliser.sha256(canonical.toString().getBytes(StandardCharsets.UTF_8)).substring(0, 16);
+    ProductMetadata canonical =
+        ProductMetadata.newBuilder(metadata)
+            .setAttributes(
+                new TreeMap<>(Objects.requireNonNullElse(metadata.getAttributes(), Map.of())))
+            .build();
+    return ImageNormaliser.sha256(canonical.toString().getBytes(StandardCharsets.UTF_8))
+        .substring(0, 16);
   }
 }

@@ -5,7 +5,10 @@ import io.lookalike.image.ImageNormaliser;
 import io.lookalike.image.NormalisedImage;
 import io.lookalike.image.RejectedImageException;
 
-/** Fetches the photo behind a URL and normalises it; the fetcher topology's only view of the outside. */
+/**
+ * Fetches the photo behind a URL and normalises it; the fetcher topology's only view of the
+ * outside.
+ */
 @FunctionalInterface
 public interface ImageFetcher {
 

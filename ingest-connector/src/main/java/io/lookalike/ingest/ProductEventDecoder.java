@@ -1,8 +1,8 @@
 package io.lookalike.ingest;
 
-import io.lookalike.image.RejectedImageException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lookalike.image.RejectedImageException;
 import io.lookalike.schemas.AvroSerde;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Serdes;
@@ -40,13 +40,20 @@ public final class ProductEventDecoder {
     this(null);
   }
 
-  /** @param registry where Confluent-framed records' writer schemas are looked up; may be null */
+  /**
+   * @param registry where Confluent-framed records' writer schemas are looked up; may be null
+   */
   public ProductEventDecoder(SchemaRegistryClient registry) {
     this.registry = registry;
   }
 
   /** The encodings a value can be in. */
-  public enum Encoding { AVRO_SINGLE_OBJECT, CONFLUENT, JSON, UNKNOWN }
+  public enum Encoding {
+    AVRO_SINGLE_OBJECT,
+    CONFLUENT,
+    JSON,
+    UNKNOWN
+  }
 
   /** The encoding of a value, from its first bytes. */
   public static Encoding encoding(byte[] value) {
@@ -70,8 +77,8 @@ public final class ProductEventDecoder {
   /**
    * The event, or a rejection naming what is wrong.
    *
-   * @param timestamp the record's timestamp: a JSON event without {@code occurredAt} occurred then (so
-   *     that decoding it again, after a restart, gives the same event)
+   * @param timestamp the record's timestamp: a JSON event without {@code occurredAt} occurred then
+   *     (so that decoding it again, after a restart, gives the same event)
    */
   public ProductEvent decode(byte[] value, long timestamp) throws RejectedImageException {
     if (value == null) {
@@ -82,10 +89,13 @@ public final class ProductEventDecoder {
         case AVRO_SINGLE_OBJECT -> avro.deserialize(value);
         case JSON -> json(value, timestamp);
         case CONFLUENT -> confluent(value);
-        case UNKNOWN -> throw new RejectedImageException(RejectedImageException.INVALID_EVENT, String.format(
-            "Unrecognised encoding (first bytes 0x%02X 0x%02X): expected Avro single-object (C3 01), "
-                + "Confluent wire format (00 + schema id) or a JSON object", value.length > 0 ? value[0] : 0,
-            value.length > 1 ? value[1] : 0));
+        case UNKNOWN ->
+            throw new RejectedImageException(
+                RejectedImageException.INVALID_EVENT,
+                String.format(
+                    "Unrecognised encoding (first bytes 0x%02X 0x%02X): expected Avro single-object (C3 01), "
+                        + "Confluent wire format (00 + schema id) or a JSON object",
+                    value.length > 0 ? value[0] : 0, value.length > 1 ? value[1] : 0));
       };
     } catch (SerializationException e) {
       throw new RejectedImageException(RejectedImageException.INVALID_EVENT, e.getMessage(), e);
@@ -95,24 +105,36 @@ public final class ProductEventDecoder {
   private ProductEvent confluent(byte[] value) throws RejectedImageException {
     int id = ByteBuffer.wrap(value, 1, 4).getInt();
     if (registry == null) {
-      throw new RejectedImageException(RejectedImageException.INVALID_EVENT,
-          "Confluent wire format (schema id " + id + ") but no schema registry is configured (schema.registry.url)");
+      throw new RejectedImageException(
+          RejectedImageException.INVALID_EVENT,
+          "Confluent wire format (schema id "
+              + id
+              + ") but no schema registry is configured (schema.registry.url)");
     }
     org.apache.avro.Schema writer;
     try {
       writer = registry.schemaById(id);
     } catch (SchemaRegistryClient.RegistryException e) {
       if (e.status() == 404) {
-        throw new RejectedImageException(RejectedImageException.INVALID_EVENT,
-            "schema id " + id + " is unknown to the registry: " + e.getMessage(), e);
+        throw new RejectedImageException(
+            RejectedImageException.INVALID_EVENT,
+            "schema id " + id + " is unknown to the registry: " + e.getMessage(),
+            e);
       }
-      throw new RegistryUnavailableException("schema registry failed for schema id " + id + ": " + e.getMessage(), e);
+      throw new RegistryUnavailableException(
+          "schema registry failed for schema id " + id + ": " + e.getMessage(), e);
     } catch (IOException e) {
       throw new RegistryUnavailableException(e.getMessage(), e);
     }
     if (!writer.getFullName().equals(ProductEvent.getClassSchema().getFullName())) {
-      throw new RejectedImageException(RejectedImageException.INVALID_EVENT,
-          "schema id " + id + " is " + writer.getFullName() + ", not " + ProductEvent.getClassSchema().getFullName());
+      throw new RejectedImageException(
+          RejectedImageException.INVALID_EVENT,
+          "schema id "
+              + id
+              + " is "
+              + writer.getFullName()
+              + ", not "
+              + ProductEvent.getClassSchema().getFullName());
     }
     return ConfluentWireFormat.decode(value, writer, ProductEvent.getClassSchema());
   }
@@ -122,14 +144,18 @@ public final class ProductEventDecoder {
     try {
       node = JSON.readTree(value);
     } catch (IOException e) {
-      throw new RejectedImageException(RejectedImageException.INVALID_EVENT,
-          "not JSON: " + e.getMessage().lines().findFirst().orElse(""), e);
+      throw new RejectedImageException(
+          RejectedImageException.INVALID_EVENT,
+          "not JSON: " + e.getMessage().lines().findFirst().orElse(""),
+          e);
     }
     try {
-      // file: URLs pass here: the fetcher's own image.fetch.allow.file decides, per image (scheme_not_allowed).
+      // file: URLs pass here: the fetcher's own image.fetch.allow.file decides, per image
+      // (scheme_not_allowed).
       return ProductEventJson.read(node, new ProductEventJson.Rules(null, true, () -> timestamp));
     } catch (IllegalArgumentException e) {
-      throw new RejectedImageException(RejectedImageException.INVALID_EVENT, "invalid JSON event: " + e.getMessage(), e);
+      throw new RejectedImageException(
+          RejectedImageException.INVALID_EVENT, "invalid JSON event: " + e.getMessage(), e);
     }
   }
 

@@ -9,8 +9,9 @@ import java.io.IOException;
 import org.apache.kafka.common.errors.SerializationException;
 
 /**
- * Writes product events in the format configured ({@code value.format}): Avro single-object encoding, or the
- * Confluent wire format with the schema registered under its subject ({@code value.subject.name.strategy}).
+ * Writes product events in the format configured ({@code value.format}): Avro single-object
+ * encoding, or the Confluent wire format with the schema registered under its subject ({@code
+ * value.subject.name.strategy}).
  */
 public final class ProductEventEncoder {
 
@@ -32,7 +33,8 @@ public final class ProductEventEncoder {
     if (config.format() != SchemaRegistryConfig.ValueFormat.CONFLUENT) {
       return singleObject();
     }
-    return new ProductEventEncoder(new SchemaRegistryClient(config),
+    return new ProductEventEncoder(
+        new SchemaRegistryClient(config),
         config.subjectNameStrategy().subject(topic, ProductEvent.getClassSchema()));
   }
 
@@ -45,7 +47,8 @@ public final class ProductEventEncoder {
       try {
         id = registry.register(subject, ProductEvent.getClassSchema());
       } catch (IOException e) {
-        throw new SerializationException("Cannot register ProductEvent under subject " + subject + ": " + e.getMessage(), e);
+        throw new SerializationException(
+            "Cannot register ProductEvent under subject " + subject + ": " + e.getMessage(), e);
       }
       schemaId = id;
     }

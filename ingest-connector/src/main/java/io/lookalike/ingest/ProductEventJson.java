@@ -23,9 +23,10 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * The one reader of product events in JSON, for every way in: the webhook, the catalog feeds (JSON Lines,
- * and CSV rows turned into objects) and JSON records on {@code catalog.product-events}. It collects every
- * field error rather than stopping at the first.
+ * The one reader of product events in JSON, for every way in: the webhook, the catalog feeds (JSON
+ * Lines, and CSV rows turned into objects) and JSON records on {@code catalog.product-events}. It
+ * collects every field error rather than stopping at the first.
+ *
  * <pre>
  * {"eventId": "e-42", "type": "UPSERT", "productId": "p1", "version": 7, "occurredAt": "2026-01-02T03:04:05Z",
  *  "product": {"title": "Red dress", "brand": "Acme", "category": "dress",
@@ -33,13 +34,15 @@ import java.util.stream.Collectors;
  *              "attributes": {"colour": "red"}},
  *  "images": [{"imageId": "front", "url": "https://cdn.example.com/p1.jpg", "position": 0}]}
  * </pre>
- * Only {@code productId} is required. {@code type} defaults to UPSERT; {@code occurredAt} (ISO-8601 or epoch
- * ms) to now; {@code version} to {@code occurredAt} in epoch ms (the version rule of docs/producing.md);
- * {@code eventId} to {@code productId:version}. The metadata may also sit at the top level, as in feeds
- * ({@code "title": …, "price": 49.9, "currency": "EUR"}). Images are objects {@code {imageId, url, position}}
- * ({@code imageId} and {@code position} default to the index) or plain URL strings; {@code image} or
- * {@code imageUrl} is a shorthand for image {@code 0}. Metadata and images are ignored for a DELETE. Numbers
- * may be given as strings (CSV). Unknown fields are ignored.
+ *
+ * Only {@code productId} is required. {@code type} defaults to UPSERT; {@code occurredAt} (ISO-8601
+ * or epoch ms) to now; {@code version} to {@code occurredAt} in epoch ms (the version rule of
+ * docs/producing.md); {@code eventId} to {@code productId:version}. The metadata may also sit at
+ * the top level, as in feeds ({@code "title": …, "price": 49.9, "currency": "EUR"}). Images are
+ * objects {@code {imageId, url, position}} ({@code imageId} and {@code position} default to the
+ * index) or plain URL strings; {@code image} or {@code imageUrl} is a shorthand for image {@code
+ * 0}. Metadata and images are ignored for a DELETE. Numbers may be given as strings (CSV). Unknown
+ * fields are ignored.
  */
 public final class ProductEventJson {
 
@@ -54,11 +57,14 @@ public final class ProductEventJson {
   /**
    * What differs between the ways in.
    *
-   * @param resolveRelative maps an image URL without a scheme to a full URL (a feed's location); null: refused
-   * @param allowFileUrls whether {@code file:} image URLs are accepted ({@code image.fetch.allow.file})
+   * @param resolveRelative maps an image URL without a scheme to a full URL (a feed's location);
+   *     null: refused
+   * @param allowFileUrls whether {@code file:} image URLs are accepted ({@code
+   *     image.fetch.allow.file})
    * @param clock the default {@code occurredAt}, in epoch ms
    */
-  public record Rules(UnaryOperator<String> resolveRelative, boolean allowFileUrls, LongSupplier clock) {
+  public record Rules(
+      UnaryOperator<String> resolveRelative, boolean allowFileUrls, LongSupplier clock) {
     /** Absolute http(s) URLs only, the wall clock. */
     public static Rules strict() {
       return new Rules(null, false, System::currentTimeMillis);
@@ -82,7 +88,10 @@ public final class ProductEventJson {
     this.rules = rules;
   }
 
-  /** The event, or null with the reasons added to {@code errors}; {@code at} prefixes the field names. */
+  /**
+   * The event, or null with the reasons added to {@code errors}; {@code at} prefixes the field
+   * names.
+   */
   public static ProductEvent read(JsonNode node, String at, List<FieldError> errors, Rules rules) {
     return new ProductEventJson(errors, at, rules).event(node);
   }
@@ -96,7 +105,8 @@ public final class ProductEventJson {
     List<FieldError> errors = new ArrayList<>();
     ProductEvent event = read(node, "", errors, rules);
     if (event == null) {
-      throw new IllegalArgumentException(errors.stream().map(FieldError::toString).collect(Collectors.joining("; ")));
+      throw new IllegalArgumentException(
+          errors.stream().map(FieldError::toString).collect(Collectors.joining("; ")));
     }
     return event;
   }
@@ -120,7 +130,8 @@ public final class ProductEventJson {
     Instant occurredAt = occurredAt(n.get("occurredAt"));
     Long version = wholeNumber(n, "version", "version", Long.MAX_VALUE);
     if (version == null && occurredAt != null) {
-      version = occurredAt.toEpochMilli(); // the version rule: the source's own version, else occurredAt
+      version =
+          occurredAt.toEpochMilli(); // the version rule: the source's own version, else occurredAt
     }
     String eventId = optionalText(n, "eventId", "eventId");
     if (eventId != null && eventId.length() > 256) {
@@ -133,7 +144,8 @@ public final class ProductEventJson {
       if (nested != null && !nested.isNull() && !nested.isObject()) {
         error("product", "must be an object");
       } else {
-        product = nested != null && !nested.isNull() ? metadata(nested, "product.") : metadata(n, "");
+        product =
+            nested != null && !nested.isNull() ? metadata(nested, "product.") : metadata(n, "");
       }
       images = images(n);
     }
@@ -142,15 +154,21 @@ public final class ProductEventJson {
     }
     return ProductEvent.newBuilder()
         .setEventId(eventId != null ? eventId : productId + ":" + version)
-        .setType(type).setProductId(productId).setVersion(version)
-        .setOccurredAt(occurredAt).setProduct(product).setImages(images).build();
+        .setType(type)
+        .setProductId(productId)
+        .setVersion(version)
+        .setOccurredAt(occurredAt)
+        .setProduct(product)
+        .setImages(images)
+        .build();
   }
 
   private Instant occurredAt(JsonNode value) {
     if (value == null || value.isNull() || (value.isTextual() && value.asText().isBlank())) {
       return Instant.ofEpochMilli(rules.clock().getAsLong());
     }
-    if (value.isIntegralNumber() || (value.isTextual() && DIGITS.matcher(value.asText().strip()).matches())) {
+    if (value.isIntegralNumber()
+        || (value.isTextual() && DIGITS.matcher(value.asText().strip()).matches())) {
       return Instant.ofEpochMilli(Long.parseLong(value.asText().strip()));
     }
     try {
@@ -162,13 +180,15 @@ public final class ProductEventJson {
   }
 
   private ProductMetadata metadata(JsonNode p, String prefix) {
-    ProductMetadata.Builder metadata = ProductMetadata.newBuilder()
-        .setTitle(optionalText(p, prefix + "title", "title"))
-        .setBrand(optionalText(p, prefix + "brand", "brand"))
-        .setCategory(optionalText(p, prefix + "category", "category"));
+    ProductMetadata.Builder metadata =
+        ProductMetadata.newBuilder()
+            .setTitle(optionalText(p, prefix + "title", "title"))
+            .setBrand(optionalText(p, prefix + "brand", "brand"))
+            .setCategory(optionalText(p, prefix + "category", "category"));
     JsonNode price = p.get("price");
     if (price != null && !price.isNull() && !(price.isTextual() && price.asText().isBlank())) {
-      // {"price": {"amount": 49.9, "currency": "EUR"}}, or {"price": 49.9, "currency": "EUR"} as in feeds
+      // {"price": {"amount": 49.9, "currency": "EUR"}}, or {"price": 49.9, "currency": "EUR"} as in
+      // feeds
       JsonNode holder = price.isObject() ? price : p;
       String at = price.isObject() ? prefix + "price." : prefix;
       Double amount = number(price.isObject() ? price.get("amount") : price);
@@ -176,7 +196,9 @@ public final class ProductEventJson {
       if (amount == null || amount < 0) {
         error(at + (price.isObject() ? "amount" : "price"), "must be a number >= 0");
       }
-      if (currency == null || !currency.isTextual() || !currency.asText().strip().matches("[A-Za-z]{3}")) {
+      if (currency == null
+          || !currency.isTextual()
+          || !currency.asText().strip().matches("[A-Za-z]{3}")) {
         error(at + "currency", "must be an ISO 4217 code such as EUR");
       } else if (amount != null && amount >= 0) {
         metadata.setPrice(new Price(amount, currency.asText().strip().toUpperCase(Locale.ROOT)));
@@ -196,13 +218,16 @@ public final class ProductEventJson {
       if (!attributes.isObject()) {
         error(prefix + "attributes", "must be an object of strings");
       } else {
-        attributes.fields().forEachRemaining(e -> {
-          if (e.getValue().isContainerNode()) {
-            error(prefix + "attributes." + e.getKey(), "must be a string");
-          } else if (!e.getValue().isNull()) {
-            attrs.put(e.getKey(), e.getValue().asText());
-          }
-        });
+        attributes
+            .fields()
+            .forEachRemaining(
+                e -> {
+                  if (e.getValue().isContainerNode()) {
+                    error(prefix + "attributes." + e.getKey(), "must be a string");
+                  } else if (!e.getValue().isNull()) {
+                    attrs.put(e.getKey(), e.getValue().asText());
+                  }
+                });
       }
     }
     return metadata.setAttributes(attrs).build();
@@ -240,7 +265,9 @@ public final class ProductEventJson {
     }
     for (String shorthand : List.of("image", "imageUrl")) {
       JsonNode single = n.get(shorthand);
-      if (single != null && !single.isNull() && !(single.isTextual() && single.asText().isBlank())) {
+      if (single != null
+          && !single.isNull()
+          && !(single.isTextual() && single.asText().isBlank())) {
         image(single, shorthand, 0, ids, images);
         break;
       }
@@ -248,7 +275,8 @@ public final class ProductEventJson {
     return images;
   }
 
-  private void image(JsonNode image, String field, int index, Set<String> ids, List<ImageRef> images) {
+  private void image(
+      JsonNode image, String field, int index, Set<String> ids, List<ImageRef> images) {
     String imageId;
     String url;
     int position = index;
@@ -278,7 +306,9 @@ public final class ProductEventJson {
     images.add(new ImageRef(imageId, url, position));
   }
 
-  /** The URL as it will be fetched, or null with an error: http(s), and file: only where allowed. */
+  /**
+   * The URL as it will be fetched, or null with an error: http(s), and file: only where allowed.
+   */
   private String url(String url, String field) {
     if (!SCHEME.matcher(url).matches()) {
       if (rules.resolveRelative() == null) {
@@ -302,7 +332,9 @@ public final class ProductEventJson {
         if (rules.allowFileUrls()) {
           return url;
         }
-        error(field, "file: URLs are refused unless image.fetch.allow.file=true (the local mode sets it)");
+        error(
+            field,
+            "file: URLs are refused unless image.fetch.allow.file=true (the local mode sets it)");
         return null;
       }
     } catch (java.net.URISyntaxException e) {
@@ -361,6 +393,7 @@ public final class ProductEventJson {
   }
 
   private void error(String field, String message) {
-    errors.add(new FieldError(at + (field.isEmpty() || at.isEmpty() ? field : "." + field), message));
+    errors.add(
+        new FieldError(at + (field.isEmpty() || at.isEmpty() ? field : "." + field), message));
   }
 }

@@ -9,9 +9,9 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 
 /**
- * The fetcher's first step: keys each product event by its productId (whatever key and partitioner its
- * producer used) before the repartition topic, and remembers where the record came from in headers, so
- * that a later dead letter still names the original topic, partition and offset.
+ * The fetcher's first step: keys each product event by its productId (whatever key and partitioner
+ * its producer used) before the repartition topic, and remembers where the record came from in
+ * headers, so that a later dead letter still names the original topic, partition and offset.
  *
  * <p>An event that cannot be decoded keeps its own key (an empty one when it had none) and is
  * dead-lettered by {@link FetcherProcessor} after the repartition, in order with the rest.
@@ -39,15 +39,23 @@ final class ProductKeyer implements Processor<byte[], byte[], byte[], byte[]> {
   @Override
   public void process(Record<byte[], byte[]> record) {
     String productId = decoder.productIdOrNull(record.value(), record.timestamp());
-    byte[] key = productId != null ? productId.getBytes(StandardCharsets.UTF_8)
-        : record.key() != null ? record.key() : NO_KEY;
+    byte[] key =
+        productId != null
+            ? productId.getBytes(StandardCharsets.UTF_8)
+            : record.key() != null ? record.key() : NO_KEY;
     Headers headers = new RecordHeaders(record.headers().toArray());
-    headers.remove(SOURCE_TOPIC_HEADER).remove(SOURCE_PARTITION_HEADER).remove(SOURCE_OFFSET_HEADER);
+    headers
+        .remove(SOURCE_TOPIC_HEADER)
+        .remove(SOURCE_PARTITION_HEADER)
+        .remove(SOURCE_OFFSET_HEADER);
     RecordMetadata metadata = context.recordMetadata().orElse(null);
     if (metadata != null) {
       headers.add(SOURCE_TOPIC_HEADER, metadata.topic().getBytes(StandardCharsets.UTF_8));
-      headers.add(SOURCE_PARTITION_HEADER, Integer.toString(metadata.partition()).getBytes(StandardCharsets.UTF_8));
-      headers.add(SOURCE_OFFSET_HEADER, Long.toString(metadata.offset()).getBytes(StandardCharsets.UTF_8));
+      headers.add(
+          SOURCE_PARTITION_HEADER,
+          Integer.toString(metadata.partition()).getBytes(StandardCharsets.UTF_8));
+      headers.add(
+          SOURCE_OFFSET_HEADER, Long.toString(metadata.offset()).getBytes(StandardCharsets.UTF_8));
     }
     context.forward(record.withKey(key).withHeaders(headers));
   }

@@ -10,8 +10,8 @@ import org.apache.kafka.common.serialization.Serdes;
 
 /**
  * What the fetcher remembers of one product (its state store value): the last version processed and
- * its {@code occurredAt} (epoch ms; 0 in states written before it was kept), whether that was a delete,
- * and the images it currently has on {@code product-images}.
+ * its {@code occurredAt} (epoch ms; 0 in states written before it was kept), whether that was a
+ * delete, and the images it currently has on {@code product-images}.
  */
 record ProductState(long version, long occurredAt, boolean deleted, Map<String, Image> images) {
 
@@ -23,15 +23,15 @@ record ProductState(long version, long occurredAt, boolean deleted, Map<String, 
   }
 
   /**
-   * The version rule (docs/producing.md): an event is newer when its version is higher, or equal with a later
-   * occurredAt; anything else (older, or the same event again) is stale.
+   * The version rule (docs/producing.md): an event is newer when its version is higher, or equal
+   * with a later occurredAt; anything else (older, or the same event again) is stale.
    */
   boolean isNewer(long otherVersion, long otherOccurredAt) {
     return otherVersion > version || (otherVersion == version && otherOccurredAt > occurredAt);
   }
 
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
   /** JSON, so that the changelog stays readable and new fields can be added later. */
   static Serde<ProductState> serde() {

@@ -41,17 +41,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The feed source in a real Connect worker (Kafka's EmbeddedConnectCluster) with what a feed operator does
- * to its files, and the events it wrote fed to the fetcher's topology: no change goes unnoticed, no product
- * removed by a full feed stays removed once it is listed again.
+ * The feed source in a real Connect worker (Kafka's EmbeddedConnectCluster) with what a feed
+ * operator does to its files, and the events it wrote fed to the fetcher's topology: no change goes
+ * unnoticed, no product removed by a full feed stays removed once it is listed again.
  */
 class FeedToFetcherIT {
 
   private static final List<SampleImages.Photo> PHOTOS = SampleImages.photos("test", 2);
   private static EmbeddedConnectCluster connect;
 
-  @TempDir
-  static Path tmp;
+  @TempDir static Path tmp;
 
   @BeforeAll
   static void startConnect() {
@@ -60,8 +59,13 @@ class FeedToFetcherIT {
     broker.put("transaction.state.log.min.isr", "1");
     broker.put("offsets.topic.replication.factor", "1");
     broker.put("group.initial.rebalance.delay.ms", "0");
-    connect = new EmbeddedConnectCluster.Builder().name("feed-fetcher-it").numWorkers(1)
-        .brokerProps(broker).workerProps(new HashMap<>(Map.of("offset.flush.interval.ms", "500"))).build();
+    connect =
+        new EmbeddedConnectCluster.Builder()
+            .name("feed-fetcher-it")
+            .numWorkers(1)
+            .brokerProps(broker)
+            .workerProps(new HashMap<>(Map.of("offset.flush.interval.ms", "500")))
+            .build();
     connect.start();
   }
 
@@ -85,7 +89,8 @@ class FeedToFetcherIT {
       connect.configureConnector("same-length", config(dir, events, false));
       seen.waitFor(3);
 
-      // When line 2 changes (price 20.0 to 65.0, version 1 to 7: the same length) and the new file is moved over it
+      // When line 2 changes (price 20.0 to 65.0, version 1 to 7: the same length) and the new file
+      // is moved over it
       String after = lines(json("p1", 1, 55.0, 0), json("p2", 7, 65.0, 1), json("p3", 1, 30.0, 0));
       assertThat(after).hasSameSizeAs(before);
       Path next = dir.resolve("catalog.jsonl.tmp");
@@ -94,8 +99,11 @@ class FeedToFetcherIT {
 
       // Then the file is read again, and the changed product has its new version and price
       seen.waitFor(6);
-      ProductEvent p2 = seen.events.stream().filter(e -> e.getProductId().equals("p2") && e.getVersion() == 7)
-          .findFirst().orElseThrow();
+      ProductEvent p2 =
+          seen.events.stream()
+              .filter(e -> e.getProductId().equals("p2") && e.getVersion() == 7)
+              .findFirst()
+              .orElseThrow();
       assertThat(p2.getProduct().getPrice().getAmount()).isEqualTo(65.0);
     } finally {
       connect.deleteConnector("same-length");
@@ -104,13 +112,15 @@ class FeedToFetcherIT {
 
   @Test
   void shouldBringBackProductDeletedByFullFeedWhenListedAgainWithItsOwnVersion() throws Exception {
-    // Given a full feed (feed.emit.deletes) with its own version numbers, and a fetcher reading its events
+    // Given a full feed (feed.emit.deletes) with its own version numbers, and a fetcher reading its
+    // events
     Path dir = Files.createDirectories(tmp.resolve("relist"));
     Path feed = dir.resolve("catalog.jsonl");
     Files.writeString(feed, lines(json("p1", 1, 10.0, 0), json("p2", 1, 20.0, 1)));
     String events = "relist.product-events";
     connect.kafka().createTopic(events, 1);
-    try (Collector seen = new Collector(events); Fetcher fetcher = new Fetcher(tmp.resolve("relist-state"))) {
+    try (Collector seen = new Collector(events);
+        Fetcher fetcher = new Fetcher(tmp.resolve("relist-state"))) {
       connect.configureConnector("relist", config(dir, events, true));
       seen.waitFor(2);
 
@@ -122,16 +132,21 @@ class FeedToFetcherIT {
       assertThat(delete.getProductId()).isEqualTo("p2");
       assertThat(delete.getVersion()).as("the last version the feed listed p2 with").isEqualTo(1);
 
-      // and a later version lists it again, as version 3 (it begins with the same bytes, so only p2 is new)
+      // and a later version lists it again, as version 3 (it begins with the same bytes, so only p2
+      // is new)
       replace(feed, lines(json("p1", 1, 10.0, 0), json("p2", 3, 21.0, 1)));
       seen.waitFor(5);
       assertThat(seen.events.get(4).getProductId()).isEqualTo("p2");
       assertThat(seen.events.get(4).getType()).isEqualTo(EventType.UPSERT);
 
-      // Then the fetcher, given the events in their order, publishes p2, deletes it, and publishes it again
+      // Then the fetcher, given the events in their order, publishes p2, deletes it, and publishes
+      // it again
       seen.records.forEach(fetcher::pipe);
-      List<String> p2 = fetcher.images().stream().filter(r -> r.key().startsWith("p2/"))
-          .map(r -> r.value() == null ? "tombstone" : "v" + r.value().getVersion()).toList();
+      List<String> p2 =
+          fetcher.images().stream()
+              .filter(r -> r.key().startsWith("p2/"))
+              .map(r -> r.value() == null ? "tombstone" : "v" + r.value().getVersion())
+              .toList();
       assertThat(p2).containsExactly("v1", "tombstone", "v3");
       assertThat(fetcher.registry.counter("lookalike.fetcher.events.stale").count()).isZero();
     } finally {
@@ -161,8 +176,17 @@ class FeedToFetcherIT {
   }
 
   private static String json(String productId, int version, double price, int photo) {
-    return "{\"productId\":\"" + productId + "\",\"version\":" + version + ",\"title\":\"" + productId
-        + "\",\"price\":" + price + ",\"currency\":\"EUR\",\"image\":\"" + PHOTOS.get(photo).path().toUri() + "\"}";
+    return "{\"productId\":\""
+        + productId
+        + "\",\"version\":"
+        + version
+        + ",\"title\":\""
+        + productId
+        + "\",\"price\":"
+        + price
+        + ",\"currency\":\"EUR\",\"image\":\""
+        + PHOTOS.get(photo).path().toUri()
+        + "\"}";
   }
 
   private static String lines(String... lines) {
@@ -176,22 +200,33 @@ class FeedToFetcherIT {
     final List<ProductEvent> events = new ArrayList<>();
 
     Collector(String topic) {
-      consumer = new KafkaConsumer<>(Map.of(
-          ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, connect.kafka().bootstrapServers(),
-          ConsumerConfig.GROUP_ID_CONFIG, "it-" + topic,
-          ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-          ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"), new StringDeserializer(), new ByteArrayDeserializer());
+      consumer =
+          new KafkaConsumer<>(
+              Map.of(
+                  ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                  connect.kafka().bootstrapServers(),
+                  ConsumerConfig.GROUP_ID_CONFIG,
+                  "it-" + topic,
+                  ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                  "earliest",
+                  ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                  "read_committed"),
+              new StringDeserializer(),
+              new ByteArrayDeserializer());
       consumer.subscribe(List.of(topic));
     }
 
     void waitFor(int count) {
-      await().atMost(Duration.ofSeconds(60)).until(() -> {
-        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          records.add(r);
-          events.add(Serdes.productEvent().deserialize(r.value()));
-        }
-        return records.size() >= count;
-      });
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(
+              () -> {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                  records.add(r);
+                  events.add(Serdes.productEvent().deserialize(r.value()));
+                }
+                return records.size() >= count;
+              });
     }
 
     @Override
@@ -209,17 +244,36 @@ class FeedToFetcherIT {
 
     Fetcher(Path state) {
       Topics topics = Topics.defaults();
-      ImageDownloader downloader = new ImageDownloader(new ImageDownloader.Options(10 << 20, Duration.ofSeconds(1),
-          Duration.ofSeconds(5), 2, 0, Duration.ZERO, true));
+      ImageDownloader downloader =
+          new ImageDownloader(
+              new ImageDownloader.Options(
+                  10 << 20,
+                  Duration.ofSeconds(1),
+                  Duration.ofSeconds(5),
+                  2,
+                  0,
+                  Duration.ZERO,
+                  true));
       Properties props = new Properties();
       props.put(StreamsConfig.APPLICATION_ID_CONFIG, "feed-fetcher-it");
       props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
       props.put(StreamsConfig.STATE_DIR_CONFIG, state.toString());
-      driver = new TopologyTestDriver(FetcherApp.buildTopology(new StreamsBuilder(), topics,
-          ImageFetcher.of(downloader, new ImageNormaliser()), registry), props);
-      in = driver.createInputTopic(topics.productEvents(), new ByteArraySerializer(), new ByteArraySerializer());
-      out = driver.createOutputTopic(topics.productImages(), new StringDeserializer(),
-          Serdes.productImage().deserializer());
+      driver =
+          new TopologyTestDriver(
+              FetcherApp.buildTopology(
+                  new StreamsBuilder(),
+                  topics,
+                  ImageFetcher.of(downloader, new ImageNormaliser()),
+                  registry),
+              props);
+      in =
+          driver.createInputTopic(
+              topics.productEvents(), new ByteArraySerializer(), new ByteArraySerializer());
+      out =
+          driver.createOutputTopic(
+              topics.productImages(),
+              new StringDeserializer(),
+              Serdes.productImage().deserializer());
     }
 
     void pipe(ConsumerRecord<String, byte[]> record) {

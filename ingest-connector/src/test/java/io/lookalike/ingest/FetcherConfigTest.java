@@ -12,12 +12,12 @@ import org.junit.jupiter.api.Test;
 
 class FetcherConfigTest {
 
-
   @Test
   void shouldFailNamingKeyAndValueOfWrongSetting() {
     assertThatThrownBy(() -> new FetcherConfig(Map.of(FetcherConfig.FETCH_RETRIES_CONFIG, "-1")))
         .isInstanceOf(ConfigException.class)
-        .hasMessageContaining(FetcherConfig.FETCH_RETRIES_CONFIG).hasMessageContaining("-1");
+        .hasMessageContaining(FetcherConfig.FETCH_RETRIES_CONFIG)
+        .hasMessageContaining("-1");
   }
 
   @Test
@@ -30,11 +30,18 @@ class FetcherConfigTest {
 
   @Test
   void shouldRunExactlyOnceWithLargeRecordsAndKeepOurKeysOutOfStreamsConfig() {
-    Properties props = FetcherApp.streamsProperties(Map.of(
-        StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9092", FetcherConfig.FETCH_RETRIES_CONFIG, 1));
+    Properties props =
+        FetcherApp.streamsProperties(
+            Map.of(
+                StreamsConfig.BOOTSTRAP_SERVERS_CONFIG,
+                "localhost:9092",
+                FetcherConfig.FETCH_RETRIES_CONFIG,
+                1));
     assertThat(props.get(StreamsConfig.APPLICATION_ID_CONFIG)).isEqualTo("lookalike-fetcher");
-    assertThat(props.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG)).isEqualTo(StreamsConfig.EXACTLY_ONCE_V2);
-    assertThat(props.get(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG))).isEqualTo(16 << 20);
+    assertThat(props.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG))
+        .isEqualTo(StreamsConfig.EXACTLY_ONCE_V2);
+    assertThat(props.get(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG)))
+        .isEqualTo(16 << 20);
     assertThat(props).doesNotContainKey(FetcherConfig.FETCH_RETRIES_CONFIG);
   }
 }

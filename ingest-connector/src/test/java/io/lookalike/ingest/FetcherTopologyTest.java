@@ -1,10 +1,9 @@
 package io.lookalike.ingest;
 
-import io.lookalike.image.ImageDownloader;
-import io.lookalike.image.ImageNormaliser;
 import static org.assertj.core.api.Assertions.assertThat;
 
-
+import io.lookalike.image.ImageDownloader;
+import io.lookalike.image.ImageNormaliser;
 import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.EventType;
 import io.lookalike.schemas.ImageRef;
@@ -45,8 +44,7 @@ class FetcherTopologyTest {
   private static final Topics TOPICS = Topics.defaults();
   private static final List<SampleImages.Photo> PHOTOS = SampleImages.photos("test", 3);
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   private TopologyTestDriver driver;
@@ -57,20 +55,39 @@ class FetcherTopologyTest {
 
   @BeforeEach
   void setUp() {
-    ImageDownloader downloader = new ImageDownloader(
-        new ImageDownloader.Options(10 << 20, java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(2), 2, 0,
-            java.time.Duration.ZERO, true));
-    var topology = FetcherApp.buildTopology(new StreamsBuilder(), TOPICS,
-        ImageFetcher.of(downloader, new ImageNormaliser()), registry);
+    ImageDownloader downloader =
+        new ImageDownloader(
+            new ImageDownloader.Options(
+                10 << 20,
+                java.time.Duration.ofSeconds(1),
+                java.time.Duration.ofSeconds(2),
+                2,
+                0,
+                java.time.Duration.ZERO,
+                true));
+    var topology =
+        FetcherApp.buildTopology(
+            new StreamsBuilder(),
+            TOPICS,
+            ImageFetcher.of(downloader, new ImageNormaliser()),
+            registry);
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "fetcher-test");
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
     props.put(StreamsConfig.STATE_DIR_CONFIG, dir.resolve("state").toString());
     driver = new TopologyTestDriver(topology, props);
-    events = driver.createInputTopic(TOPICS.productEvents(), new StringSerializer(), Serdes.productEvent().serializer());
-    rawEvents = driver.createInputTopic(TOPICS.productEvents(), new ByteArraySerializer(), new ByteArraySerializer());
-    images = driver.createOutputTopic(TOPICS.productImages(), new StringDeserializer(), Serdes.productImage().deserializer());
-    deadLetters = driver.createOutputTopic(TOPICS.deadLetters(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    events =
+        driver.createInputTopic(
+            TOPICS.productEvents(), new StringSerializer(), Serdes.productEvent().serializer());
+    rawEvents =
+        driver.createInputTopic(
+            TOPICS.productEvents(), new ByteArraySerializer(), new ByteArraySerializer());
+    images =
+        driver.createOutputTopic(
+            TOPICS.productImages(), new StringDeserializer(), Serdes.productImage().deserializer());
+    deadLetters =
+        driver.createOutputTopic(
+            TOPICS.deadLetters(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
   }
 
   @AfterEach
@@ -80,7 +97,8 @@ class FetcherTopologyTest {
 
   @Test
   void shouldPublishEveryImageOfNewProduct() {
-    events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0), image("back", 1)));
+    events.pipeInput(
+        "p1", upsert("p1", 1, metadata("Red dress"), image("front", 0), image("back", 1)));
 
     Map<String, ProductImage> out = images.readKeyValuesToMap();
     assertThat(out).containsOnlyKeys("p1/front", "p1/back");
@@ -123,7 +141,8 @@ class FetcherTopologyTest {
 
   @Test
   void shouldTombstoneImageDroppedFromProduct() {
-    events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0), image("back", 1)));
+    events.pipeInput(
+        "p1", upsert("p1", 1, metadata("Red dress"), image("front", 0), image("back", 1)));
     images.readRecordsToList();
 
     events.pipeInput("p1", upsert("p1", 2, metadata("Red dress"), image("front", 0)));
@@ -136,7 +155,8 @@ class FetcherTopologyTest {
 
   @Test
   void shouldTombstoneEveryImageOnDeleteAndDropOlderLateUpsert() {
-    events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0), image("back", 1)));
+    events.pipeInput(
+        "p1", upsert("p1", 1, metadata("Red dress"), image("front", 0), image("back", 1)));
     images.readRecordsToList();
 
     events.pipeInput("p1", delete("p1", 5));
@@ -155,7 +175,8 @@ class FetcherTopologyTest {
     events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0)));
     images.readRecordsToList();
 
-    // When the feed's synthetic DELETE carries the last version seen (1) and the time it went missing
+    // When the feed's synthetic DELETE carries the last version seen (1) and the time it went
+    // missing
     events.pipeInput("p1", at(delete("p1", 1), 50_000));
 
     // Then it is applied, not dropped as stale
@@ -175,7 +196,8 @@ class FetcherTopologyTest {
     events.pipeInput("p1", at(delete("p1", 1), 50_000));
     images.readRecordsToList();
 
-    // A feed that never changes its version: the re-listing is read later, so its occurredAt is later
+    // A feed that never changes its version: the re-listing is read later, so its occurredAt is
+    // later
     events.pipeInput("p1", at(upsert("p1", 1, metadata("Red dress"), image("front", 0)), 60_000));
 
     assertThat(images.readKeyValuesToMap()).containsOnlyKeys("p1/front").doesNotContainValue(null);
@@ -201,8 +223,10 @@ class FetcherTopologyTest {
     events.pipeInput("p1", upsert("p1", 3, metadata("Old"), image("front", 0)));
     images.readRecordsToList();
 
-    ProductEvent later = ProductEvent.newBuilder(upsert("p1", 3, metadata("New"), image("front", 0)))
-        .setOccurredAt(Instant.ofEpochMilli(3001)).build();
+    ProductEvent later =
+        ProductEvent.newBuilder(upsert("p1", 3, metadata("New"), image("front", 0)))
+            .setOccurredAt(Instant.ofEpochMilli(3001))
+            .build();
     events.pipeInput("p1", later);
 
     assertThat(images.readValue().getProduct().getTitle()).isEqualTo("New");
@@ -212,19 +236,27 @@ class FetcherTopologyTest {
   @Test
   void shouldCountSmallVersionBelowEpochMillisVersionAsMixedSchemes() {
     long epochMillis = Instant.parse("2026-12-01T00:00:00Z").toEpochMilli();
-    events.pipeInput("p1", upsert("p1", epochMillis, metadata("Loaded without a version"), image("front", 0)));
+    events.pipeInput(
+        "p1", upsert("p1", epochMillis, metadata("Loaded without a version"), image("front", 0)));
     images.readRecordsToList();
 
-    events.pipeInput("p1", upsert("p1", 7, metadata("Webhook with its own version"), image("front", 0)));
+    events.pipeInput(
+        "p1", upsert("p1", 7, metadata("Webhook with its own version"), image("front", 0)));
 
     assertThat(images.isEmpty()).isTrue();
-    assertThat(registry.counter("lookalike.fetcher.events.stale.mixed.versions").count()).isEqualTo(1);
+    assertThat(registry.counter("lookalike.fetcher.events.stale.mixed.versions").count())
+        .isEqualTo(1);
   }
 
   @Test
   void shouldDeadLetterMissingFileAndPublishOtherImages() {
-    ProductEvent event = upsert("p1", 1, metadata("Red dress"), image("front", 0),
-        new ImageRef("gone", dir.resolve("missing.jpg").toUri().toString(), 1));
+    ProductEvent event =
+        upsert(
+            "p1",
+            1,
+            metadata("Red dress"),
+            image("front", 0),
+            new ImageRef("gone", dir.resolve("missing.jpg").toUri().toString(), 1));
     events.pipeInput("p1", event);
 
     assertThat(images.readKeyValuesToMap()).containsOnlyKeys("p1/front");
@@ -241,17 +273,22 @@ class FetcherTopologyTest {
 
   @Test
   void shouldDeadLetterCorruptReplacementAndTombstoneOlderImage() throws Exception {
-    Path corrupt = Files.write(dir.resolve("corrupt.jpg"), HostileImages.corruptJpeg(PHOTOS.get(0).bytes()));
+    Path corrupt =
+        Files.write(dir.resolve("corrupt.jpg"), HostileImages.corruptJpeg(PHOTOS.get(0).bytes()));
     events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0)));
     images.readRecordsToList();
 
-    events.pipeInput("p1", upsert("p1", 2, metadata("Red dress"), new ImageRef("front", corrupt.toUri().toString(), 0)));
+    events.pipeInput(
+        "p1",
+        upsert(
+            "p1", 2, metadata("Red dress"), new ImageRef("front", corrupt.toUri().toString(), 0)));
     events.pipeInput("p2", upsert("p2", 1, metadata("Blue shirt"), image("front", 1)));
 
     List<TestRecord<String, ProductImage>> out = images.readRecordsToList();
     assertThat(out).extracting(TestRecord::key).containsExactly("p1/front", "p2/front");
     assertThat(out.get(0).value()).isNull();
-    assertThat(header(deadLetters.readRecord(), DeadLetters.REASON_CODE)).isEqualTo("corrupt_image");
+    assertThat(header(deadLetters.readRecord(), DeadLetters.REASON_CODE))
+        .isEqualTo("corrupt_image");
   }
 
   @Test
@@ -268,29 +305,42 @@ class FetcherTopologyTest {
 
   @Test
   void shouldNameTheExpectedEncodingsWhenDeadLetteringUnknownBytes() {
-    rawEvents.pipeInput("p9".getBytes(StandardCharsets.UTF_8), "productId=p9".getBytes(StandardCharsets.UTF_8));
+    rawEvents.pipeInput(
+        "p9".getBytes(StandardCharsets.UTF_8), "productId=p9".getBytes(StandardCharsets.UTF_8));
 
     String reason = header(deadLetters.readRecord(), DeadLetters.REASON);
-    assertThat(reason).contains("0x70 0x72").contains("single-object").contains("Confluent").contains("JSON");
+    assertThat(reason)
+        .contains("0x70 0x72")
+        .contains("single-object")
+        .contains("Confluent")
+        .contains("JSON");
   }
 
   @Test
   void shouldDeadLetterConfluentFramedEventNamingTheSchemaIdWhenNoRegistryIsSet() {
-    byte[] framed = io.lookalike.schemas.registry.ConfluentWireFormat.encode(42, upsert("p1", 1, metadata("x"), image("front", 0)));
+    byte[] framed =
+        io.lookalike.schemas.registry.ConfluentWireFormat.encode(
+            42, upsert("p1", 1, metadata("x"), image("front", 0)));
     rawEvents.pipeInput("p1".getBytes(StandardCharsets.UTF_8), framed);
 
     TestRecord<byte[], byte[]> letter = deadLetters.readRecord();
-    assertThat(header(letter, DeadLetters.REASON)).contains("schema id 42").contains("schema.registry.url");
+    assertThat(header(letter, DeadLetters.REASON))
+        .contains("schema id 42")
+        .contains("schema.registry.url");
     assertThat(letter.value()).isEqualTo(framed);
   }
 
   @Test
   void shouldAcceptJsonEventInTheWebhooksShape() {
-    String json = "{\"eventId\":\"e1\",\"type\":\"UPSERT\",\"productId\":\"p1\",\"version\":3,"
-        + "\"occurredAt\":\"2026-01-02T03:04:05Z\",\"product\":{\"title\":\"Red dress\","
-        + "\"price\":{\"amount\":49.9,\"currency\":\"EUR\"}},"
-        + "\"images\":[{\"imageId\":\"front\",\"url\":\"" + url(0) + "\",\"position\":0}]}";
-    rawEvents.pipeInput("p1".getBytes(StandardCharsets.UTF_8), json.getBytes(StandardCharsets.UTF_8));
+    String json =
+        "{\"eventId\":\"e1\",\"type\":\"UPSERT\",\"productId\":\"p1\",\"version\":3,"
+            + "\"occurredAt\":\"2026-01-02T03:04:05Z\",\"product\":{\"title\":\"Red dress\","
+            + "\"price\":{\"amount\":49.9,\"currency\":\"EUR\"}},"
+            + "\"images\":[{\"imageId\":\"front\",\"url\":\""
+            + url(0)
+            + "\",\"position\":0}]}";
+    rawEvents.pipeInput(
+        "p1".getBytes(StandardCharsets.UTF_8), json.getBytes(StandardCharsets.UTF_8));
 
     ProductImage front = images.readKeyValuesToMap().get("p1/front");
     assertThat(front.getVersion()).isEqualTo(3);
@@ -302,18 +352,22 @@ class FetcherTopologyTest {
   @Test
   void shouldDeadLetterInvalidJsonEventNamingTheFields() {
     String json = "{\"type\":\"UPSERT\",\"version\":-1}";
-    rawEvents.pipeInput("p1".getBytes(StandardCharsets.UTF_8), json.getBytes(StandardCharsets.UTF_8));
+    rawEvents.pipeInput(
+        "p1".getBytes(StandardCharsets.UTF_8), json.getBytes(StandardCharsets.UTF_8));
 
     TestRecord<byte[], byte[]> letter = deadLetters.readRecord();
     assertThat(header(letter, DeadLetters.REASON_CODE)).isEqualTo("invalid_event");
-    assertThat(header(letter, DeadLetters.REASON)).contains("productId: is required").contains("version:");
+    assertThat(header(letter, DeadLetters.REASON))
+        .contains("productId: is required")
+        .contains("version:");
     assertThat(letter.value()).isEqualTo(json.getBytes(StandardCharsets.UTF_8));
   }
 
   @Test
   void shouldKeepOneProductsHistoryWhateverKeyItsProducerUsed() {
     // Given a product published under its own key, then under another key and with none at all
-    events.pipeInput("p1", upsert("p1", 1, metadata("Red dress"), image("front", 0), image("back", 1)));
+    events.pipeInput(
+        "p1", upsert("p1", 1, metadata("Red dress"), image("front", 0), image("back", 1)));
     images.readRecordsToList();
 
     // When a later version drops an image, and a delete follows, from producers keying differently
@@ -333,7 +387,13 @@ class FetcherTopologyTest {
   @Test
   void shouldNameTheOriginalTopicPartitionAndOffsetInDeadLettersAfterTheRepartition() {
     events.pipeInput("p1", upsert("p1", 1, metadata("x"), image("front", 0)));
-    events.pipeInput("p2", upsert("p2", 1, metadata("x"), new ImageRef("gone", dir.resolve("gone.jpg").toUri().toString(), 0)));
+    events.pipeInput(
+        "p2",
+        upsert(
+            "p2",
+            1,
+            metadata("x"),
+            new ImageRef("gone", dir.resolve("gone.jpg").toUri().toString(), 0)));
 
     TestRecord<byte[], byte[]> letter = deadLetters.readRecord();
     assertThat(header(letter, DeadLetters.SOURCE_TOPIC)).isEqualTo(TOPICS.productEvents());
@@ -344,9 +404,11 @@ class FetcherTopologyTest {
   @Test
   void shouldDeadLetterEventWithInvalidImageIds() {
     events.pipeInput("p1", upsert("p1", 1, metadata("x"), new ImageRef("a/b", url(0), 0)));
-    events.pipeInput("p2", upsert("p2", 1, metadata("x"), image("front", 0), new ImageRef("front", url(1), 1)));
+    events.pipeInput(
+        "p2", upsert("p2", 1, metadata("x"), image("front", 0), new ImageRef("front", url(1), 1)));
 
-    assertThat(deadLetters.readRecordsToList()).extracting(r -> header(r, DeadLetters.REASON_CODE))
+    assertThat(deadLetters.readRecordsToList())
+        .extracting(r -> header(r, DeadLetters.REASON_CODE))
         .containsExactly("invalid_event", "invalid_event");
     assertThat(images.isEmpty()).isTrue();
   }
@@ -368,15 +430,27 @@ class FetcherTopologyTest {
   }
 
   static ProductMetadata metadata(String title) {
-    return ProductMetadata.newBuilder().setTitle(title).setBrand("Acme").setCategory("dress")
-        .setPrice(new Price(49.9, "EUR")).setAvailability("IN_STOCK")
-        .setAttributes(Map.of("colour", "red", "size", "M")).build();
+    return ProductMetadata.newBuilder()
+        .setTitle(title)
+        .setBrand("Acme")
+        .setCategory("dress")
+        .setPrice(new Price(49.9, "EUR"))
+        .setAvailability("IN_STOCK")
+        .setAttributes(Map.of("colour", "red", "size", "M"))
+        .build();
   }
 
-  static ProductEvent upsert(String productId, long version, ProductMetadata metadata, ImageRef... images) {
-    return ProductEvent.newBuilder().setEventId(productId + ":" + version).setType(EventType.UPSERT)
-        .setProductId(productId).setVersion(version).setOccurredAt(Instant.ofEpochMilli(1000 * version))
-        .setProduct(metadata).setImages(Arrays.asList(images)).build();
+  static ProductEvent upsert(
+      String productId, long version, ProductMetadata metadata, ImageRef... images) {
+    return ProductEvent.newBuilder()
+        .setEventId(productId + ":" + version)
+        .setType(EventType.UPSERT)
+        .setProductId(productId)
+        .setVersion(version)
+        .setOccurredAt(Instant.ofEpochMilli(1000 * version))
+        .setProduct(metadata)
+        .setImages(Arrays.asList(images))
+        .build();
   }
 
   private static ProductEvent at(ProductEvent event, long occurredAtMs) {
@@ -384,8 +458,13 @@ class FetcherTopologyTest {
   }
 
   static ProductEvent delete(String productId, long version) {
-    return ProductEvent.newBuilder().setEventId(productId + ":" + version).setType(EventType.DELETE)
-        .setProductId(productId).setVersion(version).setOccurredAt(Instant.ofEpochMilli(1000 * version))
-        .setImages(List.of()).build();
+    return ProductEvent.newBuilder()
+        .setEventId(productId + ":" + version)
+        .setType(EventType.DELETE)
+        .setProductId(productId)
+        .setVersion(version)
+        .setOccurredAt(Instant.ofEpochMilli(1000 * version))
+        .setImages(List.of())
+        .build();
   }
 }

@@ -47,9 +47,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Hostile image servers against the real fetcher on a real broker. Every server runs on 127.0.0.1 (the
- * only address allow-listed); the SSRF cases aim at other loopback addresses, which the guard refuses
- * before any connection is opened.
+ * Hostile image servers against the real fetcher on a real broker. Every server runs on 127.0.0.1
+ * (the only address allow-listed); the SSRF cases aim at other loopback addresses, which the guard
+ * refuses before any connection is opened.
  */
 class HostileUrlIT {
 
@@ -68,8 +68,7 @@ class HostileUrlIT {
   private static final AtomicInteger busyCalls = new AtomicInteger();
   private static final AtomicInteger photoCalls = new AtomicInteger();
 
-  @TempDir
-  static Path dir;
+  @TempDir static Path dir;
 
   @BeforeAll
   static void start() throws Exception {
@@ -78,46 +77,70 @@ class HostileUrlIT {
     broker.createCompactedTopics(1, TOPICS.productImages());
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
     server.setExecutor(Executors.newCachedThreadPool());
-    server.createContext("/photo/", ex -> {
-      photoCalls.incrementAndGet();
-      send(ex, 200, "image/jpeg", PHOTOS.get(Integer.parseInt(ex.getRequestURI().getPath().replaceAll("\\D", ""))).bytes());
-    });
-    server.createContext("/huge", ex -> stream(ex, 0)); // chunked: the limit must hold while streaming
+    server.createContext(
+        "/photo/",
+        ex -> {
+          photoCalls.incrementAndGet();
+          send(
+              ex,
+              200,
+              "image/jpeg",
+              PHOTOS
+                  .get(Integer.parseInt(ex.getRequestURI().getPath().replaceAll("\\D", "")))
+                  .bytes());
+        });
+    server.createContext(
+        "/huge", ex -> stream(ex, 0)); // chunked: the limit must hold while streaming
     server.createContext("/huge-declared", ex -> stream(ex, FIVE_GB));
-    server.createContext("/drip", ex -> { // one byte per second, forever
-      ex.getResponseHeaders().add("Content-Type", "image/jpeg");
-      ex.sendResponseHeaders(200, 0);
-      try (OutputStream out = ex.getResponseBody()) {
-        for (int i = 0; i < 60; i++) {
-          out.write(0xFF);
-          out.flush();
-          Thread.sleep(1000);
-        }
-      } catch (IOException | InterruptedException e) {
-        // the fetcher hung up, as it should
-      }
-    });
-    server.createContext("/bomb.png", ex -> send(ex, 200, "image/png", HostileImages.hugePng(50_000, 50_000)));
-    server.createContext("/page.jpg", ex -> send(ex, 200, "image/jpeg",
-        "<html><body><img src=x></body></html>".getBytes(StandardCharsets.UTF_8)));
+    server.createContext(
+        "/drip",
+        ex -> { // one byte per second, forever
+          ex.getResponseHeaders().add("Content-Type", "image/jpeg");
+          ex.sendResponseHeaders(200, 0);
+          try (OutputStream out = ex.getResponseBody()) {
+            for (int i = 0; i < 60; i++) {
+              out.write(0xFF);
+              out.flush();
+              Thread.sleep(1000);
+            }
+          } catch (IOException | InterruptedException e) {
+            // the fetcher hung up, as it should
+          }
+        });
+    server.createContext(
+        "/bomb.png", ex -> send(ex, 200, "image/png", HostileImages.hugePng(50_000, 50_000)));
+    server.createContext(
+        "/page.jpg",
+        ex ->
+            send(
+                ex,
+                200,
+                "image/jpeg",
+                "<html><body><img src=x></body></html>".getBytes(StandardCharsets.UTF_8)));
     server.createContext("/missing.jpg", ex -> send(ex, 404, "text/plain", "not here".getBytes()));
-    server.createContext("/flaky.jpg", ex -> {
-      if (flakyCalls.incrementAndGet() == 1) {
-        send(ex, 500, "text/plain", "try again".getBytes());
-      } else {
-        send(ex, 200, "image/jpeg", PHOTOS.get(1).bytes());
-      }
-    });
-    server.createContext("/busy.jpg", ex -> {
-      if (busyCalls.incrementAndGet() == 1) {
-        ex.getResponseHeaders().add("Retry-After", "1");
-        send(ex, 429, "text/plain", "slow down".getBytes());
-      } else {
-        send(ex, 200, "image/jpeg", PHOTOS.get(2).bytes());
-      }
-    });
-    server.createContext("/to-v6-loopback", ex -> redirect(ex, "http://[::1]:" + port + "/photo/0.jpg"));
-    server.createContext("/to-other-loopback", ex -> redirect(ex, "http://127.0.0.2:" + port + "/photo/0.jpg"));
+    server.createContext(
+        "/flaky.jpg",
+        ex -> {
+          if (flakyCalls.incrementAndGet() == 1) {
+            send(ex, 500, "text/plain", "try again".getBytes());
+          } else {
+            send(ex, 200, "image/jpeg", PHOTOS.get(1).bytes());
+          }
+        });
+    server.createContext(
+        "/busy.jpg",
+        ex -> {
+          if (busyCalls.incrementAndGet() == 1) {
+            ex.getResponseHeaders().add("Retry-After", "1");
+            send(ex, 429, "text/plain", "slow down".getBytes());
+          } else {
+            send(ex, 200, "image/jpeg", PHOTOS.get(2).bytes());
+          }
+        });
+    server.createContext(
+        "/to-v6-loopback", ex -> redirect(ex, "http://[::1]:" + port + "/photo/0.jpg"));
+    server.createContext(
+        "/to-other-loopback", ex -> redirect(ex, "http://127.0.0.2:" + port + "/photo/0.jpg"));
     server.start();
     port = server.getAddress().getPort();
     base = "http://127.0.0.1:" + port;
@@ -135,7 +158,8 @@ class HostileUrlIT {
 
   @Test
   void shouldDeadLetterEveryHostileUrlWithItsReasonWhileServingTheOthers() throws Exception {
-    // Given, on one partition, the slowest case first, then the other hostile ones, then good photos
+    // Given, on one partition, the slowest case first, then the other hostile ones, then good
+    // photos
     Map<String, String> expected = new LinkedHashMap<>();
     Map<String, String> urls = new LinkedHashMap<>();
     urls.put("drip", base + "/drip");
@@ -155,7 +179,8 @@ class HostileUrlIT {
     urls.put("localhost", "http://localhost:" + port + "/photo/0.jpg");
     urls.put("redirect-v6", base + "/to-v6-loopback");
     urls.put("redirect-other", base + "/to-other-loopback");
-    for (String ssrf : List.of("v6-loopback", "other-loopback", "localhost", "redirect-v6", "redirect-other")) {
+    for (String ssrf :
+        List.of("v6-loopback", "other-loopback", "localhost", "redirect-v6", "redirect-other")) {
       expected.put(ssrf, "ssrf_blocked");
     }
     urls.put("flaky", base + "/flaky.jpg");
@@ -175,13 +200,22 @@ class HostileUrlIT {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     try (FetcherApp app = new FetcherApp(config, registry);
-         KafkaProducer<String, ProductEvent> producer = new KafkaProducer<>(Map.of(
-             ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()),
-             new StringSerializer(), Serdes.productEvent().serializer())) {
+        KafkaProducer<String, ProductEvent> producer =
+            new KafkaProducer<>(
+                Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()),
+                new StringSerializer(),
+                Serdes.productEvent().serializer())) {
       app.start();
       for (Map.Entry<String, String> url : urls.entrySet()) {
-        producer.send(new ProducerRecord<>(TOPICS.productEvents(), url.getKey(),
-            upsert(url.getKey(), 1, metadata(url.getKey()), new ImageRef("0", url.getValue(), 0))));
+        producer.send(
+            new ProducerRecord<>(
+                TOPICS.productEvents(),
+                url.getKey(),
+                upsert(
+                    url.getKey(),
+                    1,
+                    metadata(url.getKey()),
+                    new ImageRef("0", url.getValue(), 0))));
       }
       producer.flush();
 
@@ -189,30 +223,37 @@ class HostileUrlIT {
       Map<String, String> reasons = new HashMap<>();
       Set<String> published = new HashSet<>();
       try (KafkaConsumer<String, byte[]> images = consumer(TOPICS.productImages());
-           KafkaConsumer<String, byte[]> letters = consumer(TOPICS.deadLetters())) {
-        await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
-          for (ConsumerRecord<String, byte[]> r : images.poll(Duration.ofMillis(100))) {
-            published.add(r.key().substring(0, r.key().indexOf('/')));
-          }
-          for (ConsumerRecord<String, byte[]> r : letters.poll(Duration.ofMillis(100))) {
-            reasons.put(r.key(), DeadLetters.header(r.headers(), DeadLetters.REASON_CODE));
-          }
-          assertThat(reasons).hasSize(expected.size());
-          assertThat(published).hasSize(urls.size() - expected.size());
-        });
+          KafkaConsumer<String, byte[]> letters = consumer(TOPICS.deadLetters())) {
+        await()
+            .atMost(Duration.ofSeconds(90))
+            .untilAsserted(
+                () -> {
+                  for (ConsumerRecord<String, byte[]> r : images.poll(Duration.ofMillis(100))) {
+                    published.add(r.key().substring(0, r.key().indexOf('/')));
+                  }
+                  for (ConsumerRecord<String, byte[]> r : letters.poll(Duration.ofMillis(100))) {
+                    reasons.put(r.key(), DeadLetters.header(r.headers(), DeadLetters.REASON_CODE));
+                  }
+                  assertThat(reasons).hasSize(expected.size());
+                  assertThat(published).hasSize(urls.size() - expected.size());
+                });
       }
 
       assertThat(reasons).containsExactlyInAnyOrderEntriesOf(expected);
       assertThat(published).containsOnly("flaky", "busy", "ok0", "ok1", "ok2", "ok3");
-      // How long the drip held its fetch is a benchmark matter (FetcherBenchmark), not an assertion:
+      // How long the drip held its fetch is a benchmark matter (FetcherBenchmark), not an
+      // assertion:
       // on a loaded machine the other fetches may finish after it.
       // The 5 GB bodies were cut off near the limit, never stored
       assertThat(hugeBytesSent.get()).isLessThan(64L << 20);
       assertThat(busyCalls.get()).isEqualTo(2);
       assertThat(flakyCalls.get()).isEqualTo(2);
-      assertThat(photoCalls.get()).isEqualTo(4); // none through the refused loopback URLs and redirects
-      assertThat(registry.counter("lookalike.fetcher.rejected", "reason", "ssrf_blocked").count()).isEqualTo(5);
-      assertThat(registry.counter("lookalike.fetcher.rejected", "reason", "too_large").count()).isEqualTo(2);
+      assertThat(photoCalls.get())
+          .isEqualTo(4); // none through the refused loopback URLs and redirects
+      assertThat(registry.counter("lookalike.fetcher.rejected", "reason", "ssrf_blocked").count())
+          .isEqualTo(5);
+      assertThat(registry.counter("lookalike.fetcher.rejected", "reason", "too_large").count())
+          .isEqualTo(2);
     }
   }
 
@@ -233,7 +274,8 @@ class HostileUrlIT {
     }
   }
 
-  private static void send(HttpExchange ex, int status, String type, byte[] body) throws IOException {
+  private static void send(HttpExchange ex, int status, String type, byte[] body)
+      throws IOException {
     ex.getResponseHeaders().add("Content-Type", type);
     ex.sendResponseHeaders(status, body.length);
     ex.getResponseBody().write(body);
@@ -247,11 +289,19 @@ class HostileUrlIT {
   }
 
   private static KafkaConsumer<String, byte[]> consumer(String topic) {
-    KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-        ConsumerConfig.GROUP_ID_CONFIG, "check-" + topic,
-        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"), new StringDeserializer(), new ByteArrayDeserializer());
+    KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                broker.bootstrapServers(),
+                ConsumerConfig.GROUP_ID_CONFIG,
+                "check-" + topic,
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                "earliest",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                "read_committed"),
+            new StringDeserializer(),
+            new ByteArrayDeserializer());
     consumer.subscribe(List.of(topic));
     return consumer;
   }

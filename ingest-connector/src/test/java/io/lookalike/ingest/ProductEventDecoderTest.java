@@ -16,21 +16,33 @@ import org.junit.jupiter.api.Test;
 
 class ProductEventDecoderTest {
 
-  private static final ProductEvent EVENT = ProductEvent.newBuilder().setEventId("e1").setType(EventType.UPSERT)
-      .setProductId("p1").setVersion(1).setOccurredAt(Instant.ofEpochMilli(5)).setImages(List.of()).build();
+  private static final ProductEvent EVENT =
+      ProductEvent.newBuilder()
+          .setEventId("e1")
+          .setType(EventType.UPSERT)
+          .setProductId("p1")
+          .setVersion(1)
+          .setOccurredAt(Instant.ofEpochMilli(5))
+          .setImages(List.of())
+          .build();
 
   @Test
   void shouldTellTheEncodingsApartByTheirFirstBytes() {
     assertThat(ProductEventDecoder.encoding(Serdes.productEvent().serialize(EVENT)))
         .isEqualTo(ProductEventDecoder.Encoding.AVRO_SINGLE_OBJECT);
-    assertThat(ProductEventDecoder.encoding(ConfluentWireFormat.encode(1, EVENT))).isEqualTo(ProductEventDecoder.Encoding.CONFLUENT);
-    assertThat(ProductEventDecoder.encoding(" \n{\"productId\":\"p1\"}".getBytes(StandardCharsets.UTF_8)))
+    assertThat(ProductEventDecoder.encoding(ConfluentWireFormat.encode(1, EVENT)))
+        .isEqualTo(ProductEventDecoder.Encoding.CONFLUENT);
+    assertThat(
+            ProductEventDecoder.encoding(
+                " \n{\"productId\":\"p1\"}".getBytes(StandardCharsets.UTF_8)))
         .isEqualTo(ProductEventDecoder.Encoding.JSON);
-    assertThat(ProductEventDecoder.encoding("p1".getBytes(StandardCharsets.UTF_8))).isEqualTo(ProductEventDecoder.Encoding.UNKNOWN);
+    assertThat(ProductEventDecoder.encoding("p1".getBytes(StandardCharsets.UTF_8)))
+        .isEqualTo(ProductEventDecoder.Encoding.UNKNOWN);
   }
 
   @Test
-  void shouldDefaultAJsonEventsOccurredAtToTheRecordTimestampSoThatDecodingAgainGivesTheSameEvent() throws Exception {
+  void shouldDefaultAJsonEventsOccurredAtToTheRecordTimestampSoThatDecodingAgainGivesTheSameEvent()
+      throws Exception {
     byte[] json = "{\"productId\":\"p1\"}".getBytes(StandardCharsets.UTF_8);
     ProductEventDecoder decoder = new ProductEventDecoder();
 
@@ -44,8 +56,9 @@ class ProductEventDecoderTest {
   @Test
   void shouldRetryRatherThanDeadLetterWhenTheRegistryDoesNotAnswer() {
     // Nothing listens on port 1: a real connection refused, not a stand-in.
-    ProductEventDecoder decoder = new ProductEventDecoder(
-        new SchemaRegistryClient("http://127.0.0.1:1", "", null, Duration.ofSeconds(2)));
+    ProductEventDecoder decoder =
+        new ProductEventDecoder(
+            new SchemaRegistryClient("http://127.0.0.1:1", "", null, Duration.ofSeconds(2)));
     byte[] framed = ConfluentWireFormat.encode(7, EVENT);
 
     assertThatThrownBy(() -> decoder.decode(framed, 0))

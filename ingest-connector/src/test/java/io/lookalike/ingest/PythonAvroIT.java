@@ -18,11 +18,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Records that Debian's python3-avro 1.11 writes in single-object encoding (through the documented script) are read. */
+/**
+ * Records that Debian's python3-avro 1.11 writes in single-object encoding (through the documented
+ * script) are read.
+ */
 class PythonAvroIT {
 
-  @TempDir
-  static Path dir;
+  @TempDir static Path dir;
 
   @BeforeAll
   static void needsPythonAvro() {
@@ -31,16 +33,18 @@ class PythonAvroIT {
 
   @Test
   void shouldReadSingleObjectRecordWrittenByPythonAvro() throws Exception {
-    String line = "{\"eventId\":\"e7\",\"type\":\"UPSERT\",\"productId\":\"p1\",\"version\":7,\"occurredAt\":1700000000001,"
-        + "\"product\":{\"title\":\"Red dress\",\"price\":{\"amount\":49.9,\"currency\":\"EUR\"},"
-        + "\"attributes\":{\"colour\":\"red\"}},"
-        + "\"images\":[{\"imageId\":\"front\",\"url\":\"https://127.0.0.1/p1.jpg\",\"position\":0}]}";
+    String line =
+        "{\"eventId\":\"e7\",\"type\":\"UPSERT\",\"productId\":\"p1\",\"version\":7,\"occurredAt\":1700000000001,"
+            + "\"product\":{\"title\":\"Red dress\",\"price\":{\"amount\":49.9,\"currency\":\"EUR\"},"
+            + "\"attributes\":{\"colour\":\"red\"}},"
+            + "\"images\":[{\"imageId\":\"front\",\"url\":\"https://127.0.0.1/p1.jpg\",\"position\":0}]}";
 
     byte[] value = dump(line);
 
     // Python's fingerprint is its own variant: the header names it, and it is not Java's
     long fingerprint = ByteBuffer.wrap(value, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-    assertThat(fingerprint).isEqualTo(SchemaFingerprints.python(ProductEvent.getClassSchema()))
+    assertThat(fingerprint)
+        .isEqualTo(SchemaFingerprints.python(ProductEvent.getClassSchema()))
         .isNotEqualTo(SchemaFingerprints.java(ProductEvent.getClassSchema()));
     ProductEvent event = new ProductEventDecoder().decode(value, 0);
     assertThat(event.getType()).isEqualTo(EventType.UPSERT);
@@ -54,9 +58,18 @@ class PythonAvroIT {
 
   private static byte[] dump(String line) throws Exception {
     Path file = Files.writeString(dir.resolve("event.jsonl"), line);
-    Process p = new ProcessBuilder(PythonProducer.PYTHON.toString(), PythonProducer.script().toString(), "--dump",
-        "--encoding", "avro", "--schemas", PythonProducer.repoDir().resolve("schemas/src/main/avro").toString(),
-        file.toString()).redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder(
+                PythonProducer.PYTHON.toString(),
+                PythonProducer.script().toString(),
+                "--dump",
+                "--encoding",
+                "avro",
+                "--schemas",
+                PythonProducer.repoDir().resolve("schemas/src/main/avro").toString(),
+                file.toString())
+            .redirectErrorStream(true)
+            .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).as(out).isZero();

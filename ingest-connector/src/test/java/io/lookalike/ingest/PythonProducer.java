@@ -9,8 +9,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * Runs docs/examples/python/produce_events.py, the Python (librdkafka) producer that docs/producing.md shows,
- * with Debian's /usr/bin/python3; tests skip when python3-confluent-kafka (or python3-avro) is missing.
+ * Runs docs/examples/python/produce_events.py, the Python (librdkafka) producer that
+ * docs/producing.md shows, with Debian's /usr/bin/python3; tests skip when python3-confluent-kafka
+ * (or python3-avro) is missing.
  */
 final class PythonProducer {
 
@@ -32,7 +33,10 @@ final class PythonProducer {
     for (String module : modules) {
       int exit;
       try {
-        Process p = new ProcessBuilder(PYTHON.toString(), "-c", "import " + module).redirectErrorStream(true).start();
+        Process p =
+            new ProcessBuilder(PYTHON.toString(), "-c", "import " + module)
+                .redirectErrorStream(true)
+                .start();
         p.getInputStream().readAllBytes();
         exit = p.waitFor(60, TimeUnit.SECONDS) ? p.exitValue() : -1;
       } catch (IOException e) {
@@ -41,19 +45,37 @@ final class PythonProducer {
         Thread.currentThread().interrupt();
         exit = -1;
       }
-      Assumptions.assumeTrue(exit == 0, "/usr/bin/python3 lacks module " + module
-          + " (apt-get install -y --no-install-recommends python3-confluent-kafka python3-avro)");
+      Assumptions.assumeTrue(
+          exit == 0,
+          "/usr/bin/python3 lacks module "
+              + module
+              + " (apt-get install -y --no-install-recommends python3-confluent-kafka python3-avro)");
     }
   }
 
-  /** Publishes the JSON lines given with the script; returns its output, failing on a non-zero exit. */
-  static String publish(String bootstrapServers, String topic, String encoding, Path dir, List<String> events)
+  /**
+   * Publishes the JSON lines given with the script; returns its output, failing on a non-zero exit.
+   */
+  static String publish(
+      String bootstrapServers, String topic, String encoding, Path dir, List<String> events)
       throws IOException, InterruptedException {
     Path file = Files.createTempFile(dir, "python-events", ".jsonl");
     Files.write(file, events, StandardCharsets.UTF_8);
-    Process p = new ProcessBuilder(PYTHON.toString(), script().toString(), "--bootstrap-servers", bootstrapServers,
-        "--topic", topic, "--encoding", encoding, "--schemas", repoDir().resolve("schemas/src/main/avro").toString(),
-        file.toString()).redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder(
+                PYTHON.toString(),
+                script().toString(),
+                "--bootstrap-servers",
+                bootstrapServers,
+                "--topic",
+                topic,
+                "--encoding",
+                encoding,
+                "--schemas",
+                repoDir().resolve("schemas/src/main/avro").toString(),
+                file.toString())
+            .redirectErrorStream(true)
+            .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
       throw new IllegalStateException("produce_events.py failed: " + out);

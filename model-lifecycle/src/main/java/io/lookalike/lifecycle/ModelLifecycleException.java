@@ -1,6 +1,9 @@
 package io.lookalike.lifecycle;
 
-/** A request to the model lifecycle that cannot be done as asked, with the reason; the caller decides how to answer. */
+/**
+ * A request to the model lifecycle that cannot be done as asked, with the reason; the caller
+ * decides how to answer.
+ */
 public class ModelLifecycleException extends RuntimeException {
 
   /** Why; {@link #code()} is the stable name the admin API answers with. */

@@ -1,17 +1,17 @@
 package io.lookalike.lifecycle;
 
-import io.lookalike.model.DjlEmbedder;
-import io.lookalike.model.Embedder;
 import io.lookalike.embedder.EmbedderApp;
 import io.lookalike.gateway.ActiveModel;
 import io.lookalike.gateway.ModelDirectory;
 import io.lookalike.gateway.ModelStatus;
 import io.lookalike.indexer.EmbeddingSink;
-import io.lookalike.store.lucene.LuceneVectorStore;
-import io.lookalike.store.VectorStore;
+import io.lookalike.model.DjlEmbedder;
+import io.lookalike.model.Embedder;
 import io.lookalike.schemas.GroupProgress;
 import io.lookalike.schemas.TopicAdmin;
 import io.lookalike.schemas.Topics;
+import io.lookalike.store.VectorStore;
+import io.lookalike.store.lucene.LuceneVectorStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -34,24 +34,29 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import org.apache.kafka.common.errors.GroupNotEmptyException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The pipeline of every registered model (its embedder app, its Lucene index under
- * {@code <data>/index/<modelId>} and the sink between them) and the pointer to the active one. All of
- * them consume {@code catalog.product-images}, so live changes reach every index; a new model replays
- * the topic from the start. Switching is one {@link AtomicReference} swap, persisted in the registry.
+ * The pipeline of every registered model (its embedder app, its Lucene index under {@code
+ * <data>/index/<modelId>} and the sink between them) and the pointer to the active one. All of them
+ * consume {@code catalog.product-images}, so live changes reach every index; a new model replays
+ * the topic from the start. Switching is one {@link AtomicReference} swap, persisted in the
+ * registry.
  */
 public final class ModelPipelines implements ModelDirectory, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(ModelPipelines.class);
   private static final long ADMIN_TIMEOUT_MS = 10_000;
-  /** How long an activation waits for a model that has caught up once to drain its last live records. */
+
+  /**
+   * How long an activation waits for a model that has caught up once to drain its last live
+   * records.
+   */
   private static final long ACTIVATE_WAIT_MS = 15_000;
 
   /** One model's running pipeline. */
@@ -63,7 +68,11 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     private final EmbeddingSink sink;
     private final ActiveModel asActive;
 
-    private Pipeline(ModelRegistry.Entry entry, DjlEmbedder embedder, LuceneVectorStore store, EmbedderApp app,
+    private Pipeline(
+        ModelRegistry.Entry entry,
+        DjlEmbedder embedder,
+        LuceneVectorStore store,
+        EmbedderApp app,
         EmbeddingSink sink) {
       this.entry = entry;
       this.embedder = embedder;
@@ -98,7 +107,10 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
       return asActive;
     }
 
-    /** Stops the sink, then the embedder app (leaving its group, so a restart or a drop need not wait for it). */
+    /**
+     * Stops the sink, then the embedder app (leaving its group, so a restart or a drop need not
+     * wait for it).
+     */
     @Override
     public void close() {
       AutoCloseable leave = app == null ? null : () -> leaveGroupAndClose(app.streams());
@@ -109,31 +121,45 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
         try {
           part.close();
         } catch (Exception e) {
-          log.warn("Error while stopping {} of model {}", part.getClass().getSimpleName(), entry.modelId(), e);
+          log.warn(
+              "Error while stopping {} of model {}",
+              part.getClass().getSimpleName(),
+              entry.modelId(),
+              e);
         }
       }
     }
   }
 
   /**
-   * Closes a Streams app and leaves its consumer group: Kafka Streams stays in the group on close by
-   * default (for rolling restarts of many instances), which makes a one-instance restart wait for the
-   * session timeout and a group deletion fail.
+   * Closes a Streams app and leaves its consumer group: Kafka Streams stays in the group on close
+   * by default (for rolling restarts of many instances), which makes a one-instance restart wait
+   * for the session timeout and a group deletion fail.
    */
   public static void leaveGroupAndClose(KafkaStreams streams) {
-    streams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
-        .withTimeout(Duration.ofSeconds(30)));
+    streams.close(
+        CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+            .withTimeout(Duration.ofSeconds(30)));
   }
 
   /**
-   * How far one model's pipeline is. {@code done} and {@code total} count records of
-   * {@code product-images} (every version and tombstone, not only live images) from the embedder's
+   * How far one model's pipeline is. {@code done} and {@code total} count records of {@code
+   * product-images} (every version and tombstone, not only live images) from the embedder's
    * committed offsets and the topic's end offsets; {@code lag} adds the embeddings not yet indexed.
    * Lags are -1 when the broker cannot tell. {@code rate} is records per second since this process
    * first reported on the model.
    */
-  public record Progress(String modelId, long done, long total, long embedderLag, long indexerLag, long lag,
-      long vectors, double rate, boolean caughtUp, String state) {}
+  public record Progress(
+      String modelId,
+      long done,
+      long total,
+      long embedderLag,
+      long indexerLag,
+      long lag,
+      long vectors,
+      double rate,
+      boolean caughtUp,
+      String state) {}
 
   private final Path dataDir;
   private final Map<String, Object> stageConfig;
@@ -147,32 +173,46 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
   private final AtomicReference<ActiveModel> active = new AtomicReference<>();
 
   /**
-   * @param stageConfig the stages' settings: bootstrap.servers, state.dir and any overrides
-   *     ({@code model.*} keys give the preprocessing of every model)
+   * @param stageConfig the stages' settings: bootstrap.servers, state.dir and any overrides ({@code
+   *     model.*} keys give the preprocessing of every model)
    */
-  public ModelPipelines(Path dataDir, Map<String, Object> stageConfig, Topics topics, int partitions,
+  public ModelPipelines(
+      Path dataDir,
+      Map<String, Object> stageConfig,
+      Topics topics,
+      int partitions,
       MeterRegistry registry) {
     this.dataDir = dataDir;
     this.stageConfig = Map.copyOf(stageConfig);
     this.topics = topics;
     this.partitions = partitions;
     this.registry = registry;
-    this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-        stageConfig.get(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG)));
+    this.admin =
+        Admin.create(
+            Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                stageConfig.get(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG)));
     this.models = ModelRegistry.load(dataDir.resolve("models.json"));
   }
 
   /**
    * Starts the pipeline of every registered model and restores the active pointer. On first start
-   * (nothing registered) registers {@code firstModelUrl} (empty: the bundled default) and makes it active.
+   * (nothing registered) registers {@code firstModelUrl} (empty: the bundled default) and makes it
+   * active.
    */
   public synchronized ModelPipelines start(String firstModelUrl) {
     for (ModelRegistry.Entry entry : models.models()) {
       DjlEmbedder embedder = DjlEmbedder.load(entry.url(), entry.name(), stageConfig);
       if (!embedder.model().modelId().equals(entry.modelId())) {
         embedder.close();
-        throw new IllegalStateException("The model at " + entry.url() + " is now " + embedder.model().modelId()
-            + ", not the registered " + entry.modelId() + ": its file changed; register it again with reembed");
+        throw new IllegalStateException(
+            "The model at "
+                + entry.url()
+                + " is now "
+                + embedder.model().modelId()
+                + ", not the registered "
+                + entry.modelId()
+                + ": its file changed; register it again with reembed");
       }
       pipelines.put(entry.modelId(), startPipeline(entry, embedder));
     }
@@ -198,8 +238,9 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
   public Pipeline pipeline(String modelId) {
     Pipeline pipeline = pipelines.get(modelId);
     if (pipeline == null) {
-      throw new ModelLifecycleException(ModelLifecycleException.Reason.UNKNOWN_MODEL, "no model " + modelId + " is registered; known: "
-          + pipelines.keySet());
+      throw new ModelLifecycleException(
+          ModelLifecycleException.Reason.UNKNOWN_MODEL,
+          "no model " + modelId + " is registered; known: " + pipelines.keySet());
     }
     return pipeline;
   }
@@ -214,10 +255,10 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
   }
 
   /**
-   * Loads the model and starts its pipeline: a new embedder app replays {@code product-images} from the
-   * start into {@code image-embeddings.<modelId>}, and a sink fills a new index. A model already
-   * registered (same weights, so same modelId) is left as it is, so re-running after an interruption
-   * resumes from its committed offsets.
+   * Loads the model and starts its pipeline: a new embedder app replays {@code product-images} from
+   * the start into {@code image-embeddings.<modelId>}, and a sink fills a new index. A model
+   * already registered (same weights, so same modelId) is left as it is, so re-running after an
+   * interruption resumes from its committed offsets.
    */
   public synchronized ModelStatus register(String url, String name) {
     DjlEmbedder embedder;
@@ -226,8 +267,12 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     } catch (RuntimeException e) {
       // The reason names server paths (model file, caches): it goes to the log, not to the caller.
       log.warn("Cannot load the model {}", url, e);
-      throw new ModelLifecycleException(ModelLifecycleException.Reason.BAD_MODEL, "cannot load that model ("
-          + e.getClass().getSimpleName() + "); the gateway's log says why", e);
+      throw new ModelLifecycleException(
+          ModelLifecycleException.Reason.BAD_MODEL,
+          "cannot load that model ("
+              + e.getClass().getSimpleName()
+              + "); the gateway's log says why",
+          e);
     }
     String modelId = embedder.model().modelId();
     if (pipelines.containsKey(modelId)) {
@@ -235,18 +280,28 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
       log.info("Model {} is registered already; its pipeline goes on", modelId);
       return status(modelId);
     }
-    ModelRegistry.Entry entry = new ModelRegistry.Entry(modelId, embedder.model().name(), url == null ? "" : url,
-        embedder.model().dimension(), Instant.now().toString(), null);
+    ModelRegistry.Entry entry =
+        new ModelRegistry.Entry(
+            modelId,
+            embedder.model().name(),
+            url == null ? "" : url,
+            embedder.model().dimension(),
+            Instant.now().toString(),
+            null);
     pipelines.put(modelId, startPipeline(entry, embedder));
     models.put(entry);
-    log.info("Registered model {} ({}-d) from {}: replaying {}", modelId, entry.dimension(),
-        entry.url().isEmpty() ? "the bundled default" : entry.url(), topics.productImages());
+    log.info(
+        "Registered model {} ({}-d) from {}: replaying {}",
+        modelId,
+        entry.dimension(),
+        entry.url().isEmpty() ? "the bundled default" : entry.url(),
+        topics.productImages());
     return status(modelId);
   }
 
   /**
-   * Makes the model the one searches use, in one step. Refused unless it has caught up: its lag must
-   * reach 0 within a few seconds (live changes keep arriving, so it is rarely 0 for long).
+   * Makes the model the one searches use, in one step. Refused unless it has caught up: its lag
+   * must reach 0 within a few seconds (live changes keep arriving, so it is rarely 0 for long).
    */
   public synchronized ModelStatus activate(String modelId) {
     Pipeline pipeline = pipeline(modelId);
@@ -254,28 +309,39 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     Progress progress = progress(modelId);
     while (!progress.caughtUp()) {
       if (System.currentTimeMillis() > deadline) {
-        throw new ModelLifecycleException(ModelLifecycleException.Reason.NOT_CAUGHT_UP, "model " + modelId + " has not caught up: "
-            + (progress.lag() < 0 ? "its lag cannot be read" : progress.lag() + " records left to embed or index"));
+        throw new ModelLifecycleException(
+            ModelLifecycleException.Reason.NOT_CAUGHT_UP,
+            "model "
+                + modelId
+                + " has not caught up: "
+                + (progress.lag() < 0
+                    ? "its lag cannot be read"
+                    : progress.lag() + " records left to embed or index"));
       }
       sleep(200);
       progress = progress(modelId);
     }
     ActiveModel previous = active.getAndSet(pipeline.asActive);
     models.activate(modelId);
-    log.info("Active model switched from {} to {}", previous == null ? "none" : previous.modelId(), modelId);
+    log.info(
+        "Active model switched from {} to {}",
+        previous == null ? "none" : previous.modelId(),
+        modelId);
     return status(modelId);
   }
 
   /**
    * Stops the model's pipeline and deletes everything it made: its index, its embeddings topic, its
-   * embedder app's local state and internal topics, and both consumer groups. The active model cannot be dropped.
+   * embedder app's local state and internal topics, and both consumer groups. The active model
+   * cannot be dropped.
    */
   public synchronized void drop(String modelId) {
     Pipeline pipeline = pipeline(modelId);
     ActiveModel now = active.get();
     if (now != null && now.modelId().equals(modelId)) {
-      throw new ModelLifecycleException(ModelLifecycleException.Reason.ACTIVE_MODEL, "model " + modelId
-          + " is the active one: activate another model before dropping it");
+      throw new ModelLifecycleException(
+          ModelLifecycleException.Reason.ACTIVE_MODEL,
+          "model " + modelId + " is the active one: activate another model before dropping it");
     }
     pipelines.remove(modelId);
     firstSeen.remove(modelId);
@@ -283,14 +349,17 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     String appId = embedderGroup(modelId);
     deleteGroups(modelId, List.of(appId, pipeline.sink.groupId()));
     try {
-      Set<String> doomed = admin.listTopics().names().get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).stream()
-          .filter(t -> t.equals(topics.embeddings(modelId)) || t.startsWith(appId + "-"))
-          .collect(Collectors.toSet());
+      Set<String> doomed =
+          admin.listTopics().names().get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).stream()
+              .filter(t -> t.equals(topics.embeddings(modelId)) || t.startsWith(appId + "-"))
+              .collect(Collectors.toSet());
       admin.deleteTopics(doomed).all().get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
-      // Deletion is asynchronous: wait, so that registering the same model again starts from nothing.
+      // Deletion is asynchronous: wait, so that registering the same model again starts from
+      // nothing.
       long deadline = System.currentTimeMillis() + 30_000;
-      while (System.currentTimeMillis() < deadline && admin.listTopics().names()
-          .get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).stream().anyMatch(doomed::contains)) {
+      while (System.currentTimeMillis() < deadline
+          && admin.listTopics().names().get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).stream()
+              .anyMatch(doomed::contains)) {
         sleep(200);
       }
     } catch (Exception e) {
@@ -307,13 +376,19 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     log.info("Dropped model {}", modelId);
   }
 
-  /** Deletes the groups, so that the same model registered again starts from nothing; retries while members leave. */
+  /**
+   * Deletes the groups, so that the same model registered again starts from nothing; retries while
+   * members leave.
+   */
   private void deleteGroups(String modelId, List<String> groups) {
     long deadline = System.currentTimeMillis() + 30_000;
     for (String group : groups) {
       while (true) {
         try {
-          admin.deleteConsumerGroups(List.of(group)).all().get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+          admin
+              .deleteConsumerGroups(List.of(group))
+              .all()
+              .get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
           break;
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
@@ -322,9 +397,16 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
           if (e.getCause() instanceof GroupIdNotFoundException) {
             break;
           }
-          if (!(e.getCause() instanceof GroupNotEmptyException) || System.currentTimeMillis() > deadline) {
-            throw new IllegalStateException("Could not delete the consumer group " + group + " of model " + modelId
-                + ": " + e.getMessage(), e);
+          if (!(e.getCause() instanceof GroupNotEmptyException)
+              || System.currentTimeMillis() > deadline) {
+            throw new IllegalStateException(
+                "Could not delete the consumer group "
+                    + group
+                    + " of model "
+                    + modelId
+                    + ": "
+                    + e.getMessage(),
+                e);
           }
           sleep(500);
         }
@@ -347,21 +429,35 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
       log.debug("Cannot read the embedder offsets of model {}", modelId, e);
     }
     long embedderLag = done < 0 ? -1 : total - done;
-    long indexerLag = embedderLag < 0 ? -1 : pipeline.sink.lag(); // after the embedder's: sees what it wrote
+    long indexerLag =
+        embedderLag < 0 ? -1 : pipeline.sink.lag(); // after the embedder's: sees what it wrote
     long lag = embedderLag < 0 || indexerLag < 0 ? -1 : embedderLag + indexerLag;
     boolean caughtUp = lag == 0;
     ModelRegistry.Entry entry = models.get(modelId).orElse(pipeline.entry);
     if (caughtUp && entry.caughtUpAt() == null) {
       models.put(entry.withCaughtUpAt(Instant.now().toString()));
-      log.info("Model {} has caught up: {} records of {} embedded, {} images indexed", modelId, done,
-          topics.productImages(), pipeline.store.count());
+      log.info(
+          "Model {} has caught up: {} records of {} embedded, {} images indexed",
+          modelId,
+          done,
+          topics.productImages(),
+          pipeline.store.count());
     }
     long now = System.nanoTime();
     long doneSoFar = doneOr0(done);
     long[] first = firstSeen.computeIfAbsent(modelId, id -> new long[] {now, doneSoFar});
     double seconds = (now - first[0]) / 1e9;
     double rate = seconds < 0.5 ? 0 : Math.max(0, doneOr0(done) - first[1]) / seconds;
-    return new Progress(modelId, done, total, embedderLag, indexerLag, lag, pipeline.store.count(), rate, caughtUp,
+    return new Progress(
+        modelId,
+        done,
+        total,
+        embedderLag,
+        indexerLag,
+        lag,
+        pipeline.store.count(),
+        rate,
+        caughtUp,
         state(modelId, caughtUp));
   }
 
@@ -376,16 +472,24 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
         // dropped meanwhile
       }
     }
-    out.sort(Comparator.comparing((ModelStatus s) -> !ModelStatus.ACTIVE.equals(s.state()))
-        .thenComparing(s -> s.createdAt() == null ? "" : s.createdAt()));
+    out.sort(
+        Comparator.comparing((ModelStatus s) -> !ModelStatus.ACTIVE.equals(s.state()))
+            .thenComparing(s -> s.createdAt() == null ? "" : s.createdAt()));
     return out;
   }
 
   public ModelStatus status(String modelId) {
     Progress progress = progress(modelId);
     ModelRegistry.Entry entry = models.get(modelId).orElse(pipeline(modelId).entry);
-    return new ModelStatus(modelId, entry.name(), entry.url(), entry.dimension(), progress.vectors(), progress.lag(),
-        progress.state(), entry.createdAt());
+    return new ModelStatus(
+        modelId,
+        entry.name(),
+        entry.url(),
+        entry.dimension(),
+        progress.vectors(),
+        progress.lag(),
+        progress.state(),
+        entry.createdAt());
   }
 
   private String state(String modelId, boolean caughtUp) {
@@ -429,11 +533,12 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
   }
 
   /**
-   * How much of {@code topic} the consumer group {@code group} has read: {done, total} records (every
-   * version and tombstone) from its committed offsets and the topic's start and end offsets.
+   * How much of {@code topic} the consumer group {@code group} has read: {done, total} records
+   * (every version and tombstone) from its committed offsets and the topic's start and end offsets.
    */
   static long[] replayed(Admin admin, String topic, String group) throws Exception {
-    GroupProgress progress = GroupProgress.of(admin, topic, group, Duration.ofMillis(ADMIN_TIMEOUT_MS));
+    GroupProgress progress =
+        GroupProgress.of(admin, topic, group, Duration.ofMillis(ADMIN_TIMEOUT_MS));
     return new long[] {progress.done(), progress.total()};
   }
 

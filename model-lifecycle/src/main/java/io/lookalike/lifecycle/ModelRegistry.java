@@ -13,13 +13,18 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The models the local mode knows and which one is active, kept in {@code <data>/models.json} so that a
- * restart brings back every model's pipeline and the active pointer. Each change is written atomically.
+ * The models the local mode knows and which one is active, kept in {@code <data>/models.json} so
+ * that a restart brings back every model's pipeline and the active pointer. Each change is written
+ * atomically.
  */
 final class ModelRegistry {
 
-  /** One registered model; {@code url} empty means the bundled default, {@code caughtUpAt} null until it caught up. */
-  record Entry(String modelId, String name, String url, int dimension, String createdAt, String caughtUpAt) {
+  /**
+   * One registered model; {@code url} empty means the bundled default, {@code caughtUpAt} null
+   * until it caught up.
+   */
+  record Entry(
+      String modelId, String name, String url, int dimension, String createdAt, String caughtUpAt) {
     Entry withCaughtUpAt(String when) {
       return new Entry(modelId, name, url, dimension, createdAt, when);
     }
@@ -28,9 +33,10 @@ final class ModelRegistry {
   /** What the file holds. */
   record State(String active, List<Entry> models) {}
 
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .enable(SerializationFeature.INDENT_OUTPUT)
-      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+  private static final ObjectMapper JSON =
+      new ObjectMapper()
+          .enable(SerializationFeature.INDENT_OUTPUT)
+          .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
   private final Path file;
   private State state;
@@ -42,8 +48,12 @@ final class ModelRegistry {
 
   static ModelRegistry load(Path file) {
     try {
-      State state = Files.exists(file) ? JSON.readValue(file.toFile(), State.class) : new State(null, List.of());
-      return new ModelRegistry(file, new State(state.active(), state.models() == null ? List.of() : state.models()));
+      State state =
+          Files.exists(file)
+              ? JSON.readValue(file.toFile(), State.class)
+              : new State(null, List.of());
+      return new ModelRegistry(
+          file, new State(state.active(), state.models() == null ? List.of() : state.models()));
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read the model registry " + file, e);
     }

@@ -1,15 +1,15 @@
 package io.lookalike.lifecycle;
 
+import io.lookalike.gateway.ActiveModel;
 import io.lookalike.image.NearDuplicates;
 import io.lookalike.model.Embedder;
 import io.lookalike.model.EmbeddingResult;
-import io.lookalike.gateway.ActiveModel;
-import io.lookalike.store.SearchFilter;
-import io.lookalike.store.SearchHit;
-import io.lookalike.store.VectorStore;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.Serdes;
+import io.lookalike.store.SearchFilter;
+import io.lookalike.store.SearchHit;
+import io.lookalike.store.VectorStore;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,16 +30,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The check before a switch. It samples live images from {@code product-images} (the compacted topic
- * holds the current bytes of every live image) that the candidate index holds, makes a near-duplicate of
- * each ({@link NearDuplicates}: what a shopper's photo of the product looks like), and asks:
+ * The check before a switch. It samples live images from {@code product-images} (the compacted
+ * topic holds the current bytes of every live image) that the candidate index holds, makes a
+ * near-duplicate of each ({@link NearDuplicates}: what a shopper's photo of the product looks
+ * like), and asks:
+ *
  * <ul>
- *   <li><b>near-duplicate recall@1</b>: the share of altered copies, embedded with the candidate model,
- *       whose top product in the candidate index is their own product;</li>
- *   <li><b>agreement@1</b>: the share of the same queries whose top product is the same in the candidate
- *       index (query embedded with the candidate model) and in the current index (query embedded with the
- *       current model); and the mean overlap of their top-10 product sets (|A ∩ B| / 10).</li>
+ *   <li><b>near-duplicate recall@1</b>: the share of altered copies, embedded with the candidate
+ *       model, whose top product in the candidate index is their own product;
+ *   <li><b>agreement@1</b>: the share of the same queries whose top product is the same in the
+ *       candidate index (query embedded with the candidate model) and in the current index (query
+ *       embedded with the current model); and the mean overlap of their top-10 product sets (|A ∩
+ *       B| / 10).
  * </ul>
+ *
  * Recall is what the gate enforces; agreement tells how much the storefront's results will change.
  */
 public final class QualityGate {
@@ -49,33 +53,64 @@ public final class QualityGate {
   private static final int BATCH = 16;
 
   /** The gate's numbers; {@code misses} names up to 10 sampled images not found first. */
-  public record Result(String modelId, String currentModelId, int sampled, int found, double nearDuplicateRecall,
-      int agreed, double agreement, double top10Overlap, long tookMs, List<String> misses,
+  public record Result(
+      String modelId,
+      String currentModelId,
+      int sampled,
+      int found,
+      double nearDuplicateRecall,
+      int agreed,
+      double agreement,
+      double top10Overlap,
+      long tookMs,
+      List<String> misses,
       ShopperChecks.Result shopper) {}
 
   private QualityGate() {}
 
   /**
-   * Runs the check of {@code candidate} against {@code current} on up to {@code sample} live images,
-   * picked with {@code seed}.
+   * Runs the check of {@code candidate} against {@code current} on up to {@code sample} live
+   * images, picked with {@code seed}.
    */
-  public static Result check(String bootstrapServers, String productImagesTopic, ActiveModel candidate,
-      ActiveModel current, int sample, long seed) {
-    return check(bootstrapServers, productImagesTopic, candidate, current, sample, seed, ShopperChecks.DEFAULT_FIELD);
+  public static Result check(
+      String bootstrapServers,
+      String productImagesTopic,
+      ActiveModel candidate,
+      ActiveModel current,
+      int sample,
+      long seed) {
+    return check(
+        bootstrapServers,
+        productImagesTopic,
+        candidate,
+        current,
+        sample,
+        seed,
+        ShopperChecks.DEFAULT_FIELD);
   }
 
-  /** As above, with category precision measured on the metadata field {@code field} (ShopperChecks). */
-  public static Result check(String bootstrapServers, String productImagesTopic, ActiveModel candidate,
-      ActiveModel current, int sample, long seed, String field) {
+  /**
+   * As above, with category precision measured on the metadata field {@code field} (ShopperChecks).
+   */
+  public static Result check(
+      String bootstrapServers,
+      String productImagesTopic,
+      ActiveModel candidate,
+      ActiveModel current,
+      int sample,
+      long seed,
+      String field) {
     long t0 = System.nanoTime();
-    List<ProductImage> images = sampleLiveImages(bootstrapServers, productImagesTopic, candidate.store(), sample, seed);
+    List<ProductImage> images =
+        sampleLiveImages(bootstrapServers, productImagesTopic, candidate.store(), sample, seed);
     int found = 0;
     int agreed = 0;
     double overlap = 0;
     int n = 0;
     List<String> misses = new ArrayList<>();
     for (int from = 0; from < images.size(); from += BATCH) {
-      if (Thread.currentThread().isInterrupted()) { // cancelled: its client left or its budget is spent
+      if (Thread.currentThread()
+          .isInterrupted()) { // cancelled: its client left or its budget is spent
         throw new java.util.concurrent.CancellationException("quality check cancelled");
       }
       List<ProductImage> slice = images.subList(from, Math.min(images.size(), from + BATCH));
@@ -86,7 +121,11 @@ public final class QualityGate {
           queries.add(NearDuplicates.of(bytes(image)));
           kept.add(image);
         } catch (RuntimeException e) {
-          log.debug("Skipping {}/{} in the quality gate: {}", image.getProductId(), image.getImageId(), e.toString());
+          log.debug(
+              "Skipping {}/{} in the quality gate: {}",
+              image.getProductId(),
+              image.getImageId(),
+              e.toString());
         }
       }
       List<float[]> byCandidate = embed(candidate.embedder(), queries);
@@ -115,15 +154,35 @@ public final class QualityGate {
     List<ShopperChecks.Sampled> sampled = new ArrayList<>();
     for (ProductImage image : images) {
       if (image.getBytes() != null) {
-        sampled.add(new ShopperChecks.Sampled(new ImageKey(image.getProductId(), image.getImageId()), bytes(image)));
+        sampled.add(
+            new ShopperChecks.Sampled(
+                new ImageKey(image.getProductId(), image.getImageId()), bytes(image)));
       }
     }
     ShopperChecks.Result shopper = ShopperChecks.measure(sampled, candidate, current, field);
     long tookMs = (System.nanoTime() - t0) / 1_000_000;
-    Result result = new Result(candidate.modelId(), current.modelId(), n, found, n == 0 ? 0 : found / (double) n,
-        agreed, n == 0 ? 0 : agreed / (double) n, n == 0 ? 0 : overlap / n, tookMs, misses, shopper);
-    log.info("Quality gate of {} against {}: near-duplicate recall@1 {}/{}, agreement@1 {}/{}, top-10 overlap {} ({} ms)",
-        result.modelId(), result.currentModelId(), found, n, agreed, n, String.format("%.2f", result.top10Overlap()),
+    Result result =
+        new Result(
+            candidate.modelId(),
+            current.modelId(),
+            n,
+            found,
+            n == 0 ? 0 : found / (double) n,
+            agreed,
+            n == 0 ? 0 : agreed / (double) n,
+            n == 0 ? 0 : overlap / n,
+            tookMs,
+            misses,
+            shopper);
+    log.info(
+        "Quality gate of {} against {}: near-duplicate recall@1 {}/{}, agreement@1 {}/{}, top-10 overlap {} ({} ms)",
+        result.modelId(),
+        result.currentModelId(),
+        found,
+        n,
+        agreed,
+        n,
+        String.format("%.2f", result.top10Overlap()),
         tookMs);
     return result;
   }
@@ -163,30 +222,37 @@ public final class QualityGate {
 
   /**
    * Reads the topic to its end twice: first the position of each key's newest record (tombstones
-   * remove it), then the bytes of the sampled ones only, so memory holds {@code sample} images at most.
+   * remove it), then the bytes of the sampled ones only, so memory holds {@code sample} images at
+   * most.
    */
-  public static List<ProductImage> sampleLiveImages(String bootstrapServers, String topic, VectorStore indexed, int sample,
-      long seed) {
+  public static List<ProductImage> sampleLiveImages(
+      String bootstrapServers, String topic, VectorStore indexed, int sample, long seed) {
     Map<String, Object> props = new HashMap<>();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 * 1024 * 1024);
     try (KafkaConsumer<byte[], byte[]> consumer =
-             new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-          .map(p -> new TopicPartition(topic, p.partition())).toList();
+        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(topic).stream()
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList();
       consumer.assign(partitions);
       Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
       Map<String, Long> newest = new HashMap<>(); // key -> partition << 48 | offset
-      readToEnd(consumer, partitions, ends, record -> {
-        String key = new String(record.key(), StandardCharsets.UTF_8);
-        if (record.value() == null) {
-          newest.remove(key);
-        } else {
-          newest.put(key, ((long) record.partition() << 48) | record.offset());
-        }
-      });
+      readToEnd(
+          consumer,
+          partitions,
+          ends,
+          record -> {
+            String key = new String(record.key(), StandardCharsets.UTF_8);
+            if (record.value() == null) {
+              newest.remove(key);
+            } else {
+              newest.put(key, ((long) record.partition() << 48) | record.offset());
+            }
+          });
       List<String> live = new ArrayList<>(newest.keySet());
       Collections.sort(live);
       Collections.shuffle(live, new Random(seed));
@@ -207,21 +273,28 @@ public final class QualityGate {
       }
       List<ProductImage> images = new ArrayList<>();
       var serde = Serdes.productImage();
-      readToEnd(consumer, partitions, ends, record -> {
-        if (wanted.contains(((long) record.partition() << 48) | record.offset())) {
-          try {
-            images.add(serde.deserialize(record.value()));
-          } catch (RuntimeException e) {
-            log.debug("Skipping an undecodable record in the quality gate: {}", e.toString());
-          }
-        }
-      });
+      readToEnd(
+          consumer,
+          partitions,
+          ends,
+          record -> {
+            if (wanted.contains(((long) record.partition() << 48) | record.offset())) {
+              try {
+                images.add(serde.deserialize(record.value()));
+              } catch (RuntimeException e) {
+                log.debug("Skipping an undecodable record in the quality gate: {}", e.toString());
+              }
+            }
+          });
       return images;
     }
   }
 
-  private static void readToEnd(KafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions,
-      Map<TopicPartition, Long> ends, java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> each) {
+  private static void readToEnd(
+      KafkaConsumer<byte[], byte[]> consumer,
+      List<TopicPartition> partitions,
+      Map<TopicPartition, Long> ends,
+      java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> each) {
     consumer.seekToBeginning(partitions);
     long deadline = System.currentTimeMillis() + 120_000;
     while (partitions.stream().anyMatch(p -> consumer.position(p) < ends.get(p))) {
@@ -229,7 +302,8 @@ public final class QualityGate {
         throw new IllegalStateException("Could not read " + partitions + " to its end in time");
       }
       for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
-        if (record.offset() < ends.get(new TopicPartition(record.topic(), record.partition())) && record.key() != null) {
+        if (record.offset() < ends.get(new TopicPartition(record.topic(), record.partition()))
+            && record.key() != null) {
           each.accept(record);
         }
       }

@@ -11,13 +11,20 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 public final class ReembedConfig extends AbstractConfig {
 
   public static final String DROP_DELAY_MS_CONFIG = "reembed.drop.delay.ms";
-  public static final String DROP_DELAY_MS_DOC = "With reembed --store milvus --drop-old: how long to wait after the "
-      + "switch before dropping the old collection, so that every gateway has followed the alias (refresh interval "
-      + "plus loading the new model) and finished its searches.";
+  public static final String DROP_DELAY_MS_DOC =
+      "With reembed --store milvus --drop-old: how long to wait after the "
+          + "switch before dropping the old collection, so that every gateway has followed the alias (refresh interval "
+          + "plus loading the new model) and finished its searches.";
 
-  public static final ConfigDef CONFIG_DEF = new ConfigDef()
-      .define(DROP_DELAY_MS_CONFIG, Type.LONG, 60_000L, Range.between(0, 24L * 3600 * 1000), Importance.LOW,
-          DROP_DELAY_MS_DOC);
+  public static final ConfigDef CONFIG_DEF =
+      new ConfigDef()
+          .define(
+              DROP_DELAY_MS_CONFIG,
+              Type.LONG,
+              60_000L,
+              Range.between(0, 24L * 3600 * 1000),
+              Importance.LOW,
+              DROP_DELAY_MS_DOC);
 
   public ReembedConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props, false);

@@ -9,8 +9,8 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
- * What {@code lookalike reembed} shows, the same for both stores: one progress bar while the new model's replay
- * catches up (on stderr), and one report of the quality gate with its verdict.
+ * What {@code lookalike reembed} shows, the same for both stores: one progress bar while the new
+ * model's replay catches up (on stderr), and one report of the quality gate with its verdict.
  */
 public final class ReembedConsole {
 
@@ -31,18 +31,25 @@ public final class ReembedConsole {
 
   private ReembedConsole() {}
 
-  /** Polls every {@code pollMs} until the replay has caught up, with a progress bar meanwhile; the last step. */
+  /**
+   * Polls every {@code pollMs} until the replay has caught up, with a progress bar meanwhile; the
+   * last step.
+   */
   public static Step follow(Poll poll, long pollMs) throws Exception {
     Step step = poll.next();
     if (step.caughtUp()) {
       return step;
     }
-    try (ProgressBar bar = new ProgressBarBuilder().setTaskName("Re-embedding")
-        .setInitialMax(Math.max(1, step.total()))
-        .setStyle(ProgressBarStyle.ASCII).setUnit(" rec", 1).showSpeed()
-        .setConsumer(new ConsoleProgressBarConsumer(System.err))
-        .startsFrom(Math.max(0, step.done()), Duration.ZERO)
-        .build()) {
+    try (ProgressBar bar =
+        new ProgressBarBuilder()
+            .setTaskName("Re-embedding")
+            .setInitialMax(Math.max(1, step.total()))
+            .setStyle(ProgressBarStyle.ASCII)
+            .setUnit(" rec", 1)
+            .showSpeed()
+            .setConsumer(new ConsoleProgressBarConsumer(System.err))
+            .startsFrom(Math.max(0, step.done()), Duration.ZERO)
+            .build()) {
       while (!step.caughtUp()) {
         Thread.sleep(pollMs);
         step = poll.next();
@@ -62,19 +69,39 @@ public final class ReembedConsole {
    *
    * @param previous the model searches use now
    * @param staysBehind what happens to the refused candidate, said after "stays active; "
-   * @return whether the candidate passes the gate (some images sampled, recall at least {@code gate})
+   * @return whether the candidate passes the gate (some images sampled, recall at least {@code
+   *     gate})
    */
-  public static boolean report(PrintWriter out, PrintWriter err, QualityGate.Result check, String previous,
-      double gate, String staysBehind) {
-    out.printf(Locale.ROOT, "  near-duplicate recall@1: %.3f (%d of %d altered copies found their product first)%n",
-        check.nearDuplicateRecall(), check.found(), check.sampled());
-    out.printf(Locale.ROOT, "  agreement@1 with %s: %.3f (top-10 overlap %.2f)%n", previous, check.agreement(),
+  public static boolean report(
+      PrintWriter out,
+      PrintWriter err,
+      QualityGate.Result check,
+      String previous,
+      double gate,
+      String staysBehind) {
+    out.printf(
+        Locale.ROOT,
+        "  near-duplicate recall@1: %.3f (%d of %d altered copies found their product first)%n",
+        check.nearDuplicateRecall(),
+        check.found(),
+        check.sampled());
+    out.printf(
+        Locale.ROOT,
+        "  agreement@1 with %s: %.3f (top-10 overlap %.2f)%n",
+        previous,
+        check.agreement(),
         check.top10Overlap());
     out.flush();
     if (check.sampled() == 0 || check.nearDuplicateRecall() < gate) {
-      err.printf(Locale.ROOT, "Not switching: near-duplicate recall@1 %.3f is below the gate %.3f%s. %s stays active; "
-          + "%s%n", check.nearDuplicateRecall(), gate, check.sampled() == 0 ? " (no indexed photo to sample)" : "",
-          previous, staysBehind);
+      err.printf(
+          Locale.ROOT,
+          "Not switching: near-duplicate recall@1 %.3f is below the gate %.3f%s. %s stays active; "
+              + "%s%n",
+          check.nearDuplicateRecall(),
+          gate,
+          check.sampled() == 0 ? " (no indexed photo to sample)" : "",
+          previous,
+          staysBehind);
       err.flush();
       return false;
     }

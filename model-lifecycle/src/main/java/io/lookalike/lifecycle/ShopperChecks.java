@@ -1,14 +1,14 @@
 package io.lookalike.lifecycle;
 
+import io.lookalike.gateway.ActiveModel;
 import io.lookalike.image.HardAlterations;
 import io.lookalike.model.Embedder;
 import io.lookalike.model.EmbeddingResult;
-import io.lookalike.gateway.ActiveModel;
+import io.lookalike.schemas.ImageKey;
 import io.lookalike.store.SearchFilter;
 import io.lookalike.store.SearchHit;
 import io.lookalike.store.StoredImage;
 import io.lookalike.store.VectorStore;
-import io.lookalike.schemas.ImageKey;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,14 +20,16 @@ import java.util.function.Function;
 /**
  * The part of the quality gate that compares the candidate with the current model on what shoppers
  * feel, on the gate's sample of live images (both indexes hold them):
+ *
  * <ul>
- *   <li><b>precision@10 by a metadata field</b> (default {@code category}): each sampled image, as its
- *       own index holds it, is a query with its own product left out (a held-out photo of the live
- *       catalog); the share of the 10 nearest other products with the same field value;</li>
- *   <li><b>overlay recall@1</b> and <b>scene recall@1</b>: the photo with a price banner and a sale tag,
- *       and the photo at 40 % inside another sampled photo ({@link HardAlterations}), must find their
- *       own product first.</li>
+ *   <li><b>precision@10 by a metadata field</b> (default {@code category}): each sampled image, as
+ *       its own index holds it, is a query with its own product left out (a held-out photo of the
+ *       live catalog); the share of the 10 nearest other products with the same field value;
+ *   <li><b>overlay recall@1</b> and <b>scene recall@1</b>: the photo with a price banner and a sale
+ *       tag, and the photo at 40 % inside another sampled photo ({@link HardAlterations}), must
+ *       find their own product first.
  * </ul>
+ *
  * A candidate more than {@code maxDrop} below the current model on any of them is refused: a
  * near-duplicate check alone passes a model whose category precision fell from 0.59 to 0.38.
  */
@@ -38,10 +40,19 @@ public final class ShopperChecks {
   public static final double UNMEASURED = -1;
   private static final int TOP = 10;
 
-  /** Candidate and current numbers; a value is {@link #UNMEASURED} (-1) when nothing
-   * could be measured (e.g. no sampled image has the field). */
-  public record Result(String field, int precisionQueries, double candidatePrecision, double currentPrecision,
-      int alteredQueries, double candidateOverlayRecall, double currentOverlayRecall, double candidateSceneRecall,
+  /**
+   * Candidate and current numbers; a value is {@link #UNMEASURED} (-1) when nothing could be
+   * measured (e.g. no sampled image has the field).
+   */
+  public record Result(
+      String field,
+      int precisionQueries,
+      double candidatePrecision,
+      double currentPrecision,
+      int alteredQueries,
+      double candidateOverlayRecall,
+      double currentOverlayRecall,
+      double candidateSceneRecall,
       double currentSceneRecall) {
 
     /** Why the candidate is refused at this tolerance, or null when it is not. */
@@ -53,10 +64,17 @@ public final class ShopperChecks {
       return worse.isEmpty() ? null : String.join("; ", worse);
     }
 
-    private static void check(List<String> worse, String name, double candidate, double current, double maxDrop) {
+    private static void check(
+        List<String> worse, String name, double candidate, double current, double maxDrop) {
       if (candidate >= 0 && current >= 0 && candidate < current - maxDrop - 1e-9) {
-        worse.add(String.format(Locale.ROOT, "%s %.3f is more than %.2f below the current model's %.3f", name,
-            candidate, maxDrop, current));
+        worse.add(
+            String.format(
+                Locale.ROOT,
+                "%s %.3f is more than %.2f below the current model's %.3f",
+                name,
+                candidate,
+                maxDrop,
+                current));
       }
     }
   }
@@ -66,7 +84,8 @@ public final class ShopperChecks {
   /** The sampled images as key and bytes, in the gate's order. */
   public record Sampled(ImageKey key, byte[] bytes) {}
 
-  public static Result measure(List<Sampled> images, ActiveModel candidate, ActiveModel current, String field) {
+  public static Result measure(
+      List<Sampled> images, ActiveModel candidate, ActiveModel current, String field) {
     Function<StoredImage, String> value = fieldOf(field);
     double[] candidatePrecision = precision(images, candidate.store(), value);
     double[] currentPrecision = precision(images, current.store(), value);
@@ -76,8 +95,9 @@ public final class ShopperChecks {
     for (int i = 0; i < images.size(); i++) {
       try {
         byte[] overlay = HardAlterations.textOverlay(images.get(i).bytes());
-        byte[] scene = HardAlterations.pastedIntoScene(images.get(i).bytes(),
-            images.get((i + 1) % images.size()).bytes());
+        byte[] scene =
+            HardAlterations.pastedIntoScene(
+                images.get(i).bytes(), images.get((i + 1) % images.size()).bytes());
         overlays.add(overlay);
         scenes.add(scene);
         keys.add(images.get(i).key());
@@ -85,13 +105,21 @@ public final class ShopperChecks {
         // an undecodable sample is skipped, as in the near-duplicate check
       }
     }
-    return new Result(field, (int) candidatePrecision[1], candidatePrecision[0], currentPrecision[0], keys.size(),
-        recall(candidate, overlays, keys), recall(current, overlays, keys),
-        recall(candidate, scenes, keys), recall(current, scenes, keys));
+    return new Result(
+        field,
+        (int) candidatePrecision[1],
+        candidatePrecision[0],
+        currentPrecision[0],
+        keys.size(),
+        recall(candidate, overlays, keys),
+        recall(current, overlays, keys),
+        recall(candidate, scenes, keys),
+        recall(current, scenes, keys));
   }
 
   /** {precision, queries}. */
-  private static double[] precision(List<Sampled> images, VectorStore store, Function<StoredImage, String> value) {
+  private static double[] precision(
+      List<Sampled> images, VectorStore store, Function<StoredImage, String> value) {
     double sum = 0;
     int n = 0;
     for (Sampled image : images) {
@@ -126,12 +154,14 @@ public final class ShopperChecks {
     int found = 0;
     int n = 0;
     for (int from = 0; from < queries.size(); from += 16) {
-      List<EmbeddingResult> results = embed(model.embedder(), queries.subList(from, Math.min(queries.size(), from + 16)));
+      List<EmbeddingResult> results =
+          embed(model.embedder(), queries.subList(from, Math.min(queries.size(), from + 16)));
       for (int j = 0; j < results.size(); j++) {
         if (results.get(j) instanceof EmbeddingResult.Vector v) {
           n++;
           List<SearchHit> hits = model.store().search(v.values(), 1, SearchFilter.NONE);
-          if (!hits.isEmpty() && hits.get(0).image().productId().equals(keys.get(from + j).productId())) {
+          if (!hits.isEmpty()
+              && hits.get(0).image().productId().equals(keys.get(from + j).productId())) {
             found++;
           }
         }
@@ -144,7 +174,9 @@ public final class ShopperChecks {
     return embedder.embed(photos);
   }
 
-  /** The metadata field by name: category, brand, availability, currency, title, or an attribute. */
+  /**
+   * The metadata field by name: category, brand, availability, currency, title, or an attribute.
+   */
   static Function<StoredImage, String> fieldOf(String field) {
     return switch (field) {
       case "category" -> StoredImage::category;

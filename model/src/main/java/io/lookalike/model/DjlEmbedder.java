@@ -47,8 +47,8 @@ import org.slf4j.LoggerFactory;
 /**
  * An {@link Embedder} running a TorchScript image model with DJL on the PyTorch engine (GPU when
  * present, CPU otherwise). Thread-safe: images are decoded in the caller's thread, then one shared
- * {@link Predictor} runs under a lock — PyTorch already spreads one forward pass over all cores, so a
- * second predictor would only compete for them.
+ * {@link Predictor} runs under a lock — PyTorch already spreads one forward pass over all cores, so
+ * a second predictor would only compete for them.
  */
 public final class DjlEmbedder implements Embedder {
 
@@ -57,7 +57,9 @@ public final class DjlEmbedder implements Embedder {
   public static final String REASON_INFERENCE = "inference_failed";
 
   /** Where the bundled default model lies on the classpath. */
-  static final String DEFAULT_MODEL_RESOURCE = "lookalike/models/mobilenet_v2_features/mobilenet_v2_features.pt";
+  static final String DEFAULT_MODEL_RESOURCE =
+      "lookalike/models/mobilenet_v2_features/mobilenet_v2_features.pt";
+
   static final String DEFAULT_MODEL_NAME = "mobilenet_v2_features";
 
   /** Decoding more pixels than this would take gigabytes: refused from the header alone. */
@@ -73,17 +75,23 @@ public final class DjlEmbedder implements Embedder {
   private final ModelInfo info;
   private final int batchMaxSize;
 
-  private DjlEmbedder(ZooModel<Image, float[]> model, String name, String weightsSha256, EmbeddingModelConfig config) {
+  private DjlEmbedder(
+      ZooModel<Image, float[]> model,
+      String name,
+      String weightsSha256,
+      EmbeddingModelConfig config) {
     this.model = model;
     this.predictor = model.newPredictor();
     this.batchMaxSize = config.batchMaxSize();
-    BufferedImage blank = new BufferedImage(config.inputSizePx(), config.inputSizePx(), BufferedImage.TYPE_INT_RGB);
+    BufferedImage blank =
+        new BufferedImage(config.inputSizePx(), config.inputSizePx(), BufferedImage.TYPE_INT_RGB);
     int dimension;
     try {
       dimension = predictor.predict(images.fromImage(blank)).length;
     } catch (TranslateException e) {
       close();
-      throw new IllegalStateException("Model " + name + " fails on a blank " + config.inputSizePx() + " px image", e);
+      throw new IllegalStateException(
+          "Model " + name + " fails on a blank " + config.inputSizePx() + " px image", e);
     }
     this.info = new ModelInfo(ModelInfo.modelId(name, weightsSha256), name, dimension);
   }
@@ -94,33 +102,45 @@ public final class DjlEmbedder implements Embedder {
   }
 
   /**
-   * Loads the model at {@code url} (empty or null: the bundled default) with the preprocessing the {@code model.*}
-   * keys of {@code settings} give: how a pipeline, a re-embed and a gateway load a model by URL.
+   * Loads the model at {@code url} (empty or null: the bundled default) with the preprocessing the
+   * {@code model.*} keys of {@code settings} give: how a pipeline, a re-embed and a gateway load a
+   * model by URL.
    *
    * @param name the model's name (null: the settings' {@code model.name}, else taken from the file)
    */
   public static DjlEmbedder load(String url, String name, Map<?, ?> settings) {
     EmbeddingModelConfig base = EmbeddingModelConfig.from(settings);
-    return load(new EmbeddingModelConfig(url == null ? "" : url, name == null ? base.name() : name,
-        base.inputSizePx(), base.resizePx(), base.mean(), base.std(), base.batchMaxSize()));
+    return load(
+        new EmbeddingModelConfig(
+            url == null ? "" : url,
+            name == null ? base.name() : name,
+            base.inputSizePx(),
+            base.resizePx(),
+            base.mean(),
+            base.std(),
+            base.batchMaxSize()));
   }
 
   /** Loads the model the config names; fails with the key and value when it cannot. */
   public static DjlEmbedder load(EmbeddingModelConfig config) {
     configureThreads();
     String url = config.isDefaultModel() ? bundledModel().toString() : config.url();
-    Criteria.Builder<Image, float[]> criteria = Criteria.builder()
-        .setTypes(Image.class, float[].class)
-        .optEngine("PyTorch")
-        .optOption("mapLocation", "true")
-        .optTranslator(new ImageEmbeddingTranslator(config));
+    Criteria.Builder<Image, float[]> criteria =
+        Criteria.builder()
+            .setTypes(Image.class, float[].class)
+            .optEngine("PyTorch")
+            .optOption("mapLocation", "true")
+            .optTranslator(new ImageEmbeddingTranslator(config));
     String name;
     Path localFile = null;
     Path local = localPath(url);
     if (local != null) {
       // A directory plus a model name, not the file itself: DJL warns about a path to a file.
       Path dir = Files.isDirectory(local) ? local : local.getParent();
-      String stem = Files.isDirectory(local) ? orElse(config.name(), local.getFileName().toString()) : stem(local);
+      String stem =
+          Files.isDirectory(local)
+              ? orElse(config.name(), local.getFileName().toString())
+              : stem(local);
       criteria.optModelPath(dir).optModelName(stem);
       localFile = Files.isDirectory(local) ? null : local;
       name = orElse(config.name(), stem);
@@ -135,13 +155,23 @@ public final class DjlEmbedder implements Embedder {
     try {
       model = criteria.build().loadModel();
     } catch (IOException | ModelNotFoundException | MalformedModelException | RuntimeException e) {
-      throw new IllegalArgumentException("Cannot load the model " + EmbeddingModelConfig.URL_CONFIG + "=" + url
-          + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "Cannot load the model "
+              + EmbeddingModelConfig.URL_CONFIG
+              + "="
+              + url
+              + ": "
+              + e.getMessage(),
+          e);
     }
     try {
       Path weights = localFile != null ? localFile : weightsFile(model);
       DjlEmbedder embedder = new DjlEmbedder(model, name, sha256(weights), config);
-      log.info("Loaded model {} ({}-d) from {} on {}", embedder.info.modelId(), embedder.info.dimension(), url,
+      log.info(
+          "Loaded model {} ({}-d) from {} on {}",
+          embedder.info.modelId(),
+          embedder.info.dimension(),
+          url,
           model.getNDManager().getDevice());
       return embedder;
     } catch (RuntimeException e) {
@@ -167,7 +197,9 @@ public final class DjlEmbedder implements Embedder {
       } catch (ImageTooLargeException e) {
         results[i] = new EmbeddingResult.Failed(REASON_TOO_LARGE, e.getMessage(), e);
       } catch (IOException | RuntimeException e) {
-        results[i] = new EmbeddingResult.Failed(REASON_UNDECODABLE, "Cannot decode the image: " + e.getMessage(), e);
+        results[i] =
+            new EmbeddingResult.Failed(
+                REASON_UNDECODABLE, "Cannot decode the image: " + e.getMessage(), e);
       }
     }
     for (int from = 0; from < decoded.size(); from += batchMaxSize) {
@@ -186,14 +218,18 @@ public final class DjlEmbedder implements Embedder {
     model.close();
   }
 
-  /** One forward pass; if the batch fails as a whole, each image alone, so one bad image fails only itself. */
+  /**
+   * One forward pass; if the batch fails as a whole, each image alone, so one bad image fails only
+   * itself.
+   */
   private List<EmbeddingResult> infer(List<Image> batch) {
     try {
       List<float[]> vectors = predict(batch);
       return vectors.stream().<EmbeddingResult>map(EmbeddingResult.Vector::new).toList();
     } catch (TranslateException | RuntimeException e) {
       if (batch.size() == 1) {
-        return List.of(new EmbeddingResult.Failed(REASON_INFERENCE, "Inference failed: " + e.getMessage(), e));
+        return List.of(
+            new EmbeddingResult.Failed(REASON_INFERENCE, "Inference failed: " + e.getMessage(), e));
       }
       log.warn("Batch of {} failed, retrying image by image: {}", batch.size(), e.toString());
       return batch.stream().flatMap(image -> infer(List.of(image)).stream()).toList();
@@ -223,8 +259,12 @@ public final class DjlEmbedder implements Embedder {
         reader.setInput(in, true, true);
         long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
         if (pixels > MAX_PIXELS) {
-          throw new ImageTooLargeException(reader.getWidth(0) + " x " + reader.getHeight(0)
-              + " pixels is more than " + MAX_PIXELS);
+          throw new ImageTooLargeException(
+              reader.getWidth(0)
+                  + " x "
+                  + reader.getHeight(0)
+                  + " pixels is more than "
+                  + MAX_PIXELS);
         }
         return images.fromImage(reader.read(0));
       } finally {
@@ -234,12 +274,13 @@ public final class DjlEmbedder implements Embedder {
   }
 
   /**
-   * One intra-op thread per core and one inter-op thread, unless the system properties
-   * {@code ai.djl.pytorch.num_threads} / {@code num_interop_threads} say otherwise. Measured on this
+   * One intra-op thread per core and one inter-op thread, unless the system properties {@code
+   * ai.djl.pytorch.num_threads} / {@code num_interop_threads} say otherwise. Measured on this
    * project's 2-core box (LocalModeBench, whole local mode in one JVM): 2 intra-op threads gave 41
-   * images/s end to end against 32 with 1. PyTorch's OpenMP threads spin while they wait, so on a box
-   * where other busy processes compete for the cores, 1 thread can be far faster (2.2 vs 55 images/s
-   * was seen under a load of 6 on 2 cores): set {@code -Dai.djl.pytorch.num_threads=1} there.
+   * images/s end to end against 32 with 1. PyTorch's OpenMP threads spin while they wait, so on a
+   * box where other busy processes compete for the cores, 1 thread can be far faster (2.2 vs 55
+   * images/s was seen under a load of 6 on 2 cores): set {@code -Dai.djl.pytorch.num_threads=1}
+   * there.
    */
   private static void configureThreads() {
     if (System.getProperty("ai.djl.pytorch.num_threads") == null) {
@@ -253,9 +294,11 @@ public final class DjlEmbedder implements Embedder {
 
   /** Copies the bundled model out of the jar into the DJL cache, once per weights hash. */
   static Path bundledModel() {
-    try (InputStream in = DjlEmbedder.class.getClassLoader().getResourceAsStream(DEFAULT_MODEL_RESOURCE)) {
+    try (InputStream in =
+        DjlEmbedder.class.getClassLoader().getResourceAsStream(DEFAULT_MODEL_RESOURCE)) {
       if (in == null) {
-        throw new IllegalStateException("The bundled model " + DEFAULT_MODEL_RESOURCE + " is not on the classpath");
+        throw new IllegalStateException(
+            "The bundled model " + DEFAULT_MODEL_RESOURCE + " is not on the classpath");
       }
       byte[] bytes = in.readAllBytes();
       String sha = HexFormat.of().formatHex(digest().digest(bytes));
@@ -287,7 +330,10 @@ public final class DjlEmbedder implements Embedder {
       return named;
     }
     try (Stream<Path> files = Files.list(dir)) {
-      return files.filter(p -> p.toString().endsWith(".pt")).sorted().findFirst()
+      return files
+          .filter(p -> p.toString().endsWith(".pt"))
+          .sorted()
+          .findFirst()
           .orElseThrow(() -> new IllegalStateException("No .pt file in " + dir));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -346,11 +392,12 @@ public final class DjlEmbedder implements Embedder {
     private final Pipeline pipeline;
 
     ImageEmbeddingTranslator(EmbeddingModelConfig config) {
-      this.pipeline = new Pipeline()
-          .add(new ResizeShort(config.resizePx()))
-          .add(new CenterCrop(config.inputSizePx(), config.inputSizePx()))
-          .add(new ToTensor())
-          .add(new Normalize(config.mean(), config.std()));
+      this.pipeline =
+          new Pipeline()
+              .add(new ResizeShort(config.resizePx()))
+              .add(new CenterCrop(config.inputSizePx(), config.inputSizePx()))
+              .add(new ToTensor())
+              .add(new Normalize(config.mean(), config.std()));
     }
 
     @Override

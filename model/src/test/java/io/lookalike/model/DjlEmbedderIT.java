@@ -3,8 +3,8 @@ package io.lookalike.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import io.lookalike.testkit.HostileImages;
 import io.lookalike.image.NearDuplicates;
+import io.lookalike.testkit.HostileImages;
 import io.lookalike.testkit.SampleImages;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,8 +33,10 @@ class DjlEmbedderIT {
     ModelInfo model = embedder.model();
 
     assertThat(model.modelId()).matches("mobilenet_v2_features_[0-9a-f]{8}");
-    assertThat(model.modelId()).isEqualTo("mobilenet_v2_features_"
-        + DjlEmbedder.sha256(DjlEmbedder.bundledModel()).substring(0, 8));
+    assertThat(model.modelId())
+        .isEqualTo(
+            "mobilenet_v2_features_"
+                + DjlEmbedder.sha256(DjlEmbedder.bundledModel()).substring(0, 8));
     assertThat(model.name()).isEqualTo("mobilenet_v2_features");
     assertThat(model.dimension()).isEqualTo(1280);
   }
@@ -43,19 +45,23 @@ class DjlEmbedderIT {
   void shouldReturnUnitLengthVectorsInOrder() {
     List<EmbeddingResult> results = embedder.embed(photos.subList(0, 8));
 
-    assertThat(results).hasSize(8).allSatisfy(r -> {
-      assertThat(r).isInstanceOf(EmbeddingResult.Vector.class);
-      float[] v = ((EmbeddingResult.Vector) r).values();
-      assertThat(v).hasSize(1280);
-      assertThat(dot(v, v)).isCloseTo(1.0, within(1e-4));
-    });
+    assertThat(results)
+        .hasSize(8)
+        .allSatisfy(
+            r -> {
+              assertThat(r).isInstanceOf(EmbeddingResult.Vector.class);
+              float[] v = ((EmbeddingResult.Vector) r).values();
+              assertThat(v).hasSize(1280);
+              assertThat(dot(v, v)).isCloseTo(1.0, within(1e-4));
+            });
     float[] alone = vector(embedder.embed(List.of(photos.get(5))).get(0));
     assertThat(dot(alone, vector(results.get(5)))).isCloseTo(1.0, within(1e-4));
   }
 
   @Test
   void shouldGiveTheSameVectorForTheSameImage() {
-    List<EmbeddingResult> results = embedder.embed(List.of(photos.get(0), photos.get(1), photos.get(0)));
+    List<EmbeddingResult> results =
+        embedder.embed(List.of(photos.get(0), photos.get(1), photos.get(0)));
 
     float[] first = vector(results.get(0));
     float[] again = vector(results.get(2));
@@ -68,8 +74,10 @@ class DjlEmbedderIT {
   @Test
   void shouldFindTheNearDuplicateOfAPhotoAsItsNearestNeighbour() {
     List<float[]> originals = embedder.embed(photos).stream().map(DjlEmbedderIT::vector).toList();
-    List<float[]> altered = embedder.embed(photos.stream().map(NearDuplicates::of).toList())
-        .stream().map(DjlEmbedderIT::vector).toList();
+    List<float[]> altered =
+        embedder.embed(photos.stream().map(NearDuplicates::of).toList()).stream()
+            .map(DjlEmbedderIT::vector)
+            .toList();
 
     int found = 0;
     for (int q = 0; q < altered.size(); q++) {
@@ -89,17 +97,31 @@ class DjlEmbedderIT {
 
   @Test
   void shouldFailOnlyTheBadImagesOfAMixedBatch() {
-    List<byte[]> batch = new ArrayList<>(List.of(photos.get(0), HostileImages.corruptJpeg(photos.get(1)),
-        HostileImages.textFile(), HostileImages.zeroBytes(), HostileImages.hugePng(20_000, 20_000), photos.get(2)));
+    List<byte[]> batch =
+        new ArrayList<>(
+            List.of(
+                photos.get(0),
+                HostileImages.corruptJpeg(photos.get(1)),
+                HostileImages.textFile(),
+                HostileImages.zeroBytes(),
+                HostileImages.hugePng(20_000, 20_000),
+                photos.get(2)));
 
     List<EmbeddingResult> results = embedder.embed(batch);
 
     assertThat(results.get(0)).isInstanceOf(EmbeddingResult.Vector.class);
     assertThat(results.get(5)).isInstanceOf(EmbeddingResult.Vector.class);
-    assertThat(results.subList(1, 4)).allSatisfy(r -> assertThat(r).isInstanceOfSatisfying(EmbeddingResult.Failed.class,
-        f -> assertThat(f.reasonCode()).isEqualTo(DjlEmbedder.REASON_UNDECODABLE)));
-    assertThat(results.get(4)).isInstanceOfSatisfying(EmbeddingResult.Failed.class,
-        f -> assertThat(f.reasonCode()).isEqualTo(DjlEmbedder.REASON_TOO_LARGE));
+    assertThat(results.subList(1, 4))
+        .allSatisfy(
+            r ->
+                assertThat(r)
+                    .isInstanceOfSatisfying(
+                        EmbeddingResult.Failed.class,
+                        f -> assertThat(f.reasonCode()).isEqualTo(DjlEmbedder.REASON_UNDECODABLE)));
+    assertThat(results.get(4))
+        .isInstanceOfSatisfying(
+            EmbeddingResult.Failed.class,
+            f -> assertThat(f.reasonCode()).isEqualTo(DjlEmbedder.REASON_TOO_LARGE));
     float[] alone = vector(embedder.embed(List.of(photos.get(2))).get(0));
     assertThat(dot(alone, vector(results.get(5)))).isCloseTo(1.0, within(1e-4));
   }

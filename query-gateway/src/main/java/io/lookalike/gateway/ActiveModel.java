@@ -5,8 +5,9 @@ import io.lookalike.store.VectorStore;
 import java.util.Objects;
 
 /**
- * The model searches use now: the embedder that turns query photos into vectors and the index of the
- * same model's vectors. Swapped as one value, so a search never embeds with one model and searches another.
+ * The model searches use now: the embedder that turns query photos into vectors and the index of
+ * the same model's vectors. Swapped as one value, so a search never embeds with one model and
+ * searches another.
  */
 public record ActiveModel(Embedder embedder, VectorStore store) {
 

@@ -11,24 +11,27 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The rules every admin call passes before it runs, so that no web page can drive the admin API even from
- * a browser on the gateway's own machine: a bearer secret ({@code Authorization: Bearer <secret>}, compared in
- * constant time; 401), a {@code Host} header naming this server (DNS rebinding; 421), no cross-origin
- * {@code Origin} or {@code Sec-Fetch-Site} (a page's form or fetch; 403), and {@code Content-Type:
- * application/json} on every call that changes something (a page can send {@code text/plain} or a form
- * without a preflight, never JSON; 415). Errors never echo what was sent.
+ * The rules every admin call passes before it runs, so that no web page can drive the admin API
+ * even from a browser on the gateway's own machine: a bearer secret ({@code Authorization: Bearer
+ * <secret>}, compared in constant time; 401), a {@code Host} header naming this server (DNS
+ * rebinding; 421), no cross-origin {@code Origin} or {@code Sec-Fetch-Site} (a page's form or
+ * fetch; 403), and {@code Content-Type: application/json} on every call that changes something (a
+ * page can send {@code text/plain} or a form without a preflight, never JSON; 415). Errors never
+ * echo what was sent.
  */
 public final class AdminGuard {
 
   /** Host names a loopback client may use. */
-  private static final Set<String> LOOPBACK_NAMES = Set.of("localhost", "127.0.0.1", "::1", "[::1]");
+  private static final Set<String> LOOPBACK_NAMES =
+      Set.of("localhost", "127.0.0.1", "::1", "[::1]");
 
   private final byte[] secret;
   private final Set<String> allowedHosts;
 
   /**
    * @param secret the bearer secret callers must send (not empty)
-   * @param allowedHosts host names (no port) that callers may put in {@code Host}, besides the loopback ones
+   * @param allowedHosts host names (no port) that callers may put in {@code Host}, besides the
+   *     loopback ones
    */
   public AdminGuard(String secret, Collection<String> allowedHosts) {
     if (secret == null || secret.isBlank()) {
@@ -51,31 +54,44 @@ public final class AdminGuard {
     return allowedHosts;
   }
 
-  /** A Javalin before-handler: throws a {@link SearchException} (answered as JSON) when a rule is broken. */
+  /**
+   * A Javalin before-handler: throws a {@link SearchException} (answered as JSON) when a rule is
+   * broken.
+   */
   public void check(Context ctx) {
     String host = hostName(ctx.header("Host"));
     if (host == null || !allowedHosts.contains(host)) {
-      throw new SearchException(ErrorCode.MISDIRECTED, "this server does not answer admin calls for that Host; "
-          + "add the name to " + GatewayConfig.ALLOWED_HOSTS_CONFIG);
+      throw new SearchException(
+          ErrorCode.MISDIRECTED,
+          "this server does not answer admin calls for that Host; "
+              + "add the name to "
+              + GatewayConfig.ALLOWED_HOSTS_CONFIG);
     }
     String origin = ctx.header("Origin");
     if (origin != null && !sameOrigin(origin, host)) {
-      throw new SearchException(ErrorCode.CROSS_ORIGIN, "admin calls from web pages of other origins are refused");
+      throw new SearchException(
+          ErrorCode.CROSS_ORIGIN, "admin calls from web pages of other origins are refused");
     }
     String site = ctx.header("Sec-Fetch-Site");
     if (site != null && site.equalsIgnoreCase("cross-site")) {
-      throw new SearchException(ErrorCode.CROSS_ORIGIN, "admin calls from web pages of other sites are refused");
+      throw new SearchException(
+          ErrorCode.CROSS_ORIGIN, "admin calls from web pages of other sites are refused");
     }
     if (!authorised(ctx.header("Authorization"))) {
       ctx.header("WWW-Authenticate", "Bearer");
-      throw new SearchException(ErrorCode.UNAUTHORIZED, "admin calls need 'Authorization: Bearer <secret>' "
-          + "(the local mode keeps it in <data-dir>/admin.secret)");
+      throw new SearchException(
+          ErrorCode.UNAUTHORIZED,
+          "admin calls need 'Authorization: Bearer <secret>' "
+              + "(the local mode keeps it in <data-dir>/admin.secret)");
     }
     HandlerType method = ctx.method();
-    if (method != HandlerType.GET && method != HandlerType.HEAD && method != HandlerType.OPTIONS
+    if (method != HandlerType.GET
+        && method != HandlerType.HEAD
+        && method != HandlerType.OPTIONS
         && !isJson(ctx.contentType())) {
-      throw new SearchException(ErrorCode.UNSUPPORTED_TYPE, "admin calls that change something take "
-          + "Content-Type: application/json");
+      throw new SearchException(
+          ErrorCode.UNSUPPORTED_TYPE,
+          "admin calls that change something take " + "Content-Type: application/json");
     }
   }
 
@@ -108,7 +124,10 @@ public final class AdminGuard {
     }
   }
 
-  /** The name part of a {@code Host} header, lowercase, without the port; null when absent or malformed. */
+  /**
+   * The name part of a {@code Host} header, lowercase, without the port; null when absent or
+   * malformed.
+   */
   static String hostName(String header) {
     if (header == null || header.isBlank()) {
       return null;

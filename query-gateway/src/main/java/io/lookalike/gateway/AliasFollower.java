@@ -15,19 +15,21 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the distributed gateway's {@link ActiveModel} on the model that {@code milvus.alias} points at.
- * Every {@code gateway.alias.refresh.ms} it describes the alias; when it points at another model's
- * collection, it loads that model (URL from the collection's {@link MilvusVectorStore#MODEL_URL_PROPERTY},
- * which {@code lookalike reembed --store milvus} sets; none: {@code --model} or the bundled default, if
- * their modelId matches), opens that collection, and only then swaps embedder and collection in one step.
- * Until then searches keep using the old pair. Each pair searches its own collection, never the alias, so
- * a query is always embedded and searched with the same model. The old pair is closed a while later, once
- * the searches that read it have finished.
+ * Keeps the distributed gateway's {@link ActiveModel} on the model that {@code milvus.alias} points
+ * at. Every {@code gateway.alias.refresh.ms} it describes the alias; when it points at another
+ * model's collection, it loads that model (URL from the collection's {@link
+ * MilvusVectorStore#MODEL_URL_PROPERTY}, which {@code lookalike reembed --store milvus} sets; none:
+ * {@code --model} or the bundled default, if their modelId matches), opens that collection, and
+ * only then swaps embedder and collection in one step. Until then searches keep using the old pair.
+ * Each pair searches its own collection, never the alias, so a query is always embedded and
+ * searched with the same model. The old pair is closed a while later, once the searches that read
+ * it have finished.
  */
 public final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable {
 
   /** How often the alias is checked, in milliseconds. */
   public static final String REFRESH_MS_CONFIG = GatewayConfig.ALIAS_REFRESH_MS_CONFIG;
+
   /** How long a replaced pair stays open for the searches still using it. */
   private static final long RETIRE_AFTER_MS = 30_000;
 
@@ -37,18 +39,20 @@ public final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable
   private final Map<String, Object> config;
   private final MilvusVectorStore alias;
   private final AtomicReference<ActiveModel> active = new AtomicReference<>();
-  private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread thread = new Thread(r, "lookalike-alias-follower");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private final ScheduledExecutorService scheduler =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread thread = new Thread(r, "lookalike-alias-follower");
+            thread.setDaemon(true);
+            return thread;
+          });
   private volatile String failedTarget;
 
   /**
    * Loads the model the alias points at now (fails if it cannot) and starts following the alias.
    *
-   * @param config the gateway's settings: milvus.*, model.* (preprocessing), {@code model.url} as the model of
-   *     collections that name none, {@link #REFRESH_MS_CONFIG}
+   * @param config the gateway's settings: milvus.*, model.* (preprocessing), {@code model.url} as
+   *     the model of collections that name none, {@link #REFRESH_MS_CONFIG}
    */
   public AliasFollower(Map<String, Object> config) {
     this.config = new HashMap<>(config);
@@ -71,7 +75,10 @@ public final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable
     return active.get();
   }
 
-  /** Checks the alias once; swaps to its model when it moved. Never throws: the old pair keeps serving. */
+  /**
+   * Checks the alias once; swaps to its model when it moved. Never throws: the old pair keeps
+   * serving.
+   */
   void refresh() {
     try {
       MilvusVectorStore.AliasTarget target = alias.aliasTarget();
@@ -79,15 +86,22 @@ public final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable
       if (target.modelId().equals(current.modelId()) || target.collection().equals(failedTarget)) {
         return;
       }
-      log.info("Milvus alias {} now points at {}: loading model {}", target.alias(), target.collection(),
+      log.info(
+          "Milvus alias {} now points at {}: loading model {}",
+          target.alias(),
+          target.collection(),
           target.modelId());
       ActiveModel next;
       try {
         next = load(milvus, config, target);
       } catch (RuntimeException e) {
         failedTarget = target.collection(); // not retried until the alias moves again
-        log.error("Cannot follow Milvus alias {} to {}; still searching with {}", target.alias(), target.collection(),
-            current.modelId(), e);
+        log.error(
+            "Cannot follow Milvus alias {} to {}; still searching with {}",
+            target.alias(),
+            target.collection(),
+            current.modelId(),
+            e);
         return;
       }
       active.set(next);
@@ -95,27 +109,44 @@ public final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable
       log.info("Searching with model {} (was {})", next.modelId(), current.modelId());
       scheduler.schedule(() -> closeQuietly(current), RETIRE_AFTER_MS, TimeUnit.MILLISECONDS);
     } catch (RuntimeException e) {
-      log.warn("Cannot read Milvus alias {}; still searching with {}: {}", milvus.alias(), active.get().modelId(),
+      log.warn(
+          "Cannot read Milvus alias {}; still searching with {}: {}",
+          milvus.alias(),
+          active.get().modelId(),
           e.toString());
     }
   }
 
   /**
-   * The model the alias points at: its embedder (from the collection's model URL; none recorded: {@code model.url}
-   * of {@code config} or the bundled default) and its collection, opened by name rather than through the alias.
+   * The model the alias points at: its embedder (from the collection's model URL; none recorded:
+   * {@code model.url} of {@code config} or the bundled default) and its collection, opened by name
+   * rather than through the alias.
    */
-  public static ActiveModel load(MilvusConfig milvus, Map<String, Object> config, MilvusVectorStore.AliasTarget target) {
-    String url = target.modelUrl().isEmpty()
-        ? String.valueOf(config.getOrDefault(EmbeddingModelConfig.URL_CONFIG, "")) : target.modelUrl();
-    DjlEmbedder embedder = url.isEmpty() ? DjlEmbedder.loadDefault() : DjlEmbedder.load(url, null, config);
+  public static ActiveModel load(
+      MilvusConfig milvus, Map<String, Object> config, MilvusVectorStore.AliasTarget target) {
+    String url =
+        target.modelUrl().isEmpty()
+            ? String.valueOf(config.getOrDefault(EmbeddingModelConfig.URL_CONFIG, ""))
+            : target.modelUrl();
+    DjlEmbedder embedder =
+        url.isEmpty() ? DjlEmbedder.loadDefault() : DjlEmbedder.load(url, null, config);
     try {
       if (!embedder.model().modelId().equals(target.modelId())) {
-        throw new IllegalStateException("Milvus alias " + target.alias() + " points at the collection of model "
-            + target.modelId() + ", but " + (url.isEmpty() ? "the bundled default model" : url) + " is model "
-            + embedder.model().modelId() + "; record the model in the collection's property "
-            + MilvusVectorStore.MODEL_URL_PROPERTY + " (lookalike reembed --store milvus does) or pass --model");
+        throw new IllegalStateException(
+            "Milvus alias "
+                + target.alias()
+                + " points at the collection of model "
+                + target.modelId()
+                + ", but "
+                + (url.isEmpty() ? "the bundled default model" : url)
+                + " is model "
+                + embedder.model().modelId()
+                + "; record the model in the collection's property "
+                + MilvusVectorStore.MODEL_URL_PROPERTY
+                + " (lookalike reembed --store milvus does) or pass --model");
       }
-      return new ActiveModel(embedder, MilvusVectorStore.open(milvus, target.modelId(), target.dimension()));
+      return new ActiveModel(
+          embedder, MilvusVectorStore.open(milvus, target.modelId(), target.dimension()));
     } catch (RuntimeException e) {
       embedder.close();
       throw e;

@@ -1,8 +1,8 @@
 package io.lookalike.gateway;
 
+import io.lookalike.schemas.ProductAvailability;
 import io.lookalike.store.SearchHit;
 import io.lookalike.store.StoredImage;
-import io.lookalike.schemas.ProductAvailability;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -11,31 +11,40 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * Business ranking applied after retrieval: each boost adds to a product's score, then the candidates
- * are sorted again and cut to k. Three kinds, each written as a short text (the same in a query string,
- * a form, a JSON body and the gateway's config):
+ * Business ranking applied after retrieval: each boost adds to a product's score, then the
+ * candidates are sorted again and cut to k. Three kinds, each written as a short text (the same in
+ * a query string, a form, a JSON body and the gateway's config):
  *
  * <ul>
- *   <li>{@code availability}: {@code IN_STOCK:0.05,OUT_OF_STOCK:-0.1} adds the weight of the product's
- *       availability (any spelling {@link ProductAvailability} reads);
- *   <li>{@code attribute}: {@code popularity:0.1} adds weight × the product's numeric attribute scaled to
- *       [0, 1] over the candidates (min → 0, max → 1; missing or not a number → 0);
- *   <li>{@code price}: {@code 40:0.1} adds weight × max(0, 1 − |price − 40| / 40): most at the target price,
- *       nothing at twice or zero it.
+ *   <li>{@code availability}: {@code IN_STOCK:0.05,OUT_OF_STOCK:-0.1} adds the weight of the
+ *       product's availability (any spelling {@link ProductAvailability} reads);
+ *   <li>{@code attribute}: {@code popularity:0.1} adds weight × the product's numeric attribute
+ *       scaled to [0, 1] over the candidates (min → 0, max → 1; missing or not a number → 0);
+ *   <li>{@code price}: {@code 40:0.1} adds weight × max(0, 1 − |price − 40| / 40): most at the
+ *       target price, nothing at twice or zero it.
  * </ul>
  *
- * <p>A request's boost replaces the default of the same kind; an empty value turns that default off.
+ * <p>A request's boost replaces the default of the same kind; an empty value turns that default
+ * off.
  */
 public final class Boosts {
 
   public static final List<String> KINDS = List.of("availability", "attribute", "price");
   static final String BAD_BOOST = "bad_boost";
 
-  /** A boost that was applied, and whether it came from the request or from the gateway's defaults. */
+  /**
+   * A boost that was applied, and whether it came from the request or from the gateway's defaults.
+   */
   public record Applied(String kind, String spec, String source) {}
 
-  private record Spec(String kind, String text, String source, Map<String, Double> byAvailability,
-      String attribute, double target, double weight) {}
+  private record Spec(
+      String kind,
+      String text,
+      String source,
+      Map<String, Double> byAvailability,
+      String attribute,
+      double target,
+      double weight) {}
 
   public static final Boosts NONE = new Boosts(List.of());
 
@@ -46,8 +55,8 @@ public final class Boosts {
   }
 
   /**
-   * The boosts of one request: {@code request} gives the text of each kind the request set (an empty
-   * text turns the default off), {@code defaults} those of the gateway's config.
+   * The boosts of one request: {@code request} gives the text of each kind the request set (an
+   * empty text turns the default off), {@code defaults} those of the gateway's config.
    */
   static Boosts of(Map<String, String> request, Map<String, String> defaults) {
     List<Spec> specs = new ArrayList<>();
@@ -69,7 +78,8 @@ public final class Boosts {
   }
 
   /** Reads the {@code boost.<kind>} parameters; refuses an unknown kind. */
-  static Map<String, String> fromParams(Iterable<String> names, Function<String, List<String>> params) {
+  static Map<String, String> fromParams(
+      Iterable<String> names, Function<String, List<String>> params) {
     Map<String, String> out = new LinkedHashMap<>();
     for (String name : names) {
       if (name.startsWith(FilterParser.BOOST_PREFIX)) {
@@ -84,12 +94,16 @@ public final class Boosts {
 
   static void checkKind(String kind, String name) {
     if (!KINDS.contains(kind)) {
-      throw new SearchException(ErrorCode.BAD_BOOST, "unknown boost '" + name + "': boosts are "
-          + String.join(", ", KINDS));
+      throw new SearchException(
+          ErrorCode.BAD_BOOST,
+          "unknown boost '" + name + "': boosts are " + String.join(", ", KINDS));
     }
   }
 
-  /** Checks a boost's text, e.g. for a config validator; throws IllegalArgumentException naming what is wrong. */
+  /**
+   * Checks a boost's text, e.g. for a config validator; throws IllegalArgumentException naming what
+   * is wrong.
+   */
   static void validate(String kind, String text) {
     try {
       if (text != null && !text.isBlank()) {
@@ -106,8 +120,16 @@ public final class Boosts {
         Map<String, Double> weights = new LinkedHashMap<>();
         for (String part : text.split(",")) {
           String[] pair = pair(kind, part.strip(), "IN_STOCK:0.05");
-          String value = ProductAvailability.parse(pair[0]).orElseThrow(() -> new SearchException(ErrorCode.BAD_BOOST,
-              "boost availability: '" + pair[0] + "' is not one of " + String.join(", ", ProductAvailability.ORDERED)));
+          String value =
+              ProductAvailability.parse(pair[0])
+                  .orElseThrow(
+                      () ->
+                          new SearchException(
+                              ErrorCode.BAD_BOOST,
+                              "boost availability: '"
+                                  + pair[0]
+                                  + "' is not one of "
+                                  + String.join(", ", ProductAvailability.ORDERED)));
           weights.put(value, weight(kind, pair[1]));
         }
         yield new Spec(kind, text, source, weights, null, 0, 0);
@@ -120,7 +142,8 @@ public final class Boosts {
         String[] pair = pair(kind, text, "40:0.1");
         double target = weight(kind, pair[0]);
         if (target <= 0) {
-          throw new SearchException(ErrorCode.BAD_BOOST, "boost price: the target price must be above 0, got " + pair[0]);
+          throw new SearchException(
+              ErrorCode.BAD_BOOST, "boost price: the target price must be above 0, got " + pair[0]);
         }
         yield new Spec(kind, text, source, Map.of(), null, target, weight(kind, pair[1]));
       }
@@ -130,8 +153,9 @@ public final class Boosts {
   private static String[] pair(String kind, String text, String example) {
     int colon = text.lastIndexOf(':');
     if (colon <= 0 || colon == text.length() - 1) {
-      throw new SearchException(ErrorCode.BAD_BOOST, "boost " + kind + " must look like '" + example + "', got '"
-          + text + "'");
+      throw new SearchException(
+          ErrorCode.BAD_BOOST,
+          "boost " + kind + " must look like '" + example + "', got '" + text + "'");
     }
     return new String[] {text.substring(0, colon).strip(), text.substring(colon + 1).strip()};
   }
@@ -144,7 +168,8 @@ public final class Boosts {
       }
       return value;
     } catch (NumberFormatException e) {
-      throw new SearchException(ErrorCode.BAD_BOOST, "boost " + kind + ": '" + number + "' is not a number");
+      throw new SearchException(
+          ErrorCode.BAD_BOOST, "boost " + kind + ": '" + number + "' is not a number");
     }
   }
 
@@ -167,7 +192,10 @@ public final class Boosts {
         case "availability" -> {
           for (int i = 0; i < added.length; i++) {
             String value = candidates.get(i).image().availability();
-            Double w = value == null ? null : spec.byAvailability().get(ProductAvailability.parse(value).orElse(""));
+            Double w =
+                value == null
+                    ? null
+                    : spec.byAvailability().get(ProductAvailability.parse(value).orElse(""));
             added[i] += w == null ? 0 : w;
           }
         }
@@ -193,7 +221,8 @@ public final class Boosts {
           for (int i = 0; i < added.length; i++) {
             Double price = candidates.get(i).image().price();
             if (price != null) {
-              added[i] += spec.weight() * Math.max(0, 1 - Math.abs(price - spec.target()) / spec.target());
+              added[i] +=
+                  spec.weight() * Math.max(0, 1 - Math.abs(price - spec.target()) / spec.target());
             }
           }
         }
@@ -202,7 +231,9 @@ public final class Boosts {
     List<Boosted> out = new ArrayList<>(candidates.size());
     for (int i = 0; i < added.length; i++) {
       SearchHit hit = candidates.get(i);
-      out.add(new Boosted(new SearchHit(hit.image(), (float) (hit.score() + added[i])), (float) added[i]));
+      out.add(
+          new Boosted(
+              new SearchHit(hit.image(), (float) (hit.score() + added[i])), (float) added[i]));
     }
     if (!specs.isEmpty()) {
       out.sort(Comparator.comparingDouble((Boosted b) -> b.hit().score()).reversed());

@@ -17,9 +17,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Long work of one HTTP call (a model's quality check) with a budget: it runs on a thread of its own and is
- * cancelled (interrupted) when the budget is spent ({@code 503 <name>_timeout}) or when Jetty sees the client
- * go ({@code 499}, unread), so that a client that left does not keep a core busy for minutes.
+ * Long work of one HTTP call (a model's quality check) with a budget: it runs on a thread of its
+ * own and is cancelled (interrupted) when the budget is spent ({@code 503 <name>_timeout}) or when
+ * Jetty sees the client go ({@code 499}, unread), so that a client that left does not keep a core
+ * busy for minutes.
  */
 public final class BoundedCall {
 
@@ -35,11 +36,13 @@ public final class BoundedCall {
     this.name = name;
     this.budgetMs = budgetMs;
     AtomicInteger n = new AtomicInteger();
-    this.executor = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "lookalike-" + name + "-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    this.executor =
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "lookalike-" + name + "-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   /** Runs {@code work} for the call {@code ctx}; its exceptions pass through as they are. */
@@ -53,15 +56,19 @@ public final class BoundedCall {
         if (left <= 0) {
           future.cancel(true);
           log.warn("{} cancelled after its budget of {} ms", name, budgetMs);
-          throw new SearchException(ErrorCode.CHECK_TIMEOUT, name + " took longer than its budget of " + budgetMs + " ms");
+          throw new SearchException(
+              ErrorCode.CHECK_TIMEOUT,
+              name + " took longer than its budget of " + budgetMs + " ms");
         }
         try {
-          return future.get(Math.min(left, TimeUnit.MILLISECONDS.toNanos(POLL_MS)), TimeUnit.NANOSECONDS);
+          return future.get(
+              Math.min(left, TimeUnit.MILLISECONDS.toNanos(POLL_MS)), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
           if (endPoint != null && clientGone(ctx, endPoint)) {
             future.cancel(true);
             log.info("{} cancelled: the client went away", name);
-            throw new SearchException(ErrorCode.CLIENT_GONE, name + " cancelled: the client went away");
+            throw new SearchException(
+                ErrorCode.CLIENT_GONE, name + " cancelled: the client went away");
           }
         }
       }
@@ -91,10 +98,10 @@ public final class BoundedCall {
   }
 
   /**
-   * Whether the client closed its side. Jetty reads nothing from a connection while its request is handled,
-   * so it would only notice when the answer is written: read one byte here. An HTTP/1.1 client sends nothing
-   * while it waits for an answer; should one have sent a pipelined request, its first byte is lost, so the
-   * connection is closed after this answer.
+   * Whether the client closed its side. Jetty reads nothing from a connection while its request is
+   * handled, so it would only notice when the answer is written: read one byte here. An HTTP/1.1
+   * client sends nothing while it waits for an answer; should one have sent a pipelined request,
+   * its first byte is lost, so the connection is closed after this answer.
    */
   private static boolean clientGone(Context ctx, EndPoint endPoint) {
     try {

@@ -9,9 +9,9 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * Counts of category, brand and availability over the products a search retrieved (its candidate pool,
- * filters applied, before it is cut to k), so that a page can offer the values that exist instead of
- * free text. Values are counted as the catalog spells them, most frequent first.
+ * Counts of category, brand and availability over the products a search retrieved (its candidate
+ * pool, filters applied, before it is cut to k), so that a page can offer the values that exist
+ * instead of free text. Values are counted as the catalog spells them, most frequent first.
  */
 final class Facets {
 
@@ -27,7 +27,8 @@ final class Facets {
     return facets;
   }
 
-  private static Map<String, Long> count(List<SearchHit> products, Function<StoredImage, String> field) {
+  private static Map<String, Long> count(
+      List<SearchHit> products, Function<StoredImage, String> field) {
     Map<String, Long> counts = new HashMap<>();
     for (SearchHit hit : products) {
       String value = field.apply(hit.image());
@@ -37,7 +38,10 @@ final class Facets {
     }
     Map<String, Long> sorted = new LinkedHashMap<>();
     counts.entrySet().stream()
-        .sorted(Map.Entry.<String, Long>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
+        .sorted(
+            Map.Entry.<String, Long>comparingByValue()
+                .reversed()
+                .thenComparing(Map.Entry.comparingByKey()))
         .forEach(e -> sorted.put(e.getKey(), e.getValue()));
     return sorted;
   }

@@ -15,104 +15,202 @@ public class GatewayConfig extends AbstractConfig {
   public static final String PORT_DOC = "TCP port of the HTTP server; 0 picks a free one.";
 
   public static final String HOST_CONFIG = "gateway.host";
-  public static final String HOST_DOC = "Address the HTTP server binds to: 127.0.0.1 for this machine only, "
-      + "0.0.0.0 for every interface (containers).";
+  public static final String HOST_DOC =
+      "Address the HTTP server binds to: 127.0.0.1 for this machine only, "
+          + "0.0.0.0 for every interface (containers).";
 
   public static final String MAX_UPLOAD_BYTES_CONFIG = "gateway.max.upload.bytes";
-  public static final String MAX_UPLOAD_BYTES_DOC = "Largest query photo or request body accepted, in bytes; "
-      + "larger ones get 413, checked from Content-Length and again while reading.";
+  public static final String MAX_UPLOAD_BYTES_DOC =
+      "Largest query photo or request body accepted, in bytes; "
+          + "larger ones get 413, checked from Content-Length and again while reading.";
 
   public static final String IMAGES_ALLOWED_DIR_CONFIG = "gateway.images.allowed.dir";
-  public static final String IMAGES_ALLOWED_DIR_DOC = "Directory whose files GET /v1/images/{productId}/{imageId} "
-      + "may serve when a product's image URL is a file: URL (the local mode's sample catalog). Empty: "
-      + "file: images are never served. http(s) image URLs are redirected to whatever this is.";
+  public static final String IMAGES_ALLOWED_DIR_DOC =
+      "Directory whose files GET /v1/images/{productId}/{imageId} "
+          + "may serve when a product's image URL is a file: URL (the local mode's sample catalog). Empty: "
+          + "file: images are never served. http(s) image URLs are redirected to whatever this is.";
 
   public static final String SEARCH_K_DEFAULT_CONFIG = "search.k.default";
-  public static final String SEARCH_K_DEFAULT_DOC = "Number of products a search returns when the request gives no k.";
+  public static final String SEARCH_K_DEFAULT_DOC =
+      "Number of products a search returns when the request gives no k.";
 
   public static final String SEARCH_K_MAX_CONFIG = "search.k.max";
-  public static final String SEARCH_K_MAX_DOC = "Largest k a request may ask for; larger ones get 400.";
+  public static final String SEARCH_K_MAX_DOC =
+      "Largest k a request may ask for; larger ones get 400.";
 
   public static final String ADMIN_ALLOW_REMOTE_CONFIG = "gateway.admin.allow.remote";
-  public static final String ADMIN_ALLOW_REMOTE_DOC = "Let the local mode's model admin API (/v1/admin/models...) answer "
-      + "clients on other machines too; false: it answers loopback clients only (403 otherwise).";
+  public static final String ADMIN_ALLOW_REMOTE_DOC =
+      "Let the local mode's model admin API (/v1/admin/models...) answer "
+          + "clients on other machines too; false: it answers loopback clients only (403 otherwise).";
 
   public static final String ALIAS_REFRESH_MS_CONFIG = "gateway.alias.refresh.ms";
-  public static final String ALIAS_REFRESH_MS_DOC = "With --store milvus: how often the gateway checks which collection "
-      + "milvus.alias points at; when it moved, the gateway loads that collection's model and switches to it.";
+  public static final String ALIAS_REFRESH_MS_DOC =
+      "With --store milvus: how often the gateway checks which collection "
+          + "milvus.alias points at; when it moved, the gateway loads that collection's model and switches to it.";
   public static final String ALLOWED_HOSTS_CONFIG = "gateway.allowed.hosts";
-  public static final String ALLOWED_HOSTS_DOC = "Host names (no port) that admin calls may carry in their Host header, "
-      + "besides localhost, 127.0.0.1, [::1] and " + HOST_CONFIG + ": a call for any other name is refused with 421 "
-      + "(a DNS-rebinding page's). Add the names a reverse proxy forwards, e.g. admin.shop.internal.";
+  public static final String ALLOWED_HOSTS_DOC =
+      "Host names (no port) that admin calls may carry in their Host header, "
+          + "besides localhost, 127.0.0.1, [::1] and "
+          + HOST_CONFIG
+          + ": a call for any other name is refused with 421 "
+          + "(a DNS-rebinding page's). Add the names a reverse proxy forwards, e.g. admin.shop.internal.";
 
   public static final String ADMIN_SECRET_CONFIG = "gateway.admin.secret";
-  public static final String ADMIN_SECRET_DOC = "The bearer secret every admin call must send (Authorization: Bearer ...). "
-      + "Empty: the local mode generates one into <data-dir>/admin.secret (owner-only) on first start.";
+  public static final String ADMIN_SECRET_DOC =
+      "The bearer secret every admin call must send (Authorization: Bearer ...). "
+          + "Empty: the local mode generates one into <data-dir>/admin.secret (owner-only) on first start.";
 
   public static final String ADMIN_CHECK_MAX_SAMPLE_CONFIG = "gateway.admin.check.max.sample";
-  public static final String ADMIN_CHECK_MAX_SAMPLE_DOC = "Largest sample the quality check of a model may be asked "
-      + "for (POST /v1/admin/models/{id}/check?sample=N); larger ones get 400.";
+  public static final String ADMIN_CHECK_MAX_SAMPLE_DOC =
+      "Largest sample the quality check of a model may be asked "
+          + "for (POST /v1/admin/models/{id}/check?sample=N); larger ones get 400.";
 
   public static final String ADMIN_CHECK_BUDGET_MS_CONFIG = "gateway.admin.check.budget.ms";
-  public static final String ADMIN_CHECK_BUDGET_MS_DOC = "Longest a quality check may run; then it is cancelled and "
-      + "answered 503 check_timeout. It is also cancelled when its client disconnects.";
+  public static final String ADMIN_CHECK_BUDGET_MS_DOC =
+      "Longest a quality check may run; then it is cancelled and "
+          + "answered 503 check_timeout. It is also cancelled when its client disconnects.";
 
   public static final String FETCH_BUDGET_MS_CONFIG = "gateway.fetch.budget.ms";
-  public static final String FETCH_BUDGET_MS_DOC = "Longest the download of a search's image URL may take, retries "
-      + "included; then the search fails with 400 fetch_timeout.";
+  public static final String FETCH_BUDGET_MS_DOC =
+      "Longest the download of a search's image URL may take, retries "
+          + "included; then the search fails with 400 fetch_timeout.";
   public static final String BOOST_AVAILABILITY_CONFIG = "search.boost.availability";
-  public static final String BOOST_AVAILABILITY_DOC = "Default availability boost, added to the score of each "
-      + "product by its availability after retrieval, e.g. 'IN_STOCK:0.05,OUT_OF_STOCK:-0.1'. Empty: none. A "
-      + "request's boost.availability replaces it (an empty one turns it off).";
+  public static final String BOOST_AVAILABILITY_DOC =
+      "Default availability boost, added to the score of each "
+          + "product by its availability after retrieval, e.g. 'IN_STOCK:0.05,OUT_OF_STOCK:-0.1'. Empty: none. A "
+          + "request's boost.availability replaces it (an empty one turns it off).";
 
   public static final String BOOST_ATTRIBUTE_CONFIG = "search.boost.attribute";
-  public static final String BOOST_ATTRIBUTE_DOC = "Default boost by a numeric product attribute, 'name:weight' "
-      + "(e.g. 'popularity:0.1'): adds weight times the attribute scaled to [0, 1] over the candidates. Empty: none.";
+  public static final String BOOST_ATTRIBUTE_DOC =
+      "Default boost by a numeric product attribute, 'name:weight' "
+          + "(e.g. 'popularity:0.1'): adds weight times the attribute scaled to [0, 1] over the candidates. Empty: none.";
 
   public static final String BOOST_PRICE_CONFIG = "search.boost.price";
-  public static final String BOOST_PRICE_DOC = "Default boost towards a target price, 'target:weight' (e.g. "
-      + "'40:0.1'): adds weight times max(0, 1 - |price - target| / target). Empty: none.";
+  public static final String BOOST_PRICE_DOC =
+      "Default boost towards a target price, 'target:weight' (e.g. "
+          + "'40:0.1'): adds weight times max(0, 1 - |price - target| / target). Empty: none.";
 
   public static final String SEARCH_IMAGE_WEIGHT_CONFIG = "search.fusion.image.weight";
-  public static final String SEARCH_IMAGE_WEIGHT_DOC = "Weight of the visual ranking when a search has both a "
-      + "photo and text (q), in the reciprocal-rank fusion; a request's imageWeight replaces it.";
+  public static final String SEARCH_IMAGE_WEIGHT_DOC =
+      "Weight of the visual ranking when a search has both a "
+          + "photo and text (q), in the reciprocal-rank fusion; a request's imageWeight replaces it.";
 
   public static final String SEARCH_TEXT_WEIGHT_CONFIG = "search.fusion.text.weight";
-  public static final String SEARCH_TEXT_WEIGHT_DOC = "Weight of the text (BM25) ranking when a search has both a "
-      + "photo and text (q), in the reciprocal-rank fusion; a request's textWeight replaces it.";
+  public static final String SEARCH_TEXT_WEIGHT_DOC =
+      "Weight of the text (BM25) ranking when a search has both a "
+          + "photo and text (q), in the reciprocal-rank fusion; a request's textWeight replaces it.";
 
   public static final String IMAGES_REDIRECT_HTTP_CONFIG = "gateway.images.redirect.http";
-  public static final String IMAGES_REDIRECT_HTTP_DOC = "When true, GET /v1/images/{productId}/{imageId} answers 302 "
-      + "to the catalog's own http(s) image URL (e.g. a CDN) instead of serving the bytes the pipeline holds; "
-      + "thumbnails are always served from the pipeline.";
+  public static final String IMAGES_REDIRECT_HTTP_DOC =
+      "When true, GET /v1/images/{productId}/{imageId} answers 302 "
+          + "to the catalog's own http(s) image URL (e.g. a CDN) instead of serving the bytes the pipeline holds; "
+          + "thumbnails are always served from the pipeline.";
 
-  public static final ConfigDef CONFIG_DEF = new ConfigDef()
-      .define(PORT_CONFIG, Type.INT, 8080, Range.between(0, 65535), Importance.HIGH, PORT_DOC)
-      .define(HOST_CONFIG, Type.STRING, "127.0.0.1", new ConfigDef.NonEmptyString(), Importance.HIGH, HOST_DOC)
-      .define(MAX_UPLOAD_BYTES_CONFIG, Type.LONG, 10L * 1024 * 1024, Range.between(1, Integer.MAX_VALUE),
-          Importance.MEDIUM, MAX_UPLOAD_BYTES_DOC)
-      .define(IMAGES_ALLOWED_DIR_CONFIG, Type.STRING, "", Importance.LOW, IMAGES_ALLOWED_DIR_DOC)
-      .define(SEARCH_K_DEFAULT_CONFIG, Type.INT, 10, Range.atLeast(1), Importance.MEDIUM, SEARCH_K_DEFAULT_DOC)
-      .define(SEARCH_K_MAX_CONFIG, Type.INT, 100, Range.between(1, 1000), Importance.MEDIUM, SEARCH_K_MAX_DOC)
-      .define(ADMIN_ALLOW_REMOTE_CONFIG, Type.BOOLEAN, false, Importance.MEDIUM, ADMIN_ALLOW_REMOTE_DOC)
-      .define(ALIAS_REFRESH_MS_CONFIG, Type.LONG, 2000L, Range.between(50, 3_600_000), Importance.LOW,
-          ALIAS_REFRESH_MS_DOC)
-      .define(ALLOWED_HOSTS_CONFIG, Type.LIST, "", Importance.MEDIUM, ALLOWED_HOSTS_DOC)
-      .define(ADMIN_SECRET_CONFIG, Type.PASSWORD, "", Importance.HIGH, ADMIN_SECRET_DOC)
-      .define(ADMIN_CHECK_MAX_SAMPLE_CONFIG, Type.INT, 1000, Range.between(1, 10_000), Importance.LOW,
-          ADMIN_CHECK_MAX_SAMPLE_DOC)
-      .define(ADMIN_CHECK_BUDGET_MS_CONFIG, Type.LONG, 300_000L, Range.atLeast(1), Importance.LOW,
-          ADMIN_CHECK_BUDGET_MS_DOC)
-      .define(FETCH_BUDGET_MS_CONFIG, Type.LONG, 5_000L, Range.between(1, 600_000), Importance.MEDIUM,
-          FETCH_BUDGET_MS_DOC)
-      .define(BOOST_AVAILABILITY_CONFIG, Type.STRING, "", boost("availability"), Importance.LOW, BOOST_AVAILABILITY_DOC)
-      .define(BOOST_ATTRIBUTE_CONFIG, Type.STRING, "", boost("attribute"), Importance.LOW, BOOST_ATTRIBUTE_DOC)
-      .define(BOOST_PRICE_CONFIG, Type.STRING, "", boost("price"), Importance.LOW, BOOST_PRICE_DOC)
-      .define(SEARCH_IMAGE_WEIGHT_CONFIG, Type.DOUBLE, 1.0, Range.between(0, 100), Importance.LOW,
-          SEARCH_IMAGE_WEIGHT_DOC)
-      .define(SEARCH_TEXT_WEIGHT_CONFIG, Type.DOUBLE, 1.0, Range.between(0, 100), Importance.LOW,
-          SEARCH_TEXT_WEIGHT_DOC)
-      .define(IMAGES_REDIRECT_HTTP_CONFIG, Type.BOOLEAN, false, Importance.LOW, IMAGES_REDIRECT_HTTP_DOC);
+  public static final ConfigDef CONFIG_DEF =
+      new ConfigDef()
+          .define(PORT_CONFIG, Type.INT, 8080, Range.between(0, 65535), Importance.HIGH, PORT_DOC)
+          .define(
+              HOST_CONFIG,
+              Type.STRING,
+              "127.0.0.1",
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              HOST_DOC)
+          .define(
+              MAX_UPLOAD_BYTES_CONFIG,
+              Type.LONG,
+              10L * 1024 * 1024,
+              Range.between(1, Integer.MAX_VALUE),
+              Importance.MEDIUM,
+              MAX_UPLOAD_BYTES_DOC)
+          .define(
+              IMAGES_ALLOWED_DIR_CONFIG, Type.STRING, "", Importance.LOW, IMAGES_ALLOWED_DIR_DOC)
+          .define(
+              SEARCH_K_DEFAULT_CONFIG,
+              Type.INT,
+              10,
+              Range.atLeast(1),
+              Importance.MEDIUM,
+              SEARCH_K_DEFAULT_DOC)
+          .define(
+              SEARCH_K_MAX_CONFIG,
+              Type.INT,
+              100,
+              Range.between(1, 1000),
+              Importance.MEDIUM,
+              SEARCH_K_MAX_DOC)
+          .define(
+              ADMIN_ALLOW_REMOTE_CONFIG,
+              Type.BOOLEAN,
+              false,
+              Importance.MEDIUM,
+              ADMIN_ALLOW_REMOTE_DOC)
+          .define(
+              ALIAS_REFRESH_MS_CONFIG,
+              Type.LONG,
+              2000L,
+              Range.between(50, 3_600_000),
+              Importance.LOW,
+              ALIAS_REFRESH_MS_DOC)
+          .define(ALLOWED_HOSTS_CONFIG, Type.LIST, "", Importance.MEDIUM, ALLOWED_HOSTS_DOC)
+          .define(ADMIN_SECRET_CONFIG, Type.PASSWORD, "", Importance.HIGH, ADMIN_SECRET_DOC)
+          .define(
+              ADMIN_CHECK_MAX_SAMPLE_CONFIG,
+              Type.INT,
+              1000,
+              Range.between(1, 10_000),
+              Importance.LOW,
+              ADMIN_CHECK_MAX_SAMPLE_DOC)
+          .define(
+              ADMIN_CHECK_BUDGET_MS_CONFIG,
+              Type.LONG,
+              300_000L,
+              Range.atLeast(1),
+              Importance.LOW,
+              ADMIN_CHECK_BUDGET_MS_DOC)
+          .define(
+              FETCH_BUDGET_MS_CONFIG,
+              Type.LONG,
+              5_000L,
+              Range.between(1, 600_000),
+              Importance.MEDIUM,
+              FETCH_BUDGET_MS_DOC)
+          .define(
+              BOOST_AVAILABILITY_CONFIG,
+              Type.STRING,
+              "",
+              boost("availability"),
+              Importance.LOW,
+              BOOST_AVAILABILITY_DOC)
+          .define(
+              BOOST_ATTRIBUTE_CONFIG,
+              Type.STRING,
+              "",
+              boost("attribute"),
+              Importance.LOW,
+              BOOST_ATTRIBUTE_DOC)
+          .define(
+              BOOST_PRICE_CONFIG, Type.STRING, "", boost("price"), Importance.LOW, BOOST_PRICE_DOC)
+          .define(
+              SEARCH_IMAGE_WEIGHT_CONFIG,
+              Type.DOUBLE,
+              1.0,
+              Range.between(0, 100),
+              Importance.LOW,
+              SEARCH_IMAGE_WEIGHT_DOC)
+          .define(
+              SEARCH_TEXT_WEIGHT_CONFIG,
+              Type.DOUBLE,
+              1.0,
+              Range.between(0, 100),
+              Importance.LOW,
+              SEARCH_TEXT_WEIGHT_DOC)
+          .define(
+              IMAGES_REDIRECT_HTTP_CONFIG,
+              Type.BOOLEAN,
+              false,
+              Importance.LOW,
+              IMAGES_REDIRECT_HTTP_DOC);
 
   private static ConfigDef.Validator boost(String kind) {
     return (name, value) -> {
@@ -128,7 +226,9 @@ public class GatewayConfig extends AbstractConfig {
     super(CONFIG_DEF, props);
     int defaultK = getInt(SEARCH_K_DEFAULT_CONFIG);
     if (defaultK > getInt(SEARCH_K_MAX_CONFIG)) {
-      throw new ConfigException(SEARCH_K_DEFAULT_CONFIG, defaultK,
+      throw new ConfigException(
+          SEARCH_K_DEFAULT_CONFIG,
+          defaultK,
           "must not exceed " + SEARCH_K_MAX_CONFIG + " (" + getInt(SEARCH_K_MAX_CONFIG) + ")");
     }
   }
@@ -153,7 +253,9 @@ public class GatewayConfig extends AbstractConfig {
     return getLong(ALIAS_REFRESH_MS_CONFIG);
   }
 
-  /** The names admin calls may carry in Host: {@link #ALLOWED_HOSTS_CONFIG} and the bind address. */
+  /**
+   * The names admin calls may carry in Host: {@link #ALLOWED_HOSTS_CONFIG} and the bind address.
+   */
   public java.util.List<String> allowedHosts() {
     java.util.List<String> hosts = new java.util.ArrayList<>(getList(ALLOWED_HOSTS_CONFIG));
     hosts.add(host());
@@ -172,8 +274,13 @@ public class GatewayConfig extends AbstractConfig {
 
   /** The default boosts by kind (availability, attribute, price); empty texts for none. */
   public Map<String, String> defaultBoosts() {
-    return Map.of("availability", getString(BOOST_AVAILABILITY_CONFIG), "attribute",
-        getString(BOOST_ATTRIBUTE_CONFIG), "price", getString(BOOST_PRICE_CONFIG));
+    return Map.of(
+        "availability",
+        getString(BOOST_AVAILABILITY_CONFIG),
+        "attribute",
+        getString(BOOST_ATTRIBUTE_CONFIG),
+        "price",
+        getString(BOOST_PRICE_CONFIG));
   }
 
   /** The directory file: images may be served from, or null when none is. */

@@ -10,10 +10,7 @@ import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.UploadedFile;
 import io.javalin.json.JavalinJackson;
-import io.lookalike.store.SearchFilter;
-import io.lookalike.store.StoredImage;
 import io.lookalike.store.VectorStore;
-import io.lookalike.schemas.ImageKey;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -71,12 +68,13 @@ import org.slf4j.LoggerFactory;
  * open http://localhost:8080/
  * </pre>
  *
- * <p>Errors are {@code {"error": "...", "code": "..."}} with the status and code of an {@link ErrorCode}
- * (the table in docs/api.md is generated from it), e.g. 400 {@code bad_request} or {@code bad_filter} (an unknown filter or parameter, or a bad filter value), 413 {@code too_large},
- * 415 {@code unsupported_type}, 404 {@code not_found}, 409 {@code model_mismatch}, 501 {@code text_unsupported}, 503 {@code no_index};
- * 500 {@code internal} otherwise, never with a stack trace. An image URL is fetched within
- * {@code gateway.fetch.budget.ms}, retries included; two {@code image} parts or {@code minPrice} above
- * {@code maxPrice} are {@code bad_request}.
+ * <p>Errors are {@code {"error": "...", "code": "..."}} with the status and code of an {@link
+ * ErrorCode} (the table in docs/api.md is generated from it), e.g. 400 {@code bad_request} or
+ * {@code bad_filter} (an unknown filter or parameter, or a bad filter value), 413 {@code
+ * too_large}, 415 {@code unsupported_type}, 404 {@code not_found}, 409 {@code model_mismatch}, 501
+ * {@code text_unsupported}, 503 {@code no_index}; 500 {@code internal} otherwise, never with a
+ * stack trace. An image URL is fetched within {@code gateway.fetch.budget.ms}, retries included;
+ * two {@code image} parts or {@code minPrice} above {@code maxPrice} are {@code bad_request}.
  */
 public class GatewayServer implements AutoCloseable {
 
@@ -85,11 +83,13 @@ public class GatewayServer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(GatewayServer.class);
   private static final ObjectMapper MAPPER = new ObjectMapper();
+
   /** Room for the multipart boundaries and form fields around the photo. */
   private static final long MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
   private static final String CLOSE_CONNECTION = "lookalike.closeConnection";
-  private static final Set<String> IMAGE_TYPES = Set.of("image/jpeg", "image/png", "image/webp",
-      "application/octet-stream");
+  private static final Set<String> IMAGE_TYPES =
+      Set.of("image/jpeg", "image/png", "image/webp", "application/octet-stream");
 
   private final GatewayConfig config;
   private final SearchService service;
@@ -104,7 +104,8 @@ public class GatewayServer implements AutoCloseable {
   private volatile Thumbnails thumbnails;
   private Javalin app;
 
-  public GatewayServer(GatewayConfig config, SearchService service, PrometheusMeterRegistry registry) {
+  public GatewayServer(
+      GatewayConfig config, SearchService service, PrometheusMeterRegistry registry) {
     this.config = config;
     this.service = service;
     this.registry = registry;
@@ -126,21 +127,27 @@ public class GatewayServer implements AutoCloseable {
   }
 
   /**
-   * Adds routes of another component (e.g. an admin API) to this server; call before {@link #start()}.
-   * Errors they throw as {@link SearchException} are answered like the gateway's own.
+   * Adds routes of another component (e.g. an admin API) to this server; call before {@link
+   * #start()}. Errors they throw as {@link SearchException} are answered like the gateway's own.
    */
   public GatewayServer addRoutes(Consumer<RoutesConfig> routes) {
     extraRoutes.add(routes);
     return this;
   }
 
-  /** Where {@code GET /v1/models} learns of the models besides the active one; without it, only the active one. */
+  /**
+   * Where {@code GET /v1/models} learns of the models besides the active one; without it, only the
+   * active one.
+   */
   public GatewayServer modelDirectory(ModelDirectory directory) {
     this.modelDirectory = directory;
     return this;
   }
 
-  /** Where result images and their thumbnails are served from (the pipeline's bytes); call before {@link #start()}. */
+  /**
+   * Where result images and their thumbnails are served from (the pipeline's bytes); call before
+   * {@link #start()}.
+   */
   public GatewayServer thumbnails(Thumbnails thumbnails) {
     this.thumbnails = thumbnails;
     return this;
@@ -148,36 +155,62 @@ public class GatewayServer implements AutoCloseable {
 
   /** Starts listening; returns the bound port (the configured one, or a free one for port 0). */
   public synchronized int start() {
-    app = Javalin.create(cfg -> {
-      cfg.startup.showJavalinBanner = false;
-      cfg.jsonMapper(new JavalinJackson(MAPPER, false));
-      cfg.http.maxRequestSize = maxUploadBytes;
-      cfg.jetty.host = config.host();
-      cfg.jetty.port = config.port();
-      cfg.jetty.multipartConfig.maxFileSize(maxUploadBytes, SizeUnit.BYTES);
-      cfg.jetty.multipartConfig.maxInMemoryFileSize((int) Math.min(maxUploadBytes, Integer.MAX_VALUE), SizeUnit.BYTES);
-      cfg.jetty.multipartConfig.maxTotalRequestSize(maxUploadBytes + MULTIPART_OVERHEAD_BYTES, SizeUnit.BYTES);
+    app =
+        Javalin.create(
+            cfg -> {
+              cfg.startup.showJavalinBanner = false;
+              cfg.jsonMapper(new JavalinJackson(MAPPER, false));
+              cfg.http.maxRequestSize = maxUploadBytes;
+              cfg.jetty.host = config.host();
+              cfg.jetty.port = config.port();
+              cfg.jetty.multipartConfig.maxFileSize(maxUploadBytes, SizeUnit.BYTES);
+              cfg.jetty.multipartConfig.maxInMemoryFileSize(
+                  (int) Math.min(maxUploadBytes, Integer.MAX_VALUE), SizeUnit.BYTES);
+              cfg.jetty.multipartConfig.maxTotalRequestSize(
+                  maxUploadBytes + MULTIPART_OVERHEAD_BYTES, SizeUnit.BYTES);
 
-      cfg.routes.get("/", ctx -> ctx.contentType("text/html; charset=utf-8").result(page));
-      cfg.routes.post("/v1/search", this::search);
-      cfg.routes.get("/v1/products/{productId}/similar", this::similar);
-      ImageRoutes images = new ImageRoutes(service, thumbnails, imagesDir,
-          config.getBoolean(GatewayConfig.IMAGES_REDIRECT_HTTP_CONFIG));
-      cfg.routes.get("/v1/images/{productId}/{imageId}", images::original);
-      cfg.routes.get("/v1/images/{productId}/{imageId}/thumbnail", images::thumbnail);
-      cfg.routes.get("/v1/models", this::models);
-      cfg.routes.get("/health", this::health);
-      extraRoutes.forEach(routes -> routes.accept(cfg.routes));
-      cfg.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
-          .result(registry.scrape()));
+              cfg.routes.get("/", ctx -> ctx.contentType("text/html; charset=utf-8").result(page));
+              cfg.routes.post("/v1/search", this::search);
+              cfg.routes.get("/v1/products/{productId}/similar", this::similar);
+              ImageRoutes images =
+                  new ImageRoutes(
+                      service,
+                      thumbnails,
+                      imagesDir,
+                      config.getBoolean(GatewayConfig.IMAGES_REDIRECT_HTTP_CONFIG));
+              cfg.routes.get("/v1/images/{productId}/{imageId}", images::original);
+              cfg.routes.get("/v1/images/{productId}/{imageId}/thumbnail", images::thumbnail);
+              cfg.routes.get("/v1/models", this::models);
+              cfg.routes.get("/health", this::health);
+              extraRoutes.forEach(routes -> routes.accept(cfg.routes));
+              cfg.routes.get(
+                  "/metrics",
+                  ctx ->
+                      ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+                          .result(registry.scrape()));
 
-      cfg.routes.exception(SearchException.class, (e, ctx) -> error(ctx, e.status(), e.error(), e.getMessage(), e));
-      cfg.routes.exception(HttpResponseException.class, (e, ctx) ->
-          error(ctx, e.getStatus(), ErrorCode.forStatus(e.getStatus()), e.getMessage(), null));
-      cfg.routes.exception(Exception.class, (e, ctx) -> error(ctx, 500, ErrorCode.INTERNAL, "internal error", e));
-    });
+              cfg.routes.exception(
+                  SearchException.class,
+                  (e, ctx) -> error(ctx, e.status(), e.error(), e.getMessage(), e));
+              cfg.routes.exception(
+                  HttpResponseException.class,
+                  (e, ctx) ->
+                      error(
+                          ctx,
+                          e.getStatus(),
+                          ErrorCode.forStatus(e.getStatus()),
+                          e.getMessage(),
+                          null));
+              cfg.routes.exception(
+                  Exception.class,
+                  (e, ctx) -> error(ctx, 500, ErrorCode.INTERNAL, "internal error", e));
+            });
     app.start();
-    log.info("Query gateway listening on http://{}:{}/ (model {})", config.host(), app.port(), service.modelId());
+    log.info(
+        "Query gateway listening on http://{}:{}/ (model {})",
+        config.host(),
+        app.port(),
+        service.modelId());
     return app.port();
   }
 
@@ -202,10 +235,11 @@ public class GatewayServer implements AutoCloseable {
         throw SearchException.tooLarge(maxUploadBytes);
       }
       UploadedFile file = uploadedImage(ctx);
-      Function<String, List<String>> params = name -> {
-        List<String> values = ctx.formParams(name);
-        return values.isEmpty() ? ctx.queryParams(name) : values;
-      };
+      Function<String, List<String>> params =
+          name -> {
+            List<String> values = ctx.formParams(name);
+            return values.isEmpty() ? ctx.queryParams(name) : values;
+          };
       Set<String> names = new java.util.LinkedHashSet<>(ctx.formParamMap().keySet());
       names.addAll(ctx.queryParamMap().keySet());
       SearchRequest request = SearchRequests.fromParams(names, params, service.defaultBoosts());
@@ -225,8 +259,9 @@ public class GatewayServer implements AutoCloseable {
       if (length > maxUploadBytes) {
         throw SearchException.tooLarge(maxUploadBytes);
       }
-      SearchRequest request = SearchRequests.fromParams(ctx.queryParamMap().keySet(), ctx::queryParams,
-          service.defaultBoosts());
+      SearchRequest request =
+          SearchRequests.fromParams(
+              ctx.queryParamMap().keySet(), ctx::queryParams, service.defaultBoosts());
       byte[] photo = readLimited(ctx.bodyInputStream());
       respond(ctx, "photo", () -> service.byPhoto(photo, request));
     } else if (type.equals("application/json")) {
@@ -235,8 +270,11 @@ public class GatewayServer implements AutoCloseable {
       }
       jsonSearch(ctx, readLimited(ctx.bodyInputStream()));
     } else {
-      throw new SearchException(ErrorCode.UNSUPPORTED_TYPE, "Content-Type must be multipart/form-data, "
-          + "image/jpeg, image/png, image/webp or application/json, got " + (type.isEmpty() ? "none" : type));
+      throw new SearchException(
+          ErrorCode.UNSUPPORTED_TYPE,
+          "Content-Type must be multipart/form-data, "
+              + "image/jpeg, image/png, image/webp or application/json, got "
+              + (type.isEmpty() ? "none" : type));
     }
   }
 
@@ -245,7 +283,9 @@ public class GatewayServer implements AutoCloseable {
     try {
       json = MAPPER.readTree(body);
     } catch (IOException e) {
-      throw SearchException.badRequest("invalid JSON: " + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
+      throw SearchException.badRequest(
+          "invalid JSON: "
+              + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
     }
     if (json == null || !json.isObject()) {
       throw SearchException.badRequest("the body must be a JSON object");
@@ -262,12 +302,14 @@ public class GatewayServer implements AutoCloseable {
       return;
     }
     if (given.size() != 1) {
-      throw SearchException.badRequest("give exactly one of imageUrl, productId, vector (or only a text q); got "
-          + given);
+      throw SearchException.badRequest(
+          "give exactly one of imageUrl, productId, vector (or only a text q); got " + given);
     }
     switch (given.get(0)) {
-      case "imageUrl" -> respond(ctx, "url", () -> service.byUrl(json.get("imageUrl").asText(), request));
-      case "productId" -> respond(ctx, "product", () -> service.byProduct(json.get("productId").asText(), request));
+      case "imageUrl" ->
+          respond(ctx, "url", () -> service.byUrl(json.get("imageUrl").asText(), request));
+      case "productId" ->
+          respond(ctx, "product", () -> service.byProduct(json.get("productId").asText(), request));
       default -> {
         float[] vector = jsonVector(json.get("vector"));
         respond(ctx, "vector", () -> service.byVector(vector, request));
@@ -277,8 +319,9 @@ public class GatewayServer implements AutoCloseable {
 
   private void similar(Context ctx) {
     String productId = ctx.pathParam("productId");
-    SearchRequest request = SearchRequests.fromParams(ctx.queryParamMap().keySet(), ctx::queryParams,
-        service.defaultBoosts());
+    SearchRequest request =
+        SearchRequests.fromParams(
+            ctx.queryParamMap().keySet(), ctx::queryParams, service.defaultBoosts());
     respond(ctx, "product", () -> service.byProduct(productId, request));
   }
 
@@ -290,12 +333,13 @@ public class GatewayServer implements AutoCloseable {
       outcome = "ok";
       ctx.json(response);
     } finally {
-      sample.stop(Timer.builder(SEARCH_TIMER)
-          .description("Time to answer one search, by kind of query")
-          .tag("by", by)
-          .tag("outcome", outcome)
-          .publishPercentileHistogram()
-          .register(registry));
+      sample.stop(
+          Timer.builder(SEARCH_TIMER)
+              .description("Time to answer one search, by kind of query")
+              .tag("by", by)
+              .tag("outcome", outcome)
+              .publishPercentileHistogram()
+              .register(registry));
     }
   }
 
@@ -309,8 +353,17 @@ public class GatewayServer implements AutoCloseable {
       models = List.of();
     } else {
       var info = active.embedder().model();
-      models = List.of(new ModelStatus(info.modelId(), info.name(), null, info.dimension(), active.store().count(),
-          -1, ModelStatus.ACTIVE, null));
+      models =
+          List.of(
+              new ModelStatus(
+                  info.modelId(),
+                  info.name(),
+                  null,
+                  info.dimension(),
+                  active.store().count(),
+                  -1,
+                  ModelStatus.ACTIVE,
+                  null));
     }
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("active", active == null ? null : active.modelId());
@@ -349,8 +402,13 @@ public class GatewayServer implements AutoCloseable {
         status = HealthCheck.Status.down("check failed: " + e);
       }
       up &= status.up();
-      checks.put(check.getKey(), Map.of("status", status.up() ? "UP" : "DOWN",
-          "detail", status.detail() == null ? "" : status.detail()));
+      checks.put(
+          check.getKey(),
+          Map.of(
+              "status",
+              status.up() ? "UP" : "DOWN",
+              "detail",
+              status.detail() == null ? "" : status.detail()));
     }
     body.put("checks", checks);
     body.put("status", up ? "UP" : "DOWN");
@@ -362,19 +420,29 @@ public class GatewayServer implements AutoCloseable {
     if (status >= 500) {
       log.error("{} {} failed with {}: {}", ctx.method(), ctx.path(), status, message, e);
     } else {
-      log.debug("{} {} refused with {} {}: {} ({})", ctx.method(), ctx.path(), status, code, message,
+      log.debug(
+          "{} {} refused with {} {}: {} ({})",
+          ctx.method(),
+          ctx.path(),
+          status,
+          code,
+          message,
           e != null && e.getCause() != null ? e.getCause().getMessage() : "");
     }
-    Counter.builder(ERRORS_COUNTER).description("Requests answered with an error, by code")
-        .tag("code", code).register(registry).increment();
+    Counter.builder(ERRORS_COUNTER)
+        .description("Requests answered with an error, by code")
+        .tag("code", code)
+        .register(registry)
+        .increment();
     drainOrClose(ctx);
     ctx.status(status).json(Map.of("error", message == null ? code : message, "code", code));
   }
 
   /**
-   * Reads and drops what is left of a refused request's body, up to twice the upload limit. Closing a
-   * socket with unread input makes the kernel send a reset, and the client may then lose the error
-   * response it has not read yet. A body larger than that gets {@code Connection: close} instead.
+   * Reads and drops what is left of a refused request's body, up to twice the upload limit. Closing
+   * a socket with unread input makes the kernel send a reset, and the client may then lose the
+   * error response it has not read yet. A body larger than that gets {@code Connection: close}
+   * instead.
    */
   private void drainOrClose(Context ctx) {
     if (ctx.attribute(CLOSE_CONNECTION) != null) {
@@ -415,7 +483,8 @@ public class GatewayServer implements AutoCloseable {
     try {
       List<UploadedFile> files = ctx.uploadedFiles("image");
       if (files.size() > 1) {
-        // Which one was meant? Answering for the first would look like a right answer to a wrong question.
+        // Which one was meant? Answering for the first would look like a right answer to a wrong
+        // question.
         throw SearchException.badRequest("give one file part 'image', got " + files.size());
       }
       file = files.isEmpty() ? null : files.get(0);
@@ -432,7 +501,10 @@ public class GatewayServer implements AutoCloseable {
     return file;
   }
 
-  /** Reads at most the upload limit; a body still going past it (chunked, lying Content-Length) is 413. */
+  /**
+   * Reads at most the upload limit; a body still going past it (chunked, lying Content-Length) is
+   * 413.
+   */
   private byte[] readLimited(InputStream in) throws IOException {
     byte[] bytes = in.readNBytes((int) maxUploadBytes + 1);
     if (bytes.length > maxUploadBytes) {
@@ -444,8 +516,11 @@ public class GatewayServer implements AutoCloseable {
   private static boolean causedByTooLarge(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       String message = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
-      if (message.contains("413") || message.contains("exceed") || message.contains("too large")
-          || message.contains("max file size") || message.contains("maxrequestsize")) {
+      if (message.contains("413")
+          || message.contains("exceed")
+          || message.contains("too large")
+          || message.contains("max file size")
+          || message.contains("maxrequestsize")) {
         return true;
       }
     }
@@ -471,7 +546,9 @@ public class GatewayServer implements AutoCloseable {
       return "";
     }
     int semicolon = contentType.indexOf(';');
-    return (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).strip().toLowerCase(Locale.ROOT);
+    return (semicolon < 0 ? contentType : contentType.substring(0, semicolon))
+        .strip()
+        .toLowerCase(Locale.ROOT);
   }
 
   private static Path realDir(Path dir) {
@@ -481,8 +558,10 @@ public class GatewayServer implements AutoCloseable {
     try {
       return dir.toRealPath();
     } catch (IOException e) {
-      throw new org.apache.kafka.common.config.ConfigException(GatewayConfig.IMAGES_ALLOWED_DIR_CONFIG,
-          dir.toString(), "not a readable directory: " + e.getMessage());
+      throw new org.apache.kafka.common.config.ConfigException(
+          GatewayConfig.IMAGES_ALLOWED_DIR_CONFIG,
+          dir.toString(),
+          "not a readable directory: " + e.getMessage());
     }
   }
 

@@ -1,6 +1,9 @@
 package io.lookalike.gateway;
 
-/** One extra check reported by {@code GET /health}, e.g. the state of the local mode's Kafka Streams apps. */
+/**
+ * One extra check reported by {@code GET /health}, e.g. the state of the local mode's Kafka Streams
+ * apps.
+ */
 @FunctionalInterface
 public interface HealthCheck {
 

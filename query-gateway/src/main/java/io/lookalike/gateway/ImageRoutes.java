@@ -2,9 +2,9 @@ package io.lookalike.gateway;
 
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
+import io.lookalike.schemas.ImageKey;
 import io.lookalike.store.StoredImage;
 import io.lookalike.store.VectorStore;
-import io.lookalike.schemas.ImageKey;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -13,12 +13,13 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * {@code GET /v1/images/{productId}/{imageId}} and {@code .../thumbnail}: a result's photo and its card
- * rendition ({@value Thumbnails#THUMBNAIL_SIDE_PX} px), served from the bytes the pipeline holds
- * ({@link Thumbnails}, fed from {@code catalog.product-images}) with {@code ETag} (the image's sha256),
- * {@code Cache-Control} and 304 on a matching {@code If-None-Match}. Without a thumbnail store, or for an
- * image it has not seen yet, it falls back to a file under {@code gateway.images.allowed.dir}; with
- * {@code gateway.images.redirect.http} the original answers 302 to the catalog's own http(s) URL.
+ * {@code GET /v1/images/{productId}/{imageId}} and {@code .../thumbnail}: a result's photo and its
+ * card rendition ({@value Thumbnails#THUMBNAIL_SIDE_PX} px), served from the bytes the pipeline
+ * holds ({@link Thumbnails}, fed from {@code catalog.product-images}) with {@code ETag} (the
+ * image's sha256), {@code Cache-Control} and 304 on a matching {@code If-None-Match}. Without a
+ * thumbnail store, or for an image it has not seen yet, it falls back to a file under {@code
+ * gateway.images.allowed.dir}; with {@code gateway.images.redirect.http} the original answers 302
+ * to the catalog's own http(s) URL.
  *
  * <pre>
  * curl -i http://localhost:8080/v1/images/p42/main/thumbnail
@@ -57,15 +58,17 @@ final class ImageRoutes {
       throw SearchException.badRequest(e.getMessage());
     }
     VectorStore store = service.activeStore();
-    StoredImage image = (store == null ? Optional.<StoredImage>empty() : store.get(key))
-        .orElseThrow(() -> SearchException.notFound("unknown image: " + key));
+    StoredImage image =
+        (store == null ? Optional.<StoredImage>empty() : store.get(key))
+            .orElseThrow(() -> SearchException.notFound("unknown image: " + key));
     URI uri = null;
     try {
       uri = image.sourceUrl() == null ? null : URI.create(image.sourceUrl());
     } catch (RuntimeException e) {
       // Served from the pipeline's bytes if there are any; no URL to fall back to.
     }
-    String scheme = uri == null || uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+    String scheme =
+        uri == null || uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
     boolean http = scheme.equals("http") || scheme.equals("https");
     if (!thumbnail && redirectHttp && http) {
       ctx.redirect(uri.toString(), HttpStatus.FOUND);
@@ -74,8 +77,13 @@ final class ImageRoutes {
     Optional<Thumbnails.Entry> held = thumbnails == null ? Optional.empty() : thumbnails.get(key);
     if (held.isPresent()) {
       Thumbnails.Entry entry = held.get();
-      String etag = "\"" + entry.sha256() + (thumbnail ? "-" + Thumbnails.THUMBNAIL_SIDE_PX : "") + "\"";
-      send(ctx, etag, thumbnail ? "image/jpeg" : entry.mediaType(), thumbnail ? entry.thumbnail() : entry.original());
+      String etag =
+          "\"" + entry.sha256() + (thumbnail ? "-" + Thumbnails.THUMBNAIL_SIDE_PX : "") + "\"";
+      send(
+          ctx,
+          etag,
+          thumbnail ? "image/jpeg" : entry.mediaType(),
+          thumbnail ? entry.thumbnail() : entry.original());
       return;
     }
     if (http) {
@@ -96,17 +104,26 @@ final class ImageRoutes {
     if (!file.startsWith(imagesDir) || !Files.isRegularFile(file)) {
       throw SearchException.notFound("image " + key + " is not available");
     }
-    String etag = "\"" + (image.sha256() == null ? Long.toString(image.version()) : image.sha256()) + "\"";
+    String etag =
+        "\"" + (image.sha256() == null ? Long.toString(image.version()) : image.sha256()) + "\"";
     String type = Files.probeContentType(file);
-    send(ctx, etag, type != null && type.startsWith("image/") ? type : "application/octet-stream", file);
+    send(
+        ctx,
+        etag,
+        type != null && type.startsWith("image/") ? type : "application/octet-stream",
+        file);
   }
 
   private static void send(Context ctx, String etag, String type, Path file) throws IOException {
     ctx.header("Cache-Control", CACHE_CONTROL);
     ctx.header("ETag", etag);
     String ifNoneMatch = ctx.header("If-None-Match");
-    if (ifNoneMatch != null && (ifNoneMatch.strip().equals("*") || java.util.Arrays.stream(ifNoneMatch.split(","))
-        .map(String::strip).map(t -> t.startsWith("W/") ? t.substring(2) : t).anyMatch(etag::equals))) {
+    if (ifNoneMatch != null
+        && (ifNoneMatch.strip().equals("*")
+            || java.util.Arrays.stream(ifNoneMatch.split(","))
+                .map(String::strip)
+                .map(t -> t.startsWith("W/") ? t.substring(2) : t)
+                .anyMatch(etag::equals))) {
       ctx.status(HttpStatus.NOT_MODIFIED);
       return;
     }

@@ -3,10 +3,10 @@ package io.lookalike.gateway;
 import java.util.function.LongSupplier;
 
 /**
- * A stage that is stuck: DOWN while its lag (records left) stays above zero and has not gone down for
- * {@code stuckAfterMs}, e.g. behind a hanging transaction; UP while it is caught up or its lag falls. The
- * lag is sampled when the check runs (each {@code GET /health}), so a decrease between two checks far apart
- * counts as progress. Thread-safe.
+ * A stage that is stuck: DOWN while its lag (records left) stays above zero and has not gone down
+ * for {@code stuckAfterMs}, e.g. behind a hanging transaction; UP while it is caught up or its lag
+ * falls. The lag is sampled when the check runs (each {@code GET /health}), so a decrease between
+ * two checks far apart counts as progress. Thread-safe.
  */
 public final class LagProgressCheck implements HealthCheck {
 
@@ -42,8 +42,13 @@ public final class LagProgressCheck implements HealthCheck {
     lastLag = current;
     long still = now - lastProgressMs;
     if (current > 0 && still >= stuckAfterMs) {
-      return Status.down(what + ": stuck, lag " + current + " has not gone down for " + still / 1000
-          + " s (blocked, or falling behind its input)");
+      return Status.down(
+          what
+              + ": stuck, lag "
+              + current
+              + " has not gone down for "
+              + still / 1000
+              + " s (blocked, or falling behind its input)");
     }
     return Status.up(what + ": lag " + current);
   }

@@ -1,24 +1,28 @@
 package io.lookalike.gateway;
 
 /**
- * What the admin API ({@link ModelAdminRoutes}) does with models. The model lifecycle implements it and the
- * launcher plugs it in, so the gateway needs none of the lifecycle's classes. Bodies are returned as values
- * Jackson can write; a refusal is a {@link Refused}, which the routes answer with the HTTP status of its kind.
+ * What the admin API ({@link ModelAdminRoutes}) does with models. The model lifecycle implements it
+ * and the launcher plugs it in, so the gateway needs none of the lifecycle's classes. Bodies are
+ * returned as values Jackson can write; a refusal is a {@link Refused}, which the routes answer
+ * with the HTTP status of its kind.
  */
 public interface ModelAdmin extends ModelDirectory {
 
   /** The model searches use now; null before the first one is ready. */
   ActiveModel active();
 
-  /** Registers a model by URL and starts replaying the catalog through it (idempotent for the same weights). */
+  /**
+   * Registers a model by URL and starts replaying the catalog through it (idempotent for the same
+   * weights).
+   */
   ModelStatus register(String url, String name);
 
   /** How far a model's replay is. */
   Object progress(String modelId);
 
   /**
-   * The quality gate of a model against the active one, on {@code sample} sampled images; category precision
-   * is measured on the metadata field {@code field}.
+   * The quality gate of a model against the active one, on {@code sample} sampled images; category
+   * precision is measured on the metadata field {@code field}.
    */
   Object check(String modelId, int sample, long seed, String field);
 
@@ -28,7 +32,10 @@ public interface ModelAdmin extends ModelDirectory {
   /** Drops a model that is not active, and everything it made. */
   void drop(String modelId);
 
-  /** A request the lifecycle refuses: {@code code} is the stable reason (e.g. {@code not_caught_up}). */
+  /**
+   * A request the lifecycle refuses: {@code code} is the stable reason (e.g. {@code
+   * not_caught_up}).
+   */
   final class Refused extends RuntimeException {
 
     /** What kind of refusal, which decides the HTTP status. */

@@ -12,11 +12,12 @@ import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
- * The local mode's admin API for re-embedding, mounted on the gateway; answers only loopback clients
- * unless told otherwise, and every call must pass the {@link AdminGuard} (bearer secret, own Host, no foreign
- * Origin, JSON on changes), since a reverse proxy on the host makes every client look local. The
- * {@code lookalike reembed}, {@code models} and {@code drop} commands use it. Below,
- * {@code A='Authorization: Bearer <the secret in <data-dir>/admin.secret>'} and {@code J='Content-Type: application/json'}.
+ * The local mode's admin API for re-embedding, mounted on the gateway; answers only loopback
+ * clients unless told otherwise, and every call must pass the {@link AdminGuard} (bearer secret,
+ * own Host, no foreign Origin, JSON on changes), since a reverse proxy on the host makes every
+ * client look local. The {@code lookalike reembed}, {@code models} and {@code drop} commands use
+ * it. Below, {@code A='Authorization: Bearer <the secret in <data-dir>/admin.secret>'} and {@code
+ * J='Content-Type: application/json'}.
  *
  * <pre>
  * # register a model and start replaying the catalog through it (idempotent: same weights, same model)
@@ -41,12 +42,14 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
   private final int maxSample;
   private final BoundedCall checks;
 
-  public ModelAdminRoutes(ModelAdmin pipelines, boolean allowRemote, AdminGuard guard, GatewayConfig config) {
+  public ModelAdminRoutes(
+      ModelAdmin pipelines, boolean allowRemote, AdminGuard guard, GatewayConfig config) {
     this.pipelines = pipelines;
     this.allowRemote = allowRemote;
     this.guard = guard;
     this.maxSample = config.getInt(GatewayConfig.ADMIN_CHECK_MAX_SAMPLE_CONFIG);
-    this.checks = new BoundedCall("check", config.getLong(GatewayConfig.ADMIN_CHECK_BUDGET_MS_CONFIG));
+    this.checks =
+        new BoundedCall("check", config.getLong(GatewayConfig.ADMIN_CHECK_BUDGET_MS_CONFIG));
   }
 
   @Override
@@ -54,8 +57,11 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
     routes.before("/v1/admin/*", this::onlyLoopback);
     routes.before("/v1/admin/*", guard::check);
     routes.post("/v1/admin/models", this::register);
-    routes.get("/v1/admin/models", ctx -> ctx.json(Map.of("active", activeId(), "models", pipelines.models())));
-    routes.get("/v1/admin/models/{modelId}/progress",
+    routes.get(
+        "/v1/admin/models",
+        ctx -> ctx.json(Map.of("active", activeId(), "models", pipelines.models())));
+    routes.get(
+        "/v1/admin/models/{modelId}/progress",
         ctx -> ctx.json(answer(() -> pipelines.progress(ctx.pathParam("modelId")))));
     routes.post("/v1/admin/models/{modelId}/check", this::check);
     routes.post("/v1/admin/models/{modelId}/activate", this::activate);
@@ -64,7 +70,8 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
 
   private void onlyLoopback(Context ctx) throws IOException {
     if (!allowRemote && !InetAddress.getByName(ctx.req().getRemoteAddr()).isLoopbackAddress()) {
-      throw new SearchException(ErrorCode.FORBIDDEN, "the admin API answers only clients on this machine");
+      throw new SearchException(
+          ErrorCode.FORBIDDEN, "the admin API answers only clients on this machine");
     }
   }
 
@@ -86,8 +93,12 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
     String modelId = ctx.pathParam("modelId");
     int sample = intParam(ctx, "sample", 100);
     long seed = intParam(ctx, "seed", 42);
-    // Bounded: cancelled after the budget, or when the client hangs up. Category precision by ?field= (default category).
-    String field = ctx.queryParam("field") == null || ctx.queryParam("field").isBlank() ? "category" : ctx.queryParam("field");
+    // Bounded: cancelled after the budget, or when the client hangs up. Category precision by
+    // ?field= (default category).
+    String field =
+        ctx.queryParam("field") == null || ctx.queryParam("field").isBlank()
+            ? "category"
+            : ctx.queryParam("field");
     ctx.json(checks.run(ctx, () -> answer(() -> pipelines.check(modelId, sample, seed, field))));
   }
 
@@ -102,10 +113,11 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
 
   private void drop(Context ctx) {
     String modelId = ctx.pathParam("modelId");
-    answer(() -> {
-      pipelines.drop(modelId);
-      return modelId;
-    });
+    answer(
+        () -> {
+          pipelines.drop(modelId);
+          return modelId;
+        });
     ctx.json(Map.of("dropped", modelId));
   }
 
@@ -119,11 +131,14 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
     try {
       return call.get();
     } catch (ModelAdmin.Refused e) {
-      ErrorCode code = ErrorCode.of(e.code()).orElse(switch (e.kind()) {
-        case NOT_FOUND -> ErrorCode.NOT_FOUND;
-        case INVALID -> ErrorCode.BAD_REQUEST;
-        case CONFLICT -> ErrorCode.NOT_CAUGHT_UP;
-      });
+      ErrorCode code =
+          ErrorCode.of(e.code())
+              .orElse(
+                  switch (e.kind()) {
+                    case NOT_FOUND -> ErrorCode.NOT_FOUND;
+                    case INVALID -> ErrorCode.BAD_REQUEST;
+                    case CONFLICT -> ErrorCode.NOT_CAUGHT_UP;
+                  });
       throw new SearchException(code, e.getMessage(), e);
     }
   }
@@ -140,8 +155,14 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
       }
       return value;
     } catch (NumberFormatException e) {
-      throw SearchException.badRequest(name + " must be a whole number between 1 and " + maxSample + " ("
-          + GatewayConfig.ADMIN_CHECK_MAX_SAMPLE_CONFIG + "), got " + raw);
+      throw SearchException.badRequest(
+          name
+              + " must be a whole number between 1 and "
+              + maxSample
+              + " ("
+              + GatewayConfig.ADMIN_CHECK_MAX_SAMPLE_CONFIG
+              + "), got "
+              + raw);
     }
   }
 }

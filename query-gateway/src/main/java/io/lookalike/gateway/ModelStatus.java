@@ -6,10 +6,18 @@ package io.lookalike.gateway;
  * @param createdAt when it was registered, ISO-8601, null when unknown
  * @param vectors images in its index, -1 when unknown
  * @param lag embeddings not yet indexed plus images not yet embedded, -1 when unknown
- * @param state {@link #ACTIVE}, {@link #READY} (caught up, can be switched to) or {@link #CATCHING_UP}
+ * @param state {@link #ACTIVE}, {@link #READY} (caught up, can be switched to) or {@link
+ *     #CATCHING_UP}
  */
-public record ModelStatus(String modelId, String name, String url, int dimension, long vectors, long lag,
-    String state, String createdAt) {
+public record ModelStatus(
+    String modelId,
+    String name,
+    String url,
+    int dimension,
+    long vectors,
+    long lag,
+    String state,
+    String createdAt) {
 
   public static final String ACTIVE = "active";
   public static final String READY = "ready";

@@ -10,10 +10,16 @@ import io.lookalike.image.RejectedImageException;
 @FunctionalInterface
 public interface PhotoValidator {
 
-  /** Throws a {@link SearchException} (see {@link SearchException#rejectedImage}) for a photo it refuses. */
+  /**
+   * Throws a {@link SearchException} (see {@link SearchException#rejectedImage}) for a photo it
+   * refuses.
+   */
   byte[] validate(byte[] photo);
 
-  /** The ingest rules: a photo the catalog would refuse is refused as a query, with the same reason code. */
+  /**
+   * The ingest rules: a photo the catalog would refuse is refused as a query, with the same reason
+   * code.
+   */
   static PhotoValidator of(ImageNormaliser normaliser) {
     return photo -> {
       try {

@@ -1,8 +1,8 @@
 package io.lookalike.gateway;
 
 /**
- * A search that cannot be answered, with the {@link ErrorCode} (HTTP status and stable {@code code}) that the
- * gateway returns as {@code {"error": message, "code": code}}.
+ * A search that cannot be answered, with the {@link ErrorCode} (HTTP status and stable {@code
+ * code}) that the gateway returns as {@code {"error": message, "code": code}}.
  */
 public class SearchException extends RuntimeException {
 
@@ -43,16 +43,18 @@ public class SearchException extends RuntimeException {
 
   /**
    * The error for an image rejected with one of the ingest reason codes, by its {@link ErrorCode}
-   * ({@code unsupported_type} 415, {@code too_large} and {@code too_many_pixels} 413, the others 400);
-   * a reason the gateway has no code for is a {@code bad_request}.
+   * ({@code unsupported_type} 415, {@code too_large} and {@code too_many_pixels} 413, the others
+   * 400); a reason the gateway has no code for is a {@code bad_request}.
    */
   public static SearchException rejectedImage(String reasonCode, String message, Throwable cause) {
     ErrorCode error = ErrorCode.of(reasonCode).orElse(ErrorCode.BAD_REQUEST);
-    // Decoder and network messages name internal classes: those reasons get a fixed message instead.
-    String shown = switch (error) {
-      case CORRUPT_IMAGE, FETCH_FAILED, FETCH_TIMEOUT, URL_NOT_FOUND -> error.description();
-      default -> message;
-    };
+    // Decoder and network messages name internal classes: those reasons get a fixed message
+    // instead.
+    String shown =
+        switch (error) {
+          case CORRUPT_IMAGE, FETCH_FAILED, FETCH_TIMEOUT, URL_NOT_FOUND -> error.description();
+          default -> message;
+        };
     return new SearchException(error, shown, cause);
   }
 

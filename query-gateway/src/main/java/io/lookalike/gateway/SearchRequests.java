@@ -13,34 +13,53 @@ final class SearchRequests {
 
   private SearchRequests() {}
 
-  /** From parameters: k, q, imageWeight, textWeight, the filters and boost.* (unknown names are refused). */
-  static SearchRequest fromParams(Collection<String> names, Function<String, List<String>> params,
+  /**
+   * From parameters: k, q, imageWeight, textWeight, the filters and boost.* (unknown names are
+   * refused).
+   */
+  static SearchRequest fromParams(
+      Collection<String> names,
+      Function<String, List<String>> params,
       Map<String, String> defaultBoosts) {
     FilterParser.checkParamNames(names);
     SearchFilter filter = FilterParser.fromParams(params);
     Boosts boosts = Boosts.of(Boosts.fromParams(names, params), defaultBoosts);
-    return new SearchRequest(integer(first(params, "k"), "k"), filter, first(params, "q"),
-        number(first(params, "imageWeight"), "imageWeight"), number(first(params, "textWeight"), "textWeight"),
+    return new SearchRequest(
+        integer(first(params, "k"), "k"),
+        filter,
+        first(params, "q"),
+        number(first(params, "imageWeight"), "imageWeight"),
+        number(first(params, "textWeight"), "textWeight"),
         boosts);
   }
 
-  /** From a JSON body: {@code k, q, imageWeight, textWeight, filters: {...}, boosts: {kind: "spec"}}. */
+  /**
+   * From a JSON body: {@code k, q, imageWeight, textWeight, filters: {...}, boosts: {kind:
+   * "spec"}}.
+   */
   static SearchRequest fromJson(JsonNode json, Map<String, String> defaultBoosts) {
     FilterParser.checkJsonKeys(json);
-    SearchFilter filter = json.hasNonNull("filters") ? FilterParser.fromJson(json.get("filters")) : SearchFilter.NONE;
+    SearchFilter filter =
+        json.hasNonNull("filters") ? FilterParser.fromJson(json.get("filters")) : SearchFilter.NONE;
     Map<String, String> boosts = new LinkedHashMap<>();
     JsonNode b = json.get("boosts");
     if (b != null && !b.isNull()) {
       if (!b.isObject()) {
-        throw new SearchException(ErrorCode.BAD_BOOST, "boosts must be an object such as "
-            + "{\"availability\": \"IN_STOCK:0.05\", \"attribute\": \"popularity:0.1\", \"price\": \"40:0.1\"}");
+        throw new SearchException(
+            ErrorCode.BAD_BOOST,
+            "boosts must be an object such as "
+                + "{\"availability\": \"IN_STOCK:0.05\", \"attribute\": \"popularity:0.1\", \"price\": \"40:0.1\"}");
       }
-      b.fields().forEachRemaining(e -> {
-        Boosts.checkKind(e.getKey(), "boosts." + e.getKey());
-        boosts.put(e.getKey(), e.getValue().isNull() ? "" : e.getValue().asText());
-      });
+      b.fields()
+          .forEachRemaining(
+              e -> {
+                Boosts.checkKind(e.getKey(), "boosts." + e.getKey());
+                boosts.put(e.getKey(), e.getValue().isNull() ? "" : e.getValue().asText());
+              });
     }
-    return new SearchRequest(json.hasNonNull("k") ? jsonInt(json.get("k")) : null, filter,
+    return new SearchRequest(
+        json.hasNonNull("k") ? jsonInt(json.get("k")) : null,
+        filter,
         json.hasNonNull("q") ? json.get("q").asText() : null,
         json.hasNonNull("imageWeight") ? jsonNumber(json.get("imageWeight"), "imageWeight") : null,
         json.hasNonNull("textWeight") ? jsonNumber(json.get("textWeight"), "textWeight") : null,

@@ -25,8 +25,8 @@ public record SearchResponse(
   }
 
   /**
-   * One product of the answer and the image of it that matched best. {@code imageUrl} and
-   * {@code thumbnailUrl} are paths on this gateway (never the catalog's own URL, which may be a server
+   * One product of the answer and the image of it that matched best. {@code imageUrl} and {@code
+   * thumbnailUrl} are paths on this gateway (never the catalog's own URL, which may be a server
    * path); {@code boost} is the part of {@code score} that business boosts added.
    */
   public record Match(
@@ -51,13 +51,27 @@ public record SearchResponse(
     static Match of(SearchHit hit, float boost) {
       StoredImage image = hit.image();
       String path = imagePath(image.productId(), image.imageId());
-      return new Match(image.productId(), image.imageId(), hit.score(), boost, image.title(), image.brand(),
-          image.category(), image.price(), image.currency(), image.availability(),
-          image.attributes() == null ? Map.of() : image.attributes(), path, path + "/thumbnail");
+      return new Match(
+          image.productId(),
+          image.imageId(),
+          hit.score(),
+          boost,
+          image.title(),
+          image.brand(),
+          image.category(),
+          image.price(),
+          image.currency(),
+          image.availability(),
+          image.attributes() == null ? Map.of() : image.attributes(),
+          path,
+          path + "/thumbnail");
     }
   }
 
-  /** The gateway path of an image: {@code /v1/images/{productId}/{imageId}}, both segments URL-encoded. */
+  /**
+   * The gateway path of an image: {@code /v1/images/{productId}/{imageId}}, both segments
+   * URL-encoded.
+   */
   static String imagePath(String productId, String imageId) {
     return "/v1/images/" + segment(productId) + "/" + segment(imageId);
   }

@@ -12,17 +12,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
-import java.util.stream.Collectors;
 
 /**
- * Answers similarity searches by photo, image URL, product id or raw vector against the active index,
- * grouped by product. Thread-safe.
+ * Answers similarity searches by photo, image URL, product id or raw vector against the active
+ * index, grouped by product. Thread-safe.
  */
 public class SearchService {
 
-  /** How many image hits to ask the store for per wanted product, so that grouping still fills k. */
+  /**
+   * How many image hits to ask the store for per wanted product, so that grouping still fills k.
+   */
   static final int HITS_PER_PRODUCT = 4;
+
   private static final int MAX_HITS = 2000;
+
   /** Products retrieved before boosts re-rank and the facets count: at least this many, or k. */
   static final int MIN_POOL = 50;
 
@@ -36,13 +39,19 @@ public class SearchService {
   private final double textWeight;
 
   /**
-   * @param active the model to embed queries with and the index of its vectors; read once per request,
-   *     so it can be swapped atomically (blue/green) while searches run; null while none is active
+   * @param active the model to embed queries with and the index of its vectors; read once per
+   *     request, so it can be swapped atomically (blue/green) while searches run; null while none
+   *     is active
    */
-  public SearchService(Supplier<ActiveModel> active, PhotoValidator validator, UrlFetcher fetcher, int defaultK,
+  public SearchService(
+      Supplier<ActiveModel> active,
+      PhotoValidator validator,
+      UrlFetcher fetcher,
+      int defaultK,
       int maxK) {
     if (defaultK < 1 || defaultK > maxK) {
-      throw new IllegalArgumentException("need 1 <= defaultK <= maxK, got " + defaultK + " and " + maxK);
+      throw new IllegalArgumentException(
+          "need 1 <= defaultK <= maxK, got " + defaultK + " and " + maxK);
     }
     this.active = active;
     this.validator = validator;
@@ -54,8 +63,14 @@ public class SearchService {
     this.textWeight = 1;
   }
 
-  /** With k limits from {@code config}, and image URL downloads within {@code gateway.fetch.budget.ms}. */
-  public SearchService(Supplier<ActiveModel> active, PhotoValidator validator, UrlFetcher fetcher,
+  /**
+   * With k limits from {@code config}, and image URL downloads within {@code
+   * gateway.fetch.budget.ms}.
+   */
+  public SearchService(
+      Supplier<ActiveModel> active,
+      PhotoValidator validator,
+      UrlFetcher fetcher,
       GatewayConfig config) {
     int k = config.getInt(GatewayConfig.SEARCH_K_DEFAULT_CONFIG);
     int max = config.getInt(GatewayConfig.SEARCH_K_MAX_CONFIG);
@@ -102,7 +117,9 @@ public class SearchService {
     return maxK;
   }
 
-  /** Products that look like this photo (JPEG, PNG or WebP bytes). {@code k} null means the default. */
+  /**
+   * Products that look like this photo (JPEG, PNG or WebP bytes). {@code k} null means the default.
+   */
   public SearchResponse byPhoto(byte[] photo, Integer k, SearchFilter filter) {
     return byPhoto(photo, SearchRequest.of(k, filter));
   }
@@ -162,7 +179,10 @@ public class SearchService {
     return run("vector", store, start, query, n, request, Set.of());
   }
 
-  /** Products whose text matches {@code q} (BM25 over title, brand, category and attributes), no photo. */
+  /**
+   * Products whose text matches {@code q} (BM25 over title, brand, category and attributes), no
+   * photo.
+   */
   public SearchResponse byText(SearchRequest request) {
     long start = System.nanoTime();
     VectorStore store = checkedModel().store();
@@ -174,25 +194,43 @@ public class SearchService {
   }
 
   /**
-   * Retrieves a pool of candidate products (visual, lexical, or both fused by reciprocal rank), adds the
-   * boosts, sorts again and keeps k; the facets count the whole pool.
+   * Retrieves a pool of candidate products (visual, lexical, or both fused by reciprocal rank),
+   * adds the boosts, sorts again and keeps k; the facets count the whole pool.
    */
-  private SearchResponse run(String by, VectorStore store, long startNanos, float[] vector, int k,
-      SearchRequest request, Set<String> excluded) {
+  private SearchResponse run(
+      String by,
+      VectorStore store,
+      long startNanos,
+      float[] vector,
+      int k,
+      SearchRequest request,
+      Set<String> excluded) {
     SearchFilter filter = request.filter() == null ? SearchFilter.NONE : request.filter();
     int pool = Math.max(k, MIN_POOL);
-    List<SearchHit> candidates = vector == null ? List.of() : nearestProducts(store, vector, pool, filter, excluded);
+    List<SearchHit> candidates =
+        vector == null ? List.of() : nearestProducts(store, vector, pool, filter, excluded);
     String text = request.text() == null ? "" : request.text().strip();
     if (!text.isEmpty()) {
       List<SearchHit> lexical;
       try {
-        lexical = bestPerProduct(store.searchText(text, Math.min(MAX_HITS, pool * HITS_PER_PRODUCT), filter),
-            pool, excluded);
+        lexical =
+            bestPerProduct(
+                store.searchText(text, Math.min(MAX_HITS, pool * HITS_PER_PRODUCT), filter),
+                pool,
+                excluded);
       } catch (UnsupportedOperationException e) {
-        throw new SearchException(ErrorCode.TEXT_UNSUPPORTED, "this index has no text search; search by photo only", e);
+        throw new SearchException(
+            ErrorCode.TEXT_UNSUPPORTED, "this index has no text search; search by photo only", e);
       }
-      candidates = vector == null ? lexical : Fusion.reciprocalRank(vector, candidates, lexical,
-          weight(request.imageWeight(), imageWeight, "imageWeight"), weight(request.textWeight(), textWeight, "textWeight"));
+      candidates =
+          vector == null
+              ? lexical
+              : Fusion.reciprocalRank(
+                  vector,
+                  candidates,
+                  lexical,
+                  weight(request.imageWeight(), imageWeight, "imageWeight"),
+                  weight(request.textWeight(), textWeight, "textWeight"));
       by = vector == null ? by : by + "+text";
     }
     Boosts boosts = request.boosts() == null ? Boosts.NONE : request.boosts();
@@ -202,7 +240,8 @@ public class SearchService {
       results.add(SearchResponse.Match.of(b.hit(), b.boost()));
     }
     long tookMs = (System.nanoTime() - startNanos) / 1_000_000;
-    return new SearchResponse(by, store.modelId(), tookMs, results, Facets.of(candidates), boosts.applied());
+    return new SearchResponse(
+        by, store.modelId(), tookMs, results, Facets.of(candidates), boosts.applied());
   }
 
   private static double weight(Double requested, double fallback, String name) {
@@ -225,8 +264,12 @@ public class SearchService {
     String queryModel = model.modelId();
     if (!queryModel.equals(store.modelId())) {
       // Invariant 4: vectors of different models are never compared.
-      throw new SearchException(ErrorCode.MODEL_MISMATCH, "the active index holds vectors of model "
-          + store.modelId() + " but queries are embedded with " + queryModel);
+      throw new SearchException(
+          ErrorCode.MODEL_MISMATCH,
+          "the active index holds vectors of model "
+              + store.modelId()
+              + " but queries are embedded with "
+              + queryModel);
     }
     return model;
   }
@@ -247,14 +290,18 @@ public class SearchService {
       return vector.values();
     }
     EmbeddingResult.Failed failed = (EmbeddingResult.Failed) result;
-    throw new SearchException(ErrorCode.CORRUPT_IMAGE, "the image could not be read: " + failed.reason(),
-        failed.cause());
+    throw new SearchException(
+        ErrorCode.CORRUPT_IMAGE, "the image could not be read: " + failed.reason(), failed.cause());
   }
 
   static float[] normalised(float[] vector, int dimension) {
     if (vector == null || vector.length != dimension) {
-      throw new SearchException(ErrorCode.BAD_VECTOR, "vector must have " + dimension + " dimensions, got "
-          + (vector == null ? 0 : vector.length));
+      throw new SearchException(
+          ErrorCode.BAD_VECTOR,
+          "vector must have "
+              + dimension
+              + " dimensions, got "
+              + (vector == null ? 0 : vector.length));
     }
     double sum = 0;
     for (float v : vector) {
@@ -274,9 +321,12 @@ public class SearchService {
     return out;
   }
 
-  /** Best hit per product, best first; asks for more hits while grouping leaves fewer than k products. */
-  static List<SearchHit> nearestProducts(VectorStore store, float[] query, int k, SearchFilter filter,
-      Set<String> excluded) {
+  /**
+   * Best hit per product, best first; asks for more hits while grouping leaves fewer than k
+   * products.
+   */
+  static List<SearchHit> nearestProducts(
+      VectorStore store, float[] query, int k, SearchFilter filter, Set<String> excluded) {
     SearchFilter f = filter == null ? SearchFilter.NONE : filter;
     int ask = Math.min(MAX_HITS, k * HITS_PER_PRODUCT + excluded.size() * HITS_PER_PRODUCT);
     while (true) {

@@ -11,10 +11,14 @@ import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.Set;
 
-/** A generated secret kept in a file only its owner can read (the local mode's admin and webhook secrets). */
+/**
+ * A generated secret kept in a file only its owner can read (the local mode's admin and webhook
+ * secrets).
+ */
 public final class SecretFile {
 
-  private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
+  private static final Set<PosixFilePermission> OWNER_ONLY =
+      PosixFilePermissions.fromString("rw-------");
 
   private SecretFile() {}
 
@@ -25,8 +29,10 @@ public final class SecretFile {
       new SecureRandom().nextBytes(random);
       try {
         Files.createDirectories(file.toAbsolutePath().getParent());
-        Path created = posix(file)
-            ? Files.createFile(file, PosixFilePermissions.asFileAttribute(OWNER_ONLY)) : Files.createFile(file);
+        Path created =
+            posix(file)
+                ? Files.createFile(file, PosixFilePermissions.asFileAttribute(OWNER_ONLY))
+                : Files.createFile(file);
         Files.writeString(created, HexFormat.of().formatHex(random) + "\n", StandardCharsets.UTF_8);
       } catch (FileAlreadyExistsException raced) {
         // another caller made it first: read theirs
@@ -37,7 +43,8 @@ public final class SecretFile {
     }
     String secret = Files.readString(file, StandardCharsets.UTF_8).strip();
     if (secret.isEmpty()) {
-      throw new IOException("The secret file " + file + " is empty: delete it to generate a new secret");
+      throw new IOException(
+          "The secret file " + file + " is empty: delete it to generate a new secret");
     }
     return secret;
   }
@@ -49,6 +56,7 @@ public final class SecretFile {
 
   private static boolean posix(Path file) {
     Path dir = file.toAbsolutePath().getParent();
-    return Files.getFileAttributeView(dir, java.nio.file.attribute.PosixFileAttributeView.class) != null;
+    return Files.getFileAttributeView(dir, java.nio.file.attribute.PosixFileAttributeView.class)
+        != null;
   }
 }

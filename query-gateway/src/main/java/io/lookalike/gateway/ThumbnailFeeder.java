@@ -19,10 +19,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps {@link Thumbnails} in step with {@code catalog.product-images}: reads the compacted topic from
- * the beginning (no consumer group: every gateway keeps its own copy) and then follows it; a tombstone
- * forgets the image. A record it cannot render is logged and skipped: the photo was already accepted by
- * the fetcher, so this only costs that result its thumbnail.
+ * Keeps {@link Thumbnails} in step with {@code catalog.product-images}: reads the compacted topic
+ * from the beginning (no consumer group: every gateway keeps its own copy) and then follows it; a
+ * tombstone forgets the image. A record it cannot render is logged and skipped: the photo was
+ * already accepted by the fetcher, so this only costs that result its thumbnail.
  */
 public final class ThumbnailFeeder implements AutoCloseable {
 
@@ -43,7 +43,8 @@ public final class ThumbnailFeeder implements AutoCloseable {
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, "lookalike-gateway-thumbnails");
     // Waiting for the topic must never create it (it would lack cleanup.policy=compact).
     props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
-    this.consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+    this.consumer =
+        new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
     this.topic = topic;
     this.thumbnails = thumbnails;
     this.thread = new Thread(this::run, "thumbnail-feeder");
@@ -60,8 +61,10 @@ public final class ThumbnailFeeder implements AutoCloseable {
     try {
       List<TopicPartition> partitions = List.of();
       while (running.get() && partitions.isEmpty()) {
-        partitions = consumer.partitionsFor(topic, Duration.ofSeconds(5)).stream()
-            .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+        partitions =
+            consumer.partitionsFor(topic, Duration.ofSeconds(5)).stream()
+                .map(p -> new TopicPartition(p.topic(), p.partition()))
+                .toList();
       }
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
@@ -75,13 +78,17 @@ public final class ThumbnailFeeder implements AutoCloseable {
         throw e;
       }
     } catch (RuntimeException e) {
-      log.error("Thumbnail feeder stopped: results keep their image URLs, new images get no thumbnail", e);
+      log.error(
+          "Thumbnail feeder stopped: results keep their image URLs, new images get no thumbnail",
+          e);
     } finally {
       consumer.close();
     }
   }
 
-  private void apply(ConsumerRecord<String, byte[]> record, org.apache.kafka.common.serialization.Serde<ProductImage> serde) {
+  private void apply(
+      ConsumerRecord<String, byte[]> record,
+      org.apache.kafka.common.serialization.Serde<ProductImage> serde) {
     try {
       ImageKey key = ImageKey.parse(record.key());
       if (record.value() == null) {
@@ -97,8 +104,13 @@ public final class ThumbnailFeeder implements AutoCloseable {
       bytes.duplicate().get(array);
       thumbnails.put(key, image.getSha256(), image.getMediaType(), array);
     } catch (RuntimeException e) {
-      log.warn("No thumbnail for {} at {}-{}@{}: {}", record.key(), record.topic(), record.partition(),
-          record.offset(), e.toString());
+      log.warn(
+          "No thumbnail for {} at {}-{}@{}: {}",
+          record.key(),
+          record.topic(),
+          record.partition(),
+          record.offset(),
+          e.toString());
     }
   }
 

@@ -18,10 +18,10 @@ import javax.imageio.ImageIO;
 
 /**
  * The gateway's own copies of product photos, from the normalised bytes the pipeline already holds
- * ({@code catalog.product-images}), so that every result has an image URL on the gateway whatever way
- * the product came in: the normalised image and a JPEG rendition sized for result cards. Files live in
- * one directory, named by the image's sha256 (identical photos are kept once); which image of which
- * product has which sha256 is kept in memory and rebuilt by replaying the compacted topic.
+ * ({@code catalog.product-images}), so that every result has an image URL on the gateway whatever
+ * way the product came in: the normalised image and a JPEG rendition sized for result cards. Files
+ * live in one directory, named by the image's sha256 (identical photos are kept once); which image
+ * of which product has which sha256 is kept in memory and rebuilt by replaying the compacted topic.
  */
 public final class Thumbnails {
 
@@ -58,10 +58,14 @@ public final class Thumbnails {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot store the thumbnail of " + key, e);
     }
-    entries.put(key, new Entry(sha, mediaType == null ? "image/jpeg" : mediaType, original, thumbnail));
+    entries.put(
+        key, new Entry(sha, mediaType == null ? "image/jpeg" : mediaType, original, thumbnail));
   }
 
-  /** Forgets an image (its product was deleted or the image replaced); the files stay for other keys. */
+  /**
+   * Forgets an image (its product was deleted or the image replaced); the files stay for other
+   * keys.
+   */
   public void remove(ImageKey key) {
     entries.remove(key);
   }
@@ -86,7 +90,8 @@ public final class Thumbnails {
     BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = out.createGraphics();
     try {
-      g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BICUBIC);
+      g.setRenderingHint(
+          RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BICUBIC);
       g.setRenderingHint(RenderingHints.KEY_RENDERING, RenderingHints.VALUE_RENDER_QUALITY);
       g.setColor(java.awt.Color.WHITE);
       g.fillRect(0, 0, w, h);

@@ -7,7 +7,9 @@ import io.lookalike.image.RejectedImageException;
 @FunctionalInterface
 public interface UrlFetcher {
 
-  /** Throws a {@link SearchException} (see {@link SearchException#rejectedImage}) when it cannot. */
+  /**
+   * Throws a {@link SearchException} (see {@link SearchException#rejectedImage}) when it cannot.
+   */
   byte[] fetch(String url);
 
   /** Downloads with the image fetcher's downloader (its limits, timeouts, and file: setting). */
@@ -17,7 +19,10 @@ public interface UrlFetcher {
         return downloader.download(url);
       } catch (RejectedImageException e) {
         // "not_found" alone would read like an unknown product
-        String code = RejectedImageException.NOT_FOUND.equals(e.reasonCode()) ? ErrorCode.URL_NOT_FOUND.code() : e.reasonCode();
+        String code =
+            RejectedImageException.NOT_FOUND.equals(e.reasonCode())
+                ? ErrorCode.URL_NOT_FOUND.code()
+                : e.reasonCode();
         throw SearchException.rejectedImage(code, e.getMessage(), e);
       }
     };

@@ -19,7 +19,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** Long work of a call ends when its budget is spent or its client leaves, over real HTTP (Jetty). */
+/**
+ * Long work of a call ends when its budget is spent or its client leaves, over real HTTP (Jetty).
+ */
 class BoundedCallIT {
 
   private final CountDownLatch started = new CountDownLatch(1);
@@ -28,14 +30,20 @@ class BoundedCallIT {
 
   private int serve(long budgetMs) {
     BoundedCall call = new BoundedCall("check", budgetMs);
-    app = Javalin.create(cfg -> {
-      cfg.startup.showJavalinBanner = false;
-      cfg.jetty.host = "127.0.0.1";
-      cfg.jetty.port = 0;
-      cfg.routes.post("/work", ctx -> ctx.result(call.run(ctx, this::workUntilInterrupted)));
-      cfg.routes.exception(SearchException.class, (e, ctx) ->
-          ctx.status(e.status()).json(Map.of("error", e.getMessage(), "code", e.code())));
-    });
+    app =
+        Javalin.create(
+            cfg -> {
+              cfg.startup.showJavalinBanner = false;
+              cfg.jetty.host = "127.0.0.1";
+              cfg.jetty.port = 0;
+              cfg.routes.post(
+                  "/work", ctx -> ctx.result(call.run(ctx, this::workUntilInterrupted)));
+              cfg.routes.exception(
+                  SearchException.class,
+                  (e, ctx) ->
+                      ctx.status(e.status())
+                          .json(Map.of("error", e.getMessage(), "code", e.code())));
+            });
     app.start();
     return app.port();
   }
@@ -62,9 +70,14 @@ class BoundedCallIT {
   void shouldCancelWorkPastItsBudgetAndAnswer503() throws Exception {
     int port = serve(200);
 
-    HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + port + "/work")).POST(HttpRequest.BodyPublishers.noBody())
-        .timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/work"))
+                    .POST(HttpRequest.BodyPublishers.noBody())
+                    .timeout(Duration.ofSeconds(60))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
 
     assertThat(response.statusCode()).isEqualTo(503);
     assertThat(response.body()).contains("\"code\":\"check_timeout\"");
@@ -77,8 +90,9 @@ class BoundedCallIT {
 
     try (Socket socket = new Socket("127.0.0.1", port)) {
       OutputStream out = socket.getOutputStream();
-      out.write(("POST /work HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n")
-          .getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          ("POST /work HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
       out.flush();
       assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
     } // the client hangs up while the work runs

@@ -9,7 +9,6 @@ import org.junit.jupiter.api.Test;
 
 class GatewayConfigTest {
 
-
   @Test
   void shouldHaveSafeDefaults() {
     GatewayConfig config = new GatewayConfig(Map.of());
@@ -23,15 +22,23 @@ class GatewayConfigTest {
 
   @Test
   void shouldRefuseDefaultKAboveMaxK() {
-    assertThatThrownBy(() -> new GatewayConfig(Map.of(GatewayConfig.SEARCH_K_DEFAULT_CONFIG, "50",
-        GatewayConfig.SEARCH_K_MAX_CONFIG, "20")))
+    assertThatThrownBy(
+            () ->
+                new GatewayConfig(
+                    Map.of(
+                        GatewayConfig.SEARCH_K_DEFAULT_CONFIG,
+                        "50",
+                        GatewayConfig.SEARCH_K_MAX_CONFIG,
+                        "20")))
         .isInstanceOf(ConfigException.class)
-        .hasMessageContaining(GatewayConfig.SEARCH_K_DEFAULT_CONFIG).hasMessageContaining("50");
+        .hasMessageContaining(GatewayConfig.SEARCH_K_DEFAULT_CONFIG)
+        .hasMessageContaining("50");
   }
 
   @Test
   void shouldRefusePortOutOfRange() {
     assertThatThrownBy(() -> new GatewayConfig(Map.of(GatewayConfig.PORT_CONFIG, "70000")))
-        .isInstanceOf(ConfigException.class).hasMessageContaining(GatewayConfig.PORT_CONFIG);
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(GatewayConfig.PORT_CONFIG);
   }
 }

@@ -2,9 +2,9 @@ package io.lookalike.gateway;
 
 import io.lookalike.model.Embedder;
 import io.lookalike.model.EmbeddingResult;
+import io.lookalike.schemas.ImageKey;
 import io.lookalike.store.StoredImage;
 import io.lookalike.store.VectorStore;
-import io.lookalike.schemas.ImageKey;
 import io.lookalike.testkit.SampleImages;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -25,17 +25,29 @@ final class GatewayFixture {
 
   private GatewayFixture() {}
 
-  /** Product {@code p<i>} with image {@code main}: the i-th photo; brand, price and availability vary with i. */
-  static List<StoredImage> index(Embedder embedder, VectorStore store, List<SampleImages.Photo> photos, int batch) {
+  /**
+   * Product {@code p<i>} with image {@code main}: the i-th photo; brand, price and availability
+   * vary with i.
+   */
+  static List<StoredImage> index(
+      Embedder embedder, VectorStore store, List<SampleImages.Photo> photos, int batch) {
     List<StoredImage> all = new ArrayList<>();
     for (int from = 0; from < photos.size(); from += batch) {
       List<SampleImages.Photo> slice = photos.subList(from, Math.min(photos.size(), from + batch));
-      List<EmbeddingResult> vectors = embedder.embed(slice.stream().map(SampleImages.Photo::bytes).toList());
+      List<EmbeddingResult> vectors =
+          embedder.embed(slice.stream().map(SampleImages.Photo::bytes).toList());
       List<StoredImage> images = new ArrayList<>();
       for (int j = 0; j < slice.size(); j++) {
         int i = from + j;
-        images.add(image("p" + i, "main", 0, vector(vectors.get(j)), slice.get(j).path().toUri().toString(),
-            slice.get(j).category(), i));
+        images.add(
+            image(
+                "p" + i,
+                "main",
+                0,
+                vector(vectors.get(j)),
+                slice.get(j).path().toUri().toString(),
+                slice.get(j).category(),
+                i));
       }
       store.write(images, List.of());
       all.addAll(images);
@@ -43,11 +55,30 @@ final class GatewayFixture {
     return all;
   }
 
-  static StoredImage image(String productId, String imageId, int position, float[] vector, String url,
-      String category, int i) {
-    return new StoredImage(new ImageKey(productId, imageId), vector, 1, "sha-" + productId + imageId, position, url,
-        1_000L, 2_000L, category + " " + i, BRANDS[i % BRANDS.length], category, 10.0 + 5 * i, "EUR",
-        i % 2 == 0 ? "IN_STOCK" : "OUT_OF_STOCK", Map.of());
+  static StoredImage image(
+      String productId,
+      String imageId,
+      int position,
+      float[] vector,
+      String url,
+      String category,
+      int i) {
+    return new StoredImage(
+        new ImageKey(productId, imageId),
+        vector,
+        1,
+        "sha-" + productId + imageId,
+        position,
+        url,
+        1_000L,
+        2_000L,
+        category + " " + i,
+        BRANDS[i % BRANDS.length],
+        category,
+        10.0 + 5 * i,
+        "EUR",
+        i % 2 == 0 ? "IN_STOCK" : "OUT_OF_STOCK",
+        Map.of());
   }
 
   static float[] vector(EmbeddingResult result) {
@@ -68,15 +99,30 @@ final class GatewayFixture {
     }
   }
 
-  static HttpRequest multipart(URI uri, Map<String, String> fields, String fileName, String contentType, byte[] file) {
+  static HttpRequest multipart(
+      URI uri, Map<String, String> fields, String fileName, String contentType, byte[] file) {
     String boundary = "lookalike-" + System.nanoTime();
     ByteArrayOutputStream body = new ByteArrayOutputStream();
     for (Map.Entry<String, String> field : fields.entrySet()) {
-      write(body, "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + field.getKey() + "\"\r\n\r\n"
-          + field.getValue() + "\r\n");
+      write(
+          body,
+          "--"
+              + boundary
+              + "\r\nContent-Disposition: form-data; name=\""
+              + field.getKey()
+              + "\"\r\n\r\n"
+              + field.getValue()
+              + "\r\n");
     }
-    write(body, "--" + boundary + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"" + fileName
-        + "\"\r\nContent-Type: " + contentType + "\r\n\r\n");
+    write(
+        body,
+        "--"
+            + boundary
+            + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\""
+            + fileName
+            + "\"\r\nContent-Type: "
+            + contentType
+            + "\r\n\r\n");
     body.writeBytes(file);
     write(body, "\r\n--" + boundary + "--\r\n");
     return HttpRequest.newBuilder(uri)

@@ -8,16 +8,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.lookalike.model.DjlEmbedder;
-import io.lookalike.store.lucene.LuceneVectorStore;
-import io.lookalike.store.StoredImage;
-import io.lookalike.store.VectorStore;
-import io.lookalike.image.ImageSafetyConfig;
 import io.lookalike.image.ImageDownloader;
 import io.lookalike.image.ImageNormaliser;
-import io.lookalike.schemas.ImageKey;
-import io.lookalike.testkit.HostileImages;
+import io.lookalike.image.ImageSafetyConfig;
 import io.lookalike.image.NearDuplicates;
+import io.lookalike.model.DjlEmbedder;
+import io.lookalike.schemas.ImageKey;
+import io.lookalike.store.StoredImage;
+import io.lookalike.store.lucene.LuceneVectorStore;
+import io.lookalike.testkit.HostileImages;
 import io.lookalike.testkit.SampleImages;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -48,8 +47,7 @@ class GatewayIT {
   private static final long MAX_UPLOAD = 2L * 1024 * 1024;
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @TempDir
-  static Path tmp;
+  @TempDir static Path tmp;
 
   private static DjlEmbedder embedder;
   private static LuceneVectorStore store;
@@ -69,7 +67,8 @@ class GatewayIT {
     String modelId = embedder.model().modelId();
     int dimension = embedder.model().dimension();
     store = LuceneVectorStore.open(tmp.resolve(modelId), modelId, dimension);
-    otherModelStore = LuceneVectorStore.open(tmp.resolve("other"), "other_model_0badc0de", dimension);
+    otherModelStore =
+        LuceneVectorStore.open(tmp.resolve("other"), "other_model_0badc0de", dimension);
     active.set(new ActiveModel(embedder, store));
 
     photos = SampleImages.photos("test", PRODUCTS);
@@ -77,39 +76,77 @@ class GatewayIT {
     // Products p0..p4 get a second image (a tighter crop of the first), so grouping has work to do.
     List<StoredImage> second = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
-      byte[] crop = NearDuplicates.jpeg(NearDuplicates.cropCentre(NearDuplicates.decode(photos.get(i).bytes()), 0.9), 0.9f);
+      byte[] crop =
+          NearDuplicates.jpeg(
+              NearDuplicates.cropCentre(NearDuplicates.decode(photos.get(i).bytes()), 0.9), 0.9f);
       float[] v = GatewayFixture.vector(embedder.embed(List.of(crop)).get(0));
-      second.add(GatewayFixture.image("p" + i, "crop", 1, v, photos.get(i).path().toUri().toString(),
-          photos.get(i).category(), i));
+      second.add(
+          GatewayFixture.image(
+              "p" + i,
+              "crop",
+              1,
+              v,
+              photos.get(i).path().toUri().toString(),
+              photos.get(i).category(),
+              i));
     }
     // One product whose image lives on the web: the image endpoint redirects to it.
     StoredImage last = indexed.get(PRODUCTS - 1);
-    second.add(GatewayFixture.image(last.productId(), last.imageId(), 0, last.vector(),
-        "https://images.example.com/p29.jpg", last.category(), PRODUCTS - 1));
+    second.add(
+        GatewayFixture.image(
+            last.productId(),
+            last.imageId(),
+            0,
+            last.vector(),
+            "https://images.example.com/p29.jpg",
+            last.category(),
+            PRODUCTS - 1));
     store.write(second, List.of());
 
-    GatewayConfig config = new GatewayConfig(Map.of(
-        GatewayConfig.PORT_CONFIG, "0",
-        GatewayConfig.HOST_CONFIG, "127.0.0.1",
-        GatewayConfig.MAX_UPLOAD_BYTES_CONFIG, Long.toString(MAX_UPLOAD),
-        GatewayConfig.IMAGES_ALLOWED_DIR_CONFIG, SampleImages.datasetDir().toString()));
-    // file: URLs are off by default in the downloader (the local mode turns them on); the SSRF guard stays on.
-    ImageDownloader downloader = ImageDownloader.from(new ImageSafetyConfig(Map.of(
-        ImageSafetyConfig.FETCH_ALLOW_FILE_CONFIG, "true",
-        ImageSafetyConfig.FETCH_RETRIES_CONFIG, "0",
-        ImageSafetyConfig.FETCH_MAX_BYTES_CONFIG, Long.toString(MAX_UPLOAD))));
-    SearchService service = new SearchService(active::get,
-        PhotoValidator.of(new ImageNormaliser(MAX_UPLOAD, 40_000_000L, 640)), UrlFetcher.of(downloader), config);
+    GatewayConfig config =
+        new GatewayConfig(
+            Map.of(
+                GatewayConfig.PORT_CONFIG,
+                "0",
+                GatewayConfig.HOST_CONFIG,
+                "127.0.0.1",
+                GatewayConfig.MAX_UPLOAD_BYTES_CONFIG,
+                Long.toString(MAX_UPLOAD),
+                GatewayConfig.IMAGES_ALLOWED_DIR_CONFIG,
+                SampleImages.datasetDir().toString()));
+    // file: URLs are off by default in the downloader (the local mode turns them on); the SSRF
+    // guard stays on.
+    ImageDownloader downloader =
+        ImageDownloader.from(
+            new ImageSafetyConfig(
+                Map.of(
+                    ImageSafetyConfig.FETCH_ALLOW_FILE_CONFIG, "true",
+                    ImageSafetyConfig.FETCH_RETRIES_CONFIG, "0",
+                    ImageSafetyConfig.FETCH_MAX_BYTES_CONFIG, Long.toString(MAX_UPLOAD))));
+    SearchService service =
+        new SearchService(
+            active::get,
+            PhotoValidator.of(new ImageNormaliser(MAX_UPLOAD, 40_000_000L, 640)),
+            UrlFetcher.of(downloader),
+            config);
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    server = new GatewayServer(config, service, registry)
-        .addHealthCheck("extra", () -> extraCheckUp.get()
-            ? HealthCheck.Status.up("RUNNING") : HealthCheck.Status.down("ERROR"))
-        .addRoutes(routes -> {
-          routes.get("/v1/extra/ping", ctx -> ctx.result("pong"));
-          routes.post("/v1/extra/refuse", ctx -> {
-            throw new SearchException(ErrorCode.NOT_CAUGHT_UP, "not ready yet");
-          });
-        });
+    server =
+        new GatewayServer(config, service, registry)
+            .addHealthCheck(
+                "extra",
+                () ->
+                    extraCheckUp.get()
+                        ? HealthCheck.Status.up("RUNNING")
+                        : HealthCheck.Status.down("ERROR"))
+            .addRoutes(
+                routes -> {
+                  routes.get("/v1/extra/ping", ctx -> ctx.result("pong"));
+                  routes.post(
+                      "/v1/extra/refuse",
+                      ctx -> {
+                        throw new SearchException(ErrorCode.NOT_CAUGHT_UP, "not ready yet");
+                      });
+                });
     int port = server.start();
     base = "http://127.0.0.1:" + port;
     http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -134,8 +171,15 @@ class GatewayIT {
   @Test
   void shouldFindUploadedPhotoFirstByMultipart() throws Exception {
     long sentAt = System.nanoTime();
-    HttpResponse<String> response = send(http, multipart(uri("/v1/search"), Map.of("k", "5"), "photo.jpg",
-        "image/jpeg", photos.get(3).bytes()));
+    HttpResponse<String> response =
+        send(
+            http,
+            multipart(
+                uri("/v1/search"),
+                Map.of("k", "5"),
+                "photo.jpg",
+                "image/jpeg",
+                photos.get(3).bytes()));
     long roundTripMs = (System.nanoTime() - sentAt) / 1_000_000;
 
     assertThat(response.statusCode()).isEqualTo(200);
@@ -162,8 +206,13 @@ class GatewayIT {
 
   @Test
   void shouldFindPhotoSentAsRawBody() throws Exception {
-    HttpResponse<String> response = send(http, HttpRequest.newBuilder(uri("/v1/search?k=3"))
-        .header("Content-Type", "image/jpeg").POST(BodyPublishers.ofByteArray(photos.get(12).bytes())).build());
+    HttpResponse<String> response =
+        send(
+            http,
+            HttpRequest.newBuilder(uri("/v1/search?k=3"))
+                .header("Content-Type", "image/jpeg")
+                .POST(BodyPublishers.ofByteArray(photos.get(12).bytes()))
+                .build());
 
     assertThat(response.statusCode()).isEqualTo(200);
     JsonNode results = JSON.readTree(response.body()).get("results");
@@ -175,14 +224,20 @@ class GatewayIT {
   void shouldFindNearDuplicateOfProductPhotoFirst() throws Exception {
     for (int i : new int[] {10, 17, 21}) {
       byte[] altered = NearDuplicates.of(photos.get(i).bytes());
-      JsonNode results = searchOk(multipart(uri("/v1/search"), Map.of(), "mine.jpg", "image/jpeg", altered));
-      assertThat(results.get(0).get("productId").asText()).as("near duplicate of p%d", i).isEqualTo("p" + i);
+      JsonNode results =
+          searchOk(multipart(uri("/v1/search"), Map.of(), "mine.jpg", "image/jpeg", altered));
+      assertThat(results.get(0).get("productId").asText())
+          .as("near duplicate of p%d", i)
+          .isEqualTo("p" + i);
     }
   }
 
   @Test
   void shouldSearchByImageUrl() throws Exception {
-    ObjectNode request = JSON.createObjectNode().put("imageUrl", photos.get(7).path().toUri().toString()).put("k", 4);
+    ObjectNode request =
+        JSON.createObjectNode()
+            .put("imageUrl", photos.get(7).path().toUri().toString())
+            .put("k", 4);
     JsonNode body = JSON.readTree(send(http, json(request)).body());
 
     assertThat(body.get("by").asText()).isEqualTo("url");
@@ -195,7 +250,8 @@ class GatewayIT {
     assertThat(results).hasSize(6);
     assertThat(productIds(results)).doesNotContain("p5");
 
-    HttpResponse<String> similar = send(http, HttpRequest.newBuilder(uri("/v1/products/p0/similar?k=3")).GET().build());
+    HttpResponse<String> similar =
+        send(http, HttpRequest.newBuilder(uri("/v1/products/p0/similar?k=3")).GET().build());
     assertThat(similar.statusCode()).isEqualTo(200);
     JsonNode similarResults = JSON.readTree(similar.body()).get("results");
     assertThat(similarResults).hasSize(3);
@@ -217,8 +273,14 @@ class GatewayIT {
 
   @Test
   void shouldReturnEachProductOnceWithItsBestImage() throws Exception {
-    JsonNode results = searchOk(multipart(uri("/v1/search"), Map.of("k", Integer.toString(PRODUCTS)), "p0.jpg",
-        "image/jpeg", photos.get(0).bytes()));
+    JsonNode results =
+        searchOk(
+            multipart(
+                uri("/v1/search"),
+                Map.of("k", Integer.toString(PRODUCTS)),
+                "p0.jpg",
+                "image/jpeg",
+                photos.get(0).bytes()));
 
     List<String> ids = productIds(results);
     assertThat(ids).hasSize(PRODUCTS).doesNotHaveDuplicates();
@@ -232,44 +294,91 @@ class GatewayIT {
     String category = photos.get(0).category();
     String otherCategory = photos.get(1).category();
 
-    JsonNode byCategory = searchOk(multipart(uri("/v1/search"), Map.of("k", "30", "category", category + "," + otherCategory),
-        "q.jpg", "image/jpeg", photo));
+    JsonNode byCategory =
+        searchOk(
+            multipart(
+                uri("/v1/search"),
+                Map.of("k", "30", "category", category + "," + otherCategory),
+                "q.jpg",
+                "image/jpeg",
+                photo));
     assertThat(byCategory).isNotEmpty();
     byCategory.forEach(r -> assertThat(r.get("category").asText()).isIn(category, otherCategory));
 
-    HttpResponse<String> byPrice = send(http, HttpRequest.newBuilder(uri("/v1/search?k=30&minPrice=20&maxPrice=50"))
-        .header("Content-Type", "image/jpeg").POST(BodyPublishers.ofByteArray(photo)).build());
+    HttpResponse<String> byPrice =
+        send(
+            http,
+            HttpRequest.newBuilder(uri("/v1/search?k=30&minPrice=20&maxPrice=50"))
+                .header("Content-Type", "image/jpeg")
+                .POST(BodyPublishers.ofByteArray(photo))
+                .build());
     JsonNode priced = JSON.readTree(byPrice.body()).get("results");
     assertThat(priced).hasSize(7); // prices 20, 25, ..., 50
     priced.forEach(r -> assertThat(r.get("price").asDouble()).isBetween(20.0, 50.0));
 
     ObjectNode request = JSON.createObjectNode().put("productId", "p1").put("k", 30);
-    request.putObject("filters").put("maxPrice", 100).put("brand", "zebra").putArray("availability").add("IN_STOCK");
+    request
+        .putObject("filters")
+        .put("maxPrice", 100)
+        .put("brand", "zebra")
+        .putArray("availability")
+        .add("IN_STOCK");
     JsonNode filtered = searchOk(json(request));
     assertThat(filtered).isNotEmpty();
-    filtered.forEach(r -> {
-      assertThat(r.get("availability").asText()).isEqualTo("IN_STOCK");
-      assertThat(r.get("brand").asText()).isEqualTo("zebra");
-      assertThat(r.get("price").asDouble()).isLessThanOrEqualTo(100.0);
-    });
+    filtered.forEach(
+        r -> {
+          assertThat(r.get("availability").asText()).isEqualTo("IN_STOCK");
+          assertThat(r.get("brand").asText()).isEqualTo("zebra");
+          assertThat(r.get("price").asDouble()).isLessThanOrEqualTo(100.0);
+        });
   }
 
   @Test
   void shouldRefuseCorruptJpegWith400() throws Exception {
-    assertError(send(http, multipart(uri("/v1/search"), Map.of(), "bad.jpg", "image/jpeg",
-        HostileImages.corruptJpeg(photos.get(0).bytes()))), ErrorCode.CORRUPT_IMAGE);
-    assertError(send(http, multipart(uri("/v1/search"), Map.of(), "cut.jpg", "image/jpeg",
-        HostileImages.truncated(photos.get(0).bytes(), 1.0 / 3))), ErrorCode.CORRUPT_IMAGE);
-    assertError(send(http, multipart(uri("/v1/search"), Map.of(), "empty.jpg", "image/jpeg",
-        HostileImages.zeroBytes())), ErrorCode.EMPTY);
+    assertError(
+        send(
+            http,
+            multipart(
+                uri("/v1/search"),
+                Map.of(),
+                "bad.jpg",
+                "image/jpeg",
+                HostileImages.corruptJpeg(photos.get(0).bytes()))),
+        ErrorCode.CORRUPT_IMAGE);
+    assertError(
+        send(
+            http,
+            multipart(
+                uri("/v1/search"),
+                Map.of(),
+                "cut.jpg",
+                "image/jpeg",
+                HostileImages.truncated(photos.get(0).bytes(), 1.0 / 3))),
+        ErrorCode.CORRUPT_IMAGE);
+    assertError(
+        send(
+            http,
+            multipart(
+                uri("/v1/search"), Map.of(), "empty.jpg", "image/jpeg", HostileImages.zeroBytes())),
+        ErrorCode.EMPTY);
   }
 
   @Test
   void shouldRefuseTextFileWith415() {
-    assertError(send(http, multipart(uri("/v1/search"), Map.of(), "photo.jpg", "image/jpeg",
-        HostileImages.textFile())), ErrorCode.UNSUPPORTED_TYPE);
-    assertError(send(http, HttpRequest.newBuilder(uri("/v1/search")).header("Content-Type", "text/plain")
-        .POST(BodyPublishers.ofByteArray(HostileImages.textFile())).build()), ErrorCode.UNSUPPORTED_TYPE);
+    assertError(
+        send(
+            http,
+            multipart(
+                uri("/v1/search"), Map.of(), "photo.jpg", "image/jpeg", HostileImages.textFile())),
+        ErrorCode.UNSUPPORTED_TYPE);
+    assertError(
+        send(
+            http,
+            HttpRequest.newBuilder(uri("/v1/search"))
+                .header("Content-Type", "text/plain")
+                .POST(BodyPublishers.ofByteArray(HostileImages.textFile()))
+                .build()),
+        ErrorCode.UNSUPPORTED_TYPE);
   }
 
   @Test
@@ -277,23 +386,46 @@ class GatewayIT {
     byte[] big = new byte[(int) MAX_UPLOAD + 100_000];
     System.arraycopy(photos.get(0).bytes(), 0, big, 0, 3);
     // Declared too large (Content-Length) ...
-    assertError(send(http, HttpRequest.newBuilder(uri("/v1/search")).header("Content-Type", "image/jpeg")
-        .POST(BodyPublishers.ofByteArray(big)).build()), ErrorCode.TOO_LARGE);
-    assertError(send(http, multipart(uri("/v1/search"), Map.of(), "big.jpg", "image/jpeg", big)), ErrorCode.TOO_LARGE);
+    assertError(
+        send(
+            http,
+            HttpRequest.newBuilder(uri("/v1/search"))
+                .header("Content-Type", "image/jpeg")
+                .POST(BodyPublishers.ofByteArray(big))
+                .build()),
+        ErrorCode.TOO_LARGE);
+    assertError(
+        send(http, multipart(uri("/v1/search"), Map.of(), "big.jpg", "image/jpeg", big)),
+        ErrorCode.TOO_LARGE);
     // ... and found too large while reading (chunked, no Content-Length).
-    assertError(send(http, HttpRequest.newBuilder(uri("/v1/search")).header("Content-Type", "image/jpeg")
-        .POST(BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big))).build()), ErrorCode.TOO_LARGE);
+    assertError(
+        send(
+            http,
+            HttpRequest.newBuilder(uri("/v1/search"))
+                .header("Content-Type", "image/jpeg")
+                .POST(BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(big)))
+                .build()),
+        ErrorCode.TOO_LARGE);
     HttpRequest upload = multipart(uri("/v1/search"), Map.of(), "big.jpg", "image/jpeg", big);
-    assertError(send(http, HttpRequest.newBuilder(upload.uri()).headers("Content-Type", upload.headers()
-            .firstValue("Content-Type").orElseThrow())
-        .POST(BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(multipartBytes(upload)))).build()),
+    assertError(
+        send(
+            http,
+            HttpRequest.newBuilder(upload.uri())
+                .headers("Content-Type", upload.headers().firstValue("Content-Type").orElseThrow())
+                .POST(
+                    BodyPublishers.ofInputStream(
+                        () -> new ByteArrayInputStream(multipartBytes(upload))))
+                .build()),
         ErrorCode.TOO_LARGE);
   }
 
   @Test
   void shouldAnswerUnknownProductWith404() {
-    assertError(send(http, HttpRequest.newBuilder(uri("/v1/products/nope/similar")).GET().build()), ErrorCode.NOT_FOUND);
-    assertError(send(http, json(JSON.createObjectNode().put("productId", "nope"))), ErrorCode.NOT_FOUND);
+    assertError(
+        send(http, HttpRequest.newBuilder(uri("/v1/products/nope/similar")).GET().build()),
+        ErrorCode.NOT_FOUND);
+    assertError(
+        send(http, json(JSON.createObjectNode().put("productId", "nope"))), ErrorCode.NOT_FOUND);
   }
 
   @Test
@@ -301,21 +433,37 @@ class GatewayIT {
     ObjectNode wrongDimension = JSON.createObjectNode();
     wrongDimension.putArray("vector").add(1).add(2).add(3);
     assertError(send(http, json(wrongDimension)), ErrorCode.BAD_VECTOR);
-    assertError(send(http, json(JSON.createObjectNode().put("productId", "p1").put("k", 1000))), ErrorCode.BAD_REQUEST);
-    assertError(send(http, json(JSON.createObjectNode().put("productId", "p1").put("imageUrl", "x"))), ErrorCode.BAD_REQUEST);
-    assertError(send(http, HttpRequest.newBuilder(uri("/v1/search")).header("Content-Type", "application/json")
-        .POST(BodyPublishers.ofString("{not json")).build()), ErrorCode.BAD_REQUEST);
-    assertError(send(http, HttpRequest.newBuilder(uri("/v1/nothing")).GET().build()), ErrorCode.NOT_FOUND);
+    assertError(
+        send(http, json(JSON.createObjectNode().put("productId", "p1").put("k", 1000))),
+        ErrorCode.BAD_REQUEST);
+    assertError(
+        send(http, json(JSON.createObjectNode().put("productId", "p1").put("imageUrl", "x"))),
+        ErrorCode.BAD_REQUEST);
+    assertError(
+        send(
+            http,
+            HttpRequest.newBuilder(uri("/v1/search"))
+                .header("Content-Type", "application/json")
+                .POST(BodyPublishers.ofString("{not json"))
+                .build()),
+        ErrorCode.BAD_REQUEST);
+    assertError(
+        send(http, HttpRequest.newBuilder(uri("/v1/nothing")).GET().build()), ErrorCode.NOT_FOUND);
     String missing = tmp.resolve("missing.jpg").toUri().toString();
-    assertError(send(http, json(JSON.createObjectNode().put("imageUrl", missing))), ErrorCode.URL_NOT_FOUND);
+    assertError(
+        send(http, json(JSON.createObjectNode().put("imageUrl", missing))),
+        ErrorCode.URL_NOT_FOUND);
   }
 
   @Test
   void shouldRefuseSearchWhenActiveIndexHoldsAnotherModel() {
     active.set(new ActiveModel(embedder, otherModelStore));
     try {
-      assertError(send(http, json(JSON.createObjectNode().put("productId", "p1"))), ErrorCode.MODEL_MISMATCH);
-      HttpResponse<String> health = send(http, HttpRequest.newBuilder(uri("/health")).GET().build());
+      assertError(
+          send(http, json(JSON.createObjectNode().put("productId", "p1"))),
+          ErrorCode.MODEL_MISMATCH);
+      HttpResponse<String> health =
+          send(http, HttpRequest.newBuilder(uri("/health")).GET().build());
       assertThat(health.statusCode()).isEqualTo(503);
     } finally {
       active.set(new ActiveModel(embedder, store));
@@ -324,7 +472,8 @@ class GatewayIT {
 
   @Test
   void shouldListTheActiveModelAndThoseOfTheDirectory() throws Exception {
-    HttpResponse<String> plain = send(http, HttpRequest.newBuilder(uri("/v1/models")).GET().build());
+    HttpResponse<String> plain =
+        send(http, HttpRequest.newBuilder(uri("/v1/models")).GET().build());
     assertThat(plain.statusCode()).isEqualTo(200);
     JsonNode body = JSON.readTree(plain.body());
     String modelId = embedder.model().modelId();
@@ -333,11 +482,30 @@ class GatewayIT {
     assertThat(body.at("/models/0/state").asText()).isEqualTo("active");
     assertThat(body.at("/models/0/vectors").asLong()).isEqualTo(PRODUCTS + 5);
 
-    server.modelDirectory(() -> List.of(
-        new ModelStatus(modelId, "mobilenet", "file:/m.pt", 1280, 35, 0, ModelStatus.ACTIVE, "2026-01-01T00:00:00Z"),
-        new ModelStatus("next_0000aaaa", "next", "file:/n.pt", 96, 10, 25, ModelStatus.CATCHING_UP, null)));
+    server.modelDirectory(
+        () ->
+            List.of(
+                new ModelStatus(
+                    modelId,
+                    "mobilenet",
+                    "file:/m.pt",
+                    1280,
+                    35,
+                    0,
+                    ModelStatus.ACTIVE,
+                    "2026-01-01T00:00:00Z"),
+                new ModelStatus(
+                    "next_0000aaaa",
+                    "next",
+                    "file:/n.pt",
+                    96,
+                    10,
+                    25,
+                    ModelStatus.CATCHING_UP,
+                    null)));
     try {
-      JsonNode listed = JSON.readTree(send(http, HttpRequest.newBuilder(uri("/v1/models")).GET().build()).body());
+      JsonNode listed =
+          JSON.readTree(send(http, HttpRequest.newBuilder(uri("/v1/models")).GET().build()).body());
       assertThat(listed.get("models")).hasSize(2);
       assertThat(listed.at("/models/1/modelId").asText()).isEqualTo("next_0000aaaa");
       assertThat(listed.at("/models/1/lag").asLong()).isEqualTo(25);
@@ -350,15 +518,20 @@ class GatewayIT {
 
   @Test
   void shouldServeRoutesAddedByAnotherComponentWithTheSameErrorShape() throws Exception {
-    HttpResponse<String> ping = send(http, HttpRequest.newBuilder(uri("/v1/extra/ping")).GET().build());
+    HttpResponse<String> ping =
+        send(http, HttpRequest.newBuilder(uri("/v1/extra/ping")).GET().build());
     assertThat(ping.body()).isEqualTo("pong");
-    assertError(send(http, HttpRequest.newBuilder(uri("/v1/extra/refuse")).POST(BodyPublishers.noBody()).build()),
+    assertError(
+        send(
+            http,
+            HttpRequest.newBuilder(uri("/v1/extra/refuse")).POST(BodyPublishers.noBody()).build()),
         ErrorCode.NOT_CAUGHT_UP);
   }
 
   @Test
   void shouldReportHealth() throws Exception {
-    HttpResponse<String> response = send(http, HttpRequest.newBuilder(uri("/health")).GET().build());
+    HttpResponse<String> response =
+        send(http, HttpRequest.newBuilder(uri("/health")).GET().build());
     assertThat(response.statusCode()).isEqualTo(200);
     JsonNode body = JSON.readTree(response.body());
     assertThat(body.get("status").asText()).isEqualTo("UP");
@@ -379,7 +552,8 @@ class GatewayIT {
   @Test
   void shouldExposePrometheusMetrics() {
     searchOkUnchecked(json(JSON.createObjectNode().put("productId", "p2")));
-    HttpResponse<String> response = send(http, HttpRequest.newBuilder(uri("/metrics")).GET().build());
+    HttpResponse<String> response =
+        send(http, HttpRequest.newBuilder(uri("/metrics")).GET().build());
 
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
@@ -393,28 +567,42 @@ class GatewayIT {
     HttpResponse<String> page = send(http, HttpRequest.newBuilder(uri("/")).GET().build());
     assertThat(page.statusCode()).isEqualTo(200);
     assertThat(page.headers().firstValue("Content-Type").orElse("")).startsWith("text/html");
-    assertThat(page.body()).contains("<title>Lookalike").contains("/v1/search").contains("thumbnailUrl");
+    assertThat(page.body())
+        .contains("<title>Lookalike")
+        .contains("/v1/search")
+        .contains("thumbnailUrl");
 
-    HttpResponse<byte[]> image = http.send(HttpRequest.newBuilder(uri("/v1/images/p1/main")).GET().build(),
-        HttpResponse.BodyHandlers.ofByteArray());
+    HttpResponse<byte[]> image =
+        http.send(
+            HttpRequest.newBuilder(uri("/v1/images/p1/main")).GET().build(),
+            HttpResponse.BodyHandlers.ofByteArray());
     assertThat(image.statusCode()).isEqualTo(200);
     assertThat(image.headers().firstValue("Content-Type").orElse("")).isEqualTo("image/jpeg");
     assertThat(image.body()).isEqualTo(Files.readAllBytes(photos.get(1).path()));
 
-    HttpResponse<String> remote = send(http, HttpRequest.newBuilder(uri("/v1/images/p29/main")).GET().build());
+    HttpResponse<String> remote =
+        send(http, HttpRequest.newBuilder(uri("/v1/images/p29/main")).GET().build());
     assertThat(remote.statusCode()).isEqualTo(302);
-    assertThat(remote.headers().firstValue("Location")).hasValue("https://images.example.com/p29.jpg");
+    assertThat(remote.headers().firstValue("Location"))
+        .hasValue("https://images.example.com/p29.jpg");
 
-    assertError(send(http, HttpRequest.newBuilder(uri("/v1/images/p1/nope")).GET().build()), ErrorCode.NOT_FOUND);
+    assertError(
+        send(http, HttpRequest.newBuilder(uri("/v1/images/p1/nope")).GET().build()),
+        ErrorCode.NOT_FOUND);
   }
 
   @Test
   void shouldNotServeFilesOutsideAllowedDirectory() throws Exception {
     Path outside = Files.write(tmp.resolve("secret.jpg"), photos.get(0).bytes());
-    store.write(List.of(GatewayFixture.image("leak", "main", 0, indexed.get(0).vector(), outside.toUri().toString(),
-        "x", 0)), List.of());
+    store.write(
+        List.of(
+            GatewayFixture.image(
+                "leak", "main", 0, indexed.get(0).vector(), outside.toUri().toString(), "x", 0)),
+        List.of());
     try {
-      assertError(send(http, HttpRequest.newBuilder(uri("/v1/images/leak/main")).GET().build()), ErrorCode.NOT_FOUND);
+      assertError(
+          send(http, HttpRequest.newBuilder(uri("/v1/images/leak/main")).GET().build()),
+          ErrorCode.NOT_FOUND);
     } finally {
       store.write(List.of(), List.of(new ImageKey("leak", "main")));
     }
@@ -433,7 +621,8 @@ class GatewayIT {
   private static void assertError(HttpResponse<String> response, ErrorCode error) {
     String code = error.code();
     assertThat(response.statusCode()).as(response.body()).isEqualTo(error.status());
-    assertThat(response.headers().firstValue("Content-Type").orElse("")).startsWith("application/json");
+    assertThat(response.headers().firstValue("Content-Type").orElse(""))
+        .startsWith("application/json");
     JsonNode body;
     try {
       body = JSON.readTree(response.body());
@@ -441,31 +630,38 @@ class GatewayIT {
       throw new AssertionError("not JSON: " + response.body(), e);
     }
     assertThat(body.get("code").asText()).isEqualTo(code);
-    assertThat(body.get("error").asText()).isNotBlank().doesNotContain("Exception").doesNotContain("\tat ");
+    assertThat(body.get("error").asText())
+        .isNotBlank()
+        .doesNotContain("Exception")
+        .doesNotContain("\tat ");
   }
 
   /** The body of a built request, to send it again chunked. */
   private static byte[] multipartBytes(HttpRequest request) {
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    request.bodyPublisher().orElseThrow().subscribe(new java.util.concurrent.Flow.Subscriber<>() {
-      @Override
-      public void onSubscribe(java.util.concurrent.Flow.Subscription subscription) {
-        subscription.request(Long.MAX_VALUE);
-      }
+    request
+        .bodyPublisher()
+        .orElseThrow()
+        .subscribe(
+            new java.util.concurrent.Flow.Subscriber<>() {
+              @Override
+              public void onSubscribe(java.util.concurrent.Flow.Subscription subscription) {
+                subscription.request(Long.MAX_VALUE);
+              }
 
-      @Override
-      public void onNext(java.nio.ByteBuffer item) {
-        byte[] bytes = new byte[item.remaining()];
-        item.get(bytes);
-        out.writeBytes(bytes);
-      }
+              @Override
+              public void onNext(java.nio.ByteBuffer item) {
+                byte[] bytes = new byte[item.remaining()];
+                item.get(bytes);
+                out.writeBytes(bytes);
+              }
 
-      @Override
-      public void onError(Throwable throwable) {}
+              @Override
+              public void onError(Throwable throwable) {}
 
-      @Override
-      public void onComplete() {}
-    });
+              @Override
+              public void onComplete() {}
+            });
     return out.toByteArray();
   }
 
@@ -474,34 +670,54 @@ class GatewayIT {
     String boundary = "lookalike-two-images";
     java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
     for (int i : new int[] {1, 2}) {
-      body.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"p" + i
-          + ".jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      body.writeBytes(
+          ("--"
+                  + boundary
+                  + "\r\nContent-Disposition: form-data; name=\"image\"; filename=\"p"
+                  + i
+                  + ".jpg\"\r\nContent-Type: image/jpeg\r\n\r\n")
+              .getBytes(java.nio.charset.StandardCharsets.UTF_8));
       body.writeBytes(photos.get(i).bytes());
       body.writeBytes("\r\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
     body.writeBytes(("--" + boundary + "--\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
 
-    HttpResponse<String> response = send(http, HttpRequest.newBuilder(uri("/v1/search"))
-        .header("Content-Type", "multipart/form-data; boundary=" + boundary)
-        .POST(BodyPublishers.ofByteArray(body.toByteArray())).build());
+    HttpResponse<String> response =
+        send(
+            http,
+            HttpRequest.newBuilder(uri("/v1/search"))
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(BodyPublishers.ofByteArray(body.toByteArray()))
+                .build());
 
     assertThat(response.statusCode()).isEqualTo(400);
-    assertThat(JSON.readTree(response.body()).get("error").asText()).contains("one file part 'image', got 2");
+    assertThat(JSON.readTree(response.body()).get("error").asText())
+        .contains("one file part 'image', got 2");
   }
 
   @Test
   void shouldRefuseAMinPriceAboveTheMaxPrice() throws Exception {
-    HttpResponse<String> query = send(http, HttpRequest.newBuilder(uri("/v1/search?minPrice=50&maxPrice=20"))
-        .header("Content-Type", "image/jpeg").POST(BodyPublishers.ofByteArray(photos.get(1).bytes())).build());
+    HttpResponse<String> query =
+        send(
+            http,
+            HttpRequest.newBuilder(uri("/v1/search?minPrice=50&maxPrice=20"))
+                .header("Content-Type", "image/jpeg")
+                .POST(BodyPublishers.ofByteArray(photos.get(1).bytes()))
+                .build());
     ObjectNode request = JSON.createObjectNode().put("productId", "p1");
     request.putObject("filters").put("minPrice", 50).put("maxPrice", 20);
     HttpResponse<String> json = send(http, json(request));
-    HttpResponse<String> similar = send(http, HttpRequest.newBuilder(
-        uri("/v1/products/p1/similar?minPrice=50&maxPrice=20")).GET().build());
+    HttpResponse<String> similar =
+        send(
+            http,
+            HttpRequest.newBuilder(uri("/v1/products/p1/similar?minPrice=50&maxPrice=20"))
+                .GET()
+                .build());
 
     for (HttpResponse<String> response : List.of(query, json, similar)) {
       assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
-      assertThat(JSON.readTree(response.body()).get("error").asText()).contains("minPrice (50.0) is above maxPrice (20.0)");
+      assertThat(JSON.readTree(response.body()).get("error").asText())
+          .contains("minPrice (50.0) is above maxPrice (20.0)");
     }
     // equal bounds are a fair question
     ObjectNode exact = JSON.createObjectNode().put("productId", "p1");
@@ -511,38 +727,64 @@ class GatewayIT {
 
   @Test
   void shouldFailASearchBySlowImageUrlWithinTheFetchBudget() throws Exception {
-    // Given an image server on loopback that accepts and never answers, and the fetcher's own retry policy
-    // (4 attempts of 15 s plus back-off: over a minute), with a budget of 2 s for the whole download
+    // Given an image server on loopback that accepts and never answers, and the fetcher's own retry
+    // policy
+    // (4 attempts of 15 s plus back-off: over a minute), with a budget of 2 s for the whole
+    // download
     java.util.List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
-    try (java.net.ServerSocket slow = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
-      Thread acceptor = new Thread(() -> {
-        while (!slow.isClosed()) {
-          try {
-            held.add(slow.accept());
-          } catch (java.io.IOException e) {
-            return;
-          }
-        }
-      }, "slow-image-server");
+    try (java.net.ServerSocket slow =
+        new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      Thread acceptor =
+          new Thread(
+              () -> {
+                while (!slow.isClosed()) {
+                  try {
+                    held.add(slow.accept());
+                  } catch (java.io.IOException e) {
+                    return;
+                  }
+                }
+              },
+              "slow-image-server");
       acceptor.setDaemon(true);
       acceptor.start();
-      GatewayConfig config = new GatewayConfig(Map.of(GatewayConfig.PORT_CONFIG, "0",
-          GatewayConfig.HOST_CONFIG, "127.0.0.1", GatewayConfig.FETCH_BUDGET_MS_CONFIG, "2000"));
-      ImageDownloader downloader = ImageDownloader.from(new ImageSafetyConfig(Map.of(
-          ImageSafetyConfig.FETCH_ALLOWED_HOSTS_CONFIG, "127.0.0.1")));
-      SearchService service = new SearchService(active::get,
-          PhotoValidator.of(new ImageNormaliser(MAX_UPLOAD, 40_000_000L, 640)), UrlFetcher.of(downloader), config);
-      try (GatewayServer budgeted = new GatewayServer(config, service,
-          new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))) {
+      GatewayConfig config =
+          new GatewayConfig(
+              Map.of(
+                  GatewayConfig.PORT_CONFIG,
+                  "0",
+                  GatewayConfig.HOST_CONFIG,
+                  "127.0.0.1",
+                  GatewayConfig.FETCH_BUDGET_MS_CONFIG,
+                  "2000"));
+      ImageDownloader downloader =
+          ImageDownloader.from(
+              new ImageSafetyConfig(
+                  Map.of(ImageSafetyConfig.FETCH_ALLOWED_HOSTS_CONFIG, "127.0.0.1")));
+      SearchService service =
+          new SearchService(
+              active::get,
+              PhotoValidator.of(new ImageNormaliser(MAX_UPLOAD, 40_000_000L, 640)),
+              UrlFetcher.of(downloader),
+              config);
+      try (GatewayServer budgeted =
+          new GatewayServer(
+              config, service, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))) {
         int port = budgeted.start();
-        ObjectNode request = JSON.createObjectNode()
-            .put("imageUrl", "http://127.0.0.1:" + slow.getLocalPort() + "/slow.jpg");
+        ObjectNode request =
+            JSON.createObjectNode()
+                .put("imageUrl", "http://127.0.0.1:" + slow.getLocalPort() + "/slow.jpg");
 
-        // When a storefront searches by that URL (its client gives up after 30 s, half the retry policy)
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + port + "/v1/search")).header("Content-Type", "application/json")
-            .timeout(Duration.ofSeconds(30)).POST(BodyPublishers.ofString(request.toString())).build(),
-            HttpResponse.BodyHandlers.ofString());
+        // When a storefront searches by that URL (its client gives up after 30 s, half the retry
+        // policy)
+        HttpResponse<String> response =
+            http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/search"))
+                    .header("Content-Type", "application/json")
+                    .timeout(Duration.ofSeconds(30))
+                    .POST(BodyPublishers.ofString(request.toString()))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
 
         // Then it fails with fetch_timeout, before the client gave up
         assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
@@ -563,8 +805,10 @@ class GatewayIT {
   }
 
   private static HttpRequest json(JsonNode body) {
-    return HttpRequest.newBuilder(uri("/v1/search")).header("Content-Type", "application/json")
-        .POST(BodyPublishers.ofString(body.toString())).build();
+    return HttpRequest.newBuilder(uri("/v1/search"))
+        .header("Content-Type", "application/json")
+        .POST(BodyPublishers.ofString(body.toString()))
+        .build();
   }
 
   private static URI uri(String path) {

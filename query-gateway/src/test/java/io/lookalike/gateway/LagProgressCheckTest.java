@@ -9,7 +9,8 @@ class LagProgressCheckTest {
 
   private final AtomicLong lag = new AtomicLong();
   private final AtomicLong clock = new AtomicLong(1_000_000);
-  private final LagProgressCheck check = new LagProgressCheck("indexer m1", lag::get, 60_000, clock::get);
+  private final LagProgressCheck check =
+      new LagProgressCheck("indexer m1", lag::get, 60_000, clock::get);
 
   @Test
   void shouldBeDownWithTheReasonWhileTheLagDoesNotGoDown() {

@@ -7,10 +7,9 @@ import static org.assertj.core.api.Assertions.within;
 import io.lookalike.model.Embedder;
 import io.lookalike.model.EmbeddingResult;
 import io.lookalike.model.ModelInfo;
-import io.lookalike.store.lucene.LuceneVectorStore;
 import io.lookalike.store.SearchFilter;
 import io.lookalike.store.StoredImage;
-import io.lookalike.store.VectorStore;
+import io.lookalike.store.lucene.LuceneVectorStore;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,14 +20,16 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Search rules on a real (small) Lucene index, with a stand-in embedder that maps a photo's first byte to an axis. */
+/**
+ * Search rules on a real (small) Lucene index, with a stand-in embedder that maps a photo's first
+ * byte to an axis.
+ */
 class SearchServiceTest {
 
   private static final int DIM = 4;
   private static final String MODEL = "test_model_00000000";
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   private LuceneVectorStore store;
   private final AtomicReference<ActiveModel> active = new AtomicReference<>();
@@ -44,11 +45,20 @@ class SearchServiceTest {
     // 10 products near axis 0, each with 5 images all closer to the query than any other product's.
     for (int p = 0; p < 10; p++) {
       for (int i = 0; i < 5; i++) {
-        images.add(GatewayFixture.image("p" + p, "i" + i, i, unit(1, 0.01f * p + 0.001f * i, 0, 0),
-            "https://example.com/" + p + "/" + i, p < 5 ? "shirt" : "pants", p));
+        images.add(
+            GatewayFixture.image(
+                "p" + p,
+                "i" + i,
+                i,
+                unit(1, 0.01f * p + 0.001f * i, 0, 0),
+                "https://example.com/" + p + "/" + i,
+                p < 5 ? "shirt" : "pants",
+                p));
       }
     }
-    images.add(GatewayFixture.image("far", "main", 0, unit(0, 0, 1, 0), "https://example.com/far", "hat", 0));
+    images.add(
+        GatewayFixture.image(
+            "far", "main", 0, unit(0, 0, 1, 0), "https://example.com/far", "hat", 0));
     store.write(images, List.of());
   }
 
@@ -76,14 +86,21 @@ class SearchServiceTest {
   @Test
   void shouldLeaveQueriedProductOutOfItsSimilarProducts() {
     SearchResponse response = service.byProduct("p0", 4, SearchFilter.NONE);
-    assertThat(response.results()).extracting(SearchResponse.Match::productId).containsExactly("p1", "p2", "p3", "p4");
+    assertThat(response.results())
+        .extracting(SearchResponse.Match::productId)
+        .containsExactly("p1", "p2", "p3", "p4");
   }
 
   @Test
   void shouldPassFiltersToTheStore() {
-    SearchResponse response = service.byVector(new float[] {1, 0, 0, 0}, 20,
-        new SearchFilter(Set.of("pants"), null, null, 45.0, null));
-    assertThat(response.results()).extracting(SearchResponse.Match::productId).containsExactly("p5", "p6", "p7");
+    SearchResponse response =
+        service.byVector(
+            new float[] {1, 0, 0, 0},
+            20,
+            new SearchFilter(Set.of("pants"), null, null, 45.0, null));
+    assertThat(response.results())
+        .extracting(SearchResponse.Match::productId)
+        .containsExactly("p5", "p6", "p7");
   }
 
   @Test
@@ -97,7 +114,8 @@ class SearchServiceTest {
   void shouldRefuseVectorsOfWrongDimensionOrWithoutDirection() {
     assertCode(() -> service.byVector(new float[] {1, 0}, 3, null), ErrorCode.BAD_VECTOR);
     assertCode(() -> service.byVector(new float[] {0, 0, 0, 0}, 3, null), ErrorCode.BAD_VECTOR);
-    assertCode(() -> service.byVector(new float[] {Float.NaN, 0, 0, 0}, 3, null), ErrorCode.BAD_VECTOR);
+    assertCode(
+        () -> service.byVector(new float[] {Float.NaN, 0, 0, 0}, 3, null), ErrorCode.BAD_VECTOR);
   }
 
   @Test
@@ -113,9 +131,11 @@ class SearchServiceTest {
 
   @Test
   void shouldNeverCompareVectorsOfDifferentModels(@TempDir Path other) {
-    try (LuceneVectorStore otherModel = LuceneVectorStore.open(other, "other_model_11111111", DIM)) {
+    try (LuceneVectorStore otherModel =
+        LuceneVectorStore.open(other, "other_model_11111111", DIM)) {
       active.set(new ActiveModel(embedder, otherModel));
-      assertCode(() -> service.byVector(new float[] {1, 0, 0, 0}, 3, null), ErrorCode.MODEL_MISMATCH);
+      assertCode(
+          () -> service.byVector(new float[] {1, 0, 0, 0}, 3, null), ErrorCode.MODEL_MISMATCH);
       assertCode(() -> service.byPhoto(new byte[] {0}, 3, null), ErrorCode.MODEL_MISMATCH);
     }
   }
@@ -124,14 +144,21 @@ class SearchServiceTest {
   void shouldEmbedTheQueryWithTheModelOfTheIndexItSearchesAfterASwitch(@TempDir Path other) {
     try (LuceneVectorStore next = LuceneVectorStore.open(other, "next_model_22222222", DIM)) {
       // The next model maps a photo to the axis after the current model's.
-      next.write(List.of(GatewayFixture.image("on-axis-1", "main", 0, unit(0, 1, 0, 0), "https://example.com/1", "hat", 0),
-          GatewayFixture.image("on-axis-2", "main", 0, unit(0, 0, 1, 0), "https://example.com/2", "hat", 1)), List.of());
+      next.write(
+          List.of(
+              GatewayFixture.image(
+                  "on-axis-1", "main", 0, unit(0, 1, 0, 0), "https://example.com/1", "hat", 0),
+              GatewayFixture.image(
+                  "on-axis-2", "main", 0, unit(0, 0, 1, 0), "https://example.com/2", "hat", 1)),
+          List.of());
       active.set(new ActiveModel(new AxisEmbedder("next_model_22222222", 1), next));
 
       SearchResponse response = service.byPhoto(new byte[] {1}, 1, null);
 
       assertThat(response.modelId()).isEqualTo("next_model_22222222");
-      assertThat(response.results()).extracting(SearchResponse.Match::productId).containsExactly("on-axis-2");
+      assertThat(response.results())
+          .extracting(SearchResponse.Match::productId)
+          .containsExactly("on-axis-2");
       assertThat(service.modelId()).isEqualTo("next_model_22222222");
     }
   }
@@ -147,14 +174,19 @@ class SearchServiceTest {
   void shouldSearchByDownloadedUrl() {
     SearchResponse response = service.byUrl("https://example.com/q.jpg", 1, null);
     assertThat(response.by()).isEqualTo("url");
-    assertThat(response.results()).extracting(SearchResponse.Match::productId).containsExactly("far");
+    assertThat(response.results())
+        .extracting(SearchResponse.Match::productId)
+        .containsExactly("far");
   }
 
   private static void assertCode(Runnable search, ErrorCode error) {
-    assertThatThrownBy(search::run).isInstanceOfSatisfying(SearchException.class, e -> {
-      assertThat(e.error()).isEqualTo(error);
-      assertThat(e.status()).isEqualTo(error.status());
-    });
+    assertThatThrownBy(search::run)
+        .isInstanceOfSatisfying(
+            SearchException.class,
+            e -> {
+              assertThat(e.error()).isEqualTo(error);
+              assertThat(e.status()).isEqualTo(error.status());
+            });
   }
 
   private static float[] unit(float... v) {
@@ -182,11 +214,14 @@ class SearchServiceTest {
 
     @Override
     public List<EmbeddingResult> embed(List<byte[]> images) {
-      return images.stream().map(b -> {
-        float[] v = new float[DIM];
-        v[(b[0] + shift) % DIM] = 1;
-        return (EmbeddingResult) new EmbeddingResult.Vector(v);
-      }).toList();
+      return images.stream()
+          .map(
+              b -> {
+                float[] v = new float[DIM];
+                v[(b[0] + shift) % DIM] = 1;
+                return (EmbeddingResult) new EmbeddingResult.Vector(v);
+              })
+          .toList();
     }
 
     @Override

@@ -7,24 +7,40 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.lookalike.model.DjlEmbedder;
-import io.lookalike.store.lucene.LuceneVectorStore;
-import io.lookalike.store.StoredImage;
-import io.lookalike.image.ImageSafetyConfig;
 import io.lookalike.image.ImageDownloader;
 import io.lookalike.image.ImageNormaliser;
-import io.lookalike.schemas.ImageKey;
+import io.lookalike.image.ImageSafetyConfig;
 import io.lookalike.image.NormalisedImage;
+import io.lookalike.model.DjlEmbedder;
+import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.ProductMetadata;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.Topics;
+import io.lookalike.store.StoredImage;
+import io.lookalike.store.lucene.LuceneVectorStore;
 import io.lookalike.testkit.KafkaBroker;
 import io.lookalike.testkit.SampleImages;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.imageio.ImageIO;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -32,22 +48,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.awaitility.Awaitility;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
-import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpRequest.BodyPublishers;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
-import java.nio.file.Files;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -55,8 +55,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What a storefront needs of the search API beyond similarity, over real HTTP on the real model: filters
- * that fail loudly, facet counts, business boosts, and text fused with the photo.
+ * What a storefront needs of the search API beyond similarity, over real HTTP on the real model:
+ * filters that fail loudly, facet counts, business boosts, and text fused with the photo.
  */
 class StorefrontIT {
 
@@ -65,8 +65,7 @@ class StorefrontIT {
   private static final String[] AVAILABILITY = {"IN_STOCK", "OUT_OF_STOCK", "PREORDER"};
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @TempDir
-  static Path tmp;
+  @TempDir static Path tmp;
 
   private static DjlEmbedder embedder;
   private static LuceneVectorStore store;
@@ -100,20 +99,40 @@ class StorefrontIT {
     kafka = KafkaBroker.start();
     kafka.createCompactedTopics(2, Topics.DEFAULT_PRODUCT_IMAGES);
     thumbnails = new Thumbnails(tmp.resolve("thumbnails"));
-    feeder = new ThumbnailFeeder(kafka.bootstrapServers(), Topics.DEFAULT_PRODUCT_IMAGES, thumbnails).start();
-    producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
-        new StringSerializer(), new ByteArraySerializer());
+    feeder =
+        new ThumbnailFeeder(kafka.bootstrapServers(), Topics.DEFAULT_PRODUCT_IMAGES, thumbnails)
+            .start();
+    producer =
+        new KafkaProducer<>(
+            Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()),
+            new StringSerializer(),
+            new ByteArraySerializer());
     ImageNormaliser normaliser = new ImageNormaliser(10L << 20, 40_000_000L, 640);
     for (int i = 0; i < PRODUCTS; i++) {
       try {
         NormalisedImage n = normaliser.normalise(photos.get(i).bytes());
-        ProductImage value = ProductImage.newBuilder().setProductId("s" + i).setImageId("main").setVersion(1)
-            .setOccurredAt(Instant.ofEpochMilli(1_000)).setSourceUrl(photos.get(i).path().toUri().toString())
-            .setSha256(n.sha256()).setMediaType(n.mediaType()).setSizeBytes(n.bytes().length)
-            .setWidth(n.width()).setHeight(n.height()).setBytes(ByteBuffer.wrap(n.bytes()))
-            .setProduct(ProductMetadata.newBuilder().setTitle("s" + i).build()).build();
-        producer.send(new ProducerRecord<>(Topics.DEFAULT_PRODUCT_IMAGES, "s" + i + "/main",
-            Serdes.productImage().serializer().serialize(Topics.DEFAULT_PRODUCT_IMAGES, value)));
+        ProductImage value =
+            ProductImage.newBuilder()
+                .setProductId("s" + i)
+                .setImageId("main")
+                .setVersion(1)
+                .setOccurredAt(Instant.ofEpochMilli(1_000))
+                .setSourceUrl(photos.get(i).path().toUri().toString())
+                .setSha256(n.sha256())
+                .setMediaType(n.mediaType())
+                .setSizeBytes(n.bytes().length)
+                .setWidth(n.width())
+                .setHeight(n.height())
+                .setBytes(ByteBuffer.wrap(n.bytes()))
+                .setProduct(ProductMetadata.newBuilder().setTitle("s" + i).build())
+                .build();
+        producer.send(
+            new ProducerRecord<>(
+                Topics.DEFAULT_PRODUCT_IMAGES,
+                "s" + i + "/main",
+                Serdes.productImage()
+                    .serializer()
+                    .serialize(Topics.DEFAULT_PRODUCT_IMAGES, value)));
       } catch (io.lookalike.image.RejectedImageException e) {
         throw new IllegalStateException(e);
       }
@@ -121,25 +140,53 @@ class StorefrontIT {
     producer.flush();
     Awaitility.await().atMost(Duration.ofMinutes(1)).until(() -> thumbnails.size() == PRODUCTS);
 
-    GatewayConfig config = new GatewayConfig(Map.of(GatewayConfig.PORT_CONFIG, "0",
-        GatewayConfig.BOOST_AVAILABILITY_CONFIG, "IN_STOCK:0.02"));
-    ImageDownloader downloader = ImageDownloader.from(new ImageSafetyConfig(Map.of(ImageSafetyConfig.FETCH_RETRIES_CONFIG, "0")));
+    GatewayConfig config =
+        new GatewayConfig(
+            Map.of(
+                GatewayConfig.PORT_CONFIG,
+                "0",
+                GatewayConfig.BOOST_AVAILABILITY_CONFIG,
+                "IN_STOCK:0.02"));
+    ImageDownloader downloader =
+        ImageDownloader.from(
+            new ImageSafetyConfig(Map.of(ImageSafetyConfig.FETCH_RETRIES_CONFIG, "0")));
     AtomicReference<ActiveModel> active = new AtomicReference<>(new ActiveModel(embedder, store));
-    SearchService service = new SearchService(active::get,
-        PhotoValidator.of(new ImageNormaliser(10L << 20, 40_000_000L, 640)), UrlFetcher.of(downloader), config);
-    server = new GatewayServer(config, service, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))
-        .thumbnails(thumbnails);
+    SearchService service =
+        new SearchService(
+            active::get,
+            PhotoValidator.of(new ImageNormaliser(10L << 20, 40_000_000L, 640)),
+            UrlFetcher.of(downloader),
+            config);
+    server =
+        new GatewayServer(config, service, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))
+            .thumbnails(thumbnails);
     base = "http://127.0.0.1:" + server.start();
     http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   }
 
-  /** Product {@code s<i>}: brand, availability and popularity vary with i; stored as the catalog spells them. */
+  /**
+   * Product {@code s<i>}: brand, availability and popularity vary with i; stored as the catalog
+   * spells them.
+   */
   private static StoredImage product(int i, float[] vector) {
     String category = photos.get(i).category();
     String brand = BRANDS[i % BRANDS.length];
-    return new StoredImage(new ImageKey("s" + i, "main"), vector, 1, "sha-s" + i, 0,
-        photos.get(i).path().toUri().toString(), 1_000L, 2_000L, brand + " " + category + " " + i, brand, category,
-        20.0 + 5 * i, "EUR", AVAILABILITY[i % AVAILABILITY.length], Map.of("popularity", Integer.toString(i)));
+    return new StoredImage(
+        new ImageKey("s" + i, "main"),
+        vector,
+        1,
+        "sha-s" + i,
+        0,
+        photos.get(i).path().toUri().toString(),
+        1_000L,
+        2_000L,
+        brand + " " + category + " " + i,
+        brand,
+        category,
+        20.0 + 5 * i,
+        "EUR",
+        AVAILABILITY[i % AVAILABILITY.length],
+        Map.of("popularity", Integer.toString(i)));
   }
 
   @AfterAll
@@ -166,23 +213,40 @@ class StorefrontIT {
 
   @Test
   void shouldRefuseUnknownFilterKeyNamingTheAllowedOnes() throws Exception {
-    JsonNode error = error(send(http, raw("/v1/search?colour=red", photos.get(0).bytes())), 400, "bad_filter");
-    assertThat(error.get("error").asText()).contains("colour").contains("category").contains("availability");
+    JsonNode error =
+        error(send(http, raw("/v1/search?colour=red", photos.get(0).bytes())), 400, "bad_filter");
+    assertThat(error.get("error").asText())
+        .contains("colour")
+        .contains("category")
+        .contains("availability");
 
     ObjectNode body = JSON.createObjectNode().put("productId", "s1");
     body.putObject("filters").put("colour", "red");
     error = error(send(http, json(body)), 400, "bad_filter");
     assertThat(error.get("error").asText()).contains("'colour'").contains("brand");
 
-    error(send(http, multipart(uri("/v1/search"), Map.of("colour", "red"), "q.jpg", "image/jpeg",
-        photos.get(0).bytes())), 400, "bad_filter");
+    error(
+        send(
+            http,
+            multipart(
+                uri("/v1/search"),
+                Map.of("colour", "red"),
+                "q.jpg",
+                "image/jpeg",
+                photos.get(0).bytes())),
+        400,
+        "bad_filter");
     error(send(http, get("/v1/products/s1/similar?colour=red")), 400, "bad_filter");
   }
 
   @Test
   void shouldRefuseBadAvailabilityNamingTheAllowedValues() throws Exception {
-    JsonNode error = error(send(http, get("/v1/products/s1/similar?availability=BOGUS")), 400, "bad_filter");
-    assertThat(error.get("error").asText()).contains("BOGUS").contains("IN_STOCK").contains("OUT_OF_STOCK");
+    JsonNode error =
+        error(send(http, get("/v1/products/s1/similar?availability=BOGUS")), 400, "bad_filter");
+    assertThat(error.get("error").asText())
+        .contains("BOGUS")
+        .contains("IN_STOCK")
+        .contains("OUT_OF_STOCK");
     error(send(http, get("/v1/products/s1/similar?minPrice=cheap")), 400, "bad_filter");
     error(send(http, get("/v1/products/s1/similar?minPrice=50&maxPrice=10")), 400, "bad_filter");
   }
@@ -190,8 +254,13 @@ class StorefrontIT {
   @Test
   void shouldReadAvailabilityInEverySpellingTheFeedAccepts() throws Exception {
     for (String spelling : List.of("IN_STOCK", "in-stock", "in stock", "InStock")) {
-      JsonNode results = ok(send(http, get("/v1/products/s1/similar?k=30&availability="
-          + URLEncoder.encode(spelling, StandardCharsets.UTF_8)))).get("results");
+      JsonNode results =
+          ok(send(
+                  http,
+                  get(
+                      "/v1/products/s1/similar?k=30&availability="
+                          + URLEncoder.encode(spelling, StandardCharsets.UTF_8))))
+              .get("results");
       assertThat(results).as(spelling).hasSize(PRODUCTS / 3);
       results.forEach(r -> assertThat(r.get("availability").asText()).isEqualTo("IN_STOCK"));
     }
@@ -201,8 +270,11 @@ class StorefrontIT {
   void shouldCountFacetsOfTheRetrievedProducts() throws Exception {
     JsonNode body = ok(send(http, get("/v1/products/s0/similar?k=3")));
     JsonNode facets = body.get("facets");
-    assertThat(facets.get("brand").get("Contoso").asLong() + facets.get("brand").get("Fabrikam").asLong()
-        + facets.get("brand").get("Northwind").asLong()).isEqualTo(PRODUCTS - 1);
+    assertThat(
+            facets.get("brand").get("Contoso").asLong()
+                + facets.get("brand").get("Fabrikam").asLong()
+                + facets.get("brand").get("Northwind").asLong())
+        .isEqualTo(PRODUCTS - 1);
     assertThat(facets.get("availability").get("IN_STOCK").asLong()).isEqualTo(PRODUCTS / 3 - 1);
     long categories = 0;
     for (JsonNode count : facets.get("category")) {
@@ -210,7 +282,8 @@ class StorefrontIT {
     }
     assertThat(categories).isEqualTo(PRODUCTS - 1);
 
-    JsonNode filtered = ok(send(http, get("/v1/products/s0/similar?k=3&brand=Fabrikam"))).get("facets");
+    JsonNode filtered =
+        ok(send(http, get("/v1/products/s0/similar?k=3&brand=Fabrikam"))).get("facets");
     assertThat(filtered.get("brand").size()).isEqualTo(1);
     assertThat(filtered.get("brand").get("Fabrikam").asLong()).isEqualTo(PRODUCTS / 3);
   }
@@ -218,7 +291,9 @@ class StorefrontIT {
   @Test
   void shouldNeverReturnAServerPathForAnImage() throws Exception {
     JsonNode body = ok(send(http, raw("/v1/search?k=5", photos.get(2).bytes())));
-    assertThat(body.toString()).doesNotContain("file:").doesNotContain(SampleImages.datasetDir().toString());
+    assertThat(body.toString())
+        .doesNotContain("file:")
+        .doesNotContain(SampleImages.datasetDir().toString());
     JsonNode first = body.get("results").get(0);
     assertThat(first.get("productId").asText()).isEqualTo("s2");
     assertThat(first.get("imageUrl").asText()).isEqualTo("/v1/images/s2/main");
@@ -232,8 +307,10 @@ class StorefrontIT {
     assertThat(body.get("boosts").get(0).get("kind").asText()).isEqualTo("availability");
     assertThat(body.get("boosts").get(0).get("source").asText()).isEqualTo("default");
     for (JsonNode r : body.get("results")) {
-      assertThat(r.get("boost").floatValue()).isCloseTo(r.get("availability").asText().equals("IN_STOCK") ? 0.02f : 0f,
-          org.assertj.core.data.Offset.offset(1e-6f));
+      assertThat(r.get("boost").floatValue())
+          .isCloseTo(
+              r.get("availability").asText().equals("IN_STOCK") ? 0.02f : 0f,
+              org.assertj.core.data.Offset.offset(1e-6f));
     }
 
     JsonNode off = ok(send(http, get("/v1/products/s0/similar?k=5&boost.availability=")));
@@ -242,7 +319,9 @@ class StorefrontIT {
 
   @Test
   void shouldPutInStockProductsFirstWithAStrongAvailabilityBoost() throws Exception {
-    JsonNode results = ok(send(http, get("/v1/products/s0/similar?k=8&boost.availability=IN_STOCK:1"))).get("results");
+    JsonNode results =
+        ok(send(http, get("/v1/products/s0/similar?k=8&boost.availability=IN_STOCK:1")))
+            .get("results");
     // Boosted candidates come from the whole pool, not only from the unboosted top 8: all the other
     // in-stock products (s0 is left out of its own results) come first, then the rest.
     int inStock = PRODUCTS / 3 - 1;
@@ -255,8 +334,13 @@ class StorefrontIT {
 
   @Test
   void shouldRankByPopularityAttributeAndPriceTarget() throws Exception {
-    JsonNode popular = ok(send(http, get("/v1/products/s0/similar?k=3&boost.attribute=popularity:10"
-        + "&boost.availability="))).get("results");
+    JsonNode popular =
+        ok(send(
+                http,
+                get(
+                    "/v1/products/s0/similar?k=3&boost.attribute=popularity:10"
+                        + "&boost.availability=")))
+            .get("results");
     assertThat(popular.get(0).get("productId").asText()).isEqualTo("s" + (PRODUCTS - 1));
 
     ObjectNode body = JSON.createObjectNode().put("productId", "s0").put("k", 1);
@@ -286,7 +370,8 @@ class StorefrontIT {
   @Test
   void shouldMoveTheAskedBrandUpWhenTextJoinsThePhoto() throws Exception {
     byte[] photo = photos.get(0).bytes(); // a Contoso product
-    JsonNode visual = ok(send(http, raw("/v1/search?k=10&boost.availability=", photo))).get("results");
+    JsonNode visual =
+        ok(send(http, raw("/v1/search?k=10&boost.availability=", photo))).get("results");
     JsonNode fused = ok(send(http, raw("/v1/search?k=10&boost.availability=&q=Northwind", photo)));
     assertThat(fused.get("by").asText()).isEqualTo("photo+text");
     long before = count(visual, "Northwind");
@@ -295,42 +380,73 @@ class StorefrontIT {
     // The photo still counts: its own product stays among the results.
     assertThat(ids(fused.get("results"))).contains("s0");
     // Text weight 0 gives the visual order back.
-    JsonNode visualAgain = ok(send(http, raw("/v1/search?k=10&boost.availability=&q=Northwind&textWeight=0", photo)))
-        .get("results");
+    JsonNode visualAgain =
+        ok(send(http, raw("/v1/search?k=10&boost.availability=&q=Northwind&textWeight=0", photo)))
+            .get("results");
     assertThat(ids(visualAgain)).isEqualTo(ids(visual));
   }
 
   @Test
   void shouldServeCardThumbnailsFromThePipelinesBytesWithCacheHeaders() throws Exception {
-    JsonNode first = ok(send(http, raw("/v1/search?k=1", photos.get(4).bytes()))).get("results").get(0);
-    HttpResponse<byte[]> thumb = http.send(get(first.get("thumbnailUrl").asText()), HttpResponse.BodyHandlers.ofByteArray());
+    JsonNode first =
+        ok(send(http, raw("/v1/search?k=1", photos.get(4).bytes()))).get("results").get(0);
+    HttpResponse<byte[]> thumb =
+        http.send(get(first.get("thumbnailUrl").asText()), HttpResponse.BodyHandlers.ofByteArray());
     assertThat(thumb.statusCode()).isEqualTo(200);
     assertThat(thumb.headers().firstValue("Content-Type")).hasValue("image/jpeg");
     assertThat(thumb.headers().firstValue("Cache-Control").orElse("")).contains("max-age");
     BufferedImage image = ImageIO.read(new ByteArrayInputStream(thumb.body()));
-    assertThat(Math.max(image.getWidth(), image.getHeight())).isEqualTo(Thumbnails.THUMBNAIL_SIDE_PX);
+    assertThat(Math.max(image.getWidth(), image.getHeight()))
+        .isEqualTo(Thumbnails.THUMBNAIL_SIDE_PX);
     String etag = thumb.headers().firstValue("ETag").orElseThrow();
-    assertThat(etag).startsWith("\"").contains(thumbnails.get(new ImageKey("s4", "main")).orElseThrow().sha256());
+    assertThat(etag)
+        .startsWith("\"")
+        .contains(thumbnails.get(new ImageKey("s4", "main")).orElseThrow().sha256());
 
-    HttpResponse<byte[]> again = http.send(HttpRequest.newBuilder(uri(first.get("thumbnailUrl").asText()))
-        .header("If-None-Match", etag).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    HttpResponse<byte[]> again =
+        http.send(
+            HttpRequest.newBuilder(uri(first.get("thumbnailUrl").asText()))
+                .header("If-None-Match", etag)
+                .GET()
+                .build(),
+            HttpResponse.BodyHandlers.ofByteArray());
     assertThat(again.statusCode()).isEqualTo(304);
     assertThat(again.body()).isEmpty();
 
-    HttpResponse<byte[]> original = http.send(get(first.get("imageUrl").asText()), HttpResponse.BodyHandlers.ofByteArray());
+    HttpResponse<byte[]> original =
+        http.send(get(first.get("imageUrl").asText()), HttpResponse.BodyHandlers.ofByteArray());
     assertThat(original.statusCode()).isEqualTo(200);
     BufferedImage full = ImageIO.read(new ByteArrayInputStream(original.body()));
-    assertThat(Math.max(full.getWidth(), full.getHeight())).isGreaterThan(Thumbnails.THUMBNAIL_SIDE_PX);
+    assertThat(Math.max(full.getWidth(), full.getHeight()))
+        .isGreaterThan(Thumbnails.THUMBNAIL_SIDE_PX);
   }
 
   @Test
   void shouldForgetTheThumbnailOfADeletedImage() throws Exception {
     ImageKey key = new ImageKey("gone", "main");
     StoredImage s1 = store.get(new ImageKey("s1", "main")).orElseThrow();
-    store.write(List.of(new StoredImage(key, s1.vector(), 1, "sha-gone", 0, s1.sourceUrl(), 1_000L, 2_000L, "gone",
-        "Contoso", "dress", 10.0, "EUR", "IN_STOCK", Map.of())), List.of());
+    store.write(
+        List.of(
+            new StoredImage(
+                key,
+                s1.vector(),
+                1,
+                "sha-gone",
+                0,
+                s1.sourceUrl(),
+                1_000L,
+                2_000L,
+                "gone",
+                "Contoso",
+                "dress",
+                10.0,
+                "EUR",
+                "IN_STOCK",
+                Map.of())),
+        List.of());
     try {
-      NormalisedImage n = new ImageNormaliser(10L << 20, 40_000_000L, 640).normalise(photos.get(1).bytes());
+      NormalisedImage n =
+          new ImageNormaliser(10L << 20, 40_000_000L, 640).normalise(photos.get(1).bytes());
       thumbnails.put(key, n.sha256(), n.mediaType(), n.bytes());
       assertThat(send(http, get("/v1/images/gone/main/thumbnail")).statusCode()).isEqualTo(200);
 
@@ -344,22 +460,30 @@ class StorefrontIT {
   }
 
   /**
-   * The web page in Debian's chromium, driven by playwright-core (src/test/browser/page.test.mjs): upload,
-   * loaded thumbnails, filters, more like this, Back, a wrong file type, a phone, keyboard only, and no
-   * console error. Skipped where chromium or the npm packages are not installed (.ci/run installs them).
+   * The web page in Debian's chromium, driven by playwright-core (src/test/browser/page.test.mjs):
+   * upload, loaded thumbnails, filters, more like this, Back, a wrong file type, a phone, keyboard
+   * only, and no console error. Skipped where chromium or the npm packages are not installed
+   * (.ci/run installs them).
    */
   @Test
   void shouldPassThePageTestInChromium() throws Exception {
     Path browserDir = Path.of("src/test/browser").toAbsolutePath();
-    Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/chromium")), "no /usr/bin/chromium");
-    Assumptions.assumeTrue(Files.isDirectory(browserDir.resolve("node_modules/playwright-core")),
+    Assumptions.assumeTrue(
+        Files.isExecutable(Path.of("/usr/bin/chromium")), "no /usr/bin/chromium");
+    Assumptions.assumeTrue(
+        Files.isDirectory(browserDir.resolve("node_modules/playwright-core")),
         "no node_modules: run npm ci in " + browserDir);
     Path shots = Path.of("target/page-screenshots").toAbsolutePath();
     Path log = Files.createDirectories(Path.of("target")).resolve("page-test.log").toAbsolutePath();
     Process node;
     try {
-      node = new ProcessBuilder("node", "page.test.mjs", base, photos.get(0).path().toString(), shots.toString())
-          .directory(browserDir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      node =
+          new ProcessBuilder(
+                  "node", "page.test.mjs", base, photos.get(0).path().toString(), shots.toString())
+              .directory(browserDir.toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(log.toFile())
+              .start();
     } catch (java.io.IOException e) {
       Assumptions.abort("node is not installed: " + e.getMessage());
       return;
@@ -394,7 +518,8 @@ class StorefrontIT {
     return JSON.readTree(response.body());
   }
 
-  private static JsonNode error(HttpResponse<String> response, int status, String code) throws Exception {
+  private static JsonNode error(HttpResponse<String> response, int status, String code)
+      throws Exception {
     assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
     JsonNode body = JSON.readTree(response.body());
     assertThat(body.get("code").asText()).isEqualTo(code);
@@ -406,13 +531,17 @@ class StorefrontIT {
   }
 
   private static HttpRequest raw(String path, byte[] photo) {
-    return HttpRequest.newBuilder(uri(path)).header("Content-Type", "image/jpeg")
-        .POST(BodyPublishers.ofByteArray(photo)).build();
+    return HttpRequest.newBuilder(uri(path))
+        .header("Content-Type", "image/jpeg")
+        .POST(BodyPublishers.ofByteArray(photo))
+        .build();
   }
 
   private static HttpRequest json(JsonNode body) {
-    return HttpRequest.newBuilder(uri("/v1/search")).header("Content-Type", "application/json")
-        .POST(BodyPublishers.ofString(body.toString())).build();
+    return HttpRequest.newBuilder(uri("/v1/search"))
+        .header("Content-Type", "application/json")
+        .POST(BodyPublishers.ofString(body.toString()))
+        .build();
   }
 
   private static URI uri(String path) {

@@ -20,19 +20,26 @@ import org.apache.kafka.common.serialization.Serializer;
 
 /**
  * Kafka serde for our Avro records in Avro's single-object encoding: two marker bytes, the writer
- * schema's 64-bit fingerprint, then the binary datum. No schema registry server is needed; a message
- * written with a schema this reader does not know is rejected with a {@link SerializationException}
- * that names the fingerprint, so callers can dead-letter it instead of crashing.
+ * schema's 64-bit fingerprint, then the binary datum. No schema registry server is needed; a
+ * message written with a schema this reader does not know is rejected with a {@link
+ * SerializationException} that names the fingerprint, so callers can dead-letter it instead of
+ * crashing.
  */
 public final class AvroSerde<T extends SpecificRecord> implements Serde<T> {
 
   static {
-    // Avro 1.12 only instantiates classes it trusts; trust our generated records, keep the rest as is.
-    ClassSecurityValidator.setGlobal(ClassSecurityValidator.composite(ClassSecurityValidator.getGlobal(),
-        c -> c.getPackageName().equals(AvroSerde.class.getPackageName())));
+    // Avro 1.12 only instantiates classes it trusts; trust our generated records, keep the rest as
+    // is.
+    ClassSecurityValidator.setGlobal(
+        ClassSecurityValidator.composite(
+            ClassSecurityValidator.getGlobal(),
+            c -> c.getPackageName().equals(AvroSerde.class.getPackageName())));
   }
 
-  /** Makes sure our generated records are trusted (the static block above has run); for other codecs of them. */
+  /**
+   * Makes sure our generated records are trusted (the static block above has run); for other codecs
+   * of them.
+   */
   public static void trustOurRecords() {
     // class initialisation does it
   }
@@ -44,12 +51,17 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T> {
   private final BinaryMessageEncoder<T> encoder;
   private final BinaryMessageDecoder<T> decoder;
 
-  /** Reads records of {@code schema} under either of its {@link SchemaFingerprints} (Java's, python3-avro's). */
+  /**
+   * Reads records of {@code schema} under either of its {@link SchemaFingerprints} (Java's,
+   * python3-avro's).
+   */
   public AvroSerde(Class<T> type, Schema schema) {
     this(type, schema, null);
   }
 
-  /** @param olderSchemas resolves writer schemas of earlier versions by fingerprint; may be null */
+  /**
+   * @param olderSchemas resolves writer schemas of earlier versions by fingerprint; may be null
+   */
   public AvroSerde(Class<T> type, Schema schema, SchemaStore olderSchemas) {
     this.type = type;
     this.schema = schema;
@@ -70,7 +82,8 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T> {
       buffer.get(bytes);
       return bytes;
     } catch (IOException | AvroRuntimeException | ClassCastException | NullPointerException e) {
-      throw new SerializationException("Cannot encode " + type.getSimpleName() + ": " + e.getMessage(), e);
+      throw new SerializationException(
+          "Cannot encode " + type.getSimpleName() + ": " + e.getMessage(), e);
     }
   }
 
@@ -90,10 +103,15 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T> {
     }
   }
 
-  /** A record written under python3-avro's fingerprint of our schema, relabelled with Java's (same schema). */
+  /**
+   * A record written under python3-avro's fingerprint of our schema, relabelled with Java's (same
+   * schema).
+   */
   private byte[] asJavaFingerprint(byte[] bytes) {
-    if (bytes.length < 10 || pythonFingerprint == javaFingerprint
-        || ByteBuffer.wrap(bytes, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong() != pythonFingerprint) {
+    if (bytes.length < 10
+        || pythonFingerprint == javaFingerprint
+        || ByteBuffer.wrap(bytes, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong()
+            != pythonFingerprint) {
       return bytes;
     }
     byte[] copy = bytes.clone();
@@ -101,16 +119,32 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T> {
     return copy;
   }
 
-  /** Names the record's fingerprint and the ones this reader knows, in hex as docs/producing.md writes them. */
+  /**
+   * Names the record's fingerprint and the ones this reader knows, in hex as docs/producing.md
+   * writes them.
+   */
   private String unknownSchema(byte[] bytes) {
-    long fingerprint = bytes.length >= 10
-        ? ByteBuffer.wrap(bytes, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong() : 0;
+    long fingerprint =
+        bytes.length >= 10
+            ? ByteBuffer.wrap(bytes, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong()
+            : 0;
     StringBuilder expected = new StringBuilder();
-    SchemaFingerprints.all(schema).forEach((who, f) ->
-        expected.append(expected.length() == 0 ? "" : ", ").append(SchemaFingerprints.hex(f)).append(" (").append(who).append(')'));
-    return "Unknown writer schema for " + type.getSimpleName() + ": fingerprint " + SchemaFingerprints.hex(fingerprint)
+    SchemaFingerprints.all(schema)
+        .forEach(
+            (who, f) ->
+                expected
+                    .append(expected.length() == 0 ? "" : ", ")
+                    .append(SchemaFingerprints.hex(f))
+                    .append(" (")
+                    .append(who)
+                    .append(')'));
+    return "Unknown writer schema for "
+        + type.getSimpleName()
+        + ": fingerprint "
+        + SchemaFingerprints.hex(fingerprint)
         + " (CRC-64-AVRO of the writer schema's canonical form, little-endian in bytes 2-9); expected "
-        + expected + " or an earlier version this reader knows";
+        + expected
+        + " or an earlier version this reader knows";
   }
 
   @Override

@@ -7,8 +7,8 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
  * How every stage writes to the dead-letter topic: the original key and bytes, and the reason in
- * headers. The {@code reason code} is a short, stable token (e.g. {@code corrupt_image}) that metrics
- * count by; the reason is a sentence for people.
+ * headers. The {@code reason code} is a short, stable token (e.g. {@code corrupt_image}) that
+ * metrics count by; the reason is a sentence for people.
  */
 public final class DeadLetters {
 
@@ -26,8 +26,14 @@ public final class DeadLetters {
   public record Source(String topic, int partition, long offset) {}
 
   public static ProducerRecord<byte[], byte[]> record(
-      String deadLetterTopic, byte[] key, byte[] value, String stage, String reasonCode,
-      String reason, Throwable error, Source source) {
+      String deadLetterTopic,
+      byte[] key,
+      byte[] value,
+      String stage,
+      String reasonCode,
+      String reason,
+      Throwable error,
+      Source source) {
     Headers headers = new RecordHeaders();
     put(headers, STAGE, stage);
     put(headers, REASON_CODE, reasonCode);
@@ -46,7 +52,9 @@ public final class DeadLetters {
   /** The value of a header as a string, or null. */
   public static String header(Headers headers, String name) {
     var header = headers.lastHeader(name);
-    return header == null || header.value() == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    return header == null || header.value() == null
+        ? null
+        : new String(header.value(), StandardCharsets.UTF_8);
   }
 
   private static void put(Headers headers, String name, String value) {

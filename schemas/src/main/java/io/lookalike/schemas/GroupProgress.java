@@ -13,9 +13,9 @@ import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * How much of a topic a consumer group has read, from its committed offsets and the topic's start and end
- * offsets (read_committed, so transaction markers are not counted as work left): the embedder's replay and the
- * sink's lag.
+ * How much of a topic a consumer group has read, from its committed offsets and the topic's start
+ * and end offsets (read_committed, so transaction markers are not counted as work left): the
+ * embedder's replay and the sink's lag.
  *
  * @param done records (every version and tombstone) the group has committed past
  * @param total records in the topic now
@@ -28,13 +28,24 @@ public record GroupProgress(long done, long total) {
   }
 
   /** Asks the brokers; a group that committed nothing yet has done 0. */
-  public static GroupProgress of(Admin admin, String topic, String group, Duration timeout) throws Exception {
+  public static GroupProgress of(Admin admin, String topic, String group, Duration timeout)
+      throws Exception {
     long ms = timeout.toMillis();
-    List<TopicPartition> parts = admin.describeTopics(List.of(topic)).allTopicNames()
-        .get(ms, TimeUnit.MILLISECONDS).get(topic).partitions().stream()
-        .map(p -> new TopicPartition(topic, p.partition())).toList();
-    Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
-        .partitionsToOffsetAndMetadata().get(ms, TimeUnit.MILLISECONDS);
+    List<TopicPartition> parts =
+        admin
+            .describeTopics(List.of(topic))
+            .allTopicNames()
+            .get(ms, TimeUnit.MILLISECONDS)
+            .get(topic)
+            .partitions()
+            .stream()
+            .map(p -> new TopicPartition(topic, p.partition()))
+            .toList();
+    Map<TopicPartition, OffsetAndMetadata> committed =
+        admin
+            .listConsumerGroupOffsets(group)
+            .partitionsToOffsetAndMetadata()
+            .get(ms, TimeUnit.MILLISECONDS);
     Map<TopicPartition, Long> starts = offsets(admin, parts, OffsetSpec.earliest(), ms);
     Map<TopicPartition, Long> ends = offsets(admin, parts, OffsetSpec.latest(), ms);
     long done = 0;
@@ -49,11 +60,16 @@ public record GroupProgress(long done, long total) {
     return new GroupProgress(done, total);
   }
 
-  private static Map<TopicPartition, Long> offsets(Admin admin, List<TopicPartition> partitions, OffsetSpec spec,
-      long ms) throws Exception {
-    Map<TopicPartition, OffsetSpec> request = partitions.stream().collect(Collectors.toMap(p -> p, p -> spec));
-    return admin.listOffsets(request, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all()
-        .get(ms, TimeUnit.MILLISECONDS).entrySet().stream()
+  private static Map<TopicPartition, Long> offsets(
+      Admin admin, List<TopicPartition> partitions, OffsetSpec spec, long ms) throws Exception {
+    Map<TopicPartition, OffsetSpec> request =
+        partitions.stream().collect(Collectors.toMap(p -> p, p -> spec));
+    return admin
+        .listOffsets(request, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED))
+        .all()
+        .get(ms, TimeUnit.MILLISECONDS)
+        .entrySet()
+        .stream()
         .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
   }
 }

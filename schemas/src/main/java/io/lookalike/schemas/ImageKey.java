@@ -1,8 +1,8 @@
 package io.lookalike.schemas;
 
 /**
- * The key of one product photo on the image and embedding topics and in the vector stores:
- * {@code productId/imageId}. Image ids may not contain '/', so the last '/' separates the two.
+ * The key of one product photo on the image and embedding topics and in the vector stores: {@code
+ * productId/imageId}. Image ids may not contain '/', so the last '/' separates the two.
  */
 public record ImageKey(String productId, String imageId) {
 
@@ -11,7 +11,8 @@ public record ImageKey(String productId, String imageId) {
       throw new IllegalArgumentException("productId must not be empty");
     }
     if (imageId == null || imageId.isEmpty() || imageId.indexOf('/') >= 0) {
-      throw new IllegalArgumentException("imageId must be non-empty and contain no '/': " + imageId);
+      throw new IllegalArgumentException(
+          "imageId must be non-empty and contain no '/': " + imageId);
     }
   }
 

@@ -8,12 +8,14 @@ import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
 
 /**
- * The 64-bit fingerprints by which Avro's single-object encoding names a writer schema: CRC-64-AVRO of
- * the schema's Parsing Canonical Form, stored little-endian in bytes 2–9 of each record after {@code C3 01}.
+ * The 64-bit fingerprints by which Avro's single-object encoding names a writer schema: CRC-64-AVRO
+ * of the schema's Parsing Canonical Form, stored little-endian in bytes 2–9 of each record after
+ * {@code C3 01}.
  *
  * <p>Avro implementations disagree on that form for logical types: Java drops the logical type
- * ({@code "type":"long"}), python3-avro 1.11 keeps the primitive as an object ({@code "type":{"type":"long"}}),
- * so the same {@code .avsc} gets two fingerprints. {@link AvroSerde} reads both.
+ * ({@code "type":"long"}), python3-avro 1.11 keeps the primitive as an object ({@code
+ * "type":{"type":"long"}}), so the same {@code .avsc} gets two fingerprints. {@link AvroSerde}
+ * reads both.
  */
 public final class SchemaFingerprints {
 
@@ -24,9 +26,13 @@ public final class SchemaFingerprints {
     return SchemaNormalization.parsingFingerprint64(schema);
   }
 
-  /** python3-avro 1.11's fingerprint: its canonical form keeps {@code {"type":"long"}} for logical types. */
+  /**
+   * python3-avro 1.11's fingerprint: its canonical form keeps {@code {"type":"long"}} for logical
+   * types.
+   */
   public static long python(Schema schema) {
-    return SchemaNormalization.fingerprint64(pythonCanonicalForm(schema).getBytes(StandardCharsets.UTF_8));
+    return SchemaNormalization.fingerprint64(
+        pythonCanonicalForm(schema).getBytes(StandardCharsets.UTF_8));
   }
 
   /** The fingerprints that name {@code schema}, by who computes them that way. */
@@ -42,7 +48,10 @@ public final class SchemaFingerprints {
     return String.format("%016x", fingerprint);
   }
 
-  /** The canonical form as python3-avro 1.11 writes it (Java's {@link SchemaNormalization#toParsingForm} but for logical types). */
+  /**
+   * The canonical form as python3-avro 1.11 writes it (Java's {@link
+   * SchemaNormalization#toParsingForm} but for logical types).
+   */
   public static String pythonCanonicalForm(Schema schema) {
     StringBuilder out = new StringBuilder();
     build(new HashMap<>(), schema, out);
@@ -80,7 +89,11 @@ public final class SchemaFingerprints {
         }
         String quoted = "\"" + name + "\"";
         seen.put(name, quoted);
-        o.append("{\"name\":").append(quoted).append(",\"type\":\"").append(type.getName()).append('"');
+        o.append("{\"name\":")
+            .append(quoted)
+            .append(",\"type\":\"")
+            .append(type.getName())
+            .append('"');
         if (type == Schema.Type.ENUM) {
           o.append(",\"symbols\":[");
           for (int i = 0; i < s.getEnumSymbols().size(); i++) {
@@ -93,7 +106,10 @@ public final class SchemaFingerprints {
           o.append(",\"fields\":[");
           for (int i = 0; i < s.getFields().size(); i++) {
             Schema.Field f = s.getFields().get(i);
-            o.append(i > 0 ? "," : "").append("{\"name\":\"").append(f.name()).append("\",\"type\":");
+            o.append(i > 0 ? "," : "")
+                .append("{\"name\":\"")
+                .append(f.name())
+                .append("\",\"type\":");
             build(seen, f.schema(), o);
             o.append('}');
           }

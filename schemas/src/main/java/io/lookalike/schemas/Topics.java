@@ -8,10 +8,12 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 
 /**
  * The topic names of the pipeline. Defaults as in DESIGN.md; every name can be overridden with the
- * keys below (in any app's or connector's properties). The keys are declared once, in {@link #CONFIG_DEF};
- * each stage's ConfigDef includes the ones it reads with {@link #configDef(String...)}.
+ * keys below (in any app's or connector's properties). The keys are declared once, in {@link
+ * #CONFIG_DEF}; each stage's ConfigDef includes the ones it reads with {@link
+ * #configDef(String...)}.
  */
-public record Topics(String productEvents, String productImages, String deadLetters, String embeddingsPrefix) {
+public record Topics(
+    String productEvents, String productImages, String deadLetters, String embeddingsPrefix) {
 
   public static final String PRODUCT_EVENTS_CONFIG = "topic.product-events";
   public static final String PRODUCT_IMAGES_CONFIG = "topic.product-images";
@@ -23,19 +25,42 @@ public record Topics(String productEvents, String productImages, String deadLett
   public static final String DEFAULT_DEAD_LETTERS = "catalog.dead-letters";
   public static final String DEFAULT_EMBEDDINGS_PREFIX = "catalog.image-embeddings.";
 
-  /** Every topic key with its default and doc: the one declaration the stages' ConfigDefs include. */
-  public static final ConfigDef CONFIG_DEF = new ConfigDef()
-      .define(PRODUCT_EVENTS_CONFIG, Type.STRING, DEFAULT_PRODUCT_EVENTS, new ConfigDef.NonEmptyString(),
-          Importance.HIGH, "Topic of the product events (key: productId, value: ProductEvent in Avro single-object "
-              + "encoding): written by the feed connector and the webhook, read by the fetcher.")
-      .define(PRODUCT_IMAGES_CONFIG, Type.STRING, DEFAULT_PRODUCT_IMAGES, new ConfigDef.NonEmptyString(),
-          Importance.HIGH, "Compacted topic of the normalised product photos (key: productId/imageId): written by "
-              + "the fetcher, read by every model's embedder.")
-      .define(DEAD_LETTERS_CONFIG, Type.STRING, DEFAULT_DEAD_LETTERS, new ConfigDef.NonEmptyString(),
-          Importance.HIGH, "Topic of rejected events, images and embeddings, with the stage and the reason in headers.")
-      .define(EMBEDDINGS_PREFIX_CONFIG, Type.STRING, DEFAULT_EMBEDDINGS_PREFIX, new ConfigDef.NonEmptyString(),
-          Importance.MEDIUM, "Prefix of the compacted embedding topics: the vectors of a model go to this prefix "
-              + "plus its modelId (catalog.image-embeddings.<modelId>).");
+  /**
+   * Every topic key with its default and doc: the one declaration the stages' ConfigDefs include.
+   */
+  public static final ConfigDef CONFIG_DEF =
+      new ConfigDef()
+          .define(
+              PRODUCT_EVENTS_CONFIG,
+              Type.STRING,
+              DEFAULT_PRODUCT_EVENTS,
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              "Topic of the product events (key: productId, value: ProductEvent in Avro single-object "
+                  + "encoding): written by the feed connector and the webhook, read by the fetcher.")
+          .define(
+              PRODUCT_IMAGES_CONFIG,
+              Type.STRING,
+              DEFAULT_PRODUCT_IMAGES,
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              "Compacted topic of the normalised product photos (key: productId/imageId): written by "
+                  + "the fetcher, read by every model's embedder.")
+          .define(
+              DEAD_LETTERS_CONFIG,
+              Type.STRING,
+              DEFAULT_DEAD_LETTERS,
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              "Topic of rejected events, images and embeddings, with the stage and the reason in headers.")
+          .define(
+              EMBEDDINGS_PREFIX_CONFIG,
+              Type.STRING,
+              DEFAULT_EMBEDDINGS_PREFIX,
+              new ConfigDef.NonEmptyString(),
+              Importance.MEDIUM,
+              "Prefix of the compacted embedding topics: the vectors of a model go to this prefix "
+                  + "plus its modelId (catalog.image-embeddings.<modelId>).");
 
   public Topics {
     Objects.requireNonNull(productEvents, PRODUCT_EVENTS_CONFIG);
@@ -45,7 +70,11 @@ public record Topics(String productEvents, String productImages, String deadLett
   }
 
   public static Topics defaults() {
-    return new Topics(DEFAULT_PRODUCT_EVENTS, DEFAULT_PRODUCT_IMAGES, DEFAULT_DEAD_LETTERS, DEFAULT_EMBEDDINGS_PREFIX);
+    return new Topics(
+        DEFAULT_PRODUCT_EVENTS,
+        DEFAULT_PRODUCT_IMAGES,
+        DEFAULT_DEAD_LETTERS,
+        DEFAULT_EMBEDDINGS_PREFIX);
   }
 
   /** Reads overrides from properties, falling back to the defaults. */
@@ -57,7 +86,10 @@ public record Topics(String productEvents, String productImages, String deadLett
         get(props, EMBEDDINGS_PREFIX_CONFIG, DEFAULT_EMBEDDINGS_PREFIX));
   }
 
-  /** A new ConfigDef holding the given topic keys, as declared in {@link #CONFIG_DEF}; a stage adds its own keys to it. */
+  /**
+   * A new ConfigDef holding the given topic keys, as declared in {@link #CONFIG_DEF}; a stage adds
+   * its own keys to it.
+   */
   public static ConfigDef configDef(String... keys) {
     return include(new ConfigDef(), keys);
   }

@@ -15,10 +15,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Exclusive ownership of a data directory, taken before anything in it is touched: an OS file lock
- * ({@link FileChannel#tryLock()}) on a lock file in the directory, which holds the owner's PID. A second
- * owner, in another process or this one, fails at once with {@link HeldException} naming the directory
- * and that PID. The OS drops the lock when the owner dies, even after {@code kill -9}, so a stale lock
- * file never blocks a restart.
+ * ({@link FileChannel#tryLock()}) on a lock file in the directory, which holds the owner's PID. A
+ * second owner, in another process or this one, fails at once with {@link HeldException} naming the
+ * directory and that PID. The OS drops the lock when the owner dies, even after {@code kill -9}, so
+ * a stale lock file never blocks a restart.
  *
  * <pre>
  * try (DataDirLock lock = DataDirLock.acquire(dataDir)) {
@@ -30,15 +30,17 @@ public final class DataDirLock implements AutoCloseable {
 
   /** The lock file's name in a directory we own as a whole. */
   public static final String FILE_NAME = ".lock";
+
   /**
-   * The suffix of a Kafka Streams app's lock file, {@code <state.dir>/<application.id>.lock}: beside the app's
-   * state directory, since Kafka Streams manages that directory and locks a {@code .lock} of its own in it.
+   * The suffix of a Kafka Streams app's lock file, {@code <state.dir>/<application.id>.lock}:
+   * beside the app's state directory, since Kafka Streams manages that directory and locks a {@code
+   * .lock} of its own in it.
    */
   public static final String STREAMS_SUFFIX = ".lock";
 
   /**
-   * Lock files this JVM holds. A second channel on a held file must never be opened: on POSIX systems,
-   * closing any channel of a file releases every lock this process holds on it.
+   * Lock files this JVM holds. A second channel on a held file must never be opened: on POSIX
+   * systems, closing any channel of a file releases every lock this process holds on it.
    */
   private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
 
@@ -61,7 +63,8 @@ public final class DataDirLock implements AutoCloseable {
   }
 
   /**
-   * Locks {@code dir} through the lock file {@code fileName} in it, creating the directory if needed.
+   * Locks {@code dir} through the lock file {@code fileName} in it, creating the directory if
+   * needed.
    *
    * @throws HeldException when another owner holds it
    * @throws UncheckedIOException when the directory or the lock file cannot be created
@@ -75,8 +78,11 @@ public final class DataDirLock implements AutoCloseable {
     FileChannel channel = null;
     try {
       Files.createDirectories(absolute);
-      // No TRUNCATE: the file of a running owner holds its PID, which a refused second owner reports.
-      channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+      // No TRUNCATE: the file of a running owner holds its PID, which a refused second owner
+      // reports.
+      channel =
+          FileChannel.open(
+              file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
       FileLock lock = channel.tryLock();
       if (lock == null) {
         String holder = readPid(channel);
@@ -95,8 +101,8 @@ public final class DataDirLock implements AutoCloseable {
       if (e instanceof RuntimeException runtime) {
         throw runtime;
       }
-      throw new UncheckedIOException("Cannot lock the data directory " + absolute + ": " + e.getMessage(),
-          (IOException) e);
+      throw new UncheckedIOException(
+          "Cannot lock the data directory " + absolute + ": " + e.getMessage(), (IOException) e);
     }
   }
 
@@ -131,7 +137,10 @@ public final class DataDirLock implements AutoCloseable {
     return file;
   }
 
-  /** Releases the lock (once); the file stays (deleting it could let a third owner lock a different inode). */
+  /**
+   * Releases the lock (once); the file stays (deleting it could let a third owner lock a different
+   * inode).
+   */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
@@ -156,15 +165,22 @@ public final class DataDirLock implements AutoCloseable {
 
   /** Another owner holds the directory. Its message is one line, fit for a terminal. */
   public static final class HeldException extends IllegalStateException {
-    /** The exit status a command ends with when its data directory is in use (sysexits' EX_TEMPFAIL). */
+    /**
+     * The exit status a command ends with when its data directory is in use (sysexits'
+     * EX_TEMPFAIL).
+     */
     public static final int EXIT_CODE = 75;
 
     private final Path dir;
     private final String pid;
 
     HeldException(Path dir, String pid) {
-      super("Data directory " + dir + " is in use by process " + pid
-          + ": stop that process first, or give this one another directory");
+      super(
+          "Data directory "
+              + dir
+              + " is in use by process "
+              + pid
+              + ": stop that process first, or give this one another directory");
       this.dir = dir;
       this.pid = pid;
     }

@@ -6,17 +6,20 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Free space of a data directory's file system, against a floor. A broker or an index that runs out of
- * space fails in ways that do not say so (Kafka marks its log dir offline and halts; a memory-mapped index
- * on a full disk dies with "a fault occurred in a recent unsafe memory access"), so it is checked before
- * start and while running, with a message that names the directory.
+ * Free space of a data directory's file system, against a floor. A broker or an index that runs out
+ * of space fails in ways that do not say so (Kafka marks its log dir offline and halts; a
+ * memory-mapped index on a full disk dies with "a fault occurred in a recent unsafe memory
+ * access"), so it is checked before start and while running, with a message that names the
+ * directory.
  */
 public final class FreeSpace {
 
   private final Path dir;
   private final long minFreeBytes;
 
-  /** @param minFreeBytes below this many usable bytes the directory counts as full (0: never) */
+  /**
+   * @param minFreeBytes below this many usable bytes the directory counts as full (0: never)
+   */
   public FreeSpace(Path dir, long minFreeBytes) {
     this.dir = dir.toAbsolutePath().normalize();
     this.minFreeBytes = minFreeBytes;
@@ -31,7 +34,8 @@ public final class FreeSpace {
       }
       return Files.getFileStore(existing == null ? dir : existing).getUsableSpace();
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot read the free space of " + dir + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "Cannot read the free space of " + dir + ": " + e.getMessage(), e);
     }
   }
 
@@ -41,7 +45,12 @@ public final class FreeSpace {
     if (usable >= minFreeBytes) {
       return null;
     }
-    return "only " + mebibytes(usable) + " free in " + dir + " (below the " + mebibytes(minFreeBytes)
+    return "only "
+        + mebibytes(usable)
+        + " free in "
+        + dir
+        + " (below the "
+        + mebibytes(minFreeBytes)
         + " needed): free some space";
   }
 

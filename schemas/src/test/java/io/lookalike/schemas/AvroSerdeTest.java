@@ -21,13 +21,23 @@ class AvroSerdeTest {
 
   @Test
   void shouldRoundTripAProductEvent() {
-    ProductEvent event = ProductEvent.newBuilder()
-        .setEventId("e1").setType(EventType.UPSERT).setProductId("p1").setVersion(7)
-        .setOccurredAt(Instant.now().truncatedTo(ChronoUnit.MILLIS))
-        .setProduct(ProductMetadata.newBuilder().setTitle("Red dress").setBrand("Acme").setCategory("dress")
-            .setPrice(new Price(49.9, "EUR")).setAttributes(Map.of("colour", "red")).build())
-        .setImages(List.of(new ImageRef("front", "https://cdn.example.com/p1.jpg", 0)))
-        .build();
+    ProductEvent event =
+        ProductEvent.newBuilder()
+            .setEventId("e1")
+            .setType(EventType.UPSERT)
+            .setProductId("p1")
+            .setVersion(7)
+            .setOccurredAt(Instant.now().truncatedTo(ChronoUnit.MILLIS))
+            .setProduct(
+                ProductMetadata.newBuilder()
+                    .setTitle("Red dress")
+                    .setBrand("Acme")
+                    .setCategory("dress")
+                    .setPrice(new Price(49.9, "EUR"))
+                    .setAttributes(Map.of("colour", "red"))
+                    .build())
+            .setImages(List.of(new ImageRef("front", "https://cdn.example.com/p1.jpg", 0)))
+            .build();
 
     byte[] bytes = serde.serializer().serialize("t", event);
 
@@ -43,10 +53,16 @@ class AvroSerdeTest {
 
   @Test
   void shouldRejectAMessageWrittenWithAnUnknownSchema() throws Exception {
-    Schema other = SchemaBuilder.record("Other").namespace("elsewhere").fields().requiredString("x").endRecord();
+    Schema other =
+        SchemaBuilder.record("Other")
+            .namespace("elsewhere")
+            .fields()
+            .requiredString("x")
+            .endRecord();
     GenericRecord record = new GenericData.Record(other);
     record.put("x", "y");
-    byte[] bytes = new BinaryMessageEncoder<GenericRecord>(GenericData.get(), other).encode(record).array();
+    byte[] bytes =
+        new BinaryMessageEncoder<GenericRecord>(GenericData.get(), other).encode(record).array();
 
     assertThatThrownBy(() -> serde.deserializer().deserialize("t", bytes))
         .isInstanceOf(SerializationException.class)
@@ -62,11 +78,18 @@ class AvroSerdeTest {
 
   @Test
   void shouldRejectATruncatedRecord() {
-    ProductEvent event = ProductEvent.newBuilder().setEventId("e1").setType(EventType.DELETE).setProductId("p1")
-        .setVersion(1).setOccurredAt(Instant.now()).build();
+    ProductEvent event =
+        ProductEvent.newBuilder()
+            .setEventId("e1")
+            .setType(EventType.DELETE)
+            .setProductId("p1")
+            .setVersion(1)
+            .setOccurredAt(Instant.now())
+            .build();
     byte[] bytes = serde.serialize(event);
     byte[] truncated = java.util.Arrays.copyOf(bytes, bytes.length - 3);
 
-    assertThatThrownBy(() -> serde.deserialize(truncated)).isInstanceOf(SerializationException.class);
+    assertThatThrownBy(() -> serde.deserialize(truncated))
+        .isInstanceOf(SerializationException.class);
   }
 }

@@ -22,7 +22,8 @@ class ImageKeyTest {
     for (String bad : new String[] {"p1", "/front", "p1/", ""}) {
       assertThatThrownBy(() -> ImageKey.parse(bad)).isInstanceOf(IllegalArgumentException.class);
     }
-    assertThatThrownBy(() -> new ImageKey("p1", "a/b")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new ImageKey("p1", "a/b"))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
@@ -31,13 +32,15 @@ class ImageKeyTest {
 
     assertThat(topics.productImages()).isEqualTo("shop.images");
     assertThat(topics.productEvents()).isEqualTo("catalog.product-events");
-    assertThat(topics.embeddings("mobilenet_v2_1234abcd")).isEqualTo("catalog.image-embeddings.mobilenet_v2_1234abcd");
+    assertThat(topics.embeddings("mobilenet_v2_1234abcd"))
+        .isEqualTo("catalog.image-embeddings.mobilenet_v2_1234abcd");
   }
 
   @Test
   void shouldNormaliseAvailability() {
     assertThat(ProductAvailability.normalise(" in stock")).isEqualTo("IN_STOCK");
     assertThat(ProductAvailability.normalise("Out-Of-Stock")).isEqualTo("OUT_OF_STOCK");
-    assertThatThrownBy(() -> ProductAvailability.normalise("sometimes")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> ProductAvailability.normalise("sometimes"))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 }

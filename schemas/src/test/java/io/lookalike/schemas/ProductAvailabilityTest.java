@@ -9,8 +9,17 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ProductAvailabilityTest {
 
   @ParameterizedTest
-  @ValueSource(strings = {"IN_STOCK", "in_stock", "in-stock", "in stock", "In Stock", "InStock",
-      "https://schema.org/InStock", " instock "})
+  @ValueSource(
+      strings = {
+        "IN_STOCK",
+        "in_stock",
+        "in-stock",
+        "in stock",
+        "In Stock",
+        "InStock",
+        "https://schema.org/InStock",
+        " instock "
+      })
   void shouldParseEverySpellingOfInStockTheSame(String spelling) {
     assertThat(ProductAvailability.normalise(spelling)).isEqualTo("IN_STOCK");
   }
@@ -26,7 +35,8 @@ class ProductAvailabilityTest {
   void shouldRefuseUnknownValuesNamingTheAllowedOnes(String value) {
     assertThatThrownBy(() -> ProductAvailability.normalise(value))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("IN_STOCK").hasMessageContaining("OUT_OF_STOCK");
+        .hasMessageContaining("IN_STOCK")
+        .hasMessageContaining("OUT_OF_STOCK");
     assertThat(ProductAvailability.parse(value)).isEmpty();
   }
 }

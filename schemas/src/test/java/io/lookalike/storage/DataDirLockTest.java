@@ -12,14 +12,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 class DataDirLockTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   @Test
   void shouldWriteTheOwnersPidIntoTheLockFile() throws Exception {
     try (DataDirLock lock = DataDirLock.acquire(dir)) {
       assertThat(lock.file()).isEqualTo(dir.toAbsolutePath().resolve(".lock"));
-      assertThat(Files.readString(lock.file()).strip()).isEqualTo(Long.toString(ProcessHandle.current().pid()));
+      assertThat(Files.readString(lock.file()).strip())
+          .isEqualTo(Long.toString(ProcessHandle.current().pid()));
     }
   }
 
@@ -27,14 +27,17 @@ class DataDirLockTest {
   void shouldRefuseASecondOwnerInThisJvmNamingDirectoryAndPid() throws Exception {
     try (DataDirLock first = DataDirLock.acquire(dir)) {
       assertThatThrownBy(() -> DataDirLock.acquire(dir))
-          .isInstanceOfSatisfying(DataDirLock.HeldException.class, e -> {
-            assertThat(e.dir()).isEqualTo(dir.toAbsolutePath());
-            assertThat(e.pid()).isEqualTo(Long.toString(ProcessHandle.current().pid()));
-          })
+          .isInstanceOfSatisfying(
+              DataDirLock.HeldException.class,
+              e -> {
+                assertThat(e.dir()).isEqualTo(dir.toAbsolutePath());
+                assertThat(e.pid()).isEqualTo(Long.toString(ProcessHandle.current().pid()));
+              })
           .hasMessageContaining(dir.toAbsolutePath().toString())
           .hasMessageContaining("process " + ProcessHandle.current().pid())
           .hasMessageNotContaining("\n");
-      // and the refusal did not drop the first owner's lock (POSIX drops it when any descriptor closes)
+      // and the refusal did not drop the first owner's lock (POSIX drops it when any descriptor
+      // closes)
       assertThat(runProbe()).isEqualTo(DataDirLock.HeldException.EXIT_CODE);
     }
   }
@@ -50,41 +53,71 @@ class DataDirLockTest {
   @Test
   void shouldRefuseAnotherProcessAndKeepTheOwnersPid() throws Exception {
     try (DataDirLock first = DataDirLock.acquire(dir)) {
-      Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-cp", System.getProperty("java.class.path"), Probe.class.getName(), dir.toString())
-          .redirectErrorStream(true).start();
+      Process child =
+          new ProcessBuilder(
+                  Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  Probe.class.getName(),
+                  dir.toString())
+              .redirectErrorStream(true)
+              .start();
       assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
-      String output = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+      String output =
+          new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
 
       assertThat(child.exitValue()).isEqualTo(DataDirLock.HeldException.EXIT_CODE);
-      assertThat(output).isEqualTo("Data directory " + dir.toAbsolutePath() + " is in use by process "
-          + ProcessHandle.current().pid() + ": stop that process first, or give this one another directory");
-      assertThat(Files.readString(first.file()).strip()).isEqualTo(Long.toString(ProcessHandle.current().pid()));
+      assertThat(output)
+          .isEqualTo(
+              "Data directory "
+                  + dir.toAbsolutePath()
+                  + " is in use by process "
+                  + ProcessHandle.current().pid()
+                  + ": stop that process first, or give this one another directory");
+      assertThat(Files.readString(first.file()).strip())
+          .isEqualTo(Long.toString(ProcessHandle.current().pid()));
     }
   }
 
   @Test
   void shouldBeTakenOverOnceItsOwnerProcessIsKilled() throws Exception {
-    Process owner = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), Probe.class.getName(), dir.toString(), "hold")
-        .redirectErrorStream(true).start();
+    Process owner =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                Probe.class.getName(),
+                dir.toString(),
+                "hold")
+            .redirectErrorStream(true)
+            .start();
     try {
       // The child says so once it holds the lock.
-      assertThat(new String(owner.getInputStream().readNBytes(5), StandardCharsets.UTF_8)).isEqualTo("held\n");
-      assertThatThrownBy(() -> DataDirLock.acquire(dir)).isInstanceOf(DataDirLock.HeldException.class)
+      assertThat(new String(owner.getInputStream().readNBytes(5), StandardCharsets.UTF_8))
+          .isEqualTo("held\n");
+      assertThatThrownBy(() -> DataDirLock.acquire(dir))
+          .isInstanceOf(DataDirLock.HeldException.class)
           .hasMessageContaining("process " + owner.pid());
     } finally {
       owner.destroyForcibly().waitFor(60, TimeUnit.SECONDS);
     }
     try (DataDirLock lock = DataDirLock.acquire(dir)) {
-      assertThat(Files.readString(lock.file()).strip()).isEqualTo(Long.toString(ProcessHandle.current().pid()));
+      assertThat(Files.readString(lock.file()).strip())
+          .isEqualTo(Long.toString(ProcessHandle.current().pid()));
     }
   }
 
   private int runProbe() throws Exception {
-    Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), Probe.class.getName(), dir.toString())
-        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    Process child =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                Probe.class.getName(),
+                dir.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
     assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
     return child.exitValue();
   }
@@ -104,5 +137,4 @@ class DataDirLockTest {
       }
     }
   }
-
 }

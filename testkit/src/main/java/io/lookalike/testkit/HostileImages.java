@@ -14,7 +14,9 @@ public final class HostileImages {
 
   private HostileImages() {}
 
-  /** A real JPEG's header followed by garbage: the signature says JPEG, the data cannot be decoded. */
+  /**
+   * A real JPEG's header followed by garbage: the signature says JPEG, the data cannot be decoded.
+   */
   public static byte[] corruptJpeg(byte[] realJpeg) {
     byte[] out = Arrays.copyOf(realJpeg, Math.min(realJpeg.length, 600));
     for (int i = 20; i < out.length; i++) {
@@ -74,13 +76,14 @@ public final class HostileImages {
 
   /** A text file, as uploaded under the name {@code photo.jpg}. */
   public static byte[] textFile() {
-    return "This is not a photo.\nJust some text saved as photo.jpg\n".getBytes(StandardCharsets.UTF_8);
+    return "This is not a photo.\nJust some text saved as photo.jpg\n"
+        .getBytes(StandardCharsets.UTF_8);
   }
 
   /**
    * A valid, small PNG whose header declares {@code width × height} pixels (e.g. 20000 × 20000):
-   * decoding it would need gigabytes, so it must be refused from the header alone. The image data is
-   * all-zero rows, deflated, so the file stays small.
+   * decoding it would need gigabytes, so it must be refused from the header alone. The image data
+   * is all-zero rows, deflated, so the file stays small.
    */
   public static byte[] hugePng(int width, int height) {
     try (ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -15,9 +15,9 @@ import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 
 /**
- * A real single-node Kafka broker (combined KRaft broker + controller) in the test JVM, from Kafka's
- * own test runtime. Starts in ~1.5 s; settings for a single node so that consumer groups and
- * exactly-once transactions work.
+ * A real single-node Kafka broker (combined KRaft broker + controller) in the test JVM, from
+ * Kafka's own test runtime. Starts in ~1.5 s; settings for a single node so that consumer groups
+ * and exactly-once transactions work.
  */
 public final class KafkaBroker implements AutoCloseable {
 
@@ -30,16 +30,21 @@ public final class KafkaBroker implements AutoCloseable {
 
   public static KafkaBroker start() {
     try {
-      KafkaClusterTestKit cluster = new KafkaClusterTestKit.Builder(
-              new TestKitNodes.Builder().setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1).build())
-          .setConfigProp("offsets.topic.replication.factor", "1")
-          .setConfigProp("offsets.topic.num.partitions", "4")
-          .setConfigProp("transaction.state.log.replication.factor", "1")
-          .setConfigProp("transaction.state.log.min.isr", "1")
-          .setConfigProp("transaction.state.log.num.partitions", "4")
-          .setConfigProp("group.initial.rebalance.delay.ms", "0")
-          .setConfigProp("message.max.bytes", Integer.toString(16 * 1024 * 1024))
-          .build();
+      KafkaClusterTestKit cluster =
+          new KafkaClusterTestKit.Builder(
+                  new TestKitNodes.Builder()
+                      .setCombined(true)
+                      .setNumBrokerNodes(1)
+                      .setNumControllerNodes(1)
+                      .build())
+              .setConfigProp("offsets.topic.replication.factor", "1")
+              .setConfigProp("offsets.topic.num.partitions", "4")
+              .setConfigProp("transaction.state.log.replication.factor", "1")
+              .setConfigProp("transaction.state.log.min.isr", "1")
+              .setConfigProp("transaction.state.log.num.partitions", "4")
+              .setConfigProp("group.initial.rebalance.delay.ms", "0")
+              .setConfigProp("message.max.bytes", Integer.toString(16 * 1024 * 1024))
+              .build();
       cluster.format();
       cluster.startup();
       cluster.waitForReadyBrokers();
@@ -64,14 +69,18 @@ public final class KafkaBroker implements AutoCloseable {
 
   /** Creates compacted topics (ignores ones that exist). */
   public void createCompactedTopics(int partitions, String... names) {
-    create(partitions, Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT), names);
+    create(
+        partitions,
+        Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT),
+        names);
   }
 
   private void create(int partitions, Map<String, String> configs, String... names) {
     try (Admin admin = admin()) {
-      List<NewTopic> topics = Arrays.stream(names)
-          .map(n -> new NewTopic(n, partitions, (short) 1).configs(configs))
-          .toList();
+      List<NewTopic> topics =
+          Arrays.stream(names)
+              .map(n -> new NewTopic(n, partitions, (short) 1).configs(configs))
+              .toList();
       for (var f : admin.createTopics(topics).values().values()) {
         try {
           f.get();

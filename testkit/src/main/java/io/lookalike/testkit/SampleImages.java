@@ -11,9 +11,9 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Real product photos for tests: the CC0 clothing dataset in {@code ../shared/datasets/clothing-small}
- * (10 classes, train/validation/test). The location comes from the system property
- * {@code lookalike.shared.dir}, set by the build.
+ * Real product photos for tests: the CC0 clothing dataset in {@code
+ * ../shared/datasets/clothing-small} (10 classes, train/validation/test). The location comes from
+ * the system property {@code lookalike.shared.dir}, set by the build.
  */
 public final class SampleImages {
 
@@ -24,8 +24,10 @@ public final class SampleImages {
     Path dir = shared != null ? Paths.get(shared) : Paths.get("..", "shared");
     Path dataset = dir.resolve("datasets").resolve("clothing-small");
     if (!Files.isDirectory(dataset)) {
-      throw new IllegalStateException("Sample dataset not found at " + dataset.toAbsolutePath()
-          + " (set -Dlookalike.shared.dir)");
+      throw new IllegalStateException(
+          "Sample dataset not found at "
+              + dataset.toAbsolutePath()
+              + " (set -Dlookalike.shared.dir)");
     }
     return dataset;
   }
@@ -47,8 +49,8 @@ public final class SampleImages {
   }
 
   /**
-   * {@code count} photos of one split, taken round-robin across the classes in a fixed order, so the
-   * same call always gives the same photos and every class is represented.
+   * {@code count} photos of one split, taken round-robin across the classes in a fixed order, so
+   * the same call always gives the same photos and every class is represented.
    */
   public static List<Photo> photos(String split, int count) {
     Path splitDir = datasetDir().resolve(split);
@@ -56,10 +58,12 @@ public final class SampleImages {
       List<List<Photo>> byClass = new ArrayList<>();
       for (Path cls : classes.filter(Files::isDirectory).sorted().toList()) {
         try (Stream<Path> files = Files.list(cls)) {
-          byClass.add(files.filter(p -> p.toString().endsWith(".jpg"))
-              .sorted(Comparator.comparing(Path::toString))
-              .map(p -> new Photo(cls.getFileName().toString(), p))
-              .toList());
+          byClass.add(
+              files
+                  .filter(p -> p.toString().endsWith(".jpg"))
+                  .sorted(Comparator.comparing(Path::toString))
+                  .map(p -> new Photo(cls.getFileName().toString(), p))
+                  .toList());
         }
       }
       List<Photo> out = new ArrayList<>(count);

@@ -7,8 +7,9 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A small file system for disk-full tests: a tmpfs of a given size mounted on a directory (needs root and a
- * kernel that lets this process mount; {@link #mount} is empty where it cannot, so tests skip themselves).
+ * A small file system for disk-full tests: a tmpfs of a given size mounted on a directory (needs
+ * root and a kernel that lets this process mount; {@link #mount} is empty where it cannot, so tests
+ * skip themselves).
  */
 public final class SmallDisk implements AutoCloseable {
 
@@ -18,12 +19,18 @@ public final class SmallDisk implements AutoCloseable {
     this.dir = dir;
   }
 
-  /** Mounts a tmpfs of {@code mebibytes} on {@code dir} (created if needed); empty when not permitted here. */
+  /**
+   * Mounts a tmpfs of {@code mebibytes} on {@code dir} (created if needed); empty when not
+   * permitted here.
+   */
   public static Optional<SmallDisk> mount(Path dir, int mebibytes) {
     try {
       Files.createDirectories(dir);
-      Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=" + mebibytes + "m", "tmpfs",
-          dir.toString()).redirectErrorStream(true).start();
+      Process mount =
+          new ProcessBuilder(
+                  "mount", "-t", "tmpfs", "-o", "size=" + mebibytes + "m", "tmpfs", dir.toString())
+              .redirectErrorStream(true)
+              .start();
       mount.getInputStream().readAllBytes();
       if (!mount.waitFor(30, TimeUnit.SECONDS) || mount.exitValue() != 0) {
         return Optional.empty();

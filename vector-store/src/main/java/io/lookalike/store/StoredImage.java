@@ -4,9 +4,9 @@ import io.lookalike.schemas.ImageKey;
 import java.util.Map;
 
 /**
- * One indexed product photo: its vector and the product metadata the gateway filters on and returns.
- * {@code occurredAtMillis} is when the catalog change happened (for freshness), {@code embeddedAtMillis}
- * when the vector was computed.
+ * One indexed product photo: its vector and the product metadata the gateway filters on and
+ * returns. {@code occurredAtMillis} is when the catalog change happened (for freshness), {@code
+ * embeddedAtMillis} when the vector was computed.
  */
 public record StoredImage(
     ImageKey key,

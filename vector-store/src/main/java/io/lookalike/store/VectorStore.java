@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Where the vectors of one model live, keyed by productId/imageId: the embedded Lucene HNSW index on
- * one machine, a Milvus collection at scale. No engine type appears in this interface.
+ * Where the vectors of one model live, keyed by productId/imageId: the embedded Lucene HNSW index
+ * on one machine, a Milvus collection at scale. No engine type appears in this interface.
  *
  * <p>Writes are idempotent (replaying a batch gives the same index) and version-guarded: an upsert
  * whose {@code version} is older than the stored one is ignored. Implementations are thread-safe.
@@ -20,8 +20,8 @@ public interface VectorStore extends AutoCloseable {
   int dimension();
 
   /**
-   * Applies a batch of upserts and deletes. Returns when the batch is durable, so that the caller can
-   * commit its source offsets, and visible to {@link #search}.
+   * Applies a batch of upserts and deletes. Returns when the batch is durable, so that the caller
+   * can commit its source offsets, and visible to {@link #search}.
    */
   WriteResult write(Collection<StoredImage> upserts, Collection<ImageKey> deletes);
 
@@ -33,9 +33,9 @@ public interface VectorStore extends AutoCloseable {
 
   /**
    * The {@code k} stored images whose product text (title, brand, category, attribute values) best
-   * matches {@code text} (BM25), that pass {@code filter}, best first; the score is the engine's text
-   * score, comparable only within one answer. Stores without full-text search throw
-   * {@link UnsupportedOperationException}.
+   * matches {@code text} (BM25), that pass {@code filter}, best first; the score is the engine's
+   * text score, comparable only within one answer. Stores without full-text search throw {@link
+   * UnsupportedOperationException}.
    */
   default List<SearchHit> searchText(String text, int k, SearchFilter filter) {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " has no text search");

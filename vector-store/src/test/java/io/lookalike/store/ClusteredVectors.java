@@ -3,8 +3,8 @@ package io.lookalike.store;
 import java.util.Random;
 
 /**
- * Synthetic L2-normalised vectors grouped around random centres, like embeddings of a catalog with many
- * near-identical products; random Gaussian vectors would make recall figures meaningless.
+ * Synthetic L2-normalised vectors grouped around random centres, like embeddings of a catalog with
+ * many near-identical products; random Gaussian vectors would make recall figures meaningless.
  */
 public final class ClusteredVectors {
 

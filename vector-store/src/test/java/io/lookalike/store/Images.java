@@ -12,11 +12,30 @@ public final class Images {
     return image(key, vector, version, "Dresses", "Acme", 49.90, "IN_STOCK");
   }
 
-  public static StoredImage image(String key, float[] vector, long version, String category, String brand, Double price,
+  public static StoredImage image(
+      String key,
+      float[] vector,
+      long version,
+      String category,
+      String brand,
+      Double price,
       String availability) {
     ImageKey k = ImageKey.parse(key);
-    return new StoredImage(k, vector, version, "sha-" + key + "-" + version, Integer.parseInt(k.imageId().replaceAll("\\D", "0")),
-        "https://shop.example/" + key + ".jpg", 1_700_000_000_000L, 1_700_000_001_000L, "Title " + key, brand, category,
-        price, price == null ? null : "EUR", availability, Map.of("colour", "red", "size", "M"));
+    return new StoredImage(
+        k,
+        vector,
+        version,
+        "sha-" + key + "-" + version,
+        Integer.parseInt(k.imageId().replaceAll("\\D", "0")),
+        "https://shop.example/" + key + ".jpg",
+        1_700_000_000_000L,
+        1_700_000_001_000L,
+        "Title " + key,
+        brand,
+        category,
+        price,
+        price == null ? null : "EUR",
+        availability,
+        Map.of("colour", "red", "size", "M"));
   }
 }

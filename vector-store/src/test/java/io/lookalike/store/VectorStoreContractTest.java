@@ -15,8 +15,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * What every {@link VectorStore} must do, whatever the engine: each store's test extends this and says
- * how to open one.
+ * What every {@link VectorStore} must do, whatever the engine: each store's test extends this and
+ * says how to open one.
  */
 public abstract class VectorStoreContractTest {
 
@@ -54,7 +54,8 @@ public abstract class VectorStoreContractTest {
     StoredImage found = hits.get(0).image();
     assertThat(found.vector()).containsExactly(v, within(1e-6f));
     assertThat(found).usingRecursiveComparison().ignoringFields("vector").isEqualTo(written);
-    assertThat(store.get(ImageKey.parse("p1/1"))).hasValueSatisfying(i -> assertThat(i.version()).isEqualTo(3));
+    assertThat(store.get(ImageKey.parse("p1/1")))
+        .hasValueSatisfying(i -> assertThat(i.version()).isEqualTo(3));
     assertThat(store.count()).isEqualTo(2);
   }
 
@@ -65,30 +66,46 @@ public abstract class VectorStoreContractTest {
     store.write(List.of(bare), List.of());
 
     assertThat(store.get(ImageKey.parse("p1/0")).orElseThrow())
-        .usingRecursiveComparison().ignoringFields("vector").isEqualTo(bare);
+        .usingRecursiveComparison()
+        .ignoringFields("vector")
+        .isEqualTo(bare);
   }
 
   @Test
   void shouldRankByCosineSimilarity() {
-    List<StoredImage> images = IntStream.range(0, 50).mapToObj(i -> image("p" + i + "/0", vectors.next(), 1)).toList();
+    List<StoredImage> images =
+        IntStream.range(0, 50).mapToObj(i -> image("p" + i + "/0", vectors.next(), 1)).toList();
     store.write(images, List.of());
     float[] query = vectors.next();
 
     List<SearchHit> hits = store.search(query, 5, SearchFilter.NONE);
 
-    List<String> exact = images.stream()
-        .sorted(Comparator.comparingDouble(i -> -ClusteredVectors.dot(query, i.vector())))
-        .limit(5).map(i -> i.key().toString()).toList();
+    List<String> exact =
+        images.stream()
+            .sorted(Comparator.comparingDouble(i -> -ClusteredVectors.dot(query, i.vector())))
+            .limit(5)
+            .map(i -> i.key().toString())
+            .toList();
     assertThat(hits).extracting(h -> h.image().key().toString()).containsExactlyElementsOf(exact);
-    assertThat(hits.get(0).score()).isCloseTo(ClusteredVectors.dot(query, images.stream()
-        .filter(i -> i.key().toString().equals(exact.get(0))).findFirst().orElseThrow().vector()), within(1e-4f));
+    assertThat(hits.get(0).score())
+        .isCloseTo(
+            ClusteredVectors.dot(
+                query,
+                images.stream()
+                    .filter(i -> i.key().toString().equals(exact.get(0)))
+                    .findFirst()
+                    .orElseThrow()
+                    .vector()),
+            within(1e-4f));
   }
 
   @Test
   void shouldRemoveDeletedImages() {
-    store.write(List.of(image("p1/0", vectors.next(), 1), image("p1/1", vectors.next(), 1)), List.of());
+    store.write(
+        List.of(image("p1/0", vectors.next(), 1), image("p1/1", vectors.next(), 1)), List.of());
 
-    VectorStore.WriteResult result = store.write(List.of(), List.of(ImageKey.parse("p1/0"), ImageKey.parse("p9/9")));
+    VectorStore.WriteResult result =
+        store.write(List.of(), List.of(ImageKey.parse("p1/0"), ImageKey.parse("p9/9")));
 
     assertThat(result.deleted()).isEqualTo(1);
     assertThat(store.get(ImageKey.parse("p1/0"))).isEmpty();
@@ -100,7 +117,8 @@ public abstract class VectorStoreContractTest {
   void shouldNotOverwriteNewerVersion() {
     store.write(List.of(image("p1/0", vectors.next(), 5)), List.of());
 
-    VectorStore.WriteResult result = store.write(List.of(image("p1/0", vectors.next(), 4)), List.of());
+    VectorStore.WriteResult result =
+        store.write(List.of(image("p1/0", vectors.next(), 4)), List.of());
 
     assertThat(result).isEqualTo(new VectorStore.WriteResult(0, 1, 0));
     assertThat(store.get(ImageKey.parse("p1/0")).orElseThrow().version()).isEqualTo(5);
@@ -114,15 +132,20 @@ public abstract class VectorStoreContractTest {
     VectorStore.WriteResult result = store.write(List.of(replay), List.of());
 
     assertThat(result.upserted()).isEqualTo(1);
-    assertThat(store.get(ImageKey.parse("p1/0")).orElseThrow().vector()).containsExactly(replay.vector(), within(1e-6f));
+    assertThat(store.get(ImageKey.parse("p1/0")).orElseThrow().vector())
+        .containsExactly(replay.vector(), within(1e-6f));
     assertThat(store.count()).isEqualTo(1);
   }
 
   @Test
   void shouldApplyUpsertsOfOneBatchInOrderWithTheVersionGuard() {
-    VectorStore.WriteResult result = store.write(
-        List.of(image("p1/0", vectors.next(), 2), image("p1/0", vectors.next(), 1), image("p1/0", vectors.next(), 3)),
-        List.of());
+    VectorStore.WriteResult result =
+        store.write(
+            List.of(
+                image("p1/0", vectors.next(), 2),
+                image("p1/0", vectors.next(), 1),
+                image("p1/0", vectors.next(), 3)),
+            List.of());
 
     assertThat(result).isEqualTo(new VectorStore.WriteResult(2, 1, 0));
     assertThat(store.get(ImageKey.parse("p1/0")).orElseThrow().version()).isEqualTo(3);
@@ -140,19 +163,22 @@ public abstract class VectorStoreContractTest {
   @Test
   void shouldFilterByCategoryCaseInsensitively() {
     writeCatalog();
-    assertThat(keys(new SearchFilter(Set.of("DRESSES"), null, null, null, null))).containsOnly("p1/0", "p2/0");
+    assertThat(keys(new SearchFilter(Set.of("DRESSES"), null, null, null, null)))
+        .containsOnly("p1/0", "p2/0");
   }
 
   @Test
   void shouldFilterByBrandCaseInsensitively() {
     writeCatalog();
-    assertThat(keys(new SearchFilter(null, Set.of("zeta", "ACME"), null, null, null))).containsOnly("p1/0", "p3/0", "p4/0");
+    assertThat(keys(new SearchFilter(null, Set.of("zeta", "ACME"), null, null, null)))
+        .containsOnly("p1/0", "p3/0", "p4/0");
   }
 
   @Test
   void shouldFilterByAvailability() {
     writeCatalog();
-    assertThat(keys(new SearchFilter(null, null, null, null, Set.of("out_of_stock")))).containsOnly("p2/0");
+    assertThat(keys(new SearchFilter(null, null, null, null, Set.of("out_of_stock"))))
+        .containsOnly("p2/0");
   }
 
   @Test
@@ -166,33 +192,54 @@ public abstract class VectorStoreContractTest {
   @Test
   void shouldCombineFilters() {
     writeCatalog();
-    assertThat(keys(new SearchFilter(Set.of("dresses"), Set.of("acme"), null, 60.0, Set.of("in_stock"))))
+    assertThat(
+            keys(
+                new SearchFilter(
+                    Set.of("dresses"), Set.of("acme"), null, 60.0, Set.of("in_stock"))))
         .containsOnly("p1/0");
   }
 
   @Test
   void shouldNotWidenTheResultWhenAFilterValueLooksLikeAnExpression() {
     writeCatalog();
-    for (String hostile : List.of("x\" or category != \"", "x' or brand != '", "dresses\" || true || \"",
-        "dresses\") or (1 == 1", "{categories}", "\\\" or 1==1 or \\\"")) {
-      assertThat(keys(new SearchFilter(Set.of(hostile), null, null, null, null))).as(hostile).isEmpty();
-      assertThat(keys(new SearchFilter(null, Set.of(hostile), null, null, null))).as(hostile).isEmpty();
+    for (String hostile :
+        List.of(
+            "x\" or category != \"",
+            "x' or brand != '",
+            "dresses\" || true || \"",
+            "dresses\") or (1 == 1",
+            "{categories}",
+            "\\\" or 1==1 or \\\"")) {
+      assertThat(keys(new SearchFilter(Set.of(hostile), null, null, null, null)))
+          .as(hostile)
+          .isEmpty();
+      assertThat(keys(new SearchFilter(null, Set.of(hostile), null, null, null)))
+          .as(hostile)
+          .isEmpty();
     }
   }
 
   @Test
   void shouldListImagesOfOneProductByPosition() {
-    store.write(List.of(image("p1/2", vectors.next(), 1), image("p1/0", vectors.next(), 1),
-        image("p1/1", vectors.next(), 1), image("p10/0", vectors.next(), 1)), List.of());
+    store.write(
+        List.of(
+            image("p1/2", vectors.next(), 1),
+            image("p1/0", vectors.next(), 1),
+            image("p1/1", vectors.next(), 1),
+            image("p10/0", vectors.next(), 1)),
+        List.of());
 
-    assertThat(store.imagesOf("p1")).extracting(i -> i.key().toString()).containsExactly("p1/0", "p1/1", "p1/2");
+    assertThat(store.imagesOf("p1"))
+        .extracting(i -> i.key().toString())
+        .containsExactly("p1/0", "p1/1", "p1/2");
     assertThat(store.imagesOf("nope")).isEmpty();
   }
 
   @Test
   void shouldRejectVectorOfWrongDimension() {
     assertThatThrownBy(() -> store.search(new float[DIM + 1], 10, SearchFilter.NONE))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(Integer.toString(DIM));
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(Integer.toString(DIM));
   }
 
   @Test
@@ -202,15 +249,19 @@ public abstract class VectorStoreContractTest {
   }
 
   protected void writeCatalog() {
-    store.write(List.of(
-        image("p1/0", vectors.next(), 1, "Dresses", "Acme", 49.90, "IN_STOCK"),
-        image("p2/0", vectors.next(), 1, "dresses", "Other", 19.99, "OUT_OF_STOCK"),
-        image("p3/0", vectors.next(), 1, "Shoes", "Zeta", 20.0, "IN_STOCK"),
-        image("p4/0", vectors.next(), 1, "Shoes", "acme", 120.0, "PREORDER"),
-        image("p5/0", vectors.next(), 1, null, null, null, null)), List.of());
+    store.write(
+        List.of(
+            image("p1/0", vectors.next(), 1, "Dresses", "Acme", 49.90, "IN_STOCK"),
+            image("p2/0", vectors.next(), 1, "dresses", "Other", 19.99, "OUT_OF_STOCK"),
+            image("p3/0", vectors.next(), 1, "Shoes", "Zeta", 20.0, "IN_STOCK"),
+            image("p4/0", vectors.next(), 1, "Shoes", "acme", 120.0, "PREORDER"),
+            image("p5/0", vectors.next(), 1, null, null, null, null)),
+        List.of());
   }
 
   protected List<String> keys(SearchFilter filter) {
-    return store.search(vectors.next(), 10, filter).stream().map(h -> h.image().key().toString()).toList();
+    return store.search(vectors.next(), 10, filter).stream()
+        .map(h -> h.image().key().toString())
+        .toList();
   }
 }

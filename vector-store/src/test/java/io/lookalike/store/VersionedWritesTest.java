@@ -15,8 +15,9 @@ class VersionedWritesTest {
 
   @Test
   void shouldSkipAnUpsertOlderThanTheStoredVersion() {
-    VersionedWrites plan = VersionedWrites.plan(List.of(image("p1/i1", V, 3)), List.of(),
-        Map.of("p1/i1", 5L)::get, 2, "m");
+    VersionedWrites plan =
+        VersionedWrites.plan(
+            List.of(image("p1/i1", V, 3)), List.of(), Map.of("p1/i1", 5L)::get, 2, "m");
 
     assertThat(plan.upserts()).isEmpty();
     assertThat(plan.result()).isEqualTo(new VectorStore.WriteResult(0, 1, 0));
@@ -24,8 +25,13 @@ class VersionedWritesTest {
 
   @Test
   void shouldKeepTheNewestOfAKeyWrittenTwiceInOneBatch() {
-    VersionedWrites plan = VersionedWrites.plan(List.of(image("p1/i1", V, 2), image("p1/i1", V, 4),
-        image("p1/i1", V, 3)), List.of(), key -> null, 2, "m");
+    VersionedWrites plan =
+        VersionedWrites.plan(
+            List.of(image("p1/i1", V, 2), image("p1/i1", V, 4), image("p1/i1", V, 3)),
+            List.of(),
+            key -> null,
+            2,
+            "m");
 
     assertThat(plan.upserts()).singleElement().extracting(StoredImage::version).isEqualTo(4L);
     assertThat(plan.result()).isEqualTo(new VectorStore.WriteResult(2, 1, 0));
@@ -33,8 +39,13 @@ class VersionedWritesTest {
 
   @Test
   void shouldDropAnUpsertDeletedLaterInTheBatchAndCountOnlyDeletesOfSomething() {
-    VersionedWrites plan = VersionedWrites.plan(List.of(image("p1/i1", V, 1)),
-        List.of(ImageKey.parse("p1/i1"), ImageKey.parse("p2/i1")), key -> null, 2, "m");
+    VersionedWrites plan =
+        VersionedWrites.plan(
+            List.of(image("p1/i1", V, 1)),
+            List.of(ImageKey.parse("p1/i1"), ImageKey.parse("p2/i1")),
+            key -> null,
+            2,
+            "m");
 
     assertThat(plan.upserts()).isEmpty();
     assertThat(plan.deletes()).hasSize(2);
@@ -43,8 +54,15 @@ class VersionedWritesTest {
 
   @Test
   void shouldRefuseAVectorOfAnotherDimension() {
-    assertThatThrownBy(() -> VersionedWrites.plan(List.of(image("p1/i1", new float[] {1, 0, 0}, 1)), List.of(),
-        key -> null, 2, "m"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2 dimensions for model m, got 3");
+    assertThatThrownBy(
+            () ->
+                VersionedWrites.plan(
+                    List.of(image("p1/i1", new float[] {1, 0, 0}, 1)),
+                    List.of(),
+                    key -> null,
+                    2,
+                    "m"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("2 dimensions for model m, got 3");
   }
 }

@@ -1,5 +1,6 @@
 package io.lookalike.local;
 
+import io.lookalike.storage.DataDirLock;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -10,16 +11,15 @@ import java.util.Properties;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import kafka.tools.StorageTool;
-import io.lookalike.storage.DataDirLock;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A real single-node Kafka broker (KRaft, combined broker + controller) inside the local mode's JVM,
- * from Kafka's own server jar. Its log directory survives restarts: the storage is formatted once,
- * on first start, with a cluster id kept beside it.
+ * A real single-node Kafka broker (KRaft, combined broker + controller) inside the local mode's
+ * JVM, from Kafka's own server jar. Its log directory survives restarts: the storage is formatted
+ * once, on first start, with a cluster id kept beside it.
  */
 public final class LocalKafka implements AutoCloseable {
 
@@ -36,13 +36,15 @@ public final class LocalKafka implements AutoCloseable {
   }
 
   /**
-   * Starts the broker on {@code host:brokerPort}, its controller on {@code controllerPort}, with its
-   * data under {@code dir}.
+   * Starts the broker on {@code host:brokerPort}, its controller on {@code controllerPort}, with
+   * its data under {@code dir}.
    *
-   * @throws DataDirLock.HeldException when another broker owns {@code dir}: Kafka locks its log dir only
-   *     after opening (and writing) the raft log, so a second broker would damage the first one's metadata
+   * @throws DataDirLock.HeldException when another broker owns {@code dir}: Kafka locks its log dir
+   *     only after opening (and writing) the raft log, so a second broker would damage the first
+   *     one's metadata
    */
-  public static LocalKafka start(Path dir, String host, int brokerPort, int controllerPort) throws IOException {
+  public static LocalKafka start(Path dir, String host, int brokerPort, int controllerPort)
+      throws IOException {
     DataDirLock lock = DataDirLock.acquire(dir);
     try {
       return start(dir, host, brokerPort, controllerPort, lock);
@@ -52,14 +54,17 @@ public final class LocalKafka implements AutoCloseable {
     }
   }
 
-  private static LocalKafka start(Path dir, String host, int brokerPort, int controllerPort, DataDirLock lock)
+  private static LocalKafka start(
+      Path dir, String host, int brokerPort, int controllerPort, DataDirLock lock)
       throws IOException {
     Path logs = dir.resolve("logs");
     Properties props = new Properties();
     props.put("process.roles", "broker,controller");
     props.put("node.id", "1");
     props.put("controller.quorum.voters", "1@" + host + ":" + controllerPort);
-    props.put("listeners", "PLAINTEXT://" + host + ":" + brokerPort + ",CONTROLLER://" + host + ":" + controllerPort);
+    props.put(
+        "listeners",
+        "PLAINTEXT://" + host + ":" + brokerPort + ",CONTROLLER://" + host + ":" + controllerPort);
     props.put("advertised.listeners", "PLAINTEXT://" + host + ":" + brokerPort);
     props.put("controller.listener.names", "CONTROLLER");
     props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
@@ -92,23 +97,40 @@ public final class LocalKafka implements AutoCloseable {
 
   private static void format(Path dir, Properties props) throws IOException {
     Path clusterIdFile = dir.resolve("cluster.id");
-    String clusterId = Files.exists(clusterIdFile)
-        ? Files.readString(clusterIdFile).trim()
-        : Uuid.randomUuid().toString();
+    String clusterId =
+        Files.exists(clusterIdFile)
+            ? Files.readString(clusterIdFile).trim()
+            : Uuid.randomUuid().toString();
     Files.writeString(clusterIdFile, clusterId);
     Path configFile = dir.resolve("server.properties");
     try (var out = Files.newBufferedWriter(configFile)) {
       props.store(out, "Lookalike local mode broker");
     }
     ByteArrayOutputStream output = new ByteArrayOutputStream();
-    // Transactions v2 (KIP-890): the broker verifies every transactional write with the coordinator and bumps
-    // the producer epoch at each commit, so a write of a crashed or stalled producer cannot leave a hanging
-    // transaction that blocks read_committed consumers (seen with v1 after a full disk: four, until aborted by hand).
-    int rc = StorageTool.execute(new String[] {"format", "-t", clusterId, "-c", configFile.toString(),
-            "--feature", "transaction.version=2"},
-        new PrintStream(output, true, StandardCharsets.UTF_8));
+    // Transactions v2 (KIP-890): the broker verifies every transactional write with the coordinator
+    // and bumps
+    // the producer epoch at each commit, so a write of a crashed or stalled producer cannot leave a
+    // hanging
+    // transaction that blocks read_committed consumers (seen with v1 after a full disk: four, until
+    // aborted by hand).
+    int rc =
+        StorageTool.execute(
+            new String[] {
+              "format",
+              "-t",
+              clusterId,
+              "-c",
+              configFile.toString(),
+              "--feature",
+              "transaction.version=2"
+            },
+            new PrintStream(output, true, StandardCharsets.UTF_8));
     if (rc != 0) {
-      throw new IOException("Could not format Kafka storage in " + dir + ": " + output.toString(StandardCharsets.UTF_8));
+      throw new IOException(
+          "Could not format Kafka storage in "
+              + dir
+              + ": "
+              + output.toString(StandardCharsets.UTF_8));
     }
   }
 

@@ -1,36 +1,35 @@
 package io.lookalike.local;
 
-import io.lookalike.gateway.ModelAdminRoutes;
-import io.lookalike.lifecycle.ModelPipelines;
-import io.lookalike.model.Embedder;
+import io.javalin.config.RoutesConfig;
 import io.lookalike.embedder.EmbedderApp;
 import io.lookalike.gateway.AdminGuard;
 import io.lookalike.gateway.GatewayConfig;
 import io.lookalike.gateway.GatewayServer;
 import io.lookalike.gateway.HealthCheck;
 import io.lookalike.gateway.LagProgressCheck;
+import io.lookalike.gateway.ModelAdminRoutes;
 import io.lookalike.gateway.PhotoValidator;
-import io.lookalike.gateway.UrlFetcher;
 import io.lookalike.gateway.SearchService;
 import io.lookalike.gateway.SecretFile;
 import io.lookalike.gateway.ThumbnailFeeder;
 import io.lookalike.gateway.Thumbnails;
-import io.lookalike.store.VectorStore;
+import io.lookalike.gateway.UrlFetcher;
+import io.lookalike.image.ImageDownloader;
+import io.lookalike.image.ImageNormaliser;
 import io.lookalike.ingest.CatalogFileLoader;
 import io.lookalike.ingest.FetcherApp;
 import io.lookalike.ingest.FetcherConfig;
-import io.lookalike.image.ImageDownloader;
-import io.lookalike.image.ImageNormaliser;
 import io.lookalike.ingest.webhook.WebhookConfig;
 import io.lookalike.ingest.webhook.WebhookReceiver;
-import io.javalin.config.RoutesConfig;
-import java.util.function.Consumer;
+import io.lookalike.lifecycle.ModelPipelines;
+import io.lookalike.model.Embedder;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.TopicAdmin;
 import io.lookalike.schemas.Topics;
 import io.lookalike.storage.DataDirLock;
 import io.lookalike.storage.FreeSpace;
+import io.lookalike.store.VectorStore;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -42,37 +41,52 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
-import org.apache.kafka.streams.KafkaStreams;
-import org.apache.kafka.streams.StreamsConfig;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The whole pipeline in one JVM: an in-process KRaft broker, the image fetcher, the embedder on CPU,
- * the sink into an embedded Lucene index, and the query gateway with its web page. Everything it
- * keeps lives under one data directory, so a restart picks up where it stopped.
+ * The whole pipeline in one JVM: an in-process KRaft broker, the image fetcher, the embedder on
+ * CPU, the sink into an embedded Lucene index, and the query gateway with its web page. Everything
+ * it keeps lives under one data directory, so a restart picks up where it stopped.
  */
 public final class LocalMode implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(LocalMode.class);
   private static final String SAMPLE_RESOURCE = "/lookalike/sample-catalog/";
   private static final String SAMPLE_LOADED_MARKER = "sample-catalog.loaded";
+
   /** Where the generated admin secret lives in the data directory. */
   public static final String ADMIN_SECRET_FILE = "admin.secret";
-  /** Setting (in the overrides): let the admin API answer clients on other machines too. Default false. */
+
+  /**
+   * Setting (in the overrides): let the admin API answer clients on other machines too. Default
+   * false.
+   */
   public static final String ADMIN_ALLOW_REMOTE_CONFIG = GatewayConfig.ADMIN_ALLOW_REMOTE_CONFIG;
+
   public static final String MIN_FREE_BYTES_CONFIG = LocalModeConfig.MIN_FREE_BYTES_CONFIG;
   public static final String STUCK_AFTER_MS_CONFIG = LocalModeConfig.STUCK_AFTER_MS_CONFIG;
 
   /** What to start. Ports of 0 for the gateway mean "any free port". */
   public record Options(
-      Path dataDir, String host, int kafkaPort, int controllerPort, int gatewayPort, String gatewayHost,
-      String modelUrl, int partitions, boolean loadSampleCatalog, Map<String, Object> overrides) {
+      Path dataDir,
+      String host,
+      int kafkaPort,
+      int controllerPort,
+      int gatewayPort,
+      String gatewayHost,
+      String modelUrl,
+      int partitions,
+      boolean loadSampleCatalog,
+      Map<String, Object> overrides) {
     public Options {
       Objects.requireNonNull(dataDir, "dataDir");
       overrides = overrides == null ? Map.of() : Map.copyOf(overrides);
@@ -81,7 +95,8 @@ public final class LocalMode implements AutoCloseable {
 
   private final Options options;
   private final Deque<AutoCloseable> started = new ArrayDeque<>();
-  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final PrometheusMeterRegistry registry =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private LocalKafka kafka;
   private ModelPipelines pipelines;
   private FetcherApp fetcher;
@@ -99,31 +114,54 @@ public final class LocalMode implements AutoCloseable {
     Path data = options.dataDir().toAbsolutePath();
     // Before anything under it is touched: a second instance must not write into this one's broker.
     remember(DataDirLock.acquire(data));
-    // A full disk makes Kafka halt and the index die of "unsafe memory access": say so first, by name.
-    FreeSpace freeSpace = new FreeSpace(data, new LocalModeConfig(options.overrides()).minFreeBytes());
+    // A full disk makes Kafka halt and the index die of "unsafe memory access": say so first, by
+    // name.
+    FreeSpace freeSpace =
+        new FreeSpace(data, new LocalModeConfig(options.overrides()).minFreeBytes());
     freeSpace.requireRoom(MIN_FREE_BYTES_CONFIG);
     long t0 = System.nanoTime();
 
-    kafka = remember(LocalKafka.start(data.resolve("kafka"), options.host(), options.kafkaPort(), options.controllerPort()));
+    kafka =
+        remember(
+            LocalKafka.start(
+                data.resolve("kafka"),
+                options.host(),
+                options.kafkaPort(),
+                options.controllerPort()));
 
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+    try (Admin admin =
+        Admin.create(
+            Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
       TopicAdmin.ensureTopics(admin, topics, options.partitions(), (short) 1);
     }
 
-    // Every registered model's pipeline (embedder app, index, sink); the first start registers the default.
-    pipelines = remember(new ModelPipelines(data, stageConfig(data, Map.of()), topics, options.partitions(), registry));
+    // Every registered model's pipeline (embedder app, index, sink); the first start registers the
+    // default.
+    pipelines =
+        remember(
+            new ModelPipelines(
+                data, stageConfig(data, Map.of()), topics, options.partitions(), registry));
     pipelines.start(options.modelUrl());
     String modelId = pipelines.active().modelId();
-    if (options.modelUrl() != null && !options.modelUrl().isBlank()
+    if (options.modelUrl() != null
+        && !options.modelUrl().isBlank()
         && !options.modelUrl().equals(pipelines.pipelineUrl(modelId))) {
-      log.warn("Serving model {} from the registry ({}); --model {} is only used on first start: "
-          + "switch models with `lookalike reembed --model ...`", modelId, data.resolve("models.json"),
+      log.warn(
+          "Serving model {} from the registry ({}); --model {} is only used on first start: "
+              + "switch models with `lookalike reembed --model ...`",
+          modelId,
+          data.resolve("models.json"),
           options.modelUrl());
     }
 
-    fetcher = remember(new FetcherApp(stageConfig(data, Map.of("image.fetch.allow.file", "true")), registry));
+    fetcher =
+        remember(
+            new FetcherApp(stageConfig(data, Map.of("image.fetch.allow.file", "true")), registry));
     FetcherApp startedFetcher = fetcher;
-    remember(() -> ModelPipelines.leaveGroupAndClose(startedFetcher.streams())); // runs before fetcher.close()
+    remember(
+        () ->
+            ModelPipelines.leaveGroupAndClose(
+                startedFetcher.streams())); // runs before fetcher.close()
     fetcher.start();
 
     Map<String, Object> gatewayProps = new HashMap<>(options.overrides());
@@ -135,36 +173,55 @@ public final class LocalMode implements AutoCloseable {
     gatewayProps.put(GatewayConfig.IMAGES_ALLOWED_DIR_CONFIG, data.toString());
     GatewayConfig gatewayConfig = new GatewayConfig(gatewayProps);
     FetcherConfig fetcherConfig = new FetcherConfig(options.overrides());
-    // One read per request of the active model: the query is embedded with the model of the index it searches.
-    SearchService search = new SearchService(pipelines::active,
-        PhotoValidator.of(ImageNormaliser.from(fetcherConfig)), UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
-        gatewayConfig);
+    // One read per request of the active model: the query is embedded with the model of the index
+    // it searches.
+    SearchService search =
+        new SearchService(
+            pipelines::active,
+            PhotoValidator.of(ImageNormaliser.from(fetcherConfig)),
+            UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
+            gatewayConfig);
     boolean allowRemote = gatewayConfig.adminAllowRemote();
-    // Result images and card thumbnails come from the normalised bytes in product-images, for every way in.
+    // Result images and card thumbnails come from the normalised bytes in product-images, for every
+    // way in.
     Thumbnails thumbnails = new Thumbnails(data.resolve("thumbnails"));
-    remember(new ThumbnailFeeder(kafka.bootstrapServers(), topics.productImages(), thumbnails).start());
-    gateway = remember(new GatewayServer(gatewayConfig, search, registry)
-        .thumbnails(thumbnails)
-        .modelDirectory(pipelines)
-        .addRoutes(new ModelAdminRoutes(new LocalModelAdmin(pipelines, kafka.bootstrapServers(), topics.productImages()),
-            allowRemote, adminGuard(data, gatewayConfig), gatewayConfig))
-        .addRoutes(webhookRoutes(data)));
+    remember(
+        new ThumbnailFeeder(kafka.bootstrapServers(), topics.productImages(), thumbnails).start());
+    gateway =
+        remember(
+            new GatewayServer(gatewayConfig, search, registry)
+                .thumbnails(thumbnails)
+                .modelDirectory(pipelines)
+                .addRoutes(
+                    new ModelAdminRoutes(
+                        new LocalModelAdmin(
+                            pipelines, kafka.bootstrapServers(), topics.productImages()),
+                        allowRemote,
+                        adminGuard(data, gatewayConfig),
+                        gatewayConfig))
+                .addRoutes(webhookRoutes(data)));
     gateway.addHealthCheck("fetcher", StageCommands.streamsHealth(() -> fetcher.streams().state()));
-    gateway.addHealthCheck("embedder", () -> {
-      for (String id : pipelines.modelIds()) {
-        KafkaStreams.State state = pipelines.pipeline(id).app().streams().state();
-        if (!state.isRunningOrRebalancing()) {
-          return HealthCheck.Status.down(id + ": " + state.name());
-        }
-      }
-      return HealthCheck.Status.up("RUNNING (" + pipelines.modelIds().size() + " models)");
-    });
-    gateway.addHealthCheck("disk", () -> {
-      String problem = freeSpace.problem();
-      return problem == null ? HealthCheck.Status.up(freeSpace.usableBytes() / (1024 * 1024) + " MiB free")
-          : HealthCheck.Status.down(problem);
-    });
-    gateway.addHealthCheck("progress", progressCheck(new LocalModeConfig(options.overrides()).stuckAfterMs()));
+    gateway.addHealthCheck(
+        "embedder",
+        () -> {
+          for (String id : pipelines.modelIds()) {
+            KafkaStreams.State state = pipelines.pipeline(id).app().streams().state();
+            if (!state.isRunningOrRebalancing()) {
+              return HealthCheck.Status.down(id + ": " + state.name());
+            }
+          }
+          return HealthCheck.Status.up("RUNNING (" + pipelines.modelIds().size() + " models)");
+        });
+    gateway.addHealthCheck(
+        "disk",
+        () -> {
+          String problem = freeSpace.problem();
+          return problem == null
+              ? HealthCheck.Status.up(freeSpace.usableBytes() / (1024 * 1024) + " MiB free")
+              : HealthCheck.Status.down(problem);
+        });
+    gateway.addHealthCheck(
+        "progress", progressCheck(new LocalModeConfig(options.overrides()).stuckAfterMs()));
     gatewayPort = gateway.start();
     log.info("Local mode up in {} ms", (System.nanoTime() - t0) / 1_000_000);
 
@@ -175,26 +232,37 @@ public final class LocalMode implements AutoCloseable {
   }
 
   /**
-   * {@code POST /v1/events}: the catalog webhook, in the gateway's process. Callers authenticate with a
-   * bearer secret that is generated on first start into {@code <data>/webhook.secret} unless
+   * {@code POST /v1/events}: the catalog webhook, in the gateway's process. Callers authenticate
+   * with a bearer secret that is generated on first start into {@code <data>/webhook.secret} unless
    * {@code webhook.secret} (or {@code webhook.auth}) is set.
    */
   private Consumer<RoutesConfig> webhookRoutes(Path data) throws IOException {
     Map<String, Object> props = new HashMap<>(options.overrides());
     props.put(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-    props.putIfAbsent(WebhookConfig.ALLOW_FILE_URLS_CONFIG, "true"); // as the local fetcher: one file: rule
+    props.putIfAbsent(
+        WebhookConfig.ALLOW_FILE_URLS_CONFIG, "true"); // as the local fetcher: one file: rule
     if (!props.containsKey(WebhookConfig.SECRET_CONFIG)) {
-      props.put(WebhookConfig.SECRET_CONFIG, SecretFile.readOrCreate(data.resolve("webhook.secret")));
+      props.put(
+          WebhookConfig.SECRET_CONFIG, SecretFile.readOrCreate(data.resolve("webhook.secret")));
     }
     WebhookReceiver receiver = remember(new WebhookReceiver(new WebhookConfig(props), registry));
-    return routes -> routes.post("/v1/events", ctx -> {
-      WebhookReceiver.Response response = receiver.handle(ctx.bodyAsBytes(), ctx.headerMap());
-      response.headers().forEach(ctx::header);
-      ctx.status(response.status()).contentType(WebhookReceiver.Response.CONTENT_TYPE).result(response.body());
-    });
+    return routes ->
+        routes.post(
+            "/v1/events",
+            ctx -> {
+              WebhookReceiver.Response response =
+                  receiver.handle(ctx.bodyAsBytes(), ctx.headerMap());
+              response.headers().forEach(ctx::header);
+              ctx.status(response.status())
+                  .contentType(WebhookReceiver.Response.CONTENT_TYPE)
+                  .result(response.body());
+            });
   }
 
-  /** DOWN, naming the model, while a model's lag (to embed plus to index) stays up without going down. */
+  /**
+   * DOWN, naming the model, while a model's lag (to embed plus to index) stays up without going
+   * down.
+   */
   private HealthCheck progressCheck(long stuckAfterMs) {
     Map<String, LagProgressCheck> byModel = new java.util.concurrent.ConcurrentHashMap<>();
     return () -> {
@@ -202,18 +270,25 @@ public final class LocalMode implements AutoCloseable {
       StringBuilder detail = new StringBuilder();
       boolean up = true;
       for (String id : new java.util.TreeSet<>(pipelines.modelIds())) {
-        HealthCheck.Status status = byModel.computeIfAbsent(id, m -> new LagProgressCheck(m,
-            () -> pipelines.progress(m).lag(), stuckAfterMs)).check();
+        HealthCheck.Status status =
+            byModel
+                .computeIfAbsent(
+                    id,
+                    m -> new LagProgressCheck(m, () -> pipelines.progress(m).lag(), stuckAfterMs))
+                .check();
         up &= status.up();
         detail.append(detail.length() == 0 ? "" : "; ").append(status.detail());
       }
-      return up ? HealthCheck.Status.up(detail.toString()) : HealthCheck.Status.down(detail.toString());
+      return up
+          ? HealthCheck.Status.up(detail.toString())
+          : HealthCheck.Status.down(detail.toString());
     };
   }
 
   /**
-   * The admin API's rules: its bearer secret is {@code gateway.admin.secret}, or else generated on first start
-   * into {@code <data>/admin.secret} (owner-only), where the {@code lookalike reembed|models|drop} commands read it.
+   * The admin API's rules: its bearer secret is {@code gateway.admin.secret}, or else generated on
+   * first start into {@code <data>/admin.secret} (owner-only), where the {@code lookalike
+   * reembed|models|drop} commands read it.
    */
   private static AdminGuard adminGuard(Path data, GatewayConfig config) throws IOException {
     String secret = config.adminSecret();
@@ -227,12 +302,18 @@ public final class LocalMode implements AutoCloseable {
     Map<String, Object> config = new HashMap<>(options.overrides());
     config.put("bootstrap.servers", kafka.bootstrapServers());
     config.put("state.dir", data.resolve("streams").toString());
-    // One produce request in flight per broker connection. With transactions v2 the first write of a transaction
-    // to a partition is verified with the coordinator, which answers CONCURRENT_TRANSACTIONS while the previous
-    // commit completes; a second batch already in flight then reaches a partition with no state for the producer
-    // and the broker logs OutOfOrderSequenceException at ERROR (the client retries; harmless, alarming). With one
-    // request in flight nothing overtakes the retried batch. One broker, CPU-bound embedding: no loss of speed.
-    config.putIfAbsent(StreamsConfig.producerPrefix(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION), 1);
+    // One produce request in flight per broker connection. With transactions v2 the first write of
+    // a transaction
+    // to a partition is verified with the coordinator, which answers CONCURRENT_TRANSACTIONS while
+    // the previous
+    // commit completes; a second batch already in flight then reaches a partition with no state for
+    // the producer
+    // and the broker logs OutOfOrderSequenceException at ERROR (the client retries; harmless,
+    // alarming). With one
+    // request in flight nothing overtakes the retried batch. One broker, CPU-bound embedding: no
+    // loss of speed.
+    config.putIfAbsent(
+        StreamsConfig.producerPrefix(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION), 1);
     config.putAll(extra);
     return config;
   }

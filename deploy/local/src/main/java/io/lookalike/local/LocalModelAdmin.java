@@ -10,8 +10,9 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * The local mode's model lifecycle behind the gateway's admin API: the pipelines and the quality gate. The
- * lifecycle's refusals become the gateway's {@link ModelAdmin.Refused}, which the gateway answers over HTTP.
+ * The local mode's model lifecycle behind the gateway's admin API: the pipelines and the quality
+ * gate. The lifecycle's refusals become the gateway's {@link ModelAdmin.Refused}, which the gateway
+ * answers over HTTP.
  */
 final class LocalModelAdmin implements ModelAdmin {
 
@@ -49,8 +50,14 @@ final class LocalModelAdmin implements ModelAdmin {
   public Object check(String modelId, int sample, long seed, String field) {
     ActiveModel candidate = refusals(() -> pipelines.pipeline(modelId).asActiveModel());
     ActiveModel current = pipelines.active();
-    return QualityGate.check(bootstrapServers, productImagesTopic, candidate, current == null ? candidate : current,
-        sample, seed, field);
+    return QualityGate.check(
+        bootstrapServers,
+        productImagesTopic,
+        candidate,
+        current == null ? candidate : current,
+        sample,
+        seed,
+        field);
   }
 
   @Override
@@ -60,21 +67,23 @@ final class LocalModelAdmin implements ModelAdmin {
 
   @Override
   public void drop(String modelId) {
-    refusals(() -> {
-      pipelines.drop(modelId);
-      return modelId;
-    });
+    refusals(
+        () -> {
+          pipelines.drop(modelId);
+          return modelId;
+        });
   }
 
   private static <T> T refusals(Supplier<T> call) {
     try {
       return call.get();
     } catch (ModelLifecycleException e) {
-      ModelAdmin.Refused.Kind kind = switch (e.reason()) {
-        case UNKNOWN_MODEL -> ModelAdmin.Refused.Kind.NOT_FOUND;
-        case BAD_MODEL -> ModelAdmin.Refused.Kind.INVALID;
-        case NOT_CAUGHT_UP, ACTIVE_MODEL -> ModelAdmin.Refused.Kind.CONFLICT;
-      };
+      ModelAdmin.Refused.Kind kind =
+          switch (e.reason()) {
+            case UNKNOWN_MODEL -> ModelAdmin.Refused.Kind.NOT_FOUND;
+            case BAD_MODEL -> ModelAdmin.Refused.Kind.INVALID;
+            case NOT_CAUGHT_UP, ACTIVE_MODEL -> ModelAdmin.Refused.Kind.CONFLICT;
+          };
       throw new ModelAdmin.Refused(kind, e.reason().code(), e.getMessage(), e);
     }
   }

@@ -1,12 +1,13 @@
 package io.lookalike.local;
 
-import io.lookalike.lifecycle.ShopperChecks;
-import io.lookalike.lifecycle.ShopperChecksReport;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lookalike.gateway.SecretFile;
 import io.lookalike.lifecycle.MilvusReembed;
 import io.lookalike.lifecycle.QualityGate;
 import io.lookalike.lifecycle.ReembedConsole;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lookalike.lifecycle.ShopperChecks;
+import io.lookalike.lifecycle.ShopperChecksReport;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.ConnectException;
@@ -18,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
-import io.lookalike.gateway.SecretFile;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
@@ -28,11 +28,15 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** The model commands of the {@code lookalike} CLI: {@code reembed}, {@code models}, {@code drop}; they talk to the gateway's admin API. */
+/**
+ * The model commands of the {@code lookalike} CLI: {@code reembed}, {@code models}, {@code drop};
+ * they talk to the gateway's admin API.
+ */
 final class ModelCommands {
 
   /** Exit code when the quality gate refuses the new model. */
   static final int GATE_FAILED = MilvusReembed.GATE_FAILED;
+
   /** Exit code when the gateway cannot be reached or refuses a request. */
   static final int FAILED = 1;
 
@@ -43,142 +47,194 @@ final class ModelCommands {
 
   /** Options every model command shares. */
   static class GatewayOption {
-    @Option(names = "--gateway", defaultValue = "http://localhost:8080",
-        description = "The local mode's gateway, whose admin API answers on loopback (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--gateway",
+        defaultValue = "http://localhost:8080",
+        description =
+            "The local mode's gateway, whose admin API answers on loopback (default: ${DEFAULT-VALUE}).")
     String gateway;
 
-    @Option(names = "--data-dir", defaultValue = "data",
-        description = "The local mode's data directory, whose admin.secret authorises the calls (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--data-dir",
+        defaultValue = "data",
+        description =
+            "The local mode's data directory, whose admin.secret authorises the calls (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
-    @Option(names = "--admin-secret", defaultValue = "${env:LOOKALIKE_ADMIN_SECRET}",
-        description = "The admin secret, when not read from --data-dir (env LOOKALIKE_ADMIN_SECRET).")
+    @Option(
+        names = "--admin-secret",
+        defaultValue = "${env:LOOKALIKE_ADMIN_SECRET}",
+        description =
+            "The admin secret, when not read from --data-dir (env LOOKALIKE_ADMIN_SECRET).")
     String adminSecret;
 
     AdminClient admin() {
-      return new AdminClient(gateway, () -> {
-        if (adminSecret != null && !adminSecret.isBlank()) {
-          return adminSecret.strip();
-        }
-        Path file = dataDir.resolve(LocalMode.ADMIN_SECRET_FILE);
-        try {
-          return SecretFile.read(file);
-        } catch (IOException e) {
-          throw new AdminClient.Failure("Cannot read the admin secret " + file.toAbsolutePath()
-              + ": give --data-dir of the running local mode, or --admin-secret");
-        }
-      });
+      return new AdminClient(
+          gateway,
+          () -> {
+            if (adminSecret != null && !adminSecret.isBlank()) {
+              return adminSecret.strip();
+            }
+            Path file = dataDir.resolve(LocalMode.ADMIN_SECRET_FILE);
+            try {
+              return SecretFile.read(file);
+            } catch (IOException e) {
+              throw new AdminClient.Failure(
+                  "Cannot read the admin secret "
+                      + file.toAbsolutePath()
+                      + ": give --data-dir of the running local mode, or --admin-secret");
+            }
+          });
     }
   }
 
-  @Command(name = "reembed", mixinStandardHelpOptions = true, sortOptions = false,
+  @Command(
+      name = "reembed",
+      mixinStandardHelpOptions = true,
+      sortOptions = false,
       description = {
-          "Switches search to a new model with no downtime, after checking it.",
-          "",
-          "Registers the model; the local mode replays the whole catalog (the compacted",
-          "catalog.product-images topic) through it into a new index while live changes",
-          "keep flowing to the current index and the new one. Waits until the new index",
-          "has caught up (progress bar), checks it, and switches searches in one step.",
-          "",
-          "The replay runs in the local mode, not in this command: after Ctrl-C, or a",
-          "restart of the local mode, run the same command again and it resumes from",
-          "the committed offsets.",
-          "",
-          "The check, on --sample indexed photos: near-duplicate recall@1 (an altered",
-          "copy: 80%% crop, colour shift, JPEG q50, must find its own product first",
-          "with the new model) and agreement@1 with the current model (share of those",
-          "queries with the same top product in both indexes). Below --gate nothing",
-          "switches and the command exits with " + GATE_FAILED + ". It is also refused when it is",
-          "more than --max-drop below the current model on precision@10 by --field",
-          "(default category: each sampled photo, its own product left out, against the",
-          "10 nearest other products), or on recall@1 of the photo under a price",
-          "overlay or pasted at 40%% into another photo.",
-          "",
-          "--store milvus (the distributed mode; -b and -Dmilvus.uri=... name the cluster):",
-          "this command runs the new model's embedder and indexer itself, into the",
-          "model's own collection (its property lookalike.model.url names the model),",
-          "checks it against the collection behind milvus.alias, swaps the alias, and",
-          "stops them: run the new model's `lookalike embedder --model URL` and",
-          "`lookalike indexer` (or Connect) from then on; they resume from its offsets.",
-          "Gateways follow the alias (-Dgateway.alias.refresh.ms, default 2000);",
-          "--drop-old drops the old collection -Dreembed.drop.delay.ms (default 60000) later."},
-      footer = {"", "Examples:",
-          "  lookalike reembed --model models/next/next.pt",
-          "  lookalike reembed --model https://example.com/v7.pt --name shop_v7 --drop-old",
-          "  lookalike reembed --store milvus -b kafka:9092 -Dmilvus.uri=http://milvus:19530 --model s3://m/v7.pt"})
+        "Switches search to a new model with no downtime, after checking it.",
+        "",
+        "Registers the model; the local mode replays the whole catalog (the compacted",
+        "catalog.product-images topic) through it into a new index while live changes",
+        "keep flowing to the current index and the new one. Waits until the new index",
+        "has caught up (progress bar), checks it, and switches searches in one step.",
+        "",
+        "The replay runs in the local mode, not in this command: after Ctrl-C, or a",
+        "restart of the local mode, run the same command again and it resumes from",
+        "the committed offsets.",
+        "",
+        "The check, on --sample indexed photos: near-duplicate recall@1 (an altered",
+        "copy: 80%% crop, colour shift, JPEG q50, must find its own product first",
+        "with the new model) and agreement@1 with the current model (share of those",
+        "queries with the same top product in both indexes). Below --gate nothing",
+        "switches and the command exits with " + GATE_FAILED + ". It is also refused when it is",
+        "more than --max-drop below the current model on precision@10 by --field",
+        "(default category: each sampled photo, its own product left out, against the",
+        "10 nearest other products), or on recall@1 of the photo under a price",
+        "overlay or pasted at 40%% into another photo.",
+        "",
+        "--store milvus (the distributed mode; -b and -Dmilvus.uri=... name the cluster):",
+        "this command runs the new model's embedder and indexer itself, into the",
+        "model's own collection (its property lookalike.model.url names the model),",
+        "checks it against the collection behind milvus.alias, swaps the alias, and",
+        "stops them: run the new model's `lookalike embedder --model URL` and",
+        "`lookalike indexer` (or Connect) from then on; they resume from its offsets.",
+        "Gateways follow the alias (-Dgateway.alias.refresh.ms, default 2000);",
+        "--drop-old drops the old collection -Dreembed.drop.delay.ms (default 60000) later."
+      },
+      footer = {
+        "",
+        "Examples:",
+        "  lookalike reembed --model models/next/next.pt",
+        "  lookalike reembed --model https://example.com/v7.pt --name shop_v7 --drop-old",
+        "  lookalike reembed --store milvus -b kafka:9092 -Dmilvus.uri=http://milvus:19530 --model s3://m/v7.pt"
+      })
   static final class Reembed extends GatewayOption implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "URL|PATH",
-        description = "The TorchScript model: a file path or a URL DJL accepts (file:, https:, s3:, djl://).")
+    @Option(
+        names = "--model",
+        required = true,
+        paramLabel = "URL|PATH",
+        description =
+            "The TorchScript model: a file path or a URL DJL accepts (file:, https:, s3:, djl://).")
     String model;
 
-    @Option(names = "--name", description = "Model name, the first part of its modelId (default: the file name).")
+    @Option(
+        names = "--name",
+        description = "Model name, the first part of its modelId (default: the file name).")
     String name;
 
-    @Option(names = "--gate", defaultValue = "0.9", paramLabel = "RECALL",
+    @Option(
+        names = "--gate",
+        defaultValue = "0.9",
+        paramLabel = "RECALL",
         description = "Least near-duplicate recall@1 (0..1) to switch (default: ${DEFAULT-VALUE}).")
     double gate;
 
-    @Option(names = "--max-drop", defaultValue = "0.05", paramLabel = "DROP",
-        description = "Most the new model may fall below the current one on --field precision@10, overlay and"
-            + " scene recall@1 (0..1, default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--max-drop",
+        defaultValue = "0.05",
+        paramLabel = "DROP",
+        description =
+            "Most the new model may fall below the current one on --field precision@10, overlay and"
+                + " scene recall@1 (0..1, default: ${DEFAULT-VALUE}).")
     double maxDrop;
 
-    @Option(names = "--field", defaultValue = ShopperChecks.DEFAULT_FIELD,
-        description = "Metadata field whose precision@10 the check compares (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--field",
+        defaultValue = ShopperChecks.DEFAULT_FIELD,
+        description =
+            "Metadata field whose precision@10 the check compares (default: ${DEFAULT-VALUE}).")
     String field;
 
-    @Option(names = "--sample", defaultValue = "100",
+    @Option(
+        names = "--sample",
+        defaultValue = "100",
         description = "Indexed photos the check samples (default: ${DEFAULT-VALUE}).")
     int sample;
 
-    @Option(names = "--drop-old", description = "After the switch, drop the previous model (pipeline, index, topic).")
+    @Option(
+        names = "--drop-old",
+        description = "After the switch, drop the previous model (pipeline, index, topic).")
     boolean dropOld;
 
     @Option(names = "--poll-ms", defaultValue = "500", hidden = true)
     long pollMs;
 
-    @Option(names = "--store", defaultValue = "lucene",
-        description = "lucene: the local mode's (through --gateway); milvus: the distributed mode's (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--store",
+        defaultValue = "lucene",
+        description =
+            "lucene: the local mode's (through --gateway); milvus: the distributed mode's (default: ${DEFAULT-VALUE}).")
     String store;
 
-    @Mixin
-    StageCommands.Common cluster;
+    @Mixin StageCommands.Common cluster;
 
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
       if (!(gate >= 0 && gate <= 1)) {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(), String.format(Locale.ROOT,
-            "--gate must be a recall@1 between 0 and 1, got %s", gate));
+        throw new picocli.CommandLine.ParameterException(
+            spec.commandLine(),
+            String.format(Locale.ROOT, "--gate must be a recall@1 between 0 and 1, got %s", gate));
       }
       if (!(maxDrop >= 0 && maxDrop <= 1)) {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(), String.format(Locale.ROOT,
-            "--max-drop must be between 0 and 1, got %s", maxDrop));
+        throw new picocli.CommandLine.ParameterException(
+            spec.commandLine(),
+            String.format(Locale.ROOT, "--max-drop must be between 0 and 1, got %s", maxDrop));
       }
       AdminClient admin = admin();
       try {
-        String url = URL_SCHEME.matcher(model).matches() && !model.matches("^[a-zA-Z]:\\\\.*")
-            ? model : Path.of(model).toAbsolutePath().normalize().toString();
+        String url =
+            URL_SCHEME.matcher(model).matches() && !model.matches("^[a-zA-Z]:\\\\.*")
+                ? model
+                : Path.of(model).toAbsolutePath().normalize().toString();
         if (!URL_SCHEME.matcher(model).matches() && !Files.exists(Path.of(url))) {
           err.println("No model file at " + url);
           return FAILED;
         }
         if (!StageCommands.isLucene(store)) {
-          return new MilvusReembed(cluster.config(), cluster::ensureTopics, out, err).run(url, name, gate, maxDrop, sample, dropOld, pollMs);
+          return new MilvusReembed(cluster.config(), cluster::ensureTopics, out, err)
+              .run(url, name, gate, maxDrop, sample, dropOld, pollMs);
         }
         var body = JSON.createObjectNode().put("url", url);
         if (name != null) {
           body.put("name", name);
         }
-        JsonNode registered = admin.send("POST", "/v1/admin/models", body.toString(), Duration.ofMinutes(10));
+        JsonNode registered =
+            admin.send("POST", "/v1/admin/models", body.toString(), Duration.ofMinutes(10));
         String modelId = registered.path("modelId").asText();
         String previous = admin.send("GET", "/v1/models", null).path("active").asText(null);
-        out.printf("Model %s (%d-d) registered%s.%n", modelId, registered.path("dimension").asInt(),
-            "catching_up".equals(registered.path("state").asText()) ? "; replaying the catalog through it" : "");
+        out.printf(
+            "Model %s (%d-d) registered%s.%n",
+            modelId,
+            registered.path("dimension").asInt(),
+            "catching_up".equals(registered.path("state").asText())
+                ? "; replaying the catalog through it"
+                : "");
         out.flush();
         if (modelId.equals(previous)) {
           out.println("It is the active model already: nothing to do.");
@@ -190,23 +246,51 @@ final class ModelCommands {
 
         out.printf("Checking %s against %s on %d sampled photos…%n", modelId, previous, sample);
         out.flush();
-        JsonNode check = admin.send("POST", "/v1/admin/models/" + modelId + "/check?sample=" + sample + "&field="
-            + java.net.URLEncoder.encode(field, java.nio.charset.StandardCharsets.UTF_8), null, Duration.ofMinutes(10));
-        if (!ReembedConsole.report(out, err, JSON.treeToValue(check, QualityGate.Result.class), previous, gate,
-            modelId + " keeps following the catalog until you drop it (lookalike drop " + modelId + ").")) {
+        JsonNode check =
+            admin.send(
+                "POST",
+                "/v1/admin/models/"
+                    + modelId
+                    + "/check?sample="
+                    + sample
+                    + "&field="
+                    + java.net.URLEncoder.encode(field, java.nio.charset.StandardCharsets.UTF_8),
+                null,
+                Duration.ofMinutes(10));
+        if (!ReembedConsole.report(
+            out,
+            err,
+            JSON.treeToValue(check, QualityGate.Result.class),
+            previous,
+            gate,
+            modelId
+                + " keeps following the catalog until you drop it (lookalike drop "
+                + modelId
+                + ").")) {
           return GATE_FAILED;
         }
-        ShopperChecks.Result shopper = JSON.treeToValue(check.path("shopper"), ShopperChecks.Result.class);
+        ShopperChecks.Result shopper =
+            JSON.treeToValue(check.path("shopper"), ShopperChecks.Result.class);
         ShopperChecksReport.print(out, shopper, previous);
         String worse = shopper.refusal(maxDrop);
         if (worse != null) {
-          err.printf(Locale.ROOT, "Not switching: %s. %s stays active; %s keeps following the catalog until you drop"
-              + " it (lookalike drop %s).%n", worse, previous, modelId, modelId);
+          err.printf(
+              Locale.ROOT,
+              "Not switching: %s. %s stays active; %s keeps following the catalog until you drop"
+                  + " it (lookalike drop %s).%n",
+              worse,
+              previous,
+              modelId,
+              modelId);
           return GATE_FAILED;
         }
 
-        JsonNode activated = admin.send("POST", "/v1/admin/models/" + modelId + "/activate", null, Duration.ofMinutes(2));
-        out.printf("Switched: searches now use %s (was %s).%n", activated.path("active").asText(), previous);
+        JsonNode activated =
+            admin.send(
+                "POST", "/v1/admin/models/" + modelId + "/activate", null, Duration.ofMinutes(2));
+        out.printf(
+            "Switched: searches now use %s (was %s).%n",
+            activated.path("active").asText(), previous);
         if (dropOld && previous != null) {
           admin.send("DELETE", "/v1/admin/models/" + previous, null, Duration.ofMinutes(2));
           out.printf("Dropped %s.%n", previous);
@@ -220,33 +304,48 @@ final class ModelCommands {
 
     private JsonNode waitUntilCaughtUp(AdminClient admin, String modelId) throws Exception {
       JsonNode[] last = new JsonNode[1];
-      ReembedConsole.follow(() -> {
-        JsonNode progress = admin.send("GET", "/v1/admin/models/" + modelId + "/progress", null);
-        last[0] = progress;
-        return new ReembedConsole.Step(progress.path("done").asLong(), progress.path("total").asLong(),
-            progress.path("lag").asLong(), progress.path("caughtUp").asBoolean());
-      }, pollMs);
+      ReembedConsole.follow(
+          () -> {
+            JsonNode progress =
+                admin.send("GET", "/v1/admin/models/" + modelId + "/progress", null);
+            last[0] = progress;
+            return new ReembedConsole.Step(
+                progress.path("done").asLong(),
+                progress.path("total").asLong(),
+                progress.path("lag").asLong(),
+                progress.path("caughtUp").asBoolean());
+          },
+          pollMs);
       return last[0];
     }
   }
 
-  @Command(name = "models", mixinStandardHelpOptions = true,
-      description = {"Lists the models: the active one, and those catching up or ready.",
-          "Vectors and lag (records left to embed or index) for each."})
+  @Command(
+      name = "models",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Lists the models: the active one, and those catching up or ready.",
+        "Vectors and lag (records left to embed or index) for each."
+      })
   static final class Models extends GatewayOption implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
       try {
         JsonNode models = admin().send("GET", "/v1/models", null);
-        out.printf("%-40s %-12s %5s %9s %7s  %s%n", "MODEL", "STATE", "DIM", "VECTORS", "LAG", "SOURCE");
+        out.printf(
+            "%-40s %-12s %5s %9s %7s  %s%n", "MODEL", "STATE", "DIM", "VECTORS", "LAG", "SOURCE");
         for (JsonNode m : models.path("models")) {
           String url = m.path("url").asText("");
-          out.printf("%-40s %-12s %5d %9d %7d  %s%n", m.path("modelId").asText(), m.path("state").asText(),
-              m.path("dimension").asInt(), m.path("vectors").asLong(), m.path("lag").asLong(),
+          out.printf(
+              "%-40s %-12s %5d %9d %7d  %s%n",
+              m.path("modelId").asText(),
+              m.path("state").asText(),
+              m.path("dimension").asInt(),
+              m.path("vectors").asLong(),
+              m.path("lag").asLong(),
               url.isEmpty() ? "(bundled default)" : url);
         }
         return 0;
@@ -257,16 +356,21 @@ final class ModelCommands {
     }
   }
 
-  @Command(name = "drop", mixinStandardHelpOptions = true,
-      description = {"Drops a model that is not active, and everything it made.",
-          "Stops its embedder and sink; deletes its index, its embeddings topic, its",
-          "embedder's state and consumer groups. The active model cannot be dropped."})
+  @Command(
+      name = "drop",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Drops a model that is not active, and everything it made.",
+        "Stops its embedder and sink; deletes its index, its embeddings topic, its",
+        "embedder's state and consumer groups. The active model cannot be dropped."
+      })
   static final class Drop extends GatewayOption implements Callable<Integer> {
-    @Parameters(paramLabel = "MODEL_ID", description = "The modelId, as `lookalike models` lists it.")
+    @Parameters(
+        paramLabel = "MODEL_ID",
+        description = "The modelId, as `lookalike models` lists it.")
     String modelId;
 
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
@@ -283,7 +387,8 @@ final class ModelCommands {
 
   /** A small JSON client for the admin API; errors carry the gateway's message. */
   static final class AdminClient {
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+        HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final String base;
     private final SecretSource secret;
 
@@ -298,19 +403,30 @@ final class ModelCommands {
     }
 
     /** Quick calls (progress, lists): a gateway that stops answering must not hang the command. */
-    JsonNode send(String method, String path, String json) throws IOException, InterruptedException {
+    JsonNode send(String method, String path, String json)
+        throws IOException, InterruptedException {
       return send(method, path, json, Duration.ofSeconds(30));
     }
 
-    /** @param timeout how long the call may take: registering a model or running the check takes minutes */
-    JsonNode send(String method, String path, String json, Duration timeout) throws IOException, InterruptedException {
-      // The admin API takes JSON on every call that changes something (so no web page can send one).
+    /**
+     * @param timeout how long the call may take: registering a model or running the check takes
+     *     minutes
+     */
+    JsonNode send(String method, String path, String json, Duration timeout)
+        throws IOException, InterruptedException {
+      // The admin API takes JSON on every call that changes something (so no web page can send
+      // one).
       boolean changes = !method.equals("GET");
       String payload = json == null && changes ? "{}" : json;
-      HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout)
-          .method(method, payload == null ? HttpRequest.BodyPublishers.noBody()
-              : HttpRequest.BodyPublishers.ofString(payload))
-          .header("Authorization", "Bearer " + secret.get());
+      HttpRequest.Builder request =
+          HttpRequest.newBuilder(URI.create(base + path))
+              .timeout(timeout)
+              .method(
+                  method,
+                  payload == null
+                      ? HttpRequest.BodyPublishers.noBody()
+                      : HttpRequest.BodyPublishers.ofString(payload))
+              .header("Authorization", "Bearer " + secret.get());
       if (payload != null) {
         request.header("Content-Type", "application/json");
       }
@@ -318,10 +434,19 @@ final class ModelCommands {
       try {
         response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
       } catch (ConnectException e) {
-        throw new Failure("Cannot reach the gateway at " + base + " (is `lookalike local` running?)");
+        throw new Failure(
+            "Cannot reach the gateway at " + base + " (is `lookalike local` running?)");
       } catch (IOException e) {
-        throw new Failure("Lost the gateway at " + base + " during " + method + " " + path + ": " + e
-            + " (run the command again: it resumes)");
+        throw new Failure(
+            "Lost the gateway at "
+                + base
+                + " during "
+                + method
+                + " "
+                + path
+                + ": "
+                + e
+                + " (run the command again: it resumes)");
       }
       JsonNode body;
       try {
@@ -330,8 +455,16 @@ final class ModelCommands {
         body = JSON.createObjectNode().put("error", response.body());
       }
       if (response.statusCode() / 100 != 2) {
-        throw new Failure(method + " " + path + " failed with " + response.statusCode() + " "
-            + body.path("code").asText("") + ": " + body.path("error").asText(response.body()));
+        throw new Failure(
+            method
+                + " "
+                + path
+                + " failed with "
+                + response.statusCode()
+                + " "
+                + body.path("code").asText("")
+                + ": "
+                + body.path("error").asText(response.body()));
       }
       return body;
     }

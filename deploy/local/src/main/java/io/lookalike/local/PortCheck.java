@@ -10,17 +10,23 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Checks, before anything starts, that the ports a command will listen on are free: a port in use then
- * fails in a second with the setting that names it, not after the broker and the model are up.
+ * Checks, before anything starts, that the ports a command will listen on are free: a port in use
+ * then fails in a second with the setting that names it, not after the broker and the model are up.
  */
 final class PortCheck {
 
-  /** A port to listen on and the option or setting that chose it; port 0 (any free one) is never checked. */
+  /**
+   * A port to listen on and the option or setting that chose it; port 0 (any free one) is never
+   * checked.
+   */
   record Port(String setting, String host, int port) {}
 
   private PortCheck() {}
 
-  /** One line per problem, e.g. {@code --port 8080: 127.0.0.1:8080 is already in use}; empty when all are free. */
+  /**
+   * One line per problem, e.g. {@code --port 8080: 127.0.0.1:8080 is already in use}; empty when
+   * all are free.
+   */
   static List<String> problems(List<Port> ports) {
     List<String> problems = new ArrayList<>();
     Map<Integer, Port> seen = new HashMap<>();
@@ -62,12 +68,17 @@ final class PortCheck {
     }
     try (ServerSocket socket = new ServerSocket()) {
       socket.setReuseAddress(true); // as the servers do: a port in TIME_WAIT is free
-      socket.bind(address == null ? new InetSocketAddress(port) : new InetSocketAddress(address, port));
+      socket.bind(
+          address == null ? new InetSocketAddress(port) : new InetSocketAddress(address, port));
       return null;
     } catch (IOException e) {
       String where = (host == null || host.isBlank() ? "*" : host) + ":" + port;
-      return where + " is already in use" + (e.getMessage() == null || e.getMessage().contains("in use") ? ""
-          : " (" + e.getMessage() + ")") + "; choose another or stop what listens there";
+      return where
+          + " is already in use"
+          + (e.getMessage() == null || e.getMessage().contains("in use")
+              ? ""
+              : " (" + e.getMessage() + ")")
+          + "; choose another or stop what listens there";
     }
   }
 }

@@ -1,11 +1,9 @@
 package io.lookalike.local;
 
-import io.lookalike.gateway.AliasFollower;
 import com.sun.net.httpserver.HttpServer;
-import io.lookalike.model.DjlEmbedder;
 import io.lookalike.embedder.EmbedderApp;
-import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.gateway.ActiveModel;
+import io.lookalike.gateway.AliasFollower;
 import io.lookalike.gateway.GatewayConfig;
 import io.lookalike.gateway.GatewayServer;
 import io.lookalike.gateway.HealthCheck;
@@ -14,19 +12,24 @@ import io.lookalike.gateway.SearchService;
 import io.lookalike.gateway.ThumbnailFeeder;
 import io.lookalike.gateway.Thumbnails;
 import io.lookalike.gateway.UrlFetcher;
-import io.lookalike.indexer.EmbeddingSink;
-import io.lookalike.store.lucene.LuceneVectorStore;
-import io.lookalike.store.VectorStore;
-import io.lookalike.store.milvus.MilvusConfig;
-import io.lookalike.store.milvus.MilvusVectorStore;
-import io.lookalike.ingest.FetcherApp;
-import io.lookalike.ingest.FetcherConfig;
 import io.lookalike.image.ImageDownloader;
 import io.lookalike.image.ImageNormaliser;
+import io.lookalike.indexer.EmbeddingSink;
+import io.lookalike.ingest.FetcherApp;
+import io.lookalike.ingest.FetcherConfig;
 import io.lookalike.ingest.KafkaReachability;
+import io.lookalike.ingest.webhook.WebhookConfig;
+import io.lookalike.ingest.webhook.WebhookReceiver;
+import io.lookalike.ingest.webhook.WebhookServer;
+import io.lookalike.model.DjlEmbedder;
+import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.schemas.TopicAdmin;
 import io.lookalike.schemas.Topics;
 import io.lookalike.storage.DataDirLock;
+import io.lookalike.store.VectorStore;
+import io.lookalike.store.lucene.LuceneVectorStore;
+import io.lookalike.store.milvus.MilvusConfig;
+import io.lookalike.store.milvus.MilvusVectorStore;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -43,9 +46,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Supplier;
-import io.lookalike.ingest.webhook.WebhookConfig;
-import io.lookalike.ingest.webhook.WebhookReceiver;
-import io.lookalike.ingest.webhook.WebhookServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.streams.KafkaStreams;
@@ -57,8 +57,8 @@ import picocli.CommandLine.Option;
 
 /**
  * The distributed mode's launchers: each stage of the pipeline in a process of its own, against an
- * existing Kafka cluster ({@code lookalike fetcher|webhook|embedder|indexer|gateway}). Each blocks until Ctrl-C
- * (or SIGTERM) and then stops its stage cleanly.
+ * existing Kafka cluster ({@code lookalike fetcher|webhook|embedder|indexer|gateway}). Each blocks
+ * until Ctrl-C (or SIGTERM) and then stops its stage cleanly.
  */
 public final class StageCommands {
 
@@ -68,25 +68,40 @@ public final class StageCommands {
 
   /** The options every stage takes. */
   static final class Common {
-    @Option(names = {"-b", "--bootstrap-servers"}, defaultValue = "${env:LOOKALIKE_BOOTSTRAP_SERVERS:-localhost:9092}",
+    @Option(
+        names = {"-b", "--bootstrap-servers"},
+        defaultValue = "${env:LOOKALIKE_BOOTSTRAP_SERVERS:-localhost:9092}",
         description = "Kafka brokers (default: ${DEFAULT-VALUE}; env LOOKALIKE_BOOTSTRAP_SERVERS).")
     String bootstrapServers;
 
-    @Option(names = "-D", mapFallbackValue = "",
-        description = "A setting of the stage, e.g. -Dembed.batch.max.size=64 or -Dmilvus.uri=http://milvus:19530.")
+    @Option(
+        names = "-D",
+        mapFallbackValue = "",
+        description =
+            "A setting of the stage, e.g. -Dembed.batch.max.size=64 or -Dmilvus.uri=http://milvus:19530.")
     Map<String, String> settings = new HashMap<>();
 
-    @Option(names = "--create-topics", negatable = true, defaultValue = "true", fallbackValue = "true",
+    @Option(
+        names = "--create-topics",
+        negatable = true,
+        defaultValue = "true",
+        fallbackValue = "true",
         description = "Create the pipeline's topics when missing (default: yes).")
     boolean createTopics;
 
-    @Option(names = "--partitions", defaultValue = "6",
-        description = "Partitions of topics this stage creates: the most instances of a stage that share work "
-            + "(default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--partitions",
+        defaultValue = "6",
+        description =
+            "Partitions of topics this stage creates: the most instances of a stage that share work "
+                + "(default: ${DEFAULT-VALUE}).")
     int partitions;
 
-    @Option(names = "--replication-factor", defaultValue = "3",
-        description = "Replication of topics this stage creates (default: ${DEFAULT-VALUE}; 1 for a one-broker cluster).")
+    @Option(
+        names = "--replication-factor",
+        defaultValue = "3",
+        description =
+            "Replication of topics this stage creates (default: ${DEFAULT-VALUE}; 1 for a one-broker cluster).")
     short replication;
 
     private boolean checked;
@@ -110,7 +125,8 @@ public final class StageCommands {
       if (!createTopics) {
         return;
       }
-      try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+      try (Admin admin =
+          Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
         TopicAdmin.ensureTopics(admin, topics(), partitions, replication, modelIds);
       }
     }
@@ -118,34 +134,50 @@ public final class StageCommands {
 
   /** Options of the stages that have no HTTP server of their own. */
   static final class Metrics {
-    @Option(names = "--metrics-port", defaultValue = "9400",
-        description = "Port of GET /metrics (Prometheus) and GET /health (200 or 503); 0: none (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--metrics-port",
+        defaultValue = "9400",
+        description =
+            "Port of GET /metrics (Prometheus) and GET /health (200 or 503); 0: none (default: ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = "--metrics-bind", defaultValue = "0.0.0.0", description = "Address of that port (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--metrics-bind",
+        defaultValue = "0.0.0.0",
+        description = "Address of that port (default: ${DEFAULT-VALUE}).")
     String bind;
   }
 
-  @Command(name = "fetcher", mixinStandardHelpOptions = true,
-      description = "Runs the image fetcher (catalog.product-events -> catalog.product-images) against a Kafka cluster.")
+  @Command(
+      name = "fetcher",
+      mixinStandardHelpOptions = true,
+      description =
+          "Runs the image fetcher (catalog.product-events -> catalog.product-images) against a Kafka cluster.")
   public static final class Fetcher implements Callable<Integer> {
     @Mixin Common common;
     @Mixin Metrics metrics;
 
     @Override
     public Integer call() throws Exception {
-      return runStage("fetcher", metrics, (registry, stage) -> {
-        common.ensureTopics();
-        FetcherApp app = stage.remember(new FetcherApp(common.config(), registry));
-        app.start();
-        return streamsHealth(() -> app.streams().state());
-      });
+      return runStage(
+          "fetcher",
+          metrics,
+          (registry, stage) -> {
+            common.ensureTopics();
+            FetcherApp app = stage.remember(new FetcherApp(common.config(), registry));
+            app.start();
+            return streamsHealth(() -> app.streams().state());
+          });
     }
   }
 
-  @Command(name = "webhook", mixinStandardHelpOptions = true,
-      description = {"Runs the catalog webhook on its own: POST /v1/events -> catalog.product-events, 202 once Kafka has it.",
-          "Settings: -Dwebhook.port=8081, -Dwebhook.auth=bearer|hmac|none, -Dwebhook.secret=... (see WebhookConfig)."})
+  @Command(
+      name = "webhook",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Runs the catalog webhook on its own: POST /v1/events -> catalog.product-events, 202 once Kafka has it.",
+        "Settings: -Dwebhook.port=8081, -Dwebhook.auth=bearer|hmac|none, -Dwebhook.secret=... (see WebhookConfig)."
+      })
   public static final class Webhook implements Callable<Integer> {
     @Mixin Common common;
     @Mixin Metrics metrics;
@@ -153,126 +185,194 @@ public final class StageCommands {
     @Override
     public Integer call() throws Exception {
       WebhookConfig config = new WebhookConfig(common.config());
-      PortCheck.requireFree(List.of(new PortCheck.Port(WebhookConfig.PORT_CONFIG,
-          config.getString(WebhookConfig.HOST_CONFIG), config.getInt(WebhookConfig.PORT_CONFIG))));
+      PortCheck.requireFree(
+          List.of(
+              new PortCheck.Port(
+                  WebhookConfig.PORT_CONFIG,
+                  config.getString(WebhookConfig.HOST_CONFIG),
+                  config.getInt(WebhookConfig.PORT_CONFIG))));
       try {
-        // Before the port opens: a broker that is not there is one line now, not a 503 on every request.
-        KafkaReachability.check(String.join(",", config.getList(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG)),
-            KafkaReachability.DEFAULT_TIMEOUT, "check --bootstrap-servers");
+        // Before the port opens: a broker that is not there is one line now, not a 503 on every
+        // request.
+        KafkaReachability.check(
+            String.join(",", config.getList(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG)),
+            KafkaReachability.DEFAULT_TIMEOUT,
+            "check --bootstrap-servers");
       } catch (KafkaReachability.UnreachableException e) {
         System.err.println(e.getMessage());
         return 1;
       }
-      return runStage("webhook", metrics, (registry, stage) -> {
-        common.ensureTopics();
-        WebhookServer server = stage.remember(new WebhookServer(config, new WebhookReceiver(config, registry)));
-        int port = server.start();
-        System.out.println("Lookalike webhook on port " + port + " (POST /v1/events)");
-        return () -> HealthCheck.Status.up("listening on port " + port);
-      });
+      return runStage(
+          "webhook",
+          metrics,
+          (registry, stage) -> {
+            common.ensureTopics();
+            WebhookServer server =
+                stage.remember(new WebhookServer(config, new WebhookReceiver(config, registry)));
+            int port = server.start();
+            System.out.println("Lookalike webhook on port " + port + " (POST /v1/events)");
+            return () -> HealthCheck.Status.up("listening on port " + port);
+          });
     }
   }
 
-  @Command(name = "embedder", mixinStandardHelpOptions = true,
-      description = {"Runs the embedder of one model (catalog.product-images -> catalog.image-embeddings.<modelId>);",
-          "on a GPU node when DJL finds CUDA. Run one per model; instances of one model share its partitions."})
+  @Command(
+      name = "embedder",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Runs the embedder of one model (catalog.product-images -> catalog.image-embeddings.<modelId>);",
+        "on a GPU node when DJL finds CUDA. Run one per model; instances of one model share its partitions."
+      })
   public static final class Embedder implements Callable<Integer> {
     @Mixin Common common;
     @Mixin Metrics metrics;
 
-    @Option(names = "--model", description = "TorchScript model URL or path (default: the bundled MobileNetV2 features model).")
+    @Option(
+        names = "--model",
+        description =
+            "TorchScript model URL or path (default: the bundled MobileNetV2 features model).")
     String model;
 
     @Override
     public Integer call() throws Exception {
-      return runStage("embedder", metrics, (registry, stage) -> {
-        Map<String, Object> config = common.config();
-        if (model != null) {
-          config.put(EmbeddingModelConfig.URL_CONFIG, model);
-        }
-        DjlEmbedder embedder = stage.remember(config.containsKey(EmbeddingModelConfig.URL_CONFIG)
-            ? DjlEmbedder.load(EmbeddingModelConfig.from(config)) : DjlEmbedder.loadDefault());
-        String modelId = embedder.model().modelId();
-        common.ensureTopics(modelId);
-        EmbedderApp app = stage.remember(new EmbedderApp(config, embedder, registry));
-        app.start();
-        log.info("Embedding with model {} ({} dimensions)", modelId, embedder.model().dimension());
-        return streamsHealth(() -> app.streams().state());
-      });
+      return runStage(
+          "embedder",
+          metrics,
+          (registry, stage) -> {
+            Map<String, Object> config = common.config();
+            if (model != null) {
+              config.put(EmbeddingModelConfig.URL_CONFIG, model);
+            }
+            DjlEmbedder embedder =
+                stage.remember(
+                    config.containsKey(EmbeddingModelConfig.URL_CONFIG)
+                        ? DjlEmbedder.load(EmbeddingModelConfig.from(config))
+                        : DjlEmbedder.loadDefault());
+            String modelId = embedder.model().modelId();
+            common.ensureTopics(modelId);
+            EmbedderApp app = stage.remember(new EmbedderApp(config, embedder, registry));
+            app.start();
+            log.info(
+                "Embedding with model {} ({} dimensions)", modelId, embedder.model().dimension());
+            return streamsHealth(() -> app.streams().state());
+          });
     }
   }
 
-  @Command(name = "indexer", mixinStandardHelpOptions = true,
-      description = {"Runs the indexer of one model without Kafka Connect (catalog.image-embeddings.<modelId> -> store).",
-          "With Kafka Connect, install the lookalike-indexer-sink plugin instead (deploy/compose/connect-sink.json)."})
+  @Command(
+      name = "indexer",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Runs the indexer of one model without Kafka Connect (catalog.image-embeddings.<modelId> -> store).",
+        "With Kafka Connect, install the lookalike-indexer-sink plugin instead (deploy/compose/connect-sink.json)."
+      })
   public static final class Indexer implements Callable<Integer> {
     @Mixin Common common;
     @Mixin Metrics metrics;
 
-    @Option(names = "--store", defaultValue = "milvus", description = "milvus or lucene (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--store",
+        defaultValue = "milvus",
+        description = "milvus or lucene (default: ${DEFAULT-VALUE}).")
     String store;
 
-    @Option(names = "--model-id", required = true, description = "The model whose embeddings to index, e.g. mobilenet_v2_3f9a1c2e.")
+    @Option(
+        names = "--model-id",
+        required = true,
+        description = "The model whose embeddings to index, e.g. mobilenet_v2_3f9a1c2e.")
     String modelId;
 
     @Option(names = "--dimension", required = true, description = "Its vector dimension.")
     int dimension;
 
-    @Option(names = "--data-dir", defaultValue = "data", description = "With --store lucene: where the index lives (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--data-dir",
+        defaultValue = "data",
+        description = "With --store lucene: where the index lives (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
-    @Option(names = "--activate", description = "With --store milvus: point milvus.alias at this model's collection once started.")
+    @Option(
+        names = "--activate",
+        description =
+            "With --store milvus: point milvus.alias at this model's collection once started.")
     boolean activate;
 
     @Override
     public Integer call() throws Exception {
-      return runStage("indexer", metrics, (registry, stage) -> {
-        common.ensureTopics(modelId);
-        if (isLucene(store)) {
-          // One writer per index directory, refused with the holder's PID (Lucene's own lock names none).
-          stage.remember(DataDirLock.acquire(dataDir.resolve(modelId)));
-        }
-        VectorStore vectors = stage.remember(openStore(store, common.settings, dataDir, modelId, dimension));
-        if (activate && vectors instanceof MilvusVectorStore milvus) {
-          milvus.activate();
-        }
-        EmbeddingSink sink = stage.remember(new EmbeddingSink(common.config(), vectors, registry));
-        sink.start();
-        return () -> {
-          long lag = sink.lag();
-          return lag < 0 ? HealthCheck.Status.down("cannot read the lag of " + sink.topic())
-              : HealthCheck.Status.up("lag " + lag);
-        };
-      });
+      return runStage(
+          "indexer",
+          metrics,
+          (registry, stage) -> {
+            common.ensureTopics(modelId);
+            if (isLucene(store)) {
+              // One writer per index directory, refused with the holder's PID (Lucene's own lock
+              // names none).
+              stage.remember(DataDirLock.acquire(dataDir.resolve(modelId)));
+            }
+            VectorStore vectors =
+                stage.remember(openStore(store, common.settings, dataDir, modelId, dimension));
+            if (activate && vectors instanceof MilvusVectorStore milvus) {
+              milvus.activate();
+            }
+            EmbeddingSink sink =
+                stage.remember(new EmbeddingSink(common.config(), vectors, registry));
+            sink.start();
+            return () -> {
+              long lag = sink.lag();
+              return lag < 0
+                  ? HealthCheck.Status.down("cannot read the lag of " + sink.topic())
+                  : HealthCheck.Status.up("lag " + lag);
+            };
+          });
     }
   }
 
-  @Command(name = "gateway", mixinStandardHelpOptions = true,
-      description = {"Runs the query gateway (HTTP search API and web page).",
-          "--store milvus searches the collection behind milvus.alias and follows the alias: when it moves to another",
-          "model's collection (lookalike reembed --store milvus), the gateway loads that model (URL from the",
-          "collection's property lookalike.model.url) and switches embedder and collection in one step, checked every",
-          "-Dgateway.alias.refresh.ms (default 2000). --store lucene keeps an index of its own in",
-          "--data-dir, fed from the embeddings topic by a consumer group of its own (one per gateway instance)."})
+  @Command(
+      name = "gateway",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Runs the query gateway (HTTP search API and web page).",
+        "--store milvus searches the collection behind milvus.alias and follows the alias: when it moves to another",
+        "model's collection (lookalike reembed --store milvus), the gateway loads that model (URL from the",
+        "collection's property lookalike.model.url) and switches embedder and collection in one step, checked every",
+        "-Dgateway.alias.refresh.ms (default 2000). --store lucene keeps an index of its own in",
+        "--data-dir, fed from the embeddings topic by a consumer group of its own (one per gateway instance)."
+      })
   public static final class Gateway implements Callable<Integer> {
     @Mixin Common common;
 
-    @Option(names = "--store", defaultValue = "milvus", description = "milvus or lucene (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--store",
+        defaultValue = "milvus",
+        description = "milvus or lucene (default: ${DEFAULT-VALUE}).")
     String store;
 
-    @Option(names = "--model", description = "TorchScript model URL or path: must be the model of the index searched "
-        + "(default: the bundled MobileNetV2 features model); with --store milvus, only for collections that name no "
-        + "model of their own.")
+    @Option(
+        names = "--model",
+        description =
+            "TorchScript model URL or path: must be the model of the index searched "
+                + "(default: the bundled MobileNetV2 features model); with --store milvus, only for collections that name no "
+                + "model of their own.")
     String model;
 
-    @Option(names = "--port", defaultValue = "8080", description = "HTTP port (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--port",
+        defaultValue = "8080",
+        description = "HTTP port (default: ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = "--bind", defaultValue = "0.0.0.0", description = "Bind address (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--bind",
+        defaultValue = "0.0.0.0",
+        description = "Bind address (default: ${DEFAULT-VALUE}).")
     String bind;
 
-    @Option(names = "--data-dir", defaultValue = "data", description = "Where result thumbnails are kept and, with --store lucene, "
-        + "its index lives (default: ${DEFAULT-VALUE}).")
+    @Option(
+        names = "--data-dir",
+        defaultValue = "data",
+        description =
+            "Where result thumbnails are kept and, with --store lucene, "
+                + "its index lives (default: ${DEFAULT-VALUE}).")
     Path dataDir;
 
     @Override
@@ -290,15 +390,24 @@ public final class StageCommands {
         String searching;
         EmbeddingSink sink = null;
         if (isLucene(store)) {
-          DjlEmbedder embedder = remember(resources, config.containsKey(EmbeddingModelConfig.URL_CONFIG)
-              ? DjlEmbedder.load(EmbeddingModelConfig.from(config)) : DjlEmbedder.loadDefault());
+          DjlEmbedder embedder =
+              remember(
+                  resources,
+                  config.containsKey(EmbeddingModelConfig.URL_CONFIG)
+                      ? DjlEmbedder.load(EmbeddingModelConfig.from(config))
+                      : DjlEmbedder.loadDefault());
           String modelId = embedder.model().modelId();
           common.ensureTopics(modelId);
           remember(resources, DataDirLock.acquire(dataDir.resolve(modelId)));
-          VectorStore vectors = remember(resources, LuceneVectorStore.open(dataDir.resolve(modelId), modelId,
-              embedder.model().dimension()));
+          VectorStore vectors =
+              remember(
+                  resources,
+                  LuceneVectorStore.open(
+                      dataDir.resolve(modelId), modelId, embedder.model().dimension()));
           Map<String, Object> sinkConfig = new HashMap<>(config);
-          sinkConfig.putIfAbsent("group.id", "lookalike-gateway-" + modelId + "-" + InetAddress.getLocalHost().getHostName());
+          sinkConfig.putIfAbsent(
+              "group.id",
+              "lookalike-gateway-" + modelId + "-" + InetAddress.getLocalHost().getHostName());
           sink = remember(resources, new EmbeddingSink(sinkConfig, vectors, registry));
           sink.start();
           ActiveModel fixed = new ActiveModel(embedder, vectors);
@@ -307,34 +416,56 @@ public final class StageCommands {
         } else {
           AliasFollower follower = remember(resources, new AliasFollower(config));
           active = follower;
-          searching = "Milvus alias " + new MilvusConfig(common.settings).alias() + " (model "
-              + follower.get().modelId() + ", followed every "
-              + new GatewayConfig(config).aliasRefreshMs() + " ms)";
+          searching =
+              "Milvus alias "
+                  + new MilvusConfig(common.settings).alias()
+                  + " (model "
+                  + follower.get().modelId()
+                  + ", followed every "
+                  + new GatewayConfig(config).aliasRefreshMs()
+                  + " ms)";
         }
         Map<String, Object> gatewayProps = new HashMap<>(config);
         gatewayProps.put(GatewayConfig.PORT_CONFIG, Integer.toString(port));
         gatewayProps.put(GatewayConfig.HOST_CONFIG, bind);
         GatewayConfig gatewayConfig = new GatewayConfig(gatewayProps);
         FetcherConfig fetcherConfig = new FetcherConfig(common.settings);
-        SearchService search = new SearchService(active,
-            PhotoValidator.of(ImageNormaliser.from(fetcherConfig)), UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
-            gatewayConfig);
+        SearchService search =
+            new SearchService(
+                active,
+                PhotoValidator.of(ImageNormaliser.from(fetcherConfig)),
+                UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
+                gatewayConfig);
         Thumbnails thumbnails = new Thumbnails(dataDir.resolve("thumbnails"));
-        remember(resources, new ThumbnailFeeder(common.bootstrapServers, common.topics().productImages(), thumbnails)
-            .start());
-        GatewayServer gateway = remember(resources, new GatewayServer(gatewayConfig, search, registry)
-            .thumbnails(thumbnails));
+        remember(
+            resources,
+            new ThumbnailFeeder(
+                    common.bootstrapServers, common.topics().productImages(), thumbnails)
+                .start());
+        GatewayServer gateway =
+            remember(
+                resources,
+                new GatewayServer(gatewayConfig, search, registry).thumbnails(thumbnails));
         if (sink != null) {
           EmbeddingSink feeding = sink;
-          gateway.addHealthCheck("indexer", () -> {
-            long lag = feeding.lag();
-            return lag < 0 ? HealthCheck.Status.down("cannot read the lag of " + feeding.topic())
-                : HealthCheck.Status.up("lag " + lag);
-          });
+          gateway.addHealthCheck(
+              "indexer",
+              () -> {
+                long lag = feeding.lag();
+                return lag < 0
+                    ? HealthCheck.Status.down("cannot read the lag of " + feeding.topic())
+                    : HealthCheck.Status.up("lag " + lag);
+              });
         }
         int bound = gateway.start();
-        System.out.println("Lookalike gateway on http://" + bind + ":" + bound + "/ searching " + searching
-            + " (Ctrl-C to stop)");
+        System.out.println(
+            "Lookalike gateway on http://"
+                + bind
+                + ":"
+                + bound
+                + "/ searching "
+                + searching
+                + " (Ctrl-C to stop)");
         awaitShutdown("gateway", resources);
         return 0;
       } catch (Exception e) {
@@ -351,8 +482,10 @@ public final class StageCommands {
     return store.equalsIgnoreCase("lucene");
   }
 
-  static VectorStore openStore(String store, Map<String, String> settings, Path dataDir, String modelId, int dimension) {
-    return isLucene(store) ? LuceneVectorStore.open(dataDir.resolve(modelId), modelId, dimension)
+  static VectorStore openStore(
+      String store, Map<String, String> settings, Path dataDir, String modelId, int dimension) {
+    return isLucene(store)
+        ? LuceneVectorStore.open(dataDir.resolve(modelId), modelId, dimension)
         : MilvusVectorStore.open(new MilvusConfig(settings), modelId, dimension);
   }
 
@@ -375,7 +508,8 @@ public final class StageCommands {
 
   static int runStage(String name, Metrics metrics, StageStarter starter) throws Exception {
     if (metrics.port > 0) {
-      PortCheck.requireFree(List.of(new PortCheck.Port("--metrics-port", metrics.bind, metrics.port)));
+      PortCheck.requireFree(
+          List.of(new PortCheck.Port("--metrics-port", metrics.bind, metrics.port)));
     }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Stage stage = new Stage();
@@ -383,16 +517,32 @@ public final class StageCommands {
       HealthCheck health = starter.start(registry, stage);
       if (metrics.port > 0) {
         HttpServer server = HttpServer.create(new InetSocketAddress(metrics.bind, metrics.port), 0);
-        server.createContext("/metrics", exchange -> respond(exchange, 200, registry.scrape(),
-            "text/plain; version=0.0.4; charset=utf-8"));
-        server.createContext("/health", exchange -> {
-          HealthCheck.Status status = health.check();
-          respond(exchange, status.up() ? 200 : 503, "{\"status\":\"" + (status.up() ? "UP" : "DOWN")
-              + "\",\"detail\":\"" + status.detail().replace("\"", "'") + "\"}", "application/json");
-        });
+        server.createContext(
+            "/metrics",
+            exchange ->
+                respond(
+                    exchange, 200, registry.scrape(), "text/plain; version=0.0.4; charset=utf-8"));
+        server.createContext(
+            "/health",
+            exchange -> {
+              HealthCheck.Status status = health.check();
+              respond(
+                  exchange,
+                  status.up() ? 200 : 503,
+                  "{\"status\":\""
+                      + (status.up() ? "UP" : "DOWN")
+                      + "\",\"detail\":\""
+                      + status.detail().replace("\"", "'")
+                      + "\"}",
+                  "application/json");
+            });
         server.start();
         stage.remember(() -> server.stop(1));
-        log.info("{}: metrics and health on http://{}:{}/", name, metrics.bind, server.getAddress().getPort());
+        log.info(
+            "{}: metrics and health on http://{}:{}/",
+            name,
+            metrics.bind,
+            server.getAddress().getPort());
       }
       System.out.println("Lookalike " + name + " running (Ctrl-C to stop)");
       awaitShutdown(name, stage.resources);
@@ -403,7 +553,8 @@ public final class StageCommands {
     }
   }
 
-  private static void respond(com.sun.net.httpserver.HttpExchange exchange, int status, String body, String type)
+  private static void respond(
+      com.sun.net.httpserver.HttpExchange exchange, int status, String body, String type)
       throws IOException {
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
     exchange.getResponseHeaders().set("Content-Type", type);
@@ -417,7 +568,9 @@ public final class StageCommands {
   static HealthCheck streamsHealth(Supplier<KafkaStreams.State> state) {
     return () -> {
       KafkaStreams.State now = state.get();
-      return now.isRunningOrRebalancing() ? HealthCheck.Status.up(now.name()) : HealthCheck.Status.down(now.name());
+      return now.isRunningOrRebalancing()
+          ? HealthCheck.Status.up(now.name())
+          : HealthCheck.Status.down(now.name());
     };
   }
 
@@ -427,13 +580,18 @@ public final class StageCommands {
   }
 
   /** Blocks until the JVM is asked to stop, then closes the stage's resources in reverse order. */
-  private static void awaitShutdown(String name, Deque<AutoCloseable> resources) throws InterruptedException {
+  private static void awaitShutdown(String name, Deque<AutoCloseable> resources)
+      throws InterruptedException {
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      log.info("Stopping the {}", name);
-      closeAll(resources);
-      stopped.countDown();
-    }, "lookalike-" + name + "-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  log.info("Stopping the {}", name);
+                  closeAll(resources);
+                  stopped.countDown();
+                },
+                "lookalike-" + name + "-shutdown"));
     stopped.await();
   }
 

@@ -8,7 +8,8 @@ import picocli.CommandLine;
 
 /**
  * How a command that fails is reported: one line per problem (the setting and the value, from a
- * {@link ConfigException} or a {@link StartupException}), the stack trace only with {@code --verbose}.
+ * {@link ConfigException} or a {@link StartupException}), the stack trace only with {@code
+ * --verbose}.
  */
 final class StartupErrors implements CommandLine.IExecutionExceptionHandler {
 
@@ -21,11 +22,13 @@ final class StartupErrors implements CommandLine.IExecutionExceptionHandler {
   }
 
   @Override
-  public int handleExecutionException(Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
+  public int handleExecutionException(
+      Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
     PrintWriter err = commandLine.getErr();
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof io.lookalike.storage.DataDirLock.HeldException held) {
-        // Another instance owns the data directory: its one line is the whole story (and the exit code says so).
+        // Another instance owns the data directory: its one line is the whole story (and the exit
+        // code says so).
         err.println(held.getMessage());
         err.flush();
         return io.lookalike.storage.DataDirLock.HeldException.EXIT_CODE;
@@ -44,7 +47,10 @@ final class StartupErrors implements CommandLine.IExecutionExceptionHandler {
     return EXIT_CODE;
   }
 
-  /** Whether the failure is a wrong setting or a start-up check, whose lines say all there is to say. */
+  /**
+   * Whether the failure is a wrong setting or a start-up check, whose lines say all there is to
+   * say.
+   */
   private static boolean namesTheSetting(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof StartupException || t instanceof ConfigException) {
@@ -70,12 +76,14 @@ final class StartupErrors implements CommandLine.IExecutionExceptionHandler {
       root = root.getCause();
     }
     String top = message(e);
-    lines.add(root == e || message(root).equals(top) ? top : top + " (cause: " + message(root) + ")");
+    lines.add(
+        root == e || message(root).equals(top) ? top : top + " (cause: " + message(root) + ")");
     return lines;
   }
 
   private static String message(Throwable t) {
-    return t.getMessage() == null || t.getMessage().isBlank() ? t.getClass().getSimpleName()
+    return t.getMessage() == null || t.getMessage().isBlank()
+        ? t.getClass().getSimpleName()
         : t.getMessage().lines().findFirst().orElse("").strip();
   }
 }

@@ -2,7 +2,10 @@ package io.lookalike.local;
 
 import java.util.List;
 
-/** A command cannot start; each problem is one line for the operator, naming the setting and the value. */
+/**
+ * A command cannot start; each problem is one line for the operator, naming the setting and the
+ * value.
+ */
 final class StartupException extends RuntimeException {
 
   private final List<String> problems;

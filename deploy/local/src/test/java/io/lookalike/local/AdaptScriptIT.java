@@ -20,22 +20,22 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * models/train/adapt.py trains a few steps on a few real photos with Debian's torch, the loss falls, and
- * the TorchScript file it writes loads in the embedder and gives unit vectors of the head's size.
- * Skipped where /usr/bin/python3 has no torch (.ci/run installs it).
+ * models/train/adapt.py trains a few steps on a few real photos with Debian's torch, the loss
+ * falls, and the TorchScript file it writes loads in the embedder and gives unit vectors of the
+ * head's size. Skipped where /usr/bin/python3 has no torch (.ci/run installs it).
  */
 class AdaptScriptIT {
 
   private static final Path PYTHON = Path.of("/usr/bin/python3");
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   @Test
   void shouldTrainAHeadWhoseLossFallsAndWhoseModelLoadsInTheEmbedder() throws Exception {
     assumeTrue(hasTorch(), "/usr/bin/python3 with torch, torchvision and PIL is needed");
     Path images = dir.resolve("images");
-    List<Photo> photos = SampleImages.photos("train", 12); // round-robin: 10 classes, 2 with two photos
+    List<Photo> photos =
+        SampleImages.photos("train", 12); // round-robin: 10 classes, 2 with two photos
     for (Photo photo : photos) {
       Path label = Files.createDirectories(images.resolve(photo.category()));
       Files.copy(photo.path(), label.resolve(photo.path().getFileName()));
@@ -43,9 +43,24 @@ class AdaptScriptIT {
     Path out = dir.resolve("adapted.pt");
     Path repo = Path.of(System.getProperty("lookalike.repo.dir", ".."));
 
-    Process process = new ProcessBuilder(PYTHON.toString(), repo.resolve("models/train/adapt.py").toString(),
-        "--images", images.toString(), "--out", out.toString(), "--steps", "40", "--views", "3", "--dim", "32",
-        "--log-every", "10").redirectErrorStream(true).start();
+    Process process =
+        new ProcessBuilder(
+                PYTHON.toString(),
+                repo.resolve("models/train/adapt.py").toString(),
+                "--images",
+                images.toString(),
+                "--out",
+                out.toString(),
+                "--steps",
+                "40",
+                "--views",
+                "3",
+                "--dim",
+                "32",
+                "--log-every",
+                "10")
+            .redirectErrorStream(true)
+            .start();
     String log = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(process.waitFor(5, TimeUnit.MINUTES)).isTrue();
     System.out.println(log);
@@ -70,8 +85,10 @@ class AdaptScriptIT {
     if (!Files.isExecutable(PYTHON)) {
       return false;
     }
-    Process p = new ProcessBuilder(PYTHON.toString(), "-c", "import torch, torchvision, PIL")
-        .redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder(PYTHON.toString(), "-c", "import torch, torchvision, PIL")
+            .redirectErrorStream(true)
+            .start();
     p.getInputStream().readAllBytes();
     return p.waitFor(2, TimeUnit.MINUTES) && p.exitValue() == 0;
   }

@@ -26,9 +26,10 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * The attacks on the local mode's admin API seen in the field, each over a real socket: a web page's
- * cross-origin POST without a body, a text/plain body, a foreign Host (DNS rebinding), a huge check sample,
- * and a model path that fails to load; none may succeed, and no error may show a server path.
+ * The attacks on the local mode's admin API seen in the field, each over a real socket: a web
+ * page's cross-origin POST without a body, a text/plain body, a foreign Host (DNS rebinding), a
+ * huge check sample, and a model path that fails to load; none may succeed, and no error may show a
+ * server path.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class AdminApiIT {
@@ -43,8 +44,20 @@ class AdminApiIT {
   @BeforeAll
   void startLocalMode(@TempDir Path tmp) throws Exception {
     data = tmp.resolve("data");
-    local = new LocalMode(new LocalMode.Options(data, "127.0.0.1", freePort(), freePort(), 0,
-        "127.0.0.1", null, 1, false, Map.of())).start();
+    local =
+        new LocalMode(
+                new LocalMode.Options(
+                    data,
+                    "127.0.0.1",
+                    freePort(),
+                    freePort(),
+                    0,
+                    "127.0.0.1",
+                    null,
+                    1,
+                    false,
+                    Map.of()))
+            .start();
     secret = Files.readString(data.resolve(LocalMode.ADMIN_SECRET_FILE)).strip();
     active = local.store().modelId();
   }
@@ -59,19 +72,25 @@ class AdminApiIT {
   @Test
   void shouldKeepTheGeneratedSecretOwnerOnly() throws Exception {
     assertThat(secret).hasSizeGreaterThanOrEqualTo(32);
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve(LocalMode.ADMIN_SECRET_FILE))))
+    assertThat(
+            PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(data.resolve(LocalMode.ADMIN_SECRET_FILE))))
         .isEqualTo("rw-------");
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("webhook.secret"))))
+    assertThat(
+            PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(data.resolve("webhook.secret"))))
         .isEqualTo("rw-------");
   }
 
   @Test
   void shouldAnswerTheRightfulCallerOnly() throws Exception {
-    Response ok = call("GET", "/v1/admin/models", Map.of("Authorization", "Bearer " + secret), null);
+    Response ok =
+        call("GET", "/v1/admin/models", Map.of("Authorization", "Bearer " + secret), null);
     assertThat(ok.status).as(ok.body).isEqualTo(200);
 
     Response none = call("GET", "/v1/admin/models", Map.of(), null);
-    Response wrong = call("GET", "/v1/admin/models", Map.of("Authorization", "Bearer " + secret + "x"), null);
+    Response wrong =
+        call("GET", "/v1/admin/models", Map.of("Authorization", "Bearer " + secret + "x"), null);
     assertThat(none.status).isEqualTo(401);
     assertThat(none.code()).isEqualTo("unauthorized");
     assertThat(wrong.status).isEqualTo(401);
@@ -80,14 +99,37 @@ class AdminApiIT {
   @Test
   void shouldRefuseACrossOriginPostWithoutBodyAndKeepTheActiveModel() throws Exception {
     // A page on https://evil.example posts a "simple" request: no body, so no preflight
-    Response anonymous = call("POST", "/v1/admin/models/" + active + "/activate",
-        Map.of("Origin", "https://evil.example"), null);
+    Response anonymous =
+        call(
+            "POST",
+            "/v1/admin/models/" + active + "/activate",
+            Map.of("Origin", "https://evil.example"),
+            null);
     // even should it have learnt the secret
-    Response withSecret = call("POST", "/v1/admin/models/" + active + "/activate",
-        Map.of("Origin", "https://evil.example", "Authorization", "Bearer " + secret,
-            "Content-Type", "application/json"), "{}");
-    Response sandboxed = call("POST", "/v1/admin/models/" + active + "/activate",
-        Map.of("Origin", "null", "Authorization", "Bearer " + secret, "Content-Type", "application/json"), "{}");
+    Response withSecret =
+        call(
+            "POST",
+            "/v1/admin/models/" + active + "/activate",
+            Map.of(
+                "Origin",
+                "https://evil.example",
+                "Authorization",
+                "Bearer " + secret,
+                "Content-Type",
+                "application/json"),
+            "{}");
+    Response sandboxed =
+        call(
+            "POST",
+            "/v1/admin/models/" + active + "/activate",
+            Map.of(
+                "Origin",
+                "null",
+                "Authorization",
+                "Bearer " + secret,
+                "Content-Type",
+                "application/json"),
+            "{}");
 
     assertThat(anonymous.status).isEqualTo(403);
     assertThat(anonymous.code()).isEqualTo("cross_origin");
@@ -101,11 +143,28 @@ class AdminApiIT {
     int models = local.pipelines().modelIds().size();
     String model = "{\"url\": \"" + data.resolve("next.pt") + "\"}";
 
-    Response plain = call("POST", "/v1/admin/models",
-        Map.of("Authorization", "Bearer " + secret, "Content-Type", "text/plain"), model);
-    Response form = call("POST", "/v1/admin/models/" + active + "/activate",
-        Map.of("Authorization", "Bearer " + secret, "Content-Type", "application/x-www-form-urlencoded"), "a=b");
-    Response untyped = call("DELETE", "/v1/admin/models/" + active, Map.of("Authorization", "Bearer " + secret), null);
+    Response plain =
+        call(
+            "POST",
+            "/v1/admin/models",
+            Map.of("Authorization", "Bearer " + secret, "Content-Type", "text/plain"),
+            model);
+    Response form =
+        call(
+            "POST",
+            "/v1/admin/models/" + active + "/activate",
+            Map.of(
+                "Authorization",
+                "Bearer " + secret,
+                "Content-Type",
+                "application/x-www-form-urlencoded"),
+            "a=b");
+    Response untyped =
+        call(
+            "DELETE",
+            "/v1/admin/models/" + active,
+            Map.of("Authorization", "Bearer " + secret),
+            null);
 
     assertThat(plain.status).isEqualTo(415);
     assertThat(plain.code()).isEqualTo("unsupported_type");
@@ -117,23 +176,41 @@ class AdminApiIT {
   @Test
   void shouldRefuseAForeignHostHeader() throws Exception {
     // DNS rebinding: evil.example now resolves to 127.0.0.1, and the page reads the answer
-    Response rebound = call("GET", "/v1/admin/models",
-        Map.of("Host", "evil.example:" + local.gatewayPort(), "Authorization", "Bearer " + secret), null);
-    Response missing = call("GET", "/v1/admin/models", Map.of("Host", "", "Authorization", "Bearer " + secret), null);
+    Response rebound =
+        call(
+            "GET",
+            "/v1/admin/models",
+            Map.of(
+                "Host", "evil.example:" + local.gatewayPort(), "Authorization", "Bearer " + secret),
+            null);
+    Response missing =
+        call(
+            "GET",
+            "/v1/admin/models",
+            Map.of("Host", "", "Authorization", "Bearer " + secret),
+            null);
 
     assertThat(rebound.status).isEqualTo(421);
     assertThat(rebound.code()).isEqualTo("misdirected");
     assertThat(rebound.body).doesNotContain(active);
     assertThat(missing.status).isIn(400, 421);
-    Response localhost = call("GET", "/v1/admin/models",
-        Map.of("Host", "localhost:" + local.gatewayPort(), "Authorization", "Bearer " + secret), null);
+    Response localhost =
+        call(
+            "GET",
+            "/v1/admin/models",
+            Map.of("Host", "localhost:" + local.gatewayPort(), "Authorization", "Bearer " + secret),
+            null);
     assertThat(localhost.status).isEqualTo(200);
   }
 
   @Test
   void shouldCapTheSampleOfAQualityCheck() throws Exception {
-    Response huge = call("POST", "/v1/admin/models/" + active + "/check?sample=10000",
-        Map.of("Authorization", "Bearer " + secret, "Content-Type", "application/json"), "{}");
+    Response huge =
+        call(
+            "POST",
+            "/v1/admin/models/" + active + "/check?sample=10000",
+            Map.of("Authorization", "Bearer " + secret, "Content-Type", "application/json"),
+            "{}");
 
     assertThat(huge.status).isEqualTo(400);
     assertThat(huge.json().get("error").asText()).contains("between 1 and 1000");
@@ -147,17 +224,33 @@ class AdminApiIT {
     new Random(7).nextBytes(noise);
     Files.write(garbage, noise);
 
-    Response missing = call("POST", "/v1/admin/models", Map.of("Authorization", "Bearer " + secret,
-        "Content-Type", "application/json"), "{\"url\": \"" + data.resolve("missing.pt") + "\"}");
-    Response broken = call("POST", "/v1/admin/models", Map.of("Authorization", "Bearer " + secret,
-        "Content-Type", "application/json"), "{\"url\": \"" + garbage + "\"}");
-    Response badJson = call("POST", "/v1/admin/models", Map.of("Authorization", "Bearer " + secret,
-        "Content-Type", "application/json"), "{\"url\": ");
+    Response missing =
+        call(
+            "POST",
+            "/v1/admin/models",
+            Map.of("Authorization", "Bearer " + secret, "Content-Type", "application/json"),
+            "{\"url\": \"" + data.resolve("missing.pt") + "\"}");
+    Response broken =
+        call(
+            "POST",
+            "/v1/admin/models",
+            Map.of("Authorization", "Bearer " + secret, "Content-Type", "application/json"),
+            "{\"url\": \"" + garbage + "\"}");
+    Response badJson =
+        call(
+            "POST",
+            "/v1/admin/models",
+            Map.of("Authorization", "Bearer " + secret, "Content-Type", "application/json"),
+            "{\"url\": ");
 
     for (Response r : new Response[] {missing, broken, badJson}) {
       assertThat(r.status).as(r.body).isEqualTo(400);
-      assertThat(r.body).doesNotContain(data.toString()).doesNotContain(data.toRealPath().toString())
-          .doesNotContain("garbage.pt").doesNotContain("missing.pt").doesNotContain(System.getProperty("user.home"));
+      assertThat(r.body)
+          .doesNotContain(data.toString())
+          .doesNotContain(data.toRealPath().toString())
+          .doesNotContain("garbage.pt")
+          .doesNotContain("missing.pt")
+          .doesNotContain(System.getProperty("user.home"));
     }
     assertThat(broken.code()).isEqualTo("bad_model");
   }
@@ -165,10 +258,24 @@ class AdminApiIT {
   @Test
   void shouldRefuseTheWebhookFromAWebPage() throws Exception {
     String webhookSecret = Files.readString(data.resolve("webhook.secret")).strip();
-    Response page = call("POST", "/v1/events", Map.of("Origin", "https://evil.example",
-        "Content-Type", "application/json", "Authorization", "Bearer " + webhookSecret), "[]");
-    Response plain = call("POST", "/v1/events", Map.of("Content-Type", "text/plain",
-        "Authorization", "Bearer " + webhookSecret), "[]");
+    Response page =
+        call(
+            "POST",
+            "/v1/events",
+            Map.of(
+                "Origin",
+                "https://evil.example",
+                "Content-Type",
+                "application/json",
+                "Authorization",
+                "Bearer " + webhookSecret),
+            "[]");
+    Response plain =
+        call(
+            "POST",
+            "/v1/events",
+            Map.of("Content-Type", "text/plain", "Authorization", "Bearer " + webhookSecret),
+            "[]");
 
     assertThat(page.status).isEqualTo(403);
     assertThat(plain.status).isEqualTo(415);
@@ -178,8 +285,10 @@ class AdminApiIT {
   void shouldLetTheCliCallTheAdminApiWithTheSecretFromTheDataDir() {
     String gateway = "http://127.0.0.1:" + local.gatewayPort();
     Run listed = cli("models", "--gateway", gateway, "--data-dir", data.toString());
-    Run noSecret = cli("models", "--gateway", gateway, "--data-dir", data.resolve("elsewhere").toString());
-    Run unknownDrop = cli("drop", "no_such_model_00000000", "--gateway", gateway, "--data-dir", data.toString());
+    Run noSecret =
+        cli("models", "--gateway", gateway, "--data-dir", data.resolve("elsewhere").toString());
+    Run unknownDrop =
+        cli("drop", "no_such_model_00000000", "--gateway", gateway, "--data-dir", data.toString());
 
     assertThat(listed.exit).as(listed.err).isZero();
     assertThat(listed.out).contains(active);
@@ -218,19 +327,27 @@ class AdminApiIT {
     }
   }
 
-  /** One HTTP/1.1 request over a socket, with exactly the headers given (Host defaults to 127.0.0.1:port). */
-  private Response call(String method, String path, Map<String, String> headers, String body) throws IOException {
+  /**
+   * One HTTP/1.1 request over a socket, with exactly the headers given (Host defaults to
+   * 127.0.0.1:port).
+   */
+  private Response call(String method, String path, Map<String, String> headers, String body)
+      throws IOException {
     Map<String, String> all = new LinkedHashMap<>();
     all.put("Host", "127.0.0.1:" + local.gatewayPort());
     all.putAll(headers);
     byte[] content = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
     StringBuilder request = new StringBuilder(method + " " + path + " HTTP/1.1\r\n");
-    all.forEach((name, value) -> {
-      if (!(name.equals("Host") && value.isEmpty())) {
-        request.append(name).append(": ").append(value).append("\r\n");
-      }
-    });
-    request.append("Content-Length: ").append(content.length).append("\r\nConnection: close\r\n\r\n");
+    all.forEach(
+        (name, value) -> {
+          if (!(name.equals("Host") && value.isEmpty())) {
+            request.append(name).append(": ").append(value).append("\r\n");
+          }
+        });
+    request
+        .append("Content-Length: ")
+        .append(content.length)
+        .append("\r\nConnection: close\r\n\r\n");
     try (Socket socket = new Socket("127.0.0.1", local.gatewayPort())) {
       socket.setSoTimeout(120_000);
       OutputStream out = socket.getOutputStream();
@@ -242,7 +359,8 @@ class AdminApiIT {
       int status = Integer.parseInt(response.substring(9, 12));
       String head = response.substring(0, response.indexOf("\r\n\r\n"));
       String rest = response.substring(response.indexOf("\r\n\r\n") + 4);
-      return new Response(status, head.toLowerCase().contains("transfer-encoding: chunked") ? unchunk(rest) : rest);
+      return new Response(
+          status, head.toLowerCase().contains("transfer-encoding: chunked") ? unchunk(rest) : rest);
     }
   }
 

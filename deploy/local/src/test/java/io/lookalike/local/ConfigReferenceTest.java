@@ -10,10 +10,12 @@ class ConfigReferenceTest {
 
   @Test
   void shouldMatchTheCheckedInConfigurationPage() throws Exception {
-    Path page = Path.of(System.getProperty("lookalike.repo.dir", "../.."), "docs", "configuration.md");
+    Path page =
+        Path.of(System.getProperty("lookalike.repo.dir", "../.."), "docs", "configuration.md");
 
     assertThat(Files.exists(page) ? Files.readString(page) : "")
-        .as("docs/configuration.md differs from what the ConfigDefs generate; regenerate it with:%n  %s",
+        .as(
+            "docs/configuration.md differs from what the ConfigDefs generate; regenerate it with:%n  %s",
             ConfigReference.REGENERATE)
         .isEqualTo(ConfigReference.markdown());
   }
@@ -22,7 +24,9 @@ class ConfigReferenceTest {
   void shouldListEveryKeyOnce() {
     String md = ConfigReference.markdown();
     for (String key : ConfigCatalog.ourKeys()) {
-      assertThat(md.split("\\| `" + java.util.regex.Pattern.quote(key) + "` \\|", -1)).as(key).hasSize(2);
+      assertThat(md.split("\\| `" + java.util.regex.Pattern.quote(key) + "` \\|", -1))
+          .as(key)
+          .hasSize(2);
     }
   }
 }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.lookalike.storage.DataDirLock;
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -21,24 +20,33 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A second {@code lookalike local} on a data directory in use leaves at once and touches nothing in it. */
+/**
+ * A second {@code lookalike local} on a data directory in use leaves at once and touches nothing in
+ * it.
+ */
 class DataDirOwnerIT {
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   @Test
-  void shouldRefuseASecondLocalModeOnTheSameDataDirWithoutTouchingTheFirstsFiles() throws Exception {
+  void shouldRefuseASecondLocalModeOnTheSameDataDirWithoutTouchingTheFirstsFiles()
+      throws Exception {
     Path data = tmp.resolve("data");
     long me = ProcessHandle.current().pid();
-    String refusal = "Data directory " + data.toAbsolutePath() + " is in use by process " + me
-        + ": stop that process first, or give this one another directory";
+    String refusal =
+        "Data directory "
+            + data.toAbsolutePath()
+            + " is in use by process "
+            + me
+            + ": stop that process first, or give this one another directory";
     int kafkaPort = freePort();
     int controllerPort = freePort();
 
-    // Given a running local mode's data directory: locked first, as LocalMode.start does, then its broker
+    // Given a running local mode's data directory: locked first, as LocalMode.start does, then its
+    // broker
     try (DataDirLock owner = DataDirLock.acquire(data)) {
-      try (LocalKafka kafka = LocalKafka.start(data.resolve("kafka"), "127.0.0.1", kafkaPort, controllerPort)) {
+      try (LocalKafka kafka =
+          LocalKafka.start(data.resolve("kafka"), "127.0.0.1", kafkaPort, controllerPort)) {
         createTopic(kafka, "before");
 
         // When a second instance starts on it (same ports, as a user repeating the command would)
@@ -51,12 +59,16 @@ class DataDirOwnerIT {
         createTopic(kafka, "after");
       }
 
-      // And with the broker stopped (its files at rest) but the directory still owned, a second instance
-      // changes no byte of it: the metadata log, its quorum-state and checkpoints (the lock files are not
-      // read here: on POSIX, closing any descriptor of a locked file drops this process's lock on it; the
+      // And with the broker stopped (its files at rest) but the directory still owned, a second
+      // instance
+      // changes no byte of it: the metadata log, its quorum-state and checkpoints (the lock files
+      // are not
+      // read here: on POSIX, closing any descriptor of a locked file drops this process's lock on
+      // it; the
       // refusal above shows their PID)
       Map<String, String> before = checksums(data);
-      assertThat(before.keySet()).anyMatch(f -> f.contains("__cluster_metadata-0") && f.endsWith("quorum-state"))
+      assertThat(before.keySet())
+          .anyMatch(f -> f.contains("__cluster_metadata-0") && f.endsWith("quorum-state"))
           .anyMatch(f -> f.contains("__cluster_metadata-0") && f.endsWith(".log"));
       Child third = runLocal(data, kafkaPort, controllerPort);
       assertThat(third.exitCode).isEqualTo(DataDirLock.HeldException.EXIT_CODE);
@@ -70,11 +82,26 @@ class DataDirOwnerIT {
   /** {@code lookalike local} in a JVM of its own, with this test's classpath. */
   private Child runLocal(Path data, int kafkaPort, int controllerPort) throws Exception {
     Path err = Files.createTempFile(tmp, "child", ".err");
-    Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), Lookalike.class.getName(), "local",
-        "--data-dir", data.toString(), "--kafka-port", Integer.toString(kafkaPort),
-        "--controller-port", Integer.toString(controllerPort), "--port", "0", "--no-sample")
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(err.toFile()).start();
+    Process child =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dai.djl.offline=true",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Lookalike.class.getName(),
+                "local",
+                "--data-dir",
+                data.toString(),
+                "--kafka-port",
+                Integer.toString(kafkaPort),
+                "--controller-port",
+                Integer.toString(controllerPort),
+                "--port",
+                "0",
+                "--no-sample")
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(err.toFile())
+            .start();
     if (!child.waitFor(120, TimeUnit.SECONDS)) {
       child.destroyForcibly().waitFor();
       throw new AssertionError("the second instance did not exit: " + Files.readString(err));
@@ -83,7 +110,9 @@ class DataDirOwnerIT {
   }
 
   private static void createTopic(LocalKafka kafka, String name) throws Exception {
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+    try (Admin admin =
+        Admin.create(
+            Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
       admin.createTopics(List.of(new NewTopic(name, 1, (short) 1))).all().get(60, TimeUnit.SECONDS);
       assertThat(admin.listTopics().names().get(60, TimeUnit.SECONDS)).contains(name);
     }
@@ -92,10 +121,18 @@ class DataDirOwnerIT {
   private static Map<String, String> checksums(Path dir) throws IOException {
     Map<String, String> sums = new TreeMap<>();
     try (Stream<Path> files = Files.walk(dir)) {
-      for (Path file : (Iterable<Path>) files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().equals(DataDirLock.FILE_NAME))::iterator) {
+      for (Path file :
+          (Iterable<Path>)
+              files
+                      .filter(Files::isRegularFile)
+                      .filter(f -> !f.getFileName().toString().equals(DataDirLock.FILE_NAME))
+                  ::iterator) {
         try {
-          sums.put(dir.relativize(file).toString(),
-              HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file))));
+          sums.put(
+              dir.relativize(file).toString(),
+              HexFormat.of()
+                  .formatHex(
+                      MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file))));
         } catch (java.security.NoSuchAlgorithmException e) {
           throw new IllegalStateException(e);
         }

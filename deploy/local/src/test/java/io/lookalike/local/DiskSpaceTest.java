@@ -13,11 +13,12 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The local mode on a disk without room: refused before anything starts, with the directory named. */
+/**
+ * The local mode on a disk without room: refused before anything starts, with the directory named.
+ */
 class DiskSpaceTest {
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   @Test
   void shouldRefuseToStartOnANearlyFullDiskNamingTheDirectory() throws Exception {
@@ -27,11 +28,23 @@ class DiskSpaceTest {
     try (SmallDisk disk = mounted.get()) {
       Path filler = disk.fill(8);
       Path data = disk.dir().resolve("data");
-      LocalMode local = new LocalMode(new LocalMode.Options(data, "127.0.0.1", 1, 1, 0, "127.0.0.1", null, 1, false,
-          Map.of(LocalMode.MIN_FREE_BYTES_CONFIG, Long.toString(16L * 1024 * 1024))));
+      LocalMode local =
+          new LocalMode(
+              new LocalMode.Options(
+                  data,
+                  "127.0.0.1",
+                  1,
+                  1,
+                  0,
+                  "127.0.0.1",
+                  null,
+                  1,
+                  false,
+                  Map.of(LocalMode.MIN_FREE_BYTES_CONFIG, Long.toString(16L * 1024 * 1024))));
 
       // When it starts, then it refuses at once, naming the directory and the setting
-      assertThatThrownBy(local::start).isInstanceOf(IllegalStateException.class)
+      assertThatThrownBy(local::start)
+          .isInstanceOf(IllegalStateException.class)
           .hasMessageContaining("free in " + data.toAbsolutePath())
           .hasMessageContaining(LocalMode.MIN_FREE_BYTES_CONFIG);
       local.close();

@@ -13,11 +13,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** {@code lookalike load} as a user meets it: paths relative to where they ran it, a broker that is not there. */
+/**
+ * {@code lookalike load} as a user meets it: paths relative to where they ran it, a broker that is
+ * not there.
+ */
 class LoadCommandTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private final PrintStream originalErr = System.err;
   private final ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -42,7 +44,9 @@ class LoadCommandTest {
 
     assertThat(exit).isEqualTo(1);
     String message = err.toString(StandardCharsets.UTF_8).strip();
-    assertThat(message).startsWith("Cannot reach Kafka at 127.0.0.1:1").contains("--bootstrap-servers");
+    assertThat(message)
+        .startsWith("Cannot reach Kafka at 127.0.0.1:1")
+        .contains("--bootstrap-servers");
     assertThat(message.lines()).hasSize(1);
   }
 
@@ -56,7 +60,8 @@ class LoadCommandTest {
     int exit = load("--bootstrap-servers", "127.0.0.1:1", "missing.jsonl");
 
     assertThat(exit).isEqualTo(1);
-    assertThat(err.toString(StandardCharsets.UTF_8)).contains("Cannot read the catalog file " + dir.resolve("shop/missing.jsonl"));
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .contains("Cannot read the catalog file " + dir.resolve("shop/missing.jsonl"));
   }
 
   @Test
@@ -66,6 +71,7 @@ class LoadCommandTest {
     String created = io.lookalike.gateway.SecretFile.readOrCreate(secret);
 
     assertThat(Files.readString(secret).strip()).isEqualTo(created).isNotBlank();
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(secret))).isEqualTo("rw-------");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(secret)))
+        .isEqualTo("rw-------");
   }
 }

@@ -24,11 +24,11 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * The local mode's numbers, on real parts: end-to-end throughput (publish → searchable) for a burst,
- * freshness (occurredAt → searchable) at a steady ~10 events/s, and search latency over HTTP by
- * vector and by photo. Run it with
- * {@code ./mvnw -o -q -pl deploy/local test-compile exec:java -Dbench=io.lookalike.local.LocalModeBench}
- * ({@code -Dbench.burst=N}, {@code -Dbench.steady=N} change the 500 / 300 events).
+ * The local mode's numbers, on real parts: end-to-end throughput (publish → searchable) for a
+ * burst, freshness (occurredAt → searchable) at a steady ~10 events/s, and search latency over HTTP
+ * by vector and by photo. Run it with {@code ./mvnw -o -q -pl deploy/local test-compile exec:java
+ * -Dbench=io.lookalike.local.LocalModeBench} ({@code -Dbench.burst=N}, {@code -Dbench.steady=N}
+ * change the 500 / 300 events).
  */
 public final class LocalModeBench {
 
@@ -40,10 +40,25 @@ public final class LocalModeBench {
     HttpClient http = HttpClient.newHttpClient();
 
     long t0 = System.nanoTime();
-    try (LocalMode local = new LocalMode(new LocalMode.Options(data, "127.0.0.1", freePort(), freePort(), 0,
-            "127.0.0.1", null, 2, false, Map.of())).start();
-        KafkaProducer<String, ProductEvent> producer = LocalMode.eventProducer(local.bootstrapServers())) {
-      System.out.printf("start-up (broker, model, stages, gateway): %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+    try (LocalMode local =
+            new LocalMode(
+                    new LocalMode.Options(
+                        data,
+                        "127.0.0.1",
+                        freePort(),
+                        freePort(),
+                        0,
+                        "127.0.0.1",
+                        null,
+                        2,
+                        false,
+                        Map.of()))
+                .start();
+        KafkaProducer<String, ProductEvent> producer =
+            LocalMode.eventProducer(local.bootstrapServers())) {
+      System.out.printf(
+          "start-up (broker, model, stages, gateway): %d ms%n",
+          (System.nanoTime() - t0) / 1_000_000);
       String topic = local.topics().productEvents();
 
       // 1. Burst: everything at once, time until the last one is searchable.
@@ -54,29 +69,36 @@ public final class LocalModeBench {
       producer.flush();
       waitForCount(local, burst);
       double seconds = (System.nanoTime() - b0) / 1e9;
-      System.out.printf("burst: %d photos fetched, embedded and indexed in %.1f s = %.1f images/s end to end%n",
+      System.out.printf(
+          "burst: %d photos fetched, embedded and indexed in %.1f s = %.1f images/s end to end%n",
           burst, seconds, burst / seconds);
 
-      // 2. Steady ~10 events/s: freshness from occurredAt to searchable, seen by polling the store the
+      // 2. Steady ~10 events/s: freshness from occurredAt to searchable, seen by polling the store
+      // the
       // gateway searches every 5 ms (the indexer's lookalike.freshness timer says the same, but its
       // percentiles would also hold the burst above).
       Map<String, Long> published = new java.util.concurrent.ConcurrentHashMap<>();
       List<Long> freshness = java.util.Collections.synchronizedList(new ArrayList<>());
-      Thread watcher = new Thread(() -> {
-        while (!Thread.currentThread().isInterrupted()) {
-          for (var entry : published.entrySet()) {
-            if (local.store().get(new io.lookalike.schemas.ImageKey(entry.getKey(), "main")).isPresent()) {
-              freshness.add(System.currentTimeMillis() - entry.getValue());
-              published.remove(entry.getKey());
-            }
-          }
-          try {
-            Thread.sleep(5);
-          } catch (InterruptedException e) {
-            return;
-          }
-        }
-      });
+      Thread watcher =
+          new Thread(
+              () -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                  for (var entry : published.entrySet()) {
+                    if (local
+                        .store()
+                        .get(new io.lookalike.schemas.ImageKey(entry.getKey(), "main"))
+                        .isPresent()) {
+                      freshness.add(System.currentTimeMillis() - entry.getValue());
+                      published.remove(entry.getKey());
+                    }
+                  }
+                  try {
+                    Thread.sleep(5);
+                  } catch (InterruptedException e) {
+                    return;
+                  }
+                }
+              });
       watcher.start();
       long s0 = System.nanoTime();
       for (int i = 0; i < steady; i++) {
@@ -110,8 +132,13 @@ public final class LocalModeBench {
         for (float[] v : vectors) {
           String body = "{\"k\":10,\"vector\":" + Arrays.toString(v) + "}";
           long q0 = System.nanoTime();
-          HttpResponse<String> r = http.send(HttpRequest.newBuilder(search).header("Content-Type", "application/json")
-              .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+          HttpResponse<String> r =
+              http.send(
+                  HttpRequest.newBuilder(search)
+                      .header("Content-Type", "application/json")
+                      .POST(HttpRequest.BodyPublishers.ofString(body))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
           latencies.add(System.nanoTime() - q0);
           check(r);
         }
@@ -121,9 +148,13 @@ public final class LocalModeBench {
       for (Photo p : photos.subList(0, 100)) {
         byte[] jpeg = p.bytes();
         long q0 = System.nanoTime();
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(search + "?k=10"))
-            .header("Content-Type", "image/jpeg").POST(HttpRequest.BodyPublishers.ofByteArray(jpeg)).build(),
-            HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r =
+            http.send(
+                HttpRequest.newBuilder(URI.create(search + "?k=10"))
+                    .header("Content-Type", "image/jpeg")
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(jpeg))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
         latencies.add(System.nanoTime() - q0);
         check(r);
       }
@@ -139,8 +170,12 @@ public final class LocalModeBench {
 
   private static void print(String what, List<Long> nanos) {
     long[] sorted = nanos.stream().mapToLong(Long::longValue).sorted().toArray();
-    System.out.printf("%s: n=%d p50 %.1f ms, p99 %.1f ms, max %.1f ms%n", what, sorted.length,
-        sorted[sorted.length / 2] / 1e6, sorted[(int) Math.ceil(sorted.length * 0.99) - 1] / 1e6,
+    System.out.printf(
+        "%s: n=%d p50 %.1f ms, p99 %.1f ms, max %.1f ms%n",
+        what,
+        sorted.length,
+        sorted[sorted.length / 2] / 1e6,
+        sorted[(int) Math.ceil(sorted.length * 0.99) - 1] / 1e6,
         sorted[sorted.length - 1] / 1e6);
   }
 
@@ -148,7 +183,8 @@ public final class LocalModeBench {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
     while (local.store().count() < count) {
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("only " + local.store().count() + " of " + count + " indexed");
+        throw new IllegalStateException(
+            "only " + local.store().count() + " of " + count + " indexed");
       }
       Thread.sleep(20);
     }
@@ -159,10 +195,19 @@ public final class LocalModeBench {
   }
 
   private static ProductEvent event(Photo p) {
-    return ProductEvent.newBuilder().setEventId(UUID.randomUUID().toString()).setType(EventType.UPSERT)
-        .setProductId(id(p)).setVersion(1).setOccurredAt(Instant.now())
+    return ProductEvent.newBuilder()
+        .setEventId(UUID.randomUUID().toString())
+        .setType(EventType.UPSERT)
+        .setProductId(id(p))
+        .setVersion(1)
+        .setOccurredAt(Instant.now())
         .setProduct(ProductMetadata.newBuilder().setTitle(p.id()).setCategory(p.category()).build())
-        .setImages(List.of(ImageRef.newBuilder().setImageId("main").setUrl(p.path().toUri().toString()).build()))
+        .setImages(
+            List.of(
+                ImageRef.newBuilder()
+                    .setImageId("main")
+                    .setUrl(p.path().toUri().toString())
+                    .build()))
         .build();
   }
 

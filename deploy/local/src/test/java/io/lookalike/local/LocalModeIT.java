@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import io.lookalike.image.NearDuplicates;
 import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.EventType;
 import io.lookalike.schemas.ImageKey;
@@ -12,11 +14,9 @@ import io.lookalike.schemas.ImageRef;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.ProductMetadata;
 import io.lookalike.testkit.HostileImages;
-import io.lookalike.image.NearDuplicates;
 import io.lookalike.testkit.SampleImages;
 import io.lookalike.testkit.SampleImages.Photo;
 import java.io.IOException;
-import com.sun.net.httpserver.HttpServer;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -63,16 +63,30 @@ class LocalModeIT {
   private Path tmp;
   private LocalMode local;
   private KafkaProducer<String, ProductEvent> producer;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final List<Photo> photos = SampleImages.photos("test", PRODUCTS);
   private final Map<String, Long> versions = new HashMap<>();
 
   @BeforeAll
   void startLocalMode(@TempDir Path tmp) throws Exception {
     this.tmp = tmp;
-    local = new LocalMode(new LocalMode.Options(tmp.resolve("data"), "127.0.0.1", freePort(), freePort(), 0,
-        // A catalog's own image server on loopback is allow-listed, as an operator would do for a local CDN.
-        "127.0.0.1", null, 2, false, Map.of("image.fetch.allowed.hosts", "127.0.0.1"))).start();
+    local =
+        new LocalMode(
+                new LocalMode.Options(
+                    tmp.resolve("data"),
+                    "127.0.0.1",
+                    freePort(),
+                    freePort(),
+                    0,
+                    // A catalog's own image server on loopback is allow-listed, as an operator
+                    // would do for a local CDN.
+                    "127.0.0.1",
+                    null,
+                    2,
+                    false,
+                    Map.of("image.fetch.allowed.hosts", "127.0.0.1")))
+            .start();
     producer = LocalMode.eventProducer(local.bootstrapServers());
   }
 
@@ -108,14 +122,19 @@ class LocalModeIT {
     producer.flush();
 
     // Then every one becomes searchable through the gateway's HTTP API
-    await().atMost(Duration.ofMinutes(4)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-      long missing = photos.stream().filter(p -> !isSearchable(productId(p))).count();
-      assertThat(missing).as("products not yet searchable").isZero();
-    });
+    await()
+        .atMost(Duration.ofMinutes(4))
+        .pollInterval(Duration.ofMillis(500))
+        .untilAsserted(
+            () -> {
+              long missing = photos.stream().filter(p -> !isSearchable(productId(p))).count();
+              assertThat(missing).as("products not yet searchable").isZero();
+            });
 
     // And each bad photo is a dead letter with its reason
     Map<String, String> reasons = deadLetterReasons(badProducts.size());
-    assertThat(reasons).containsEntry("bad-corrupt", "corrupt_image")
+    assertThat(reasons)
+        .containsEntry("bad-corrupt", "corrupt_image")
         .containsEntry("bad-empty", "empty")
         .containsEntry("bad-text", "unsupported_type")
         .containsEntry("bad-huge", "too_many_pixels")
@@ -137,7 +156,9 @@ class LocalModeIT {
         misses.add(photo.id() + " -> " + top);
       }
     }
-    assertThat(found).as("near-duplicates found first; misses: %s", misses).isGreaterThanOrEqualTo(48);
+    assertThat(found)
+        .as("near-duplicates found first; misses: %s", misses)
+        .isGreaterThanOrEqualTo(48);
   }
 
   @Test
@@ -146,8 +167,16 @@ class LocalModeIT {
     Photo photo = photos.get(10);
     String id = productId(photo);
     long version = versions.merge(id, 1L, Long::sum);
-    publish(ProductEvent.newBuilder().setEventId(UUID.randomUUID().toString()).setType(EventType.DELETE)
-        .setProductId(id).setVersion(version).setOccurredAt(Instant.now()).setProduct(null).setImages(List.of()).build());
+    publish(
+        ProductEvent.newBuilder()
+            .setEventId(UUID.randomUUID().toString())
+            .setType(EventType.DELETE)
+            .setProductId(id)
+            .setVersion(version)
+            .setOccurredAt(Instant.now())
+            .setProduct(null)
+            .setImages(List.of())
+            .build());
     producer.flush();
 
     await().atMost(Duration.ofSeconds(60)).until(() -> !isSearchable(id));
@@ -169,7 +198,8 @@ class LocalModeIT {
     publish(upsert(id, original.category(), replacement.path().toUri().toString()));
     producer.flush();
 
-    await().atMost(Duration.ofSeconds(60))
+    await()
+        .atMost(Duration.ofSeconds(60))
         .until(() -> local.store().get(key).map(i -> !i.sha256().equals(oldSha)).orElse(false));
     assertThat(local.store().imagesOf(id)).hasSize(1);
     JsonNode byNew = searchByPhoto(replacement.bytes());
@@ -177,7 +207,9 @@ class LocalModeIT {
     JsonNode byOld = searchByPhoto(original.bytes());
     for (JsonNode result : byOld.path("results")) {
       if (result.path("productId").asText().equals(id)) {
-        assertThat(result.path("score").asDouble()).as("old photo's vector must be gone").isLessThan(0.99);
+        assertThat(result.path("score").asDouble())
+            .as("old photo's vector must be gone")
+            .isLessThan(0.99);
       }
     }
   }
@@ -190,12 +222,18 @@ class LocalModeIT {
     double embeddedBefore = counter("lookalike.embedder.embedded");
     double unchangedBefore = counter("lookalike.fetcher.images", "outcome", "unchanged");
 
-    publish(upsert(id, photo.category(), photo.path().toUri().toString())); // same photo, same metadata, new version
+    publish(
+        upsert(
+            id,
+            photo.category(),
+            photo.path().toUri().toString())); // same photo, same metadata, new version
     producer.flush();
 
-    await().atMost(Duration.ofSeconds(60))
+    await()
+        .atMost(Duration.ofSeconds(60))
         .until(() -> counter("lookalike.fetcher.images", "outcome", "unchanged") > unchangedBefore);
-    // A later, changed product flows through the same partitions; once it is indexed, the unchanged one
+    // A later, changed product flows through the same partitions; once it is indexed, the unchanged
+    // one
     // has been handled too, and it must not have been embedded again.
     Photo marker = SampleImages.photos("validation", 2).get(1);
     publish(upsert("marker", marker.category(), marker.path().toUri().toString()));
@@ -208,19 +246,28 @@ class LocalModeIT {
   @Order(6)
   void shouldMakeAProductPostedToTheWebhookSearchable() throws Exception {
     Photo photo = SampleImages.photos("validation", 3).get(2);
-    HttpServer images = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    images.createContext("/", exchange -> {
-      byte[] body = photo.bytes();
-      exchange.getResponseHeaders().add("Content-Type", "image/jpeg");
-      exchange.sendResponseHeaders(200, body.length);
-      exchange.getResponseBody().write(body);
-      exchange.close();
-    });
+    HttpServer images =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    images.createContext(
+        "/",
+        exchange -> {
+          byte[] body = photo.bytes();
+          exchange.getResponseHeaders().add("Content-Type", "image/jpeg");
+          exchange.sendResponseHeaders(200, body.length);
+          exchange.getResponseBody().write(body);
+          exchange.close();
+        });
     images.start();
     String url = "http://127.0.0.1:" + images.getAddress().getPort() + "/photo.jpg";
-    String event = "{\"eventId\":\"wh-1\",\"type\":\"UPSERT\",\"productId\":\"via-webhook\",\"version\":1,"
-        + "\"occurredAt\":\"" + Instant.now() + "\",\"product\":{\"title\":\"Posted\",\"category\":\""
-        + photo.category() + "\"},\"images\":[{\"imageId\":\"main\",\"url\":\"" + url + "\"}]}";
+    String event =
+        "{\"eventId\":\"wh-1\",\"type\":\"UPSERT\",\"productId\":\"via-webhook\",\"version\":1,"
+            + "\"occurredAt\":\""
+            + Instant.now()
+            + "\",\"product\":{\"title\":\"Posted\",\"category\":\""
+            + photo.category()
+            + "\"},\"images\":[{\"imageId\":\"main\",\"url\":\""
+            + url
+            + "\"}]}";
     String secret = Files.readString(tmp.resolve("data").resolve("webhook.secret")).trim();
 
     HttpResponse<String> unauthorised = postEvent(event, "wrong");
@@ -233,13 +280,18 @@ class LocalModeIT {
     } finally {
       images.stop(0);
     }
-    assertThat(searchByPhoto(photo.bytes()).path("results").path(0).path("productId").asText()).isEqualTo("via-webhook");
+    assertThat(searchByPhoto(photo.bytes()).path("results").path(0).path("productId").asText())
+        .isEqualTo("via-webhook");
   }
 
-  private HttpResponse<String> postEvent(String json, String secret) throws IOException, InterruptedException {
-    return http.send(HttpRequest.newBuilder(gateway("/v1/events"))
-            .header("Content-Type", "application/json").header("Authorization", "Bearer " + secret)
-            .POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+  private HttpResponse<String> postEvent(String json, String secret)
+      throws IOException, InterruptedException {
+    return http.send(
+        HttpRequest.newBuilder(gateway("/v1/events"))
+            .header("Content-Type", "application/json")
+            .header("Authorization", "Bearer " + secret)
+            .POST(HttpRequest.BodyPublishers.ofString(json))
+            .build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
@@ -255,38 +307,51 @@ class LocalModeIT {
   }
 
   private int searchStatus(String productId) throws IOException, InterruptedException {
-    HttpResponse<String> response = http.send(HttpRequest.newBuilder(gateway("/v1/search"))
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString("{\"productId\": \"" + productId + "\", \"k\": 1}"))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        http.send(
+            HttpRequest.newBuilder(gateway("/v1/search"))
+                .header("Content-Type", "application/json")
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "{\"productId\": \"" + productId + "\", \"k\": 1}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     return response.statusCode();
   }
 
   private JsonNode searchByPhoto(byte[] jpeg) throws IOException, InterruptedException {
-    HttpResponse<String> response = http.send(HttpRequest.newBuilder(gateway("/v1/search?k=5"))
-            .header("Content-Type", "image/jpeg")
-            .POST(HttpRequest.BodyPublishers.ofByteArray(jpeg))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        http.send(
+            HttpRequest.newBuilder(gateway("/v1/search?k=5"))
+                .header("Content-Type", "image/jpeg")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(jpeg))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
     return JSON.readTree(response.body());
   }
 
   private Map<String, String> deadLetterReasons(int expected) {
-    Map<String, Object> props = Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, local.bootstrapServers(),
-        ConsumerConfig.GROUP_ID_CONFIG, "dlq-check-" + UUID.randomUUID(),
-        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    Map<String, Object> props =
+        Map.of(
+            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            local.bootstrapServers(),
+            ConsumerConfig.GROUP_ID_CONFIG,
+            "dlq-check-" + UUID.randomUUID(),
+            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+            "earliest",
+            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+            "read_committed");
     Map<String, String> reasons = new HashMap<>();
-    try (var consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+    try (var consumer =
+        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       consumer.subscribe(List.of(local.topics().deadLetters()));
       long deadline = System.currentTimeMillis() + 30_000;
       while (reasons.size() < expected && System.currentTimeMillis() < deadline) {
         for (var record : consumer.poll(Duration.ofMillis(500))) {
           String key = record.key() == null ? "" : new String(record.key(), StandardCharsets.UTF_8);
-          reasons.put(key.contains("/") ? key.substring(0, key.lastIndexOf('/')) : key,
+          reasons.put(
+              key.contains("/") ? key.substring(0, key.lastIndexOf('/')) : key,
               DeadLetters.header(record.headers(), DeadLetters.REASON_CODE));
         }
       }
@@ -307,14 +372,21 @@ class LocalModeIT {
         .setProductId(productId)
         .setVersion(version)
         .setOccurredAt(Instant.now())
-        .setProduct(ProductMetadata.newBuilder().setTitle("Product " + productId).setBrand("Acme")
-            .setCategory(category).build())
-        .setImages(List.of(ImageRef.newBuilder().setImageId("main").setUrl(url).setPosition(0).build()))
+        .setProduct(
+            ProductMetadata.newBuilder()
+                .setTitle("Product " + productId)
+                .setBrand("Acme")
+                .setCategory(category)
+                .build())
+        .setImages(
+            List.of(ImageRef.newBuilder().setImageId("main").setUrl(url).setPosition(0).build()))
         .build();
   }
 
   private void publish(ProductEvent event) throws Exception {
-    producer.send(new ProducerRecord<>(local.topics().productEvents(), event.getProductId(), event)).get();
+    producer
+        .send(new ProducerRecord<>(local.topics().productEvents(), event.getProductId(), event))
+        .get();
   }
 
   private String write(String name, byte[] bytes) throws IOException {

@@ -18,11 +18,16 @@ class LogPatternTest {
   void shouldPrintTheMdcOfARecordAndNothingWithoutOne() throws Exception {
     PatternLayout layout = shippedLayout();
 
-    String withMdc = layout.doLayout(event(Map.of("stage", "fetcher", "partition", "1", "key", "p42")));
+    String withMdc =
+        layout.doLayout(event(Map.of("stage", "fetcher", "partition", "1", "key", "p42")));
     String withoutMdc = layout.doLayout(event(Map.of()));
 
-    assertThat(withMdc).contains("WARN  FetcherProcessor [").contains("stage=fetcher").contains("partition=1")
-        .contains("key=p42").endsWith("] - image too large\n");
+    assertThat(withMdc)
+        .contains("WARN  FetcherProcessor [")
+        .contains("stage=fetcher")
+        .contains("partition=1")
+        .contains("key=p42")
+        .endsWith("] - image too large\n");
     assertThat(withoutMdc).endsWith(" WARN  FetcherProcessor - image too large\n");
   }
 
@@ -42,8 +47,14 @@ class LogPatternTest {
 
   private static LoggingEvent event(Map<String, String> mdc) {
     LoggerContext context = new LoggerContext();
-    LoggingEvent event = new LoggingEvent("x", context.getLogger("io.lookalike.ingest.FetcherProcessor"), Level.WARN,
-        "image too large", null, null);
+    LoggingEvent event =
+        new LoggingEvent(
+            "x",
+            context.getLogger("io.lookalike.ingest.FetcherProcessor"),
+            Level.WARN,
+            "image too large",
+            null,
+            null);
     event.setMDCPropertyMap(mdc);
     return event;
   }

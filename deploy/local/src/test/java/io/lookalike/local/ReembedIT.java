@@ -5,13 +5,13 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lookalike.store.StoredImage;
-import io.lookalike.store.VectorStore;
 import io.lookalike.schemas.EventType;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.ImageRef;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.ProductMetadata;
+import io.lookalike.store.StoredImage;
+import io.lookalike.store.VectorStore;
 import io.lookalike.testkit.SampleImages;
 import io.lookalike.testkit.SampleImages.Photo;
 import java.io.IOException;
@@ -27,7 +27,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -52,8 +51,8 @@ import picocli.CommandLine;
 
 /**
  * Re-embedding end to end in the local mode, on real parts: the in-process broker, the fetcher, two
- * real TorchScript models through DJL (the default MobileNetV2 and a 96-d model cut from it), Lucene
- * indexes, the gateway over HTTP, and the {@code lookalike reembed} command run in-process.
+ * real TorchScript models through DJL (the default MobileNetV2 and a 96-d model cut from it),
+ * Lucene indexes, the gateway over HTTP, and the {@code lookalike reembed} command run in-process.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -67,12 +66,15 @@ class ReembedIT {
   private int controllerPort;
   private LocalMode local;
   private KafkaProducer<String, ProductEvent> producer;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final List<Photo> photos = SampleImages.photos("test", PRODUCTS);
   private final List<Photo> extra = SampleImages.photos("validation", 12);
   private final Map<String, Long> versions = new ConcurrentHashMap<>();
+
   /** productId -> the photo it has now; deleted products are absent. */
   private final Map<String, Photo> live = new ConcurrentHashMap<>();
+
   private String model1;
   private String model2;
   private final Map<String, float[]> model2Vectors = new HashMap<>();
@@ -88,7 +90,9 @@ class ReembedIT {
       publishUpsert(productId(photo), photo);
     }
     producer.flush();
-    await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
+    await()
+        .atMost(Duration.ofMinutes(3))
+        .pollInterval(Duration.ofMillis(500))
         .until(() -> local.store().count() == PRODUCTS);
   }
 
@@ -100,10 +104,20 @@ class ReembedIT {
   @Test
   @Order(1)
   void shouldRefuseToSwitchWhenTheGateFailsAndSayWhy() throws Exception {
-    Run run = cli("reembed", "--model", testModel("bad_first_conv.pt"), "--gateway", gatewayUrl(), "--gate", "0.9");
+    Run run =
+        cli(
+            "reembed",
+            "--model",
+            testModel("bad_first_conv.pt"),
+            "--gateway",
+            gatewayUrl(),
+            "--gate",
+            "0.9");
 
     assertThat(run.exit()).as(run.toString()).isEqualTo(ModelCommands.GATE_FAILED);
-    assertThat(run.err()).contains("Not switching: near-duplicate recall@1").contains("below the gate 0.900")
+    assertThat(run.err())
+        .contains("Not switching: near-duplicate recall@1")
+        .contains("below the gate 0.900")
         .contains(model1 + " stays active");
     JsonNode models = get("/v1/models");
     assertThat(models.get("active").asText()).isEqualTo(model1);
@@ -121,38 +135,70 @@ class ReembedIT {
     // Given a client searching all the time and catalog changes arriving all along the replay
     List<Search> searches = new CopyOnWriteArrayList<>();
     AtomicBoolean running = new AtomicBoolean(true);
-    CompletableFuture<Void> client = CompletableFuture.runAsync(() -> searchContinuously(searches, running));
+    CompletableFuture<Void> client =
+        CompletableFuture.runAsync(() -> searchContinuously(searches, running));
     CompletableFuture<Void> changes = CompletableFuture.runAsync(this::changeTheCatalog);
 
-    // When the operator re-embeds to model 2: the gate refuses it (near-duplicates pass, categories do not)
-    Run refused = cli("reembed", "--model", testModel("mobilenet_v2_block13.pt"), "--gateway", gatewayUrl(),
-        "--gate", "0.8", "--poll-ms", "200");
+    // When the operator re-embeds to model 2: the gate refuses it (near-duplicates pass, categories
+    // do not)
+    Run refused =
+        cli(
+            "reembed",
+            "--model",
+            testModel("mobilenet_v2_block13.pt"),
+            "--gateway",
+            gatewayUrl(),
+            "--gate",
+            "0.8",
+            "--poll-ms",
+            "200");
     assertThat(refused.exit()).as(refused.toString()).isEqualTo(ModelCommands.GATE_FAILED);
     assertThat(refused.err()).contains("Not switching: category precision@10");
     // and the operator accepts the loss knowingly
-    Run run = cli("reembed", "--model", testModel("mobilenet_v2_block13.pt"), "--gateway", gatewayUrl(),
-        "--gate", "0.8", "--max-drop", "1", "--poll-ms", "200");
+    Run run =
+        cli(
+            "reembed",
+            "--model",
+            testModel("mobilenet_v2_block13.pt"),
+            "--gateway",
+            gatewayUrl(),
+            "--gate",
+            "0.8",
+            "--max-drop",
+            "1",
+            "--poll-ms",
+            "200");
     long switched = System.nanoTime();
     changes.get();
     // Keep searching until a few searches have both started after the switch and been answered
     // (a count, not a quiet period: on a loaded machine each search may take long).
-    await().atMost(Duration.ofSeconds(120)).until(() ->
-        searches.stream().filter(s -> s.startNanos() > switched).count() >= 5);
+    await()
+        .atMost(Duration.ofSeconds(120))
+        .until(() -> searches.stream().filter(s -> s.startNanos() > switched).count() >= 5);
     running.set(false);
     client.get();
 
     // Then it switched, and no search failed or mixed models
     assertThat(run.exit()).as(run.toString()).isZero();
-    assertThat(run.out()).contains("near-duplicate recall@1").contains("agreement@1").contains("Switched");
+    assertThat(run.out())
+        .contains("near-duplicate recall@1")
+        .contains("agreement@1")
+        .contains("Switched");
     model2 = get("/v1/models").get("active").asText();
     assertThat(model2).startsWith("mobilenet_v2_block13_").isNotEqualTo(model1);
     assertThat(searches).allSatisfy(s -> assertThat(s.status()).as(s.toString()).isEqualTo(200));
-    assertThat(searches.stream().filter(s -> s.endNanos() < switched)).isNotEmpty()
+    assertThat(searches.stream().filter(s -> s.endNanos() < switched))
+        .isNotEmpty()
         .anySatisfy(s -> assertThat(s.modelId()).isEqualTo(model1));
-    long firstModel2 = searches.stream().filter(s -> s.modelId().equals(model2)).mapToLong(Search::endNanos).min()
-        .orElseThrow();
+    long firstModel2 =
+        searches.stream()
+            .filter(s -> s.modelId().equals(model2))
+            .mapToLong(Search::endNanos)
+            .min()
+            .orElseThrow();
     assertThat(searches.stream().filter(s -> s.startNanos() > firstModel2))
-        .as("after the first answer of model 2, only model 2").isNotEmpty()
+        .as("after the first answer of model 2, only model 2")
+        .isNotEmpty()
         .allSatisfy(s -> assertThat(s.modelId()).isEqualTo(model2));
     assertThat(searches.stream().filter(s -> s.startNanos() > switched))
         .allSatisfy(s -> assertThat(s.modelId()).isEqualTo(model2));
@@ -165,7 +211,8 @@ class ReembedIT {
     awaitCaughtUp(model1);
     assertThat(store2.count()).isEqualTo(live.size());
     assertIndexMatchesTheCatalog(store2, store1);
-    for (String productId : List.of(productId(photos.get(0)), productId(photos.get(5)), productId(photos.get(50)))) {
+    for (String productId :
+        List.of(productId(photos.get(0)), productId(photos.get(5)), productId(photos.get(50)))) {
       model2Vectors.put(productId, store2.imagesOf(productId).get(0).vector());
     }
 
@@ -173,40 +220,74 @@ class ReembedIT {
     assertThat(post("/v1/admin/models/" + model1 + "/activate").statusCode()).isEqualTo(200);
     assertThat(searchModel()).isEqualTo(model1);
     Run list = cli("models", "--gateway", gatewayUrl());
-    assertThat(list.out()).contains(model1 + " ").contains("active").contains(model2 + " ").contains("ready");
+    assertThat(list.out())
+        .contains(model1 + " ")
+        .contains("active")
+        .contains(model2 + " ")
+        .contains("ready");
   }
 
   @Test
   @Order(3)
   void shouldResumeAnInterruptedReembedAfterARestartOfTheLocalMode() throws Exception {
-    // Given model 2 dropped (model 1 serves again), and a new replay through it interrupted by a restart
+    // Given model 2 dropped (model 1 serves again), and a new replay through it interrupted by a
+    // restart
     assertThat(cli("drop", model2, "--gateway", gatewayUrl()).exit()).isZero();
-    double embeddedEarlier = embeddedCount(model2); // this JVM's counter still holds the first replay's
+    double embeddedEarlier =
+        embeddedCount(model2); // this JVM's counter still holds the first replay's
     String url = gatewayUrl();
-    CompletableFuture<Run> first = CompletableFuture.supplyAsync(() ->
-        cli("reembed", "--model", testModel("mobilenet_v2_block13.pt"), "--gateway", url, "--poll-ms", "100"));
-    JsonNode atStop = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
-        .until(() -> progressOrNull(model2), p -> p != null && p.get("done").asLong() > 0);
+    CompletableFuture<Run> first =
+        CompletableFuture.supplyAsync(
+            () ->
+                cli(
+                    "reembed",
+                    "--model",
+                    testModel("mobilenet_v2_block13.pt"),
+                    "--gateway",
+                    url,
+                    "--poll-ms",
+                    "100"));
+    JsonNode atStop =
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(50))
+            .until(() -> progressOrNull(model2), p -> p != null && p.get("done").asLong() > 0);
     LocalMode stopped = local;
     stopLocalMode();
-    double embeddedBefore = embeddedCount(stopped, model2) - embeddedEarlier; // counted until its embedder stopped
+    double embeddedBefore =
+        embeddedCount(stopped, model2) - embeddedEarlier; // counted until its embedder stopped
     Run interrupted = first.get();
     startLocalMode();
     JsonNode afterRestart = progressOrNull(model2);
 
     // When the same command runs again, dropping the old model at the end
-    Run run = cli("reembed", "--model", testModel("mobilenet_v2_block13.pt"), "--gateway", gatewayUrl(),
-        "--drop-old", "--poll-ms", "200");
+    Run run =
+        cli(
+            "reembed",
+            "--model",
+            testModel("mobilenet_v2_block13.pt"),
+            "--gateway",
+            gatewayUrl(),
+            "--drop-old",
+            "--poll-ms",
+            "200");
 
-    // Then it resumed: the model was registered still, nothing embedded twice beyond the transaction bound
+    // Then it resumed: the model was registered still, nothing embedded twice beyond the
+    // transaction bound
     assertThat(interrupted.exit()).as(interrupted.toString()).isNotZero();
     assertThat(run.exit()).as(run.toString()).isZero();
     assertThat(afterRestart).as("model 2's pipeline comes back with the local mode").isNotNull();
     double embedded = embeddedBefore + embeddedCount(model2);
-    System.out.printf("interrupted at %s of %s records; after restart %s; embedded %.0f + %.0f for %d live images%n",
-        atStop.get("done"), atStop.get("total"), afterRestart.get("done"), embeddedBefore, embedded - embeddedBefore,
+    System.out.printf(
+        "interrupted at %s of %s records; after restart %s; embedded %.0f + %.0f for %d live images%n",
+        atStop.get("done"),
+        atStop.get("total"),
+        afterRestart.get("done"),
+        embeddedBefore,
+        embedded - embeddedBefore,
         live.size());
-    // Every image record seen (live or since replaced) at most once, plus one uncommitted batch per partition.
+    // Every image record seen (live or since replaced) at most once, plus one uncommitted batch per
+    // partition.
     long imageRecords = PRODUCTS + extra.size();
     assertThat(embedded).isLessThanOrEqualTo(imageRecords + 2 * 32);
     assertThat(get("/v1/models").get("active").asText()).isEqualTo(model2);
@@ -219,7 +300,8 @@ class ReembedIT {
     for (var expected : model2Vectors.entrySet()) {
       float[] vector = store2.imagesOf(expected.getKey()).get(0).vector();
       for (int i = 0; i < vector.length; i++) {
-        assertThat(vector[i]).isCloseTo(expected.getValue()[i], org.assertj.core.api.Assertions.within(1e-4f));
+        assertThat(vector[i])
+            .isCloseTo(expected.getValue()[i], org.assertj.core.api.Assertions.within(1e-4f));
       }
     }
     assertThat(searchModel()).isEqualTo(model2);
@@ -261,28 +343,50 @@ class ReembedIT {
     }
     // The changed products carry their new photo
     for (int i = 0; i < 6; i++) {
-      assertThat(index.imagesOf(productId(photos.get(10 + i))).get(0).sha256()).isEqualTo(sha256(extra.get(6 + i)));
+      assertThat(index.imagesOf(productId(photos.get(10 + i))).get(0).sha256())
+          .isEqualTo(sha256(extra.get(6 + i)));
     }
   }
 
   private void publishUpsert(String productId, Photo photo) throws Exception {
     long version = versions.merge(productId, 1L, Long::sum);
-    ProductEvent event = ProductEvent.newBuilder().setEventId(UUID.randomUUID().toString()).setType(EventType.UPSERT)
-        .setProductId(productId).setVersion(version).setOccurredAt(Instant.now())
-        .setProduct(ProductMetadata.newBuilder().setTitle("Product " + productId).setBrand("Acme")
-            .setCategory(photo.category()).build())
-        .setImages(List.of(ImageRef.newBuilder().setImageId("main").setUrl(photo.path().toUri().toString())
-            .setPosition(0).build()))
-        .build();
+    ProductEvent event =
+        ProductEvent.newBuilder()
+            .setEventId(UUID.randomUUID().toString())
+            .setType(EventType.UPSERT)
+            .setProductId(productId)
+            .setVersion(version)
+            .setOccurredAt(Instant.now())
+            .setProduct(
+                ProductMetadata.newBuilder()
+                    .setTitle("Product " + productId)
+                    .setBrand("Acme")
+                    .setCategory(photo.category())
+                    .build())
+            .setImages(
+                List.of(
+                    ImageRef.newBuilder()
+                        .setImageId("main")
+                        .setUrl(photo.path().toUri().toString())
+                        .setPosition(0)
+                        .build()))
+            .build();
     producer.send(new ProducerRecord<>(local.topics().productEvents(), productId, event)).get();
     live.put(productId, photo);
   }
 
   private void publishDelete(String productId) throws Exception {
     long version = versions.merge(productId, 1L, Long::sum);
-    ProductEvent event = ProductEvent.newBuilder().setEventId(UUID.randomUUID().toString()).setType(EventType.DELETE)
-        .setProductId(productId).setVersion(version).setOccurredAt(Instant.now()).setProduct(null)
-        .setImages(List.of()).build();
+    ProductEvent event =
+        ProductEvent.newBuilder()
+            .setEventId(UUID.randomUUID().toString())
+            .setType(EventType.DELETE)
+            .setProductId(productId)
+            .setVersion(version)
+            .setOccurredAt(Instant.now())
+            .setProduct(null)
+            .setImages(List.of())
+            .build();
     producer.send(new ProducerRecord<>(local.topics().productEvents(), productId, event)).get();
     live.remove(productId);
   }
@@ -297,21 +401,35 @@ class ReembedIT {
       i++;
       // By photo (embedded with the active model) and by a product that is never deleted.
       boolean byPhoto = i % 2 == 0;
-      HttpRequest request = byPhoto
-          ? HttpRequest.newBuilder(gateway("/v1/search?k=5")).header("Content-Type", "image/jpeg")
-              .POST(HttpRequest.BodyPublishers.ofByteArray(photos.get(i % 10).bytes())).build()
-          : HttpRequest.newBuilder(gateway("/v1/search")).header("Content-Type", "application/json")
-              .POST(HttpRequest.BodyPublishers.ofString(
-                  "{\"productId\": \"" + productId(photos.get(60 + i % 10)) + "\", \"k\": 5}")).build();
+      HttpRequest request =
+          byPhoto
+              ? HttpRequest.newBuilder(gateway("/v1/search?k=5"))
+                  .header("Content-Type", "image/jpeg")
+                  .POST(HttpRequest.BodyPublishers.ofByteArray(photos.get(i % 10).bytes()))
+                  .build()
+              : HttpRequest.newBuilder(gateway("/v1/search"))
+                  .header("Content-Type", "application/json")
+                  .POST(
+                      HttpRequest.BodyPublishers.ofString(
+                          "{\"productId\": \""
+                              + productId(photos.get(60 + i % 10))
+                              + "\", \"k\": 5}"))
+                  .build();
       long start = System.nanoTime();
       try {
         HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
         JsonNode body = JSON.readTree(response.body());
-        searches.add(new Search(start, System.nanoTime(), response.statusCode(),
-            response.statusCode() == 200 ? body.get("modelId").asText() : body.toString(), byPhoto ? "photo" : "product"));
+        searches.add(
+            new Search(
+                start,
+                System.nanoTime(),
+                response.statusCode(),
+                response.statusCode() == 200 ? body.get("modelId").asText() : body.toString(),
+                byPhoto ? "photo" : "product"));
         Thread.sleep(20);
       } catch (IOException e) {
-        searches.add(new Search(start, System.nanoTime(), -1, e.toString(), byPhoto ? "photo" : "product"));
+        searches.add(
+            new Search(start, System.nanoTime(), -1, e.toString(), byPhoto ? "photo" : "product"));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
@@ -320,9 +438,13 @@ class ReembedIT {
   }
 
   private String searchModel() throws Exception {
-    HttpResponse<String> response = http.send(HttpRequest.newBuilder(gateway("/v1/search?k=3"))
-        .header("Content-Type", "image/jpeg").POST(HttpRequest.BodyPublishers.ofByteArray(photos.get(1).bytes()))
-        .build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        http.send(
+            HttpRequest.newBuilder(gateway("/v1/search?k=3"))
+                .header("Content-Type", "image/jpeg")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(photos.get(1).bytes()))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
     JsonNode body = JSON.readTree(response.body());
     assertThat(body.at("/results/0/productId").asText()).isEqualTo(productId(photos.get(1)));
@@ -332,8 +454,20 @@ class ReembedIT {
   // --- the local mode and its admin API ---
 
   private void startLocalMode() throws Exception {
-    local = new LocalMode(new LocalMode.Options(tmp.resolve("data"), "127.0.0.1", kafkaPort, controllerPort, 0,
-        "127.0.0.1", null, 2, false, Map.of())).start();
+    local =
+        new LocalMode(
+                new LocalMode.Options(
+                    tmp.resolve("data"),
+                    "127.0.0.1",
+                    kafkaPort,
+                    controllerPort,
+                    0,
+                    "127.0.0.1",
+                    null,
+                    2,
+                    false,
+                    Map.of()))
+            .start();
     producer = LocalMode.eventProducer(local.bootstrapServers());
   }
 
@@ -349,7 +483,9 @@ class ReembedIT {
   }
 
   private void awaitCaughtUp(String modelId) {
-    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(200))
         .until(() -> local.pipelines().progress(modelId).caughtUp());
   }
 
@@ -358,7 +494,8 @@ class ReembedIT {
   }
 
   private static double embeddedCount(LocalMode local, String modelId) {
-    var counter = local.registry().find("lookalike.embedder.embedded").tag("model", modelId).counter();
+    var counter =
+        local.registry().find("lookalike.embedder.embedded").tag("model", modelId).counter();
     return counter == null ? 0 : counter.count();
   }
 
@@ -367,9 +504,13 @@ class ReembedIT {
       return null;
     }
     try {
-      HttpResponse<String> response = http.send(HttpRequest.newBuilder(gateway("/v1/admin/models/" + modelId
-          + "/progress")).header("Authorization", "Bearer " + adminSecret()).GET().build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response =
+          http.send(
+              HttpRequest.newBuilder(gateway("/v1/admin/models/" + modelId + "/progress"))
+                  .header("Authorization", "Bearer " + adminSecret())
+                  .GET()
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       return response.statusCode() == 200 ? JSON.readTree(response.body()) : null;
     } catch (IOException e) {
       return null;
@@ -380,15 +521,21 @@ class ReembedIT {
   }
 
   private JsonNode get(String path) throws Exception {
-    HttpResponse<String> response = http.send(HttpRequest.newBuilder(gateway(path)).GET().build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        http.send(
+            HttpRequest.newBuilder(gateway(path)).GET().build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
     return JSON.readTree(response.body());
   }
 
   private HttpResponse<String> post(String path) throws Exception {
-    return http.send(HttpRequest.newBuilder(gateway(path)).header("Authorization", "Bearer " + adminSecret())
-            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
+    return http.send(
+        HttpRequest.newBuilder(gateway(path))
+            .header("Authorization", "Bearer " + adminSecret())
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString("{}"))
+            .build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
@@ -407,7 +554,10 @@ class ReembedIT {
 
   record Run(int exit, String out, String err) {}
 
-  /** A model command against this test's local mode, which reads the admin secret from its data directory. */
+  /**
+   * A model command against this test's local mode, which reads the admin secret from its data
+   * directory.
+   */
   private Run cli(String... args) {
     String[] withDataDir = java.util.Arrays.copyOf(args, args.length + 2);
     withDataDir[args.length] = "--data-dir";
@@ -445,7 +595,8 @@ class ReembedIT {
 
   private static String sha256(Photo photo) {
     try {
-      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(photo.bytes()));
+      return java.util.HexFormat.of()
+          .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(photo.bytes()));
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

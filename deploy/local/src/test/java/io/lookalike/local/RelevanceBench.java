@@ -1,7 +1,6 @@
 package io.lookalike.local;
 
 import io.lookalike.image.HardAlterations;
-import io.lookalike.store.lucene.LuceneStoreBench;
 import io.lookalike.model.DjlEmbedder;
 import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.model.EmbeddingResult;
@@ -19,24 +18,26 @@ import java.util.TreeMap;
 import java.util.function.UnaryOperator;
 
 /**
- * What a shopper feels, on clothing-small with a real {@link DjlEmbedder}: the index holds {@code train/} +
- * {@code validation/} (one product per photo), queries are
+ * What a shopper feels, on clothing-small with a real {@link DjlEmbedder}: the index holds {@code
+ * train/} + {@code validation/} (one product per photo), queries are
+ *
  * <ul>
- *   <li>{@code test/} photos: category P@1, P@10, mAP@10 (AP over the top 10, normalised by the number of
- *       hits of the query's category in it, the usual "AP@k"), overall and per class;</li>
- *   <li>altered copies of {@code bench.altered} indexed photos (same product): recall@1 and @10 of the
- *       photo's own product for each {@link HardAlterations}, and "scene-40%": the product at 40 % of
- *       another class's test photo (a busy background with its own garment);</li>
+ *   <li>{@code test/} photos: category P@1, P@10, mAP@10 (AP over the top 10, normalised by the
+ *       number of hits of the query's category in it, the usual "AP@k"), overall and per class;
+ *   <li>altered copies of {@code bench.altered} indexed photos (same product): recall@1 and @10 of
+ *       the photo's own product for each {@link HardAlterations}, and "scene-40%": the product at
+ *       40 % of another class's test photo (a busy background with its own garment);
  *   <li>top-1 score distributions (p10 / median / p90): test queries whose top hit has the right
- *       category, the wrong one, and off-catalogue queries: test photos of {@code bench.holdout} against
- *       the index without that class.</li>
+ *       category, the wrong one, and off-catalogue queries: test photos of {@code bench.holdout}
+ *       against the index without that class.
  * </ul>
+ *
  * Search is exact (brute-force cosine) so the numbers are the model's, not HNSW's (LuceneStoreBench
- * measures that). Run with
- * {@code ./mvnw -q -pl deploy/local test-compile exec:java -Dbench=io.lookalike.local.RelevanceBench}
- * ({@code -Dbench.model=PATH} another TorchScript file, {@code -Dbench.index=N} index only N photos,
- * round-robin over classes, {@code -Dbench.queries=N}, {@code -Dbench.altered=N} (default 300),
- * {@code -Dbench.holdout=CLASS} (default skirt), {@code -Dbench.dump=FILE} writes the index's vectors).
+ * measures that). Run with {@code ./mvnw -q -pl deploy/local test-compile exec:java
+ * -Dbench=io.lookalike.local.RelevanceBench} ({@code -Dbench.model=PATH} another TorchScript file,
+ * {@code -Dbench.index=N} index only N photos, round-robin over classes, {@code -Dbench.queries=N},
+ * {@code -Dbench.altered=N} (default 300), {@code -Dbench.holdout=CLASS} (default skirt), {@code
+ * -Dbench.dump=FILE} writes the index's vectors).
  */
 public final class RelevanceBench {
 
@@ -56,7 +57,8 @@ public final class RelevanceBench {
       indexPhotos.addAll(SampleImages.photos("validation", 100_000));
       indexPhotos = roundRobin(indexPhotos, indexLimit);
       List<Photo> queryPhotos = SampleImages.photos("test", Math.min(queryLimit, 100_000));
-      System.out.printf("model %s: indexing %d photos, %d test queries, %d altered products%n",
+      System.out.printf(
+          "model %s: indexing %d photos, %d test queries, %d altered products%n",
           embedder.model().modelId(), indexPhotos.size(), queryPhotos.size(), altered);
       List<Item> index = embed(embedder, indexPhotos, UnaryOperator.identity());
       List<Item> queries = embed(embedder, queryPhotos, UnaryOperator.identity());
@@ -69,8 +71,12 @@ public final class RelevanceBench {
       printCategory(index, queries);
       printSameProduct(embedder, index, indexPhotos, queryPhotos, altered);
       printScores(index, queries, holdout);
-      System.out.printf(Locale.ROOT, "%n(%d photos embedded in %.0f s; whole run %.0f s)%n",
-          indexPhotos.size() + queryPhotos.size(), embedSeconds, (System.nanoTime() - t0) / 1e9);
+      System.out.printf(
+          Locale.ROOT,
+          "%n(%d photos embedded in %.0f s; whole run %.0f s)%n",
+          indexPhotos.size() + queryPhotos.size(),
+          embedSeconds,
+          (System.nanoTime() - t0) / 1e9);
     }
   }
 
@@ -97,18 +103,34 @@ public final class RelevanceBench {
     System.out.printf("%n%-12s %6s %6s %7s %5s%n", "category", "P@1", "P@10", "mAP@10", "n");
     for (var e : byClass.entrySet()) {
       double[] a = e.getValue();
-      System.out.printf(Locale.ROOT, "%-12s %6.3f %6.3f %7.3f %5d%n", e.getKey(), a[0] / a[3], a[1] / a[3], a[2] / a[3],
+      System.out.printf(
+          Locale.ROOT,
+          "%-12s %6.3f %6.3f %7.3f %5d%n",
+          e.getKey(),
+          a[0] / a[3],
+          a[1] / a[3],
+          a[2] / a[3],
           (int) a[3]);
       for (int i = 0; i < 4; i++) {
         all[i] += a[i];
       }
     }
-    System.out.printf(Locale.ROOT, "%-12s %6.3f %6.3f %7.3f %5d%n", "ALL", all[0] / all[3], all[1] / all[3],
-        all[2] / all[3], (int) all[3]);
+    System.out.printf(
+        Locale.ROOT,
+        "%-12s %6.3f %6.3f %7.3f %5d%n",
+        "ALL",
+        all[0] / all[3],
+        all[1] / all[3],
+        all[2] / all[3],
+        (int) all[3]);
   }
 
   /** Altered copies of indexed photos must find their own photo. */
-  static void printSameProduct(DjlEmbedder embedder, List<Item> index, List<Photo> indexPhotos, List<Photo> scenes,
+  static void printSameProduct(
+      DjlEmbedder embedder,
+      List<Item> index,
+      List<Photo> indexPhotos,
+      List<Photo> scenes,
       int count) {
     List<Integer> picks = new ArrayList<>();
     for (int i = 0; i < indexPhotos.size(); i++) {
@@ -116,7 +138,8 @@ public final class RelevanceBench {
     }
     Collections.shuffle(picks, new Random(7));
     picks = picks.subList(0, Math.min(count, picks.size()));
-    Map<String, UnaryOperator<byte[]>> alterations = new LinkedHashMap<>(HardAlterations.singlePhoto());
+    Map<String, UnaryOperator<byte[]>> alterations =
+        new LinkedHashMap<>(HardAlterations.singlePhoto());
     System.out.printf("%n%-15s %9s %9s %5s%n", "same product", "recall@1", "recall@10", "n");
     for (var alteration : alterations.entrySet()) {
       List<Photo> sample = picks.stream().map(indexPhotos::get).toList();
@@ -150,8 +173,13 @@ public final class RelevanceBench {
       at1 += top.get(0).id().equals(q.id()) ? 1 : 0;
       at10 += top.stream().anyMatch(t -> t.id().equals(q.id())) ? 1 : 0;
     }
-    System.out.printf(Locale.ROOT, "%-15s %9.3f %9.3f %5d%n", name, at1 / (double) queries.size(),
-        at10 / (double) queries.size(), queries.size());
+    System.out.printf(
+        Locale.ROOT,
+        "%-15s %9.3f %9.3f %5d%n",
+        name,
+        at1 / (double) queries.size(),
+        at10 / (double) queries.size(),
+        queries.size());
   }
 
   /** Top-1 scores: right category, wrong category, off-catalogue (held-out class). */
@@ -176,8 +204,14 @@ public final class RelevanceBench {
 
   private static void scoreRow(String name, List<Double> scores) {
     double[] s = scores.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-    System.out.printf(Locale.ROOT, "%-32s %6.3f %6.3f %6.3f %5d%n", name, quantile(s, 0.1), quantile(s, 0.5),
-        quantile(s, 0.9), s.length);
+    System.out.printf(
+        Locale.ROOT,
+        "%-32s %6.3f %6.3f %6.3f %5d%n",
+        name,
+        quantile(s, 0.1),
+        quantile(s, 0.5),
+        quantile(s, 0.9),
+        s.length);
   }
 
   static double quantile(double[] sorted, double q) {
@@ -214,11 +248,15 @@ public final class RelevanceBench {
     return s;
   }
 
-  private static List<Item> embed(DjlEmbedder embedder, List<Photo> photos, UnaryOperator<byte[]> alteration) {
+  private static List<Item> embed(
+      DjlEmbedder embedder, List<Photo> photos, UnaryOperator<byte[]> alteration) {
     List<Item> out = new ArrayList<>(photos.size());
     for (int from = 0; from < photos.size(); from += 32) {
       List<Photo> batch = photos.subList(from, Math.min(photos.size(), from + 32));
-      out.addAll(toItems(batch, embedder.embed(batch.stream().map(p -> alteration.apply(p.bytes())).toList())));
+      out.addAll(
+          toItems(
+              batch,
+              embedder.embed(batch.stream().map(p -> alteration.apply(p.bytes())).toList())));
     }
     return out;
   }
@@ -248,11 +286,15 @@ public final class RelevanceBench {
     return out;
   }
 
-  /** One line per indexed photo: id, category, comma-separated vector (for models/train/adapt.py). */
-  private static void dumpVectors(List<Item> index, java.nio.file.Path file) throws java.io.IOException {
+  /**
+   * One line per indexed photo: id, category, comma-separated vector (for models/train/adapt.py).
+   */
+  private static void dumpVectors(List<Item> index, java.nio.file.Path file)
+      throws java.io.IOException {
     try (var out = java.nio.file.Files.newBufferedWriter(file)) {
       for (Item item : index) {
-        StringBuilder line = new StringBuilder(item.id()).append('\t').append(item.category()).append('\t');
+        StringBuilder line =
+            new StringBuilder(item.id()).append('\t').append(item.category()).append('\t');
         for (int i = 0; i < item.vector().length; i++) {
           line.append(i == 0 ? "" : ",").append(item.vector()[i]);
         }

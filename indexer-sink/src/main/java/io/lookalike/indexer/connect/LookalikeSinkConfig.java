@@ -1,10 +1,10 @@
 package io.lookalike.indexer.connect;
 
-import io.lookalike.store.lucene.LuceneVectorStore;
+import io.lookalike.schemas.Topics;
 import io.lookalike.store.VectorStore;
+import io.lookalike.store.lucene.LuceneVectorStore;
 import io.lookalike.store.milvus.MilvusConfig;
 import io.lookalike.store.milvus.MilvusVectorStore;
-import io.lookalike.schemas.Topics;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
@@ -15,44 +15,72 @@ import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigException;
 
-/** Settings of the Lookalike sink connector: which store, which model, and the store's own settings. */
+/**
+ * Settings of the Lookalike sink connector: which store, which model, and the store's own settings.
+ */
 public final class LookalikeSinkConfig extends AbstractConfig {
 
   public static final String STORE_CONFIG = "store";
-  private static final String STORE_DOC = "Where the vectors go: 'milvus' (a Milvus collection per model, the "
-      + "distributed mode) or 'lucene' (an embedded Lucene HNSW index on local disk: for the embedded indexer; the "
-      + "Connect connector refuses it, as no gateway could search a worker's index).";
+  private static final String STORE_DOC =
+      "Where the vectors go: 'milvus' (a Milvus collection per model, the "
+          + "distributed mode) or 'lucene' (an embedded Lucene HNSW index on local disk: for the embedded indexer; the "
+          + "Connect connector refuses it, as no gateway could search a worker's index).";
   public static final String LUCENE_DIR_CONFIG = "lucene.dir";
-  private static final String LUCENE_DIR_DOC = "With store=lucene: the directory holding one index directory per "
-      + "model (<lucene.dir>/<modelId>).";
+  private static final String LUCENE_DIR_DOC =
+      "With store=lucene: the directory holding one index directory per "
+          + "model (<lucene.dir>/<modelId>).";
   public static final String MODEL_ID_CONFIG = "model.id";
-  private static final String MODEL_ID_DOC = "The model whose embeddings the topics hold; empty: the topic name "
-      + "minus " + Topics.EMBEDDINGS_PREFIX_CONFIG + " (catalog.image-embeddings.<modelId>).";
+  private static final String MODEL_ID_DOC =
+      "The model whose embeddings the topics hold; empty: the topic name "
+          + "minus "
+          + Topics.EMBEDDINGS_PREFIX_CONFIG
+          + " (catalog.image-embeddings.<modelId>).";
   public static final String MODEL_DIMENSION_CONFIG = "model.dimension";
-  private static final String MODEL_DIMENSION_DOC = "Vector dimension of the model; 0: that of the existing index, "
-      + "else that of the first embedding received.";
+  private static final String MODEL_DIMENSION_DOC =
+      "Vector dimension of the model; 0: that of the existing index, "
+          + "else that of the first embedding received.";
+
   /** The prefix is stripped from a topic name to derive the modelId when model.id is empty. */
   public static final String EMBEDDINGS_PREFIX_CONFIG = Topics.EMBEDDINGS_PREFIX_CONFIG;
+
   public static final String ALIAS_CREATE_CONFIG = "milvus.alias.create";
-  private static final String ALIAS_CREATE_DOC = "With store=milvus: point milvus.alias at this model's collection "
-      + "if the alias does not exist yet (first deployment). An existing alias is never moved by the sink; "
-      + "switching to a re-embedded model is a deliberate step.";
+  private static final String ALIAS_CREATE_DOC =
+      "With store=milvus: point milvus.alias at this model's collection "
+          + "if the alias does not exist yet (first deployment). An existing alias is never moved by the sink; "
+          + "switching to a re-embedded model is a deliberate step.";
 
   public static final String UNAVAILABLE_MAX_MS_CONFIG = "store.unavailable.max.ms";
-  private static final String UNAVAILABLE_MAX_MS_DOC = "How long the store may stay unreachable (each batch retried "
-      + "by Connect after a back-off, nothing committed meanwhile) before the task fails, with the store's error "
-      + "as the reason in its status; restart the task once the store is back.";
+  private static final String UNAVAILABLE_MAX_MS_DOC =
+      "How long the store may stay unreachable (each batch retried "
+          + "by Connect after a back-off, nothing committed meanwhile) before the task fails, with the store's error "
+          + "as the reason in its status; restart the task once the store is back.";
 
-  public static final ConfigDef CONFIG_DEF = Topics.include(new ConfigDef(MilvusConfig.CONFIG_DEF), EMBEDDINGS_PREFIX_CONFIG)
-      .define(STORE_CONFIG, Type.STRING, "milvus", ConfigDef.CaseInsensitiveValidString.in("milvus", "lucene"),
-          Importance.HIGH, STORE_DOC)
-      .define(LUCENE_DIR_CONFIG, Type.STRING, "", Importance.HIGH, LUCENE_DIR_DOC)
-      .define(MODEL_ID_CONFIG, Type.STRING, "", new ModelId(), Importance.HIGH, MODEL_ID_DOC)
-      .define(MODEL_DIMENSION_CONFIG, Type.INT, 0, ConfigDef.Range.between(0, MilvusVectorStore.MAX_DIMENSION),
-          Importance.MEDIUM, MODEL_DIMENSION_DOC)
-      .define(ALIAS_CREATE_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, ALIAS_CREATE_DOC)
-      .define(UNAVAILABLE_MAX_MS_CONFIG, Type.LONG, 300_000L, ConfigDef.Range.atLeast(0), Importance.MEDIUM,
-          UNAVAILABLE_MAX_MS_DOC);
+  public static final ConfigDef CONFIG_DEF =
+      Topics.include(new ConfigDef(MilvusConfig.CONFIG_DEF), EMBEDDINGS_PREFIX_CONFIG)
+          .define(
+              STORE_CONFIG,
+              Type.STRING,
+              "milvus",
+              ConfigDef.CaseInsensitiveValidString.in("milvus", "lucene"),
+              Importance.HIGH,
+              STORE_DOC)
+          .define(LUCENE_DIR_CONFIG, Type.STRING, "", Importance.HIGH, LUCENE_DIR_DOC)
+          .define(MODEL_ID_CONFIG, Type.STRING, "", new ModelId(), Importance.HIGH, MODEL_ID_DOC)
+          .define(
+              MODEL_DIMENSION_CONFIG,
+              Type.INT,
+              0,
+              ConfigDef.Range.between(0, MilvusVectorStore.MAX_DIMENSION),
+              Importance.MEDIUM,
+              MODEL_DIMENSION_DOC)
+          .define(ALIAS_CREATE_CONFIG, Type.BOOLEAN, true, Importance.MEDIUM, ALIAS_CREATE_DOC)
+          .define(
+              UNAVAILABLE_MAX_MS_CONFIG,
+              Type.LONG,
+              300_000L,
+              ConfigDef.Range.atLeast(0),
+              Importance.MEDIUM,
+              UNAVAILABLE_MAX_MS_DOC);
 
   private final MilvusConfig milvus;
 
@@ -68,7 +96,10 @@ public final class LookalikeSinkConfig extends AbstractConfig {
     return getString(STORE_CONFIG).toLowerCase(Locale.ROOT).equals("lucene");
   }
 
-  /** The model of a topic's embeddings: model.id, or the topic name minus the embeddings prefix, or null. */
+  /**
+   * The model of a topic's embeddings: model.id, or the topic name minus the embeddings prefix, or
+   * null.
+   */
   public String modelIdOf(String topic) {
     String configured = getString(MODEL_ID_CONFIG);
     if (!configured.isBlank()) {
@@ -79,13 +110,17 @@ public final class LookalikeSinkConfig extends AbstractConfig {
     return suffix.matches("[a-z0-9_]+") ? suffix : null;
   }
 
-  /** The configured dimension, else that of the store's existing index of {@code modelId}, else empty. */
+  /**
+   * The configured dimension, else that of the store's existing index of {@code modelId}, else
+   * empty.
+   */
   public OptionalInt dimensionOf(String modelId) {
     int configured = getInt(MODEL_DIMENSION_CONFIG);
     if (configured > 0) {
       return OptionalInt.of(configured);
     }
-    return isLucene() ? LuceneVectorStore.existingDimension(luceneDir(modelId), modelId)
+    return isLucene()
+        ? LuceneVectorStore.existingDimension(luceneDir(modelId), modelId)
         : MilvusVectorStore.existingDimension(milvus, modelId);
   }
 
@@ -110,7 +145,8 @@ public final class LookalikeSinkConfig extends AbstractConfig {
     @Override
     public void ensureValid(String name, Object value) {
       if (value != null && !value.toString().isEmpty() && !value.toString().matches("[a-z0-9_]+")) {
-        throw new ConfigException(name, value, "a modelId holds only lowercase letters, digits and '_'");
+        throw new ConfigException(
+            name, value, "a modelId holds only lowercase letters, digits and '_'");
       }
     }
 

@@ -2,12 +2,12 @@ package io.lookalike.indexer.connect;
 
 import io.lookalike.indexer.EmbeddingIndexer;
 import io.lookalike.indexer.EmbeddingSink;
-import io.lookalike.store.VectorStore;
-import io.lookalike.store.milvus.MilvusStoreException;
 import io.lookalike.schemas.AvroSerde;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.Serdes;
+import io.lookalike.store.VectorStore;
+import io.lookalike.store.milvus.MilvusStoreException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.ByteBuffer;
@@ -33,9 +33,10 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * Writes each {@link #put} batch through {@link EmbeddingIndexer} (the same checks, last-change-per-key and
- * metrics as the embedded sink) and reports only the offsets of batches the store has made durable to
- * {@link #preCommit}. Bad records go to Connect's dead-letter queue through the {@link ErrantRecordReporter}.
+ * Writes each {@link #put} batch through {@link EmbeddingIndexer} (the same checks,
+ * last-change-per-key and metrics as the embedded sink) and reports only the offsets of batches the
+ * store has made durable to {@link #preCommit}. Bad records go to Connect's dead-letter queue
+ * through the {@link ErrantRecordReporter}.
  */
 public class LookalikeSinkTask extends SinkTask {
 
@@ -48,14 +49,23 @@ public class LookalikeSinkTask extends SinkTask {
   private final Map<TopicPartition, OffsetAndMetadata> written = new HashMap<>();
   private LookalikeSinkConfig config;
   private ErrantRecordReporter reporter;
-  /** errors.tolerance=all: a bad record is skipped (dead-lettered when there is a queue), never fails the task. */
+
+  /**
+   * errors.tolerance=all: a bad record is skipped (dead-lettered when there is a queue), never
+   * fails the task.
+   */
   private boolean tolerateAll;
+
   /** When the store first failed to answer in the current outage; -1 while it answers. */
   private long unavailableSince = -1;
+
   private long unavailableMaxMs;
   private PluginMetricsBridge pluginMetrics;
 
-  /** The task a worker creates: its metrics in a registry of its own, shown as Connect plugin metrics (JMX). */
+  /**
+   * The task a worker creates: its metrics in a registry of its own, shown as Connect plugin
+   * metrics (JMX).
+   */
   public LookalikeSinkTask() {
     this(new SimpleMeterRegistry());
   }
@@ -83,10 +93,14 @@ public class LookalikeSinkTask extends SinkTask {
     unavailableSince = -1;
     pluginMetrics = PluginMetricsBridge.of(() -> context.pluginMetrics(), registry);
     tolerateAll = "all".equalsIgnoreCase(props.getOrDefault("errors.tolerance", "none").strip());
-    log.info("Lookalike sink task started: store={}, bad records {}", config.getString(LookalikeSinkConfig.STORE_CONFIG),
-        reporter != null && tolerateAll ? "go to Connect's dead-letter queue"
-            : tolerateAll ? "are logged and skipped (errors.tolerance=all, no errors.deadletterqueue.topic.name)"
-            : "fail the task (errors.tolerance=none)");
+    log.info(
+        "Lookalike sink task started: store={}, bad records {}",
+        config.getString(LookalikeSinkConfig.STORE_CONFIG),
+        reporter != null && tolerateAll
+            ? "go to Connect's dead-letter queue"
+            : tolerateAll
+                ? "are logged and skipped (errors.tolerance=all, no errors.deadletterqueue.topic.name)"
+                : "fail the task (errors.tolerance=none)");
   }
 
   @Override
@@ -98,7 +112,8 @@ public class LookalikeSinkTask extends SinkTask {
     Map<TopicPartition, OffsetAndMetadata> handled = new HashMap<>();
     try (var stage = MDC.putCloseable("stage", EmbeddingSink.STAGE)) {
       for (SinkRecord record : records) {
-        handled.put(new TopicPartition(record.originalTopic(), record.originalKafkaPartition()),
+        handled.put(
+            new TopicPartition(record.originalTopic(), record.originalKafkaPartition()),
             new OffsetAndMetadata(record.originalKafkaOffset() + 1));
         Parsed parsed = parse(record);
         if (parsed != null) {
@@ -112,8 +127,8 @@ public class LookalikeSinkTask extends SinkTask {
         }
         List<EmbeddingIndexer.Change> changes = new ArrayList<>(entry.getValue().size());
         for (Parsed parsed : entry.getValue()) {
-          EmbeddingIndexer.Rejection rejection = parsed.embedding() == null ? null
-              : indexer.check(parsed.key(), parsed.embedding());
+          EmbeddingIndexer.Rejection rejection =
+              parsed.embedding() == null ? null : indexer.check(parsed.key(), parsed.embedding());
           if (rejection != null) {
             reject(parsed.record(), indexer, rejection.code(), rejection.reason(), null);
           } else {
@@ -130,9 +145,18 @@ public class LookalikeSinkTask extends SinkTask {
           unavailableSince = now;
         }
         if (now - unavailableSince >= unavailableMaxMs) {
-          // Fails the task: its status shows this, instead of RUNNING with an error in the log every few seconds
-          throw new ConnectException("The store has not answered for " + (now - unavailableSince) + " ms ("
-              + LookalikeSinkConfig.UNAVAILABLE_MAX_MS_CONFIG + "=" + unavailableMaxMs + "): " + e.getMessage(), e);
+          // Fails the task: its status shows this, instead of RUNNING with an error in the log
+          // every few seconds
+          throw new ConnectException(
+              "The store has not answered for "
+                  + (now - unavailableSince)
+                  + " ms ("
+                  + LookalikeSinkConfig.UNAVAILABLE_MAX_MS_CONFIG
+                  + "="
+                  + unavailableMaxMs
+                  + "): "
+                  + e.getMessage(),
+              e);
         }
         // Connect redelivers the same records after the back-off; offsets do not move meanwhile.
         context.timeout(RETRY_BACKOFF_MS);
@@ -147,7 +171,8 @@ public class LookalikeSinkTask extends SinkTask {
   }
 
   @Override
-  public Map<TopicPartition, OffsetAndMetadata> preCommit(Map<TopicPartition, OffsetAndMetadata> currentOffsets) {
+  public Map<TopicPartition, OffsetAndMetadata> preCommit(
+      Map<TopicPartition, OffsetAndMetadata> currentOffsets) {
     Map<TopicPartition, OffsetAndMetadata> durable = new HashMap<>();
     for (TopicPartition partition : currentOffsets.keySet()) {
       OffsetAndMetadata offset = written.get(partition);
@@ -195,8 +220,14 @@ public class LookalikeSinkTask extends SinkTask {
       }
       byte[] bytes = valueBytes(record.value());
       if (bytes == null) {
-        return reject(record, null, "bad_value", "Value is a " + record.value().getClass().getName()
-            + "; use value.converter=org.apache.kafka.connect.converters.ByteArrayConverter", null);
+        return reject(
+            record,
+            null,
+            "bad_value",
+            "Value is a "
+                + record.value().getClass().getName()
+                + "; use value.converter=org.apache.kafka.connect.converters.ByteArrayConverter",
+            null);
       }
       try {
         return new Parsed(record, key, serde.deserialize(bytes));
@@ -209,39 +240,59 @@ public class LookalikeSinkTask extends SinkTask {
     }
   }
 
-  private Parsed reject(SinkRecord record, EmbeddingIndexer indexer, String code, String reason,
-      Throwable cause) {
+  private Parsed reject(
+      SinkRecord record, EmbeddingIndexer indexer, String code, String reason, Throwable cause) {
     if (indexer != null) {
       indexer.rejected(code);
     } else {
-      // before its model is known (a bad key, a value that is not an embedding): counted under model "unknown"
-      io.micrometer.core.instrument.Counter.builder(EmbeddingIndexer.REJECTED_METRIC).tag("model", "unknown")
-          .tag("reason", code).description("Records dead-lettered instead of indexed").register(registry).increment();
+      // before its model is known (a bad key, a value that is not an embedding): counted under
+      // model "unknown"
+      io.micrometer.core.instrument.Counter.builder(EmbeddingIndexer.REJECTED_METRIC)
+          .tag("model", "unknown")
+          .tag("reason", code)
+          .description("Records dead-lettered instead of indexed")
+          .register(registry)
+          .increment();
     }
     DataException error = new DataException(code + ": " + reason, cause);
     if (!tolerateAll) {
-      // Connect's rule for errors.tolerance=none: the task fails, and fails again on this record after a restart
-      log.error("Failing the task on record {}-{}@{}: {} (set errors.tolerance=all and "
-              + "errors.deadletterqueue.topic.name to dead-letter bad records instead)", record.topic(),
-          record.kafkaPartition(), record.kafkaOffset(), reason);
+      // Connect's rule for errors.tolerance=none: the task fails, and fails again on this record
+      // after a restart
+      log.error(
+          "Failing the task on record {}-{}@{}: {} (set errors.tolerance=all and "
+              + "errors.deadletterqueue.topic.name to dead-letter bad records instead)",
+          record.topic(),
+          record.kafkaPartition(),
+          record.kafkaOffset(),
+          reason);
       throw error;
     }
     if (reporter == null) {
-      log.warn("Skipping record {}-{}@{} (errors.tolerance=all, no dead-letter queue): {}", record.topic(),
-          record.kafkaPartition(), record.kafkaOffset(), reason);
+      log.warn(
+          "Skipping record {}-{}@{} (errors.tolerance=all, no dead-letter queue): {}",
+          record.topic(),
+          record.kafkaPartition(),
+          record.kafkaOffset(),
+          reason);
       return null;
     }
-    log.warn("Dead-lettering record {}-{}@{}: {}", record.topic(), record.kafkaPartition(), record.kafkaOffset(),
+    log.warn(
+        "Dead-lettering record {}-{}@{}: {}",
+        record.topic(),
+        record.kafkaPartition(),
+        record.kafkaOffset(),
         reason);
-    // Connect writes the original record with its __connect.errors.* headers (our reason code leads the
+    // Connect writes the original record with its __connect.errors.* headers (our reason code leads
+    // the
     // exception message), and waits for these writes before it commits offsets
     reporter.report(record, error);
     return null;
   }
 
   /**
-   * The indexer of a topic, opening its store on first use. Returns null when the store does not exist
-   * yet and the records hold no embedding of the topic's model (only deletes: nothing to delete).
+   * The indexer of a topic, opening its store on first use. Returns null when the store does not
+   * exist yet and the records hold no embedding of the topic's model (only deletes: nothing to
+   * delete).
    */
   private EmbeddingIndexer indexerFor(String topic, List<Parsed> records) {
     EmbeddingIndexer indexer = indexers.get(topic);
@@ -249,8 +300,13 @@ public class LookalikeSinkTask extends SinkTask {
       return indexer;
     }
     String configured = config.modelIdOf(topic);
-    ImageEmbedding first = records.stream().map(Parsed::embedding).filter(java.util.Objects::nonNull)
-        .filter(e -> configured == null || configured.equals(e.getModelId())).findFirst().orElse(null);
+    ImageEmbedding first =
+        records.stream()
+            .map(Parsed::embedding)
+            .filter(java.util.Objects::nonNull)
+            .filter(e -> configured == null || configured.equals(e.getModelId()))
+            .findFirst()
+            .orElse(null);
     String modelId = configured != null ? configured : first == null ? null : first.getModelId();
     if (modelId == null) {
       return null;
@@ -258,11 +314,16 @@ public class LookalikeSinkTask extends SinkTask {
     OptionalInt dimension = config.dimensionOf(modelId);
     if (dimension.isEmpty()) {
       if (first == null) {
-        log.info("Skipping {} deletes from {}: the index of model {} does not exist yet", records.size(), topic,
+        log.info(
+            "Skipping {} deletes from {}: the index of model {} does not exist yet",
+            records.size(),
+            topic,
             modelId);
         return null;
       }
-      dimension = OptionalInt.of(first.getVector().size()); // set model.dimension to not trust the first record
+      dimension =
+          OptionalInt.of(
+              first.getVector().size()); // set model.dimension to not trust the first record
     }
     VectorStore store = config.openStore(modelId, dimension.getAsInt());
     indexer = new EmbeddingIndexer(store, registry);

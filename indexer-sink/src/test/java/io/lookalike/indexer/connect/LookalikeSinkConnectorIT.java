@@ -4,11 +4,11 @@ import static io.lookalike.indexer.Embeddings.embedding;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.lookalike.schemas.ImageEmbedding;
+import io.lookalike.schemas.Serdes;
 import io.lookalike.store.ClusteredVectors;
 import io.lookalike.store.milvus.MilvusConfig;
 import io.lookalike.store.milvus.MilvusProtocolDouble;
-import io.lookalike.schemas.ImageEmbedding;
-import io.lookalike.schemas.Serdes;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
@@ -33,9 +33,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The sink connector in a real Connect worker (Kafka's EmbeddedConnectCluster) on a real broker, writing to
- * Milvus through the SDK's gRPC protocol (a protocol double: {@link MilvusProtocolDouble}; Milvus itself needs
- * Docker, see MilvusVectorStoreContainerIT).
+ * The sink connector in a real Connect worker (Kafka's EmbeddedConnectCluster) on a real broker,
+ * writing to Milvus through the SDK's gRPC protocol (a protocol double: {@link
+ * MilvusProtocolDouble}; Milvus itself needs Docker, see MilvusVectorStoreContainerIT).
  */
 class LookalikeSinkConnectorIT {
 
@@ -62,15 +62,23 @@ class LookalikeSinkConnectorIT {
     broker.put("group.initial.rebalance.delay.ms", "0");
     Map<String, String> worker = new HashMap<>();
     worker.put("offset.flush.interval.ms", "500"); // how often the sink's offsets are committed
-    connect = (EmbeddedConnectCluster) new EmbeddedConnectCluster.Builder().name("sink-it").numWorkers(1)
-        .brokerProps(broker).workerProps(worker).build();
+    connect =
+        (EmbeddedConnectCluster)
+            new EmbeddedConnectCluster.Builder()
+                .name("sink-it")
+                .numWorkers(1)
+                .brokerProps(broker)
+                .workerProps(worker)
+                .build();
     connect.start();
     connect.kafka().createTopic(TOPIC, 2);
     connect.kafka().createTopic(DEAD_LETTERS, 1);
-    producer = new KafkaProducer<>(Map.of(
-        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, connect.kafka().bootstrapServers(),
-        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
-        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class));
+    producer =
+        new KafkaProducer<>(
+            Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, connect.kafka().bootstrapServers(),
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class));
   }
 
   @AfterAll
@@ -87,7 +95,8 @@ class LookalikeSinkConnectorIT {
   }
 
   @Test
-  void shouldIndexThroughAConnectWorkerDeadLetterBadRecordsAndSurviveAWorkerRestart() throws Exception {
+  void shouldIndexThroughAConnectWorkerDeadLetterBadRecordsAndSurviveAWorkerRestart()
+      throws Exception {
     // Given the connector running on Milvus with Connect's dead-letter queue
     Map<String, String> config = new HashMap<>();
     config.put("connector.class", LookalikeSinkConnector.class.getName());
@@ -104,7 +113,9 @@ class LookalikeSinkConnectorIT {
     config.put("errors.deadletterqueue.topic.replication.factor", "1");
     config.put("errors.deadletterqueue.context.headers.enable", "true");
     connect.configureConnector(CONNECTOR, config);
-    connect.assertions().assertConnectorAndExactlyNumTasksAreRunning(CONNECTOR, 1, "sink did not start");
+    connect
+        .assertions()
+        .assertConnectorAndExactlyNumTasksAreRunning(CONNECTOR, 1, "sink did not start");
 
     // When embeddings, a corrupt record and tombstones arrive
     for (int i = 0; i < 30; i++) {
@@ -120,7 +131,8 @@ class LookalikeSinkConnectorIT {
     // and the offsets are committed
     awaitCaughtUp(28);
     assertThat(hasKey("p0/0")).isFalse();
-    ConsumerRecord<byte[], byte[]> dead = connect.kafka().consume(1, 30_000, DEAD_LETTERS).iterator().next();
+    ConsumerRecord<byte[], byte[]> dead =
+        connect.kafka().consume(1, 30_000, DEAD_LETTERS).iterator().next();
     assertThat(new String(dead.key(), StandardCharsets.UTF_8)).isEqualTo("p100/0");
     assertThat(dead.value()).isEqualTo("not avro".getBytes(StandardCharsets.UTF_8));
     assertThat(header(dead, "__connect.errors.exception.message")).contains("corrupt_record");
@@ -138,7 +150,9 @@ class LookalikeSinkConnectorIT {
     send("p2/0", embedding("p2/0", MODEL, vectors.next(), 1)); // late, older version
     producer.flush();
     connect.addWorker();
-    connect.assertions().assertConnectorAndExactlyNumTasksAreRunning(CONNECTOR, 1, "sink did not restart");
+    connect
+        .assertions()
+        .assertConnectorAndExactlyNumTasksAreRunning(CONNECTOR, 1, "sink did not restart");
 
     // Then nothing is lost or duplicated, and the older version did not win
     awaitCaughtUp(37);
@@ -149,18 +163,30 @@ class LookalikeSinkConnectorIT {
   }
 
   private static void awaitCaughtUp(int images) {
-    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250))
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(250))
         .until(() -> committedToEnd() && liveImages() == images);
   }
 
   /** True when the connector's consumer group has committed the end of every partition. */
   private static boolean committedToEnd() throws Exception {
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", connect.kafka().bootstrapServers()))) {
-      Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets("connect-" + CONNECTOR)
-          .partitionsToOffsetAndMetadata().get();
+    try (Admin admin =
+        Admin.create(Map.of("bootstrap.servers", connect.kafka().bootstrapServers()))) {
+      Map<TopicPartition, OffsetAndMetadata> committed =
+          admin
+              .listConsumerGroupOffsets("connect-" + CONNECTOR)
+              .partitionsToOffsetAndMetadata()
+              .get();
       for (int p = 0; p < 2; p++) {
         TopicPartition partition = new TopicPartition(TOPIC, p);
-        long end = admin.listOffsets(Map.of(partition, OffsetSpec.latest())).all().get().get(partition).offset();
+        long end =
+            admin
+                .listOffsets(Map.of(partition, OffsetSpec.latest()))
+                .all()
+                .get()
+                .get(partition)
+                .offset();
         OffsetAndMetadata done = committed.get(partition);
         if (end > 0 && (done == null || done.offset() < end)) {
           return false;
@@ -179,13 +205,20 @@ class LookalikeSinkConnectorIT {
     return milvus.collection(COLLECTION).rows.containsKey(key);
   }
 
-  /** The value of an attribute of the sink task's plugin-metrics MBeans (kafka.connect:type=plugins,...). */
+  /**
+   * The value of an attribute of the sink task's plugin-metrics MBeans
+   * (kafka.connect:type=plugins,...).
+   */
   private static double pluginMetric(String attribute) throws Exception {
-    javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+    javax.management.MBeanServer server =
+        java.lang.management.ManagementFactory.getPlatformMBeanServer();
     double sum = 0;
     boolean found = false;
-    for (javax.management.ObjectName name : server.queryNames(
-        new javax.management.ObjectName("kafka.connect:type=plugins,connector=" + CONNECTOR + ",*"), null)) {
+    for (javax.management.ObjectName name :
+        server.queryNames(
+            new javax.management.ObjectName(
+                "kafka.connect:type=plugins,connector=" + CONNECTOR + ",*"),
+            null)) {
       for (javax.management.MBeanAttributeInfo info : server.getMBeanInfo(name).getAttributes()) {
         if (info.getName().equals(attribute)) {
           sum += ((Number) server.getAttribute(name, attribute)).doubleValue();
@@ -193,7 +226,9 @@ class LookalikeSinkConnectorIT {
         }
       }
     }
-    assertThat(found).as("an MBean kafka.connect:type=plugins,connector=%s with %s", CONNECTOR, attribute).isTrue();
+    assertThat(found)
+        .as("an MBean kafka.connect:type=plugins,connector=%s with %s", CONNECTOR, attribute)
+        .isTrue();
     return sum;
   }
 
@@ -211,7 +246,8 @@ class LookalikeSinkConnectorIT {
   }
 
   @SuppressWarnings("unused")
-  private static List<ConsumerRecord<byte[], byte[]>> all(Iterable<ConsumerRecord<byte[], byte[]>> records) {
+  private static List<ConsumerRecord<byte[], byte[]>> all(
+      Iterable<ConsumerRecord<byte[], byte[]>> records) {
     return StreamSupport.stream(records.spliterator(), false).toList();
   }
 }

@@ -4,13 +4,13 @@ import static io.lookalike.indexer.Embeddings.embedding;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.lookalike.store.ClusteredVectors;
 import io.lookalike.indexer.EmbeddingIndexer;
-import io.lookalike.store.lucene.LuceneVectorStore;
-import io.lookalike.store.milvus.MilvusConfig;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.Serdes;
+import io.lookalike.store.ClusteredVectors;
+import io.lookalike.store.lucene.LuceneVectorStore;
+import io.lookalike.store.milvus.MilvusConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -24,8 +24,6 @@ import java.util.concurrent.Future;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigException;
-import org.apache.kafka.connect.errors.ConnectException;
-import org.apache.kafka.connect.errors.RetriableException;
 import org.apache.kafka.connect.sink.ErrantRecordReporter;
 import org.apache.kafka.connect.sink.SinkRecord;
 import org.apache.kafka.connect.sink.SinkTaskContext;
@@ -54,11 +52,14 @@ class LookalikeSinkTaskTest {
   @Test
   void shouldWriteEmbeddingsAndTombstonesAndCommitOnlyWhatIsWritten() {
     startLucene();
-    task.put(List.of(record("p1/0", embedding("p1/0", MODEL, vectors.next(), 1)),
-        record("p2/0", embedding("p2/0", MODEL, vectors.next(), 1))));
+    task.put(
+        List.of(
+            record("p1/0", embedding("p1/0", MODEL, vectors.next(), 1)),
+            record("p2/0", embedding("p2/0", MODEL, vectors.next(), 1))));
     task.put(List.of(record("p1/0", null)));
 
-    Map<TopicPartition, OffsetAndMetadata> committed = task.preCommit(Map.of(partition(), new OffsetAndMetadata(99)));
+    Map<TopicPartition, OffsetAndMetadata> committed =
+        task.preCommit(Map.of(partition(), new OffsetAndMetadata(99)));
 
     assertThat(committed).containsEntry(partition(), new OffsetAndMetadata(3));
     try (LuceneVectorStore store = reopen()) {
@@ -83,26 +84,33 @@ class LookalikeSinkTaskTest {
     startLucene();
     task.put(List.of(record("p1/0", null)));
 
-    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(9)))).containsEntry(partition(),
-        new OffsetAndMetadata(1));
+    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(9))))
+        .containsEntry(partition(), new OffsetAndMetadata(1));
   }
 
   @Test
   void shouldDeadLetterBadRecordsWithTheirReasonAndKeepGoing() {
     startLucene();
-    task.put(List.of(
-        record("p1/0", embedding("p1/0", MODEL, vectors.next(), 1)),
-        rawRecord("p2/0", "not avro".getBytes(StandardCharsets.UTF_8)),
-        record("p3/0", embedding("p3/0", "other_model", vectors.next(), 1)),
-        record("p4/0", embedding("p4/0", MODEL, new float[DIM + 1], 1)),
-        rawRecord("no-slash", null),
-        record("p5/0", embedding("p5/0", MODEL, vectors.next(), 1))));
+    task.put(
+        List.of(
+            record("p1/0", embedding("p1/0", MODEL, vectors.next(), 1)),
+            rawRecord("p2/0", "not avro".getBytes(StandardCharsets.UTF_8)),
+            record("p3/0", embedding("p3/0", "other_model", vectors.next(), 1)),
+            record("p4/0", embedding("p4/0", MODEL, new float[DIM + 1], 1)),
+            rawRecord("no-slash", null),
+            record("p5/0", embedding("p5/0", MODEL, vectors.next(), 1))));
 
-    assertThat(context.reported).extracting(r -> r.getValue().getMessage().split(":")[0])
+    assertThat(context.reported)
+        .extracting(r -> r.getValue().getMessage().split(":")[0])
         .containsExactlyInAnyOrder("corrupt_record", "wrong_model", "wrong_dimension", "bad_key");
-    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(9)))).containsEntry(partition(),
-        new OffsetAndMetadata(6));
-    assertThat(registry.get(EmbeddingIndexer.REJECTED_METRIC).tag("reason", "wrong_dimension").counter().count())
+    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(9))))
+        .containsEntry(partition(), new OffsetAndMetadata(6));
+    assertThat(
+            registry
+                .get(EmbeddingIndexer.REJECTED_METRIC)
+                .tag("reason", "wrong_dimension")
+                .counter()
+                .count())
         .isEqualTo(1);
     task.stop();
     try (LuceneVectorStore store = reopen()) {
@@ -115,7 +123,8 @@ class LookalikeSinkTaskTest {
     context.reporter = false;
     startLucene("none");
 
-    assertThatThrownBy(() -> task.put(List.of(rawRecord("p2/0", "x".getBytes(StandardCharsets.UTF_8)))))
+    assertThatThrownBy(
+            () -> task.put(List.of(rawRecord("p2/0", "x".getBytes(StandardCharsets.UTF_8)))))
         .hasMessageContaining("corrupt_record");
     assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(9)))).isEmpty();
   }
@@ -125,26 +134,32 @@ class LookalikeSinkTaskTest {
     context.reporter = false; // errors.tolerance=all without errors.deadletterqueue.topic.name
     startLucene("all");
 
-    task.put(List.of(rawRecord("p2/0", "x".getBytes(StandardCharsets.UTF_8)),
-        record("p3/0", embedding("p3/0", MODEL, vectors.next(), 1))));
+    task.put(
+        List.of(
+            rawRecord("p2/0", "x".getBytes(StandardCharsets.UTF_8)),
+            record("p3/0", embedding("p3/0", MODEL, vectors.next(), 1))));
 
-    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(9)))).containsEntry(partition(),
-        new OffsetAndMetadata(2));
+    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(9))))
+        .containsEntry(partition(), new OffsetAndMetadata(2));
   }
 
   @Test
   void shouldRefuseLuceneWithoutADirectory() {
-    assertThatThrownBy(() -> new LookalikeSinkConfig(Map.of(LookalikeSinkConfig.STORE_CONFIG, "lucene")))
+    assertThatThrownBy(
+            () -> new LookalikeSinkConfig(Map.of(LookalikeSinkConfig.STORE_CONFIG, "lucene")))
         .hasMessageContaining(LookalikeSinkConfig.LUCENE_DIR_CONFIG);
   }
 
   @Test
   void shouldRefuseAnUnknownStoreOrABadModelId() {
-    assertThatThrownBy(() -> new LookalikeSinkConfig(Map.of(LookalikeSinkConfig.STORE_CONFIG, "faiss")))
+    assertThatThrownBy(
+            () -> new LookalikeSinkConfig(Map.of(LookalikeSinkConfig.STORE_CONFIG, "faiss")))
         .hasMessageContaining("store");
-    assertThatThrownBy(() -> new LookalikeSinkConfig(Map.of(LookalikeSinkConfig.MODEL_ID_CONFIG, "Bad-Model")))
+    assertThatThrownBy(
+            () -> new LookalikeSinkConfig(Map.of(LookalikeSinkConfig.MODEL_ID_CONFIG, "Bad-Model")))
         .hasMessageContaining("model.id");
-    assertThatThrownBy(() -> new LookalikeSinkConfig(Map.of(MilvusConfig.INDEX_TYPE_CONFIG, "BTREE")))
+    assertThatThrownBy(
+            () -> new LookalikeSinkConfig(Map.of(MilvusConfig.INDEX_TYPE_CONFIG, "BTREE")))
         .hasMessageContaining(MilvusConfig.INDEX_TYPE_CONFIG);
     assertThatThrownBy(() -> new LookalikeSinkConfig(Map.of(MilvusConfig.INDEX_PARAMS_CONFIG, "M")))
         .hasMessageContaining("key=value");
@@ -152,37 +167,59 @@ class LookalikeSinkTaskTest {
 
   @Test
   void shouldRefuseLuceneInConnectAtValidationAndStartPointingToMilvusOrTheEmbeddedIndexer() {
-    Map<String, String> lucene = withConverters(Map.of(LookalikeSinkConfig.STORE_CONFIG, "lucene",
-        LookalikeSinkConfig.LUCENE_DIR_CONFIG, "/data/index"));
-    assertThat(errors(new LookalikeSinkConnector().validate(lucene)).get(LookalikeSinkConfig.STORE_CONFIG))
-        .singleElement().asString().contains("store=milvus").contains("lookalike indexer");
+    Map<String, String> lucene =
+        withConverters(
+            Map.of(
+                LookalikeSinkConfig.STORE_CONFIG,
+                "lucene",
+                LookalikeSinkConfig.LUCENE_DIR_CONFIG,
+                "/data/index"));
+    assertThat(
+            errors(new LookalikeSinkConnector().validate(lucene))
+                .get(LookalikeSinkConfig.STORE_CONFIG))
+        .singleElement()
+        .asString()
+        .contains("store=milvus")
+        .contains("lookalike indexer");
     assertThatThrownBy(() -> new LookalikeSinkConnector().start(lucene))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("store=milvus");
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("store=milvus");
   }
 
   @Test
   void shouldFailValidationOfLuceneWithoutADirectory() {
     Map<String, String> props = withConverters(Map.of(LookalikeSinkConfig.STORE_CONFIG, "lucene"));
-    assertThat(errors(new LookalikeSinkConnector().validate(props)).get(LookalikeSinkConfig.LUCENE_DIR_CONFIG))
-        .singleElement().asString().contains("required");
+    assertThat(
+            errors(new LookalikeSinkConnector().validate(props))
+                .get(LookalikeSinkConfig.LUCENE_DIR_CONFIG))
+        .singleElement()
+        .asString()
+        .contains("required");
   }
 
   @Test
   void shouldFailValidationAndStartWhenConvertersAreNotSetOrWrongNamingByteArrayConverter() {
-    Map<String, String> json = Map.of("value.converter", "org.apache.kafka.connect.json.JsonConverter");
+    Map<String, String> json =
+        Map.of("value.converter", "org.apache.kafka.connect.json.JsonConverter");
     Map<String, List<String>> errors = errors(new LookalikeSinkConnector().validate(json));
-    assertThat(errors.get("value.converter")).singleElement().asString()
-        .contains("JsonConverter").contains(ConnectorChecks.BYTE_ARRAY_CONVERTER);
+    assertThat(errors.get("value.converter"))
+        .singleElement()
+        .asString()
+        .contains("JsonConverter")
+        .contains(ConnectorChecks.BYTE_ARRAY_CONVERTER);
     assertThat(errors.get("key.converter")).singleElement().asString().contains("not set");
     assertThatThrownBy(() -> new LookalikeSinkConnector().start(json))
-        .isInstanceOf(ConfigException.class).hasMessageContaining(ConnectorChecks.BYTE_ARRAY_CONVERTER);
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(ConnectorChecks.BYTE_ARRAY_CONVERTER);
   }
 
   @Test
   void shouldPassValidationOfTheSampleConfigAndRunManyTasksOnMilvus() throws Exception {
-    Map<String, String> sample = new com.fasterxml.jackson.databind.ObjectMapper().readValue(
-        java.nio.file.Path.of("../deploy/compose/connect-sink.json").toFile(),
-        new com.fasterxml.jackson.core.type.TypeReference<Map<String, String>>() { });
+    Map<String, String> sample =
+        new com.fasterxml.jackson.databind.ObjectMapper()
+            .readValue(
+                java.nio.file.Path.of("../deploy/compose/connect-sink.json").toFile(),
+                new com.fasterxml.jackson.core.type.TypeReference<Map<String, String>>() {});
     assertThat(errors(new LookalikeSinkConnector().validate(sample))).isEmpty();
     assertThat(ConnectorChecks.unknownKeys(sample, LookalikeSinkConfig.CONFIG_DEF)).isEmpty();
     LookalikeSinkConnector connector = new LookalikeSinkConnector();
@@ -192,14 +229,17 @@ class LookalikeSinkTaskTest {
 
   @Test
   void shouldWarnAboutUnknownKeysNamingTheNearestKnownOne() {
-    assertThat(ConnectorChecks.unknownKeys(withConverters(Map.of("milvus.url", "http://127.0.0.1:19530",
-        "topics", "t")), LookalikeSinkConfig.CONFIG_DEF))
+    assertThat(
+            ConnectorChecks.unknownKeys(
+                withConverters(Map.of("milvus.url", "http://127.0.0.1:19530", "topics", "t")),
+                LookalikeSinkConfig.CONFIG_DEF))
         .containsExactly("Unknown setting 'milvus.url' is ignored (did you mean 'milvus.uri'?)");
   }
 
   @Test
   void shouldReportTheProjectVersionNotKafkas() {
-    assertThat(new LookalikeSinkConnector().version()).matches("\\d+\\.\\d+\\.\\d+.*")
+    assertThat(new LookalikeSinkConnector().version())
+        .matches("\\d+\\.\\d+\\.\\d+.*")
         .isNotEqualTo(org.apache.kafka.common.utils.AppInfoParser.getVersion());
     assertThat(new LookalikeSinkTask().version()).isEqualTo(new LookalikeSinkConnector().version());
   }
@@ -214,8 +254,11 @@ class LookalikeSinkTaskTest {
   /** The error messages of a validation result, by key, for the keys that have any. */
   private static Map<String, List<String>> errors(org.apache.kafka.common.config.Config config) {
     Map<String, List<String>> errors = new HashMap<>();
-    config.configValues().stream().filter(v -> !v.errorMessages().isEmpty())
-        .forEach(v -> errors.computeIfAbsent(v.name(), k -> new ArrayList<>()).addAll(v.errorMessages()));
+    config.configValues().stream()
+        .filter(v -> !v.errorMessages().isEmpty())
+        .forEach(
+            v ->
+                errors.computeIfAbsent(v.name(), k -> new ArrayList<>()).addAll(v.errorMessages()));
     return errors;
   }
 
@@ -225,8 +268,14 @@ class LookalikeSinkTaskTest {
 
   void startLucene(String errorsTolerance) {
     task.initialize(context);
-    task.start(Map.of(LookalikeSinkConfig.STORE_CONFIG, "lucene",
-        LookalikeSinkConfig.LUCENE_DIR_CONFIG, dir.toString(), "errors.tolerance", errorsTolerance));
+    task.start(
+        Map.of(
+            LookalikeSinkConfig.STORE_CONFIG,
+            "lucene",
+            LookalikeSinkConfig.LUCENE_DIR_CONFIG,
+            dir.toString(),
+            "errors.tolerance",
+            errorsTolerance));
   }
 
   LuceneVectorStore reopen() {
@@ -243,7 +292,8 @@ class LookalikeSinkTaskTest {
   }
 
   SinkRecord rawRecord(String key, byte[] value) {
-    return new SinkRecord(TOPIC, 0, null, key.getBytes(StandardCharsets.UTF_8), null, value, offset++);
+    return new SinkRecord(
+        TOPIC, 0, null, key.getBytes(StandardCharsets.UTF_8), null, value, offset++);
   }
 
   /** The worker's side of a task: a record of what it was asked. */
@@ -254,11 +304,13 @@ class LookalikeSinkTaskTest {
 
     @Override
     public ErrantRecordReporter errantRecordReporter() {
-      return reporter ? (record, error) -> {
-        reported.add(Map.entry(record, error));
-        Future<Void> done = CompletableFuture.completedFuture(null);
-        return done;
-      } : null;
+      return reporter
+          ? (record, error) -> {
+            reported.add(Map.entry(record, error));
+            Future<Void> done = CompletableFuture.completedFuture(null);
+            return done;
+          }
+          : null;
     }
 
     @Override

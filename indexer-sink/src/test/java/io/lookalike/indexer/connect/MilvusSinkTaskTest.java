@@ -4,11 +4,11 @@ import static io.lookalike.indexer.Embeddings.embedding;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.lookalike.schemas.ImageEmbedding;
+import io.lookalike.schemas.Serdes;
 import io.lookalike.store.ClusteredVectors;
 import io.lookalike.store.milvus.MilvusConfig;
 import io.lookalike.store.milvus.MilvusProtocolDouble;
-import io.lookalike.schemas.ImageEmbedding;
-import io.lookalike.schemas.Serdes;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.milvus.shaded.io.grpc.Status;
 import java.nio.charset.StandardCharsets;
@@ -54,13 +54,20 @@ class MilvusSinkTaskTest {
   void start() {
     prefix = "s" + (next++) + "_";
     task.initialize(context);
-    task.start(Map.of(
-        LookalikeSinkConfig.STORE_CONFIG, "milvus",
-        MilvusConfig.URI_CONFIG, milvus.uri(),
-        MilvusConfig.COLLECTION_PREFIX_CONFIG, prefix,
-        MilvusConfig.ALIAS_CONFIG, prefix + "active",
-        MilvusConfig.RETRY_INITIAL_BACKOFF_MS_CONFIG, "10",
-        MilvusConfig.RETRY_MAX_ATTEMPTS_CONFIG, "3"));
+    task.start(
+        Map.of(
+            LookalikeSinkConfig.STORE_CONFIG,
+            "milvus",
+            MilvusConfig.URI_CONFIG,
+            milvus.uri(),
+            MilvusConfig.COLLECTION_PREFIX_CONFIG,
+            prefix,
+            MilvusConfig.ALIAS_CONFIG,
+            prefix + "active",
+            MilvusConfig.RETRY_INITIAL_BACKOFF_MS_CONFIG,
+            "10",
+            MilvusConfig.RETRY_MAX_ATTEMPTS_CONFIG,
+            "3"));
   }
 
   @AfterEach
@@ -71,13 +78,16 @@ class MilvusSinkTaskTest {
 
   @Test
   void shouldCreateTheCollectionAndItsAliasAndCommitWhatIsWritten() {
-    task.put(List.of(record("p1/0", embedding("p1/0", MODEL, vectors.next(), 1)),
-        record("p2/0", embedding("p2/0", MODEL, vectors.next(), 1)), record("p1/0", null)));
+    task.put(
+        List.of(
+            record("p1/0", embedding("p1/0", MODEL, vectors.next(), 1)),
+            record("p2/0", embedding("p2/0", MODEL, vectors.next(), 1)),
+            record("p1/0", null)));
 
     assertThat(milvus.collection(prefix + MODEL).rows).containsOnlyKeys("p2/0");
     assertThat(milvus.aliasTarget(prefix + "active")).isEqualTo(prefix + MODEL);
-    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(50)))).containsEntry(partition(),
-        new OffsetAndMetadata(3));
+    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(50))))
+        .containsEntry(partition(), new OffsetAndMetadata(3));
   }
 
   @Test
@@ -95,33 +105,38 @@ class MilvusSinkTaskTest {
     task.put(List.of(record("p1/0", embedding("p1/0", MODEL, vectors.next(), 1))));
     milvus.failNext("upsert", 10, Status.UNAVAILABLE.withDescription("injected"));
 
-    assertThatThrownBy(() -> task.put(List.of(record("p2/0", embedding("p2/0", MODEL, vectors.next(), 1)))))
+    assertThatThrownBy(
+            () -> task.put(List.of(record("p2/0", embedding("p2/0", MODEL, vectors.next(), 1)))))
         .isInstanceOf(RetriableException.class);
 
     assertThat(context.timeout).isPositive();
-    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(50)))).containsEntry(partition(),
-        new OffsetAndMetadata(1));
+    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(50))))
+        .containsEntry(partition(), new OffsetAndMetadata(1));
   }
 
   @Test
   void shouldFailTheTaskWithTheReasonOnceTheStoreStaysUnavailableLongerThanAllowed() {
     task.stop();
-    task.start(Map.of(
-        LookalikeSinkConfig.STORE_CONFIG, "milvus",
-        MilvusConfig.URI_CONFIG, milvus.uri(),
-        MilvusConfig.COLLECTION_PREFIX_CONFIG, prefix,
-        MilvusConfig.ALIAS_CONFIG, prefix + "active",
-        MilvusConfig.RETRY_INITIAL_BACKOFF_MS_CONFIG, "10",
-        MilvusConfig.RETRY_MAX_ATTEMPTS_CONFIG, "2",
-        LookalikeSinkConfig.UNAVAILABLE_MAX_MS_CONFIG, "0"));
+    task.start(
+        Map.of(
+            LookalikeSinkConfig.STORE_CONFIG, "milvus",
+            MilvusConfig.URI_CONFIG, milvus.uri(),
+            MilvusConfig.COLLECTION_PREFIX_CONFIG, prefix,
+            MilvusConfig.ALIAS_CONFIG, prefix + "active",
+            MilvusConfig.RETRY_INITIAL_BACKOFF_MS_CONFIG, "10",
+            MilvusConfig.RETRY_MAX_ATTEMPTS_CONFIG, "2",
+            LookalikeSinkConfig.UNAVAILABLE_MAX_MS_CONFIG, "0"));
     task.put(List.of(record("p1/0", embedding("p1/0", MODEL, vectors.next(), 1))));
     milvus.failNext("upsert", 10, Status.UNAVAILABLE.withDescription("injected outage"));
 
-    assertThatThrownBy(() -> task.put(List.of(record("p2/0", embedding("p2/0", MODEL, vectors.next(), 1)))))
-        .isInstanceOf(ConnectException.class).isNotInstanceOf(RetriableException.class)
-        .hasMessageContaining(LookalikeSinkConfig.UNAVAILABLE_MAX_MS_CONFIG + "=0").hasMessageContaining("transient");
-    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(50)))).containsEntry(partition(),
-        new OffsetAndMetadata(1));
+    assertThatThrownBy(
+            () -> task.put(List.of(record("p2/0", embedding("p2/0", MODEL, vectors.next(), 1)))))
+        .isInstanceOf(ConnectException.class)
+        .isNotInstanceOf(RetriableException.class)
+        .hasMessageContaining(LookalikeSinkConfig.UNAVAILABLE_MAX_MS_CONFIG + "=0")
+        .hasMessageContaining("transient");
+    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(50))))
+        .containsEntry(partition(), new OffsetAndMetadata(1));
   }
 
   @Test
@@ -129,12 +144,15 @@ class MilvusSinkTaskTest {
     task.put(List.of(record("p1/0", embedding("p1/0", MODEL, vectors.next(), 1))));
     milvus.errorNext("upsert", 1, 1100, "invalid parameter: injected");
 
-    assertThatThrownBy(() -> task.put(List.of(record("p2/0", embedding("p2/0", MODEL, vectors.next(), 1)))))
-        .isInstanceOf(ConnectException.class).isNotInstanceOf(RetriableException.class)
-        .hasMessageContaining("permanently").hasMessageContaining("injected");
+    assertThatThrownBy(
+            () -> task.put(List.of(record("p2/0", embedding("p2/0", MODEL, vectors.next(), 1)))))
+        .isInstanceOf(ConnectException.class)
+        .isNotInstanceOf(RetriableException.class)
+        .hasMessageContaining("permanently")
+        .hasMessageContaining("injected");
 
-    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(50)))).containsEntry(partition(),
-        new OffsetAndMetadata(1));
+    assertThat(task.preCommit(Map.of(partition(), new OffsetAndMetadata(50))))
+        .containsEntry(partition(), new OffsetAndMetadata(1));
     assertThat(milvus.collection(prefix + MODEL).rows).containsOnlyKeys("p1/0");
   }
 
@@ -143,7 +161,13 @@ class MilvusSinkTaskTest {
   }
 
   SinkRecord record(String key, ImageEmbedding embedding) {
-    return new SinkRecord(TOPIC, 0, null, key.getBytes(StandardCharsets.UTF_8), null,
-        embedding == null ? null : Serdes.imageEmbedding().serialize(embedding), offset++);
+    return new SinkRecord(
+        TOPIC,
+        0,
+        null,
+        key.getBytes(StandardCharsets.UTF_8),
+        null,
+        embedding == null ? null : Serdes.imageEmbedding().serialize(embedding),
+        offset++);
   }
 }

@@ -2,10 +2,10 @@ package io.lookalike.indexer.connect;
 
 import static io.lookalike.indexer.Embeddings.embedding;
 
+import io.lookalike.schemas.Serdes;
 import io.lookalike.store.ClusteredVectors;
 import io.lookalike.store.milvus.MilvusConfig;
 import io.lookalike.store.milvus.MilvusProtocolDouble;
-import io.lookalike.schemas.Serdes;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,9 +17,10 @@ import java.util.Map;
 import org.apache.kafka.connect.sink.SinkRecord;
 
 /**
- * Throughput of the Connect sink task (decode, check, write) into Lucene and into the Milvus protocol double,
- * by batch size: {@code ./mvnw -q -pl indexer-sink test-compile exec:java -Dbench=io.lookalike.indexer.connect.SinkTaskBench -Dexec.args="[vectors] [dimension]"}.
- * The double is an exact in-memory store in the same JVM: its figure bounds our client-side cost (SDK
+ * Throughput of the Connect sink task (decode, check, write) into Lucene and into the Milvus
+ * protocol double, by batch size: {@code ./mvnw -q -pl indexer-sink test-compile exec:java
+ * -Dbench=io.lookalike.indexer.connect.SinkTaskBench -Dexec.args="[vectors] [dimension]"}. The
+ * double is an exact in-memory store in the same JVM: its figure bounds our client-side cost (SDK
  * encoding, gRPC over loopback, the version query), not what a Milvus server sustains.
  */
 public final class SinkTaskBench {
@@ -33,23 +34,50 @@ public final class SinkTaskBench {
     List<SinkRecord> records = new ArrayList<>(total);
     for (int i = 0; i < total; i++) {
       String key = "p" + i + "/0";
-      records.add(new SinkRecord(topic, 0, null, key.getBytes(StandardCharsets.UTF_8), null,
-          Serdes.imageEmbedding().serialize(embedding(key, model, vectors.next(), 1)), i));
+      records.add(
+          new SinkRecord(
+              topic,
+              0,
+              null,
+              key.getBytes(StandardCharsets.UTF_8),
+              null,
+              Serdes.imageEmbedding().serialize(embedding(key, model, vectors.next(), 1)),
+              i));
     }
-    System.out.printf("%d records of %d-d embeddings, %d cores%n", total, dim, Runtime.getRuntime().availableProcessors());
+    System.out.printf(
+        "%d records of %d-d embeddings, %d cores%n",
+        total, dim, Runtime.getRuntime().availableProcessors());
     try (MilvusProtocolDouble milvus = new MilvusProtocolDouble()) {
       for (int batch : new int[] {100, 500, 2000}) {
         Path dir = Files.createTempDirectory("bench");
-        run("lucene", batch, records, Map.of(LookalikeSinkConfig.STORE_CONFIG, "lucene",
-            LookalikeSinkConfig.LUCENE_DIR_CONFIG, dir.toString()));
-        run("milvus-double", batch, records, Map.of(LookalikeSinkConfig.STORE_CONFIG, "milvus",
-            MilvusConfig.URI_CONFIG, milvus.uri(), MilvusConfig.COLLECTION_PREFIX_CONFIG, "b" + batch + "_",
-            MilvusConfig.WRITE_BATCH_SIZE_CONFIG, "500"));
+        run(
+            "lucene",
+            batch,
+            records,
+            Map.of(
+                LookalikeSinkConfig.STORE_CONFIG,
+                "lucene",
+                LookalikeSinkConfig.LUCENE_DIR_CONFIG,
+                dir.toString()));
+        run(
+            "milvus-double",
+            batch,
+            records,
+            Map.of(
+                LookalikeSinkConfig.STORE_CONFIG,
+                "milvus",
+                MilvusConfig.URI_CONFIG,
+                milvus.uri(),
+                MilvusConfig.COLLECTION_PREFIX_CONFIG,
+                "b" + batch + "_",
+                MilvusConfig.WRITE_BATCH_SIZE_CONFIG,
+                "500"));
       }
     }
   }
 
-  private static void run(String name, int batch, List<SinkRecord> records, Map<String, String> config) {
+  private static void run(
+      String name, int batch, List<SinkRecord> records, Map<String, String> config) {
     LookalikeSinkTask task = new LookalikeSinkTask(new SimpleMeterRegistry());
     task.initialize(new LookalikeSinkTaskTest.Context());
     task.start(config);
@@ -63,8 +91,13 @@ public final class SinkTaskBench {
     double seconds = (System.nanoTime() - start) / 1e9;
     task.stop();
     long[] sorted = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
-    System.out.printf("%-14s batch %5d: %7.0f vectors/s, put() p50 %6.1f ms, p95 %6.1f ms (%d puts)%n", name, batch,
-        records.size() / seconds, sorted[sorted.length / 2] / 1e6, sorted[(int) (sorted.length * 0.95)] / 1e6,
+    System.out.printf(
+        "%-14s batch %5d: %7.0f vectors/s, put() p50 %6.1f ms, p95 %6.1f ms (%d puts)%n",
+        name,
+        batch,
+        records.size() / seconds,
+        sorted[sorted.length / 2] / 1e6,
+        sorted[(int) (sorted.length * 0.95)] / 1e6,
         sorted.length);
     Arrays.fill(sorted, 0);
   }

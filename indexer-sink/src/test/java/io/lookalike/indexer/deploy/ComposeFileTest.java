@@ -20,8 +20,9 @@ import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
 
 /**
- * deploy/compose checked without a container engine: compose.yaml against the Compose Specification's
- * JSON schema (vendored in deploy/compose/schema), and connect-sink.json against the connector's ConfigDef.
+ * deploy/compose checked without a container engine: compose.yaml against the Compose
+ * Specification's JSON schema (vendored in deploy/compose/schema), and connect-sink.json against
+ * the connector's ConfigDef.
  */
 class ComposeFileTest {
 
@@ -40,8 +41,10 @@ class ComposeFileTest {
   @Test
   void shouldRejectAFileThatBreaksTheSpecification() throws IOException {
     JsonSchema schema = schema();
-    JsonNode broken = JSON.readTree("{\"services\": {\"kafka\": {\"image\": \"apache/kafka\", \"restart\": 3,"
-        + " \"helthcheck\": {}}}}");
+    JsonNode broken =
+        JSON.readTree(
+            "{\"services\": {\"kafka\": {\"image\": \"apache/kafka\", \"restart\": 3,"
+                + " \"helthcheck\": {}}}}");
 
     assertThat(schema.validate(broken)).isNotEmpty();
   }
@@ -55,8 +58,13 @@ class ComposeFileTest {
       assertThat(image).as(service.getKey()).contains(":").doesNotEndWith(":latest");
     }
     assertThat(services.get("connect").get("volumes").toString())
-        .contains("indexer-sink/target/lookalike-indexer-sink-${LOOKALIKE_VERSION:-0.1.0-SNAPSHOT}-plugin/lookalike-indexer-sink");
-    assertThat(services.get("embedder-gpu").at("/deploy/resources/reservations/devices/0/capabilities/0").asText())
+        .contains(
+            "indexer-sink/target/lookalike-indexer-sink-${LOOKALIKE_VERSION:-0.1.0-SNAPSHOT}-plugin/lookalike-indexer-sink");
+    assertThat(
+            services
+                .get("embedder-gpu")
+                .at("/deploy/resources/reservations/devices/0/capabilities/0")
+                .asText())
         .isEqualTo("gpu");
   }
 
@@ -66,12 +74,18 @@ class ComposeFileTest {
     Set<String> known = LookalikeSinkConfig.CONFIG_DEF.names();
     for (Iterator<String> it = sink.fieldNames(); it.hasNext(); ) {
       String key = it.next();
-      boolean connectOwn = key.equals("connector.class") || key.equals("tasks.max") || key.startsWith("topics")
-          || key.endsWith(".converter") || key.startsWith("errors.") || key.startsWith("consumer.override.");
+      boolean connectOwn =
+          key.equals("connector.class")
+              || key.equals("tasks.max")
+              || key.startsWith("topics")
+              || key.endsWith(".converter")
+              || key.startsWith("errors.")
+              || key.startsWith("consumer.override.");
       assertThat(connectOwn || known.contains(key)).as(key).isTrue();
     }
-    Map<String, String> config = JSON.convertValue(sink, JSON.getTypeFactory()
-        .constructMapType(Map.class, String.class, String.class));
+    Map<String, String> config =
+        JSON.convertValue(
+            sink, JSON.getTypeFactory().constructMapType(Map.class, String.class, String.class));
     assertThat(new LookalikeSinkConfig(config).isLucene()).isFalse(); // parses with every validator
   }
 

@@ -26,15 +26,18 @@ import org.slf4j.LoggerFactory;
  * key.converter=org.apache.kafka.connect.storage.StringConverter
  * value.converter=org.apache.kafka.connect.converters.ByteArrayConverter
  * </pre>
+ *
  * The two converters must be set on the connector (validation says so otherwise).
  */
 public class CatalogFeedSourceConnector extends SourceConnector {
 
   private static final Logger log = LoggerFactory.getLogger(CatalogFeedSourceConnector.class);
+
   /** The converters the records need: a String key, the Avro bytes as they are. */
-  static final Map<String, Set<String>> CONVERTERS = Map.of(
-      "key.converter", Set.of(ConnectorChecks.STRING_CONVERTER),
-      "value.converter", Set.of(ConnectorChecks.BYTE_ARRAY_CONVERTER));
+  static final Map<String, Set<String>> CONVERTERS =
+      Map.of(
+          "key.converter", Set.of(ConnectorChecks.STRING_CONVERTER),
+          "value.converter", Set.of(ConnectorChecks.BYTE_ARRAY_CONVERTER));
 
   private Map<String, String> props;
 
@@ -42,12 +45,13 @@ public class CatalogFeedSourceConnector extends SourceConnector {
   public void start(Map<String, String> props) {
     new CatalogFeedConfig(props); // fails start-up naming the wrong key
     List<String> problems = new ArrayList<>();
-    CONVERTERS.forEach((key, allowed) -> {
-      String problem = ConnectorChecks.converterProblem(props, key, allowed);
-      if (problem != null) {
-        problems.add(problem);
-      }
-    });
+    CONVERTERS.forEach(
+        (key, allowed) -> {
+          String problem = ConnectorChecks.converterProblem(props, key, allowed);
+          if (problem != null) {
+            problems.add(problem);
+          }
+        });
     if (!problems.isEmpty()) {
       throw new ConfigException(String.join("; ", problems));
     }
@@ -55,24 +59,31 @@ public class CatalogFeedSourceConnector extends SourceConnector {
     this.props = Map.copyOf(props);
   }
 
-  /** ConfigDef's checks, plus: something to read, the converters, and a warning for unknown keys. */
+  /**
+   * ConfigDef's checks, plus: something to read, the converters, and a warning for unknown keys.
+   */
   @Override
   public Config validate(Map<String, String> connectorConfigs) {
     Config config = super.validate(connectorConfigs);
     String dir = connectorConfigs.getOrDefault(CatalogFeedConfig.DIR_CONFIG, "");
     String url = connectorConfigs.getOrDefault(CatalogFeedConfig.URL_CONFIG, "");
     if (dir.isBlank() && url.isBlank()) {
-      String message = "Set " + CatalogFeedConfig.DIR_CONFIG + " or " + CatalogFeedConfig.URL_CONFIG
-          + " (or both): the connector has nothing to read";
+      String message =
+          "Set "
+              + CatalogFeedConfig.DIR_CONFIG
+              + " or "
+              + CatalogFeedConfig.URL_CONFIG
+              + " (or both): the connector has nothing to read";
       ConnectorChecks.addError(config, CatalogFeedConfig.DIR_CONFIG, dir, message);
       ConnectorChecks.addError(config, CatalogFeedConfig.URL_CONFIG, url, message);
     }
-    CONVERTERS.forEach((key, allowed) -> {
-      String problem = ConnectorChecks.converterProblem(connectorConfigs, key, allowed);
-      if (problem != null) {
-        ConnectorChecks.addError(config, key, connectorConfigs.get(key), problem);
-      }
-    });
+    CONVERTERS.forEach(
+        (key, allowed) -> {
+          String problem = ConnectorChecks.converterProblem(connectorConfigs, key, allowed);
+          if (problem != null) {
+            ConnectorChecks.addError(config, key, connectorConfigs.get(key), problem);
+          }
+        });
     ConnectorChecks.unknownKeys(connectorConfigs, CatalogFeedConfig.CONFIG_DEF).forEach(log::warn);
     return config;
   }
@@ -88,15 +99,17 @@ public class CatalogFeedSourceConnector extends SourceConnector {
   }
 
   @Override
-  public void stop() {
-  }
+  public void stop() {}
 
   @Override
   public ConfigDef config() {
     return CatalogFeedConfig.CONFIG_DEF;
   }
 
-  /** Offsets are exact positions, so a worker with exactly.once.source.support commits them with the records. */
+  /**
+   * Offsets are exact positions, so a worker with exactly.once.source.support commits them with the
+   * records.
+   */
   @Override
   public ExactlyOnceSupport exactlyOnceSupport(Map<String, String> connectorConfig) {
     return ExactlyOnceSupport.SUPPORTED;
@@ -117,7 +130,8 @@ public class CatalogFeedSourceConnector extends SourceConnector {
 
     private static String load() {
       java.util.Properties properties = new java.util.Properties();
-      try (var in = CatalogFeedSourceConnector.class.getResourceAsStream("catalog-feed-version.properties")) {
+      try (var in =
+          CatalogFeedSourceConnector.class.getResourceAsStream("catalog-feed-version.properties")) {
         if (in != null) {
           properties.load(in);
         }

@@ -16,6 +16,7 @@ import org.slf4j.LoggerFactory;
 public class CatalogFeedSourceTask extends SourceTask {
 
   private static final Logger log = LoggerFactory.getLogger(CatalogFeedSourceTask.class);
+
   /** Longest a poll blocks when there is nothing to read, so that stop() is never kept waiting. */
   private static final long IDLE_WAIT_MS = 200;
 
@@ -31,13 +32,18 @@ public class CatalogFeedSourceTask extends SourceTask {
   @Override
   public void start(Map<String, String> props) {
     CatalogFeedConfig config = new CatalogFeedConfig(props);
-    // the task's meters, shown as Connect plugin metrics (JMX): kafka.connect:type=plugins,connector=NAME,task=0
+    // the task's meters, shown as Connect plugin metrics (JMX):
+    // kafka.connect:type=plugins,connector=NAME,task=0
     pluginMetrics = PluginMetricsBridge.of(() -> context.pluginMetrics(), registry);
     FeedRecords records = new FeedRecords(config, registry);
     batchSize = config.getInt(CatalogFeedConfig.BATCH_SIZE_CONFIG);
     intervalMs = config.getLong(CatalogFeedConfig.POLL_INTERVAL_MS_CONFIG);
-    directory = config.dir().isEmpty() ? null : new DirectoryFeed(config, records, context.offsetStorageReader());
-    url = config.url().isEmpty() ? null : new UrlFeed(config, records, context.offsetStorageReader());
+    directory =
+        config.dir().isEmpty()
+            ? null
+            : new DirectoryFeed(config, records, context.offsetStorageReader());
+    url =
+        config.url().isEmpty() ? null : new UrlFeed(config, records, context.offsetStorageReader());
     nextScan = 0;
     stopping = false;
   }
@@ -52,7 +58,8 @@ public class CatalogFeedSourceTask extends SourceTask {
     List<SourceRecord> out = new ArrayList<>();
     try {
       if (directory != null) {
-        // Files not read to their end yet are read on every poll; the directory is listed on the interval.
+        // Files not read to their end yet are read on every poll; the directory is listed on the
+        // interval.
         directory.poll(out, batchSize, due);
       }
       if (url != null && out.size() < batchSize) {

@@ -9,37 +9,73 @@ import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigValue;
 
 /**
- * Checks of a connector config that a {@link ConfigDef} cannot express: the converters the connector
- * needs, and settings that neither the connector nor Connect knows (typos), with the nearest known key.
+ * Checks of a connector config that a {@link ConfigDef} cannot express: the converters the
+ * connector needs, and settings that neither the connector nor Connect knows (typos), with the
+ * nearest known key.
  */
 final class ConnectorChecks {
 
-  static final String BYTE_ARRAY_CONVERTER = "org.apache.kafka.connect.converters.ByteArrayConverter";
+  static final String BYTE_ARRAY_CONVERTER =
+      "org.apache.kafka.connect.converters.ByteArrayConverter";
   static final String STRING_CONVERTER = "org.apache.kafka.connect.storage.StringConverter";
 
-  /** Connect's own settings of a connector (ConnectorConfig, SinkConnectorConfig, SourceConnectorConfig). */
-  private static final Set<String> CONNECT_KEYS = Set.of("name", "connector.class", "tasks.max", "tasks.max.enforce",
-      "topics", "topics.regex", "key.converter", "value.converter", "header.converter", "config.action.reload",
-      "connector.plugin.version", "key.converter.plugin.version", "value.converter.plugin.version",
-      "header.converter.plugin.version", "exactly.once.support", "transaction.boundary",
-      "transaction.boundary.interval.ms", "offsets.storage.topic", "transforms", "predicates");
-  private static final List<String> CONNECT_PREFIXES = List.of("transforms.", "predicates.", "errors.",
-      "key.converter.", "value.converter.", "header.converter.", "producer.override.", "consumer.override.",
-      "admin.override.", "topic.creation.");
+  /**
+   * Connect's own settings of a connector (ConnectorConfig, SinkConnectorConfig,
+   * SourceConnectorConfig).
+   */
+  private static final Set<String> CONNECT_KEYS =
+      Set.of(
+          "name",
+          "connector.class",
+          "tasks.max",
+          "tasks.max.enforce",
+          "topics",
+          "topics.regex",
+          "key.converter",
+          "value.converter",
+          "header.converter",
+          "config.action.reload",
+          "connector.plugin.version",
+          "key.converter.plugin.version",
+          "value.converter.plugin.version",
+          "header.converter.plugin.version",
+          "exactly.once.support",
+          "transaction.boundary",
+          "transaction.boundary.interval.ms",
+          "offsets.storage.topic",
+          "transforms",
+          "predicates");
 
-  private ConnectorChecks() {
-  }
+  private static final List<String> CONNECT_PREFIXES =
+      List.of(
+          "transforms.",
+          "predicates.",
+          "errors.",
+          "key.converter.",
+          "value.converter.",
+          "header.converter.",
+          "producer.override.",
+          "consumer.override.",
+          "admin.override.",
+          "topic.creation.");
+
+  private ConnectorChecks() {}
 
   /**
-   * The problem with converter {@code key} of a connector config, or null. It must be set on the connector:
-   * the worker's default is not visible to a connector, and a stock worker's JsonConverter would wrap or
-   * refuse our Avro bytes.
+   * The problem with converter {@code key} of a connector config, or null. It must be set on the
+   * connector: the worker's default is not visible to a connector, and a stock worker's
+   * JsonConverter would wrap or refuse our Avro bytes.
    */
   static String converterProblem(Map<String, String> props, String key, Set<String> allowed) {
     String value = props.get(key);
     String use = String.join(" or ", allowed);
     if (value == null || value.isBlank()) {
-      return key + " is not set on this connector; set " + key + "=" + use + " (the worker's default converter, "
+      return key
+          + " is not set on this connector; set "
+          + key
+          + "="
+          + use
+          + " (the worker's default converter, "
           + "JsonConverter in a stock worker, would corrupt the records)";
     }
     if (!allowed.contains(value.strip())) {
@@ -48,11 +84,15 @@ final class ConnectorChecks {
     return null;
   }
 
-  /** One line per setting that is neither {@code def}'s nor Connect's, naming the nearest key of {@code def}. */
+  /**
+   * One line per setting that is neither {@code def}'s nor Connect's, naming the nearest key of
+   * {@code def}.
+   */
   static List<String> unknownKeys(Map<String, String> props, ConfigDef def) {
     List<String> unknown = new ArrayList<>();
     for (String key : props.keySet()) {
-      if (def.configKeys().containsKey(key) || CONNECT_KEYS.contains(key)
+      if (def.configKeys().containsKey(key)
+          || CONNECT_KEYS.contains(key)
           || CONNECT_PREFIXES.stream().anyMatch(key::startsWith)) {
         continue;
       }
@@ -65,7 +105,11 @@ final class ConnectorChecks {
           nearest = known;
         }
       }
-      unknown.add("Unknown setting '" + key + "' is ignored" + (nearest == null ? "" : " (did you mean '" + nearest + "'?)"));
+      unknown.add(
+          "Unknown setting '"
+              + key
+              + "' is ignored"
+              + (nearest == null ? "" : " (did you mean '" + nearest + "'?)"));
     }
     return unknown;
   }
@@ -94,7 +138,8 @@ final class ConnectorChecks {
       current[0] = i;
       for (int j = 1; j <= b.length(); j++) {
         int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-        current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+        current[j] =
+            Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
       }
       int[] swap = previous;
       previous = current;

@@ -10,9 +10,9 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * A running SHA-256 of a feed file from its first byte, advanced a whole line at a time, so that a source
- * offset can say exactly which content was read and a file whose read part changed in any way (same length
- * or not) is noticed and read again.
+ * A running SHA-256 of a feed file from its first byte, advanced a whole line at a time, so that a
+ * source offset can say exactly which content was read and a file whose read part changed in any
+ * way (same length or not) is noticed and read again.
  */
 final class ContentChecksum {
 
@@ -33,13 +33,17 @@ final class ContentChecksum {
     }
   }
 
-  /** The checksum (hex) of the first {@code length} bytes of {@code channel}, or null when it is shorter. */
+  /**
+   * The checksum (hex) of the first {@code length} bytes of {@code channel}, or null when it is
+   * shorter.
+   */
   static String of(FileChannel channel, long length) throws IOException {
     if (channel.size() < length) {
       return null;
     }
     ContentChecksum checksum = empty();
-    InputStream in = new BufferedInputStream(Channels.newInputStream(channel.position(0)), 64 * 1024);
+    InputStream in =
+        new BufferedInputStream(Channels.newInputStream(channel.position(0)), 64 * 1024);
     byte[] buffer = new byte[64 * 1024];
     long left = length;
     while (left > 0) {

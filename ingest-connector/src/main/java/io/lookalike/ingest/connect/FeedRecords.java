@@ -26,12 +26,16 @@ import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.header.ConnectHeaders;
 import org.apache.kafka.connect.source.SourceRecord;
 
-/** What both feed sources share: reading lines with their byte positions, and building the records. */
+/**
+ * What both feed sources share: reading lines with their byte positions, and building the records.
+ */
 final class FeedRecords {
 
   static final String STAGE = "connector";
+
   /** Dead-letter headers of the connector, beside {@link DeadLetters}'. */
   static final String SOURCE_HEADER = "lookalike.feed.source";
+
   static final String LINE_HEADER = "lookalike.feed.line";
   static final String INVALID_LINE = "invalid_line";
   static final String LINE_TOO_LONG = "line_too_long";
@@ -49,8 +53,8 @@ final class FeedRecords {
   }
 
   /**
-   * One line: its 1-based number, its bytes (without the line break), where it ends, whether it was cut, and
-   * the checksum of the input from its start to the line's end (null when not asked for).
+   * One line: its 1-based number, its bytes (without the line break), where it ends, whether it was
+   * cut, and the checksum of the input from its start to the line's end (null when not asked for).
    */
   record RawLine(long number, byte[] bytes, long end, boolean tooLong, String checksum) {
     String text() {
@@ -59,18 +63,29 @@ final class FeedRecords {
   }
 
   /**
-   * Reads up to {@code max} lines from {@code in}, which is positioned at byte {@code position} (the
-   * start of line {@code lastLine + 1}). A last line without a break is returned only when
+   * Reads up to {@code max} lines from {@code in}, which is positioned at byte {@code position}
+   * (the start of line {@code lastLine + 1}). A last line without a break is returned only when
    * {@code eofEndsLine}. A line longer than {@code maxLineBytes} comes back cut, marked too long.
    */
-  static List<RawLine> read(InputStream in, long position, long lastLine, int max, int maxLineBytes,
-                            boolean eofEndsLine) throws IOException {
+  static List<RawLine> read(
+      InputStream in, long position, long lastLine, int max, int maxLineBytes, boolean eofEndsLine)
+      throws IOException {
     return read(in, position, lastLine, max, maxLineBytes, eofEndsLine, null);
   }
 
-  /** As above, advancing {@code checksum} (of the input before {@code position}) over each line returned. */
-  static List<RawLine> read(InputStream in, long position, long lastLine, int max, int maxLineBytes,
-                            boolean eofEndsLine, ContentChecksum checksum) throws IOException {
+  /**
+   * As above, advancing {@code checksum} (of the input before {@code position}) over each line
+   * returned.
+   */
+  static List<RawLine> read(
+      InputStream in,
+      long position,
+      long lastLine,
+      int max,
+      int maxLineBytes,
+      boolean eofEndsLine,
+      ContentChecksum checksum)
+      throws IOException {
     List<RawLine> lines = new ArrayList<>();
     ByteArrayOutputStream line = new ByteArrayOutputStream();
     long pos = position;
@@ -100,8 +115,12 @@ final class FeedRecords {
     return lines;
   }
 
-  private static RawLine finish(ByteArrayOutputStream line, long number, long end, boolean tooLong,
-                                ContentChecksum checksum) {
+  private static RawLine finish(
+      ByteArrayOutputStream line,
+      long number,
+      long end,
+      boolean tooLong,
+      ContentChecksum checksum) {
     byte[] bytes = line.toByteArray();
     if (bytes.length > 0 && bytes[bytes.length - 1] == '\r') {
       bytes = java.util.Arrays.copyOf(bytes, bytes.length - 1);
@@ -110,20 +129,41 @@ final class FeedRecords {
   }
 
   /**
-   * The record(s) of one line: its event, a dead letter when it is malformed, or nothing for a blank
-   * line, a comment or a CSV header. Records the productId and its version in {@code seen}.
+   * The record(s) of one line: its event, a dead letter when it is malformed, or nothing for a
+   * blank line, a comment or a CSV header. Records the productId and its version in {@code seen}.
    */
-  SourceRecord record(Map<String, ?> partition, Map<String, ?> offset, String source, RawLine line,
-                      CatalogFeedParser parser, Map<String, Long> seen) {
+  SourceRecord record(
+      Map<String, ?> partition,
+      Map<String, ?> offset,
+      String source,
+      RawLine line,
+      CatalogFeedParser parser,
+      Map<String, Long> seen) {
     if (line.tooLong()) {
-      return deadLetter(partition, offset, source, line, LINE_TOO_LONG, "line " + line.number() + " of " + source
-          + " is longer than " + line.bytes().length + " bytes");
+      return deadLetter(
+          partition,
+          offset,
+          source,
+          line,
+          LINE_TOO_LONG,
+          "line "
+              + line.number()
+              + " of "
+              + source
+              + " is longer than "
+              + line.bytes().length
+              + " bytes");
     }
     ProductEvent event;
     try {
       event = parser.parse(line.text());
     } catch (IllegalArgumentException e) {
-      return deadLetter(partition, offset, source, line, INVALID_LINE,
+      return deadLetter(
+          partition,
+          offset,
+          source,
+          line,
+          INVALID_LINE,
           "line " + line.number() + " of " + source + ": " + e.getMessage());
     }
     if (event == null) {
@@ -132,11 +172,23 @@ final class FeedRecords {
     if (seen != null) {
       remember(event, seen);
     }
-    return new SourceRecord(partition, offset, topic, null, Schema.STRING_SCHEMA, event.getProductId(),
-        Schema.BYTES_SCHEMA, Serdes.productEvent().serialize(event), null, null);
+    return new SourceRecord(
+        partition,
+        offset,
+        topic,
+        null,
+        Schema.STRING_SCHEMA,
+        event.getProductId(),
+        Schema.BYTES_SCHEMA,
+        Serdes.productEvent().serialize(event),
+        null,
+        null);
   }
 
-  /** Parses a line handed over before (again, after a restart) only to learn the CSV header and the products seen. */
+  /**
+   * Parses a line handed over before (again, after a restart) only to learn the CSV header and the
+   * products seen.
+   */
   static void collect(RawLine line, CatalogFeedParser parser, Map<String, Long> seen) {
     try {
       ProductEvent event = line.tooLong() ? null : parser.parse(line.text());
@@ -157,46 +209,93 @@ final class FeedRecords {
   }
 
   /**
-   * A DELETE for a product missing from a new version of a full feed: it carries the last version the
-   * feed listed the product with ({@code lastVersion}; null for offsets written before versions were kept:
-   * the wall clock then) and occurs now, so the fetcher's (version, occurredAt) order puts it after that
-   * listing and before any re-listing (a higher version, or the same one read later).
+   * A DELETE for a product missing from a new version of a full feed: it carries the last version
+   * the feed listed the product with ({@code lastVersion}; null for offsets written before versions
+   * were kept: the wall clock then) and occurs now, so the fetcher's (version, occurredAt) order
+   * puts it after that listing and before any re-listing (a higher version, or the same one read
+   * later).
    */
-  SourceRecord delete(Map<String, ?> partition, Map<String, ?> offset, String productId, Long lastVersion) {
+  SourceRecord delete(
+      Map<String, ?> partition, Map<String, ?> offset, String productId, Long lastVersion) {
     long now = System.currentTimeMillis();
     long version = lastVersion != null ? lastVersion : now;
-    ProductEvent event = ProductEvent.newBuilder().setEventId(productId + ":" + version + ":missing@" + now)
-        .setType(EventType.DELETE).setProductId(productId).setVersion(version)
-        .setOccurredAt(Instant.ofEpochMilli(now)).setImages(List.of()).build();
-    return new SourceRecord(partition, offset, topic, null, Schema.STRING_SCHEMA, productId,
-        Schema.BYTES_SCHEMA, Serdes.productEvent().serialize(event), null, null);
+    ProductEvent event =
+        ProductEvent.newBuilder()
+            .setEventId(productId + ":" + version + ":missing@" + now)
+            .setType(EventType.DELETE)
+            .setProductId(productId)
+            .setVersion(version)
+            .setOccurredAt(Instant.ofEpochMilli(now))
+            .setImages(List.of())
+            .build();
+    return new SourceRecord(
+        partition,
+        offset,
+        topic,
+        null,
+        Schema.STRING_SCHEMA,
+        productId,
+        Schema.BYTES_SCHEMA,
+        Serdes.productEvent().serialize(event),
+        null,
+        null);
   }
 
-  private SourceRecord deadLetter(Map<String, ?> partition, Map<String, ?> offset, String source, RawLine line,
-                                  String reasonCode, String reason) {
+  private SourceRecord deadLetter(
+      Map<String, ?> partition,
+      Map<String, ?> offset,
+      String source,
+      RawLine line,
+      String reasonCode,
+      String reason) {
     ConnectHeaders headers = new ConnectHeaders();
-    DeadLetters.record(deadLetterTopic, null, line.bytes(), STAGE, reasonCode, reason,
-            new IllegalArgumentException(reason), null)
-        .headers().forEach(h -> headers.addString(h.key(), new String(h.value(), StandardCharsets.UTF_8)));
+    DeadLetters.record(
+            deadLetterTopic,
+            null,
+            line.bytes(),
+            STAGE,
+            reasonCode,
+            reason,
+            new IllegalArgumentException(reason),
+            null)
+        .headers()
+        .forEach(h -> headers.addString(h.key(), new String(h.value(), StandardCharsets.UTF_8)));
     headers.addString(SOURCE_HEADER, source);
     headers.addString(LINE_HEADER, Long.toString(line.number()));
-    Counter.builder(REJECTED_METRIC).tag("reason", reasonCode).description("Feed lines dead-lettered")
-        .register(registry).increment();
-    return new SourceRecord(partition, offset, deadLetterTopic, null, null, null,
-        Schema.BYTES_SCHEMA, line.bytes(), null, headers);
+    Counter.builder(REJECTED_METRIC)
+        .tag("reason", reasonCode)
+        .description("Feed lines dead-lettered")
+        .register(registry)
+        .increment();
+    return new SourceRecord(
+        partition,
+        offset,
+        deadLetterTopic,
+        null,
+        null,
+        null,
+        Schema.BYTES_SCHEMA,
+        line.bytes(),
+        null,
+        headers);
   }
 
-  /** Product ids with their last version, as gzip + base64 of "id TAB version" lines: small enough for a source offset. */
+  /**
+   * Product ids with their last version, as gzip + base64 of "id TAB version" lines: small enough
+   * for a source offset.
+   */
   static String pack(Map<String, Long> products) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     StringBuilder text = new StringBuilder();
-    new TreeMap<>(products).forEach((id, version) -> {
-      text.append(id);
-      if (version != null) {
-        text.append('\t').append(version);
-      }
-      text.append('\n');
-    });
+    new TreeMap<>(products)
+        .forEach(
+            (id, version) -> {
+              text.append(id);
+              if (version != null) {
+                text.append('\t').append(version);
+              }
+              text.append('\n');
+            });
     try (GZIPOutputStream gzip = new GZIPOutputStream(bytes)) {
       gzip.write(text.toString().getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
@@ -205,12 +304,16 @@ final class FeedRecords {
     return Base64.getEncoder().encodeToString(bytes.toByteArray());
   }
 
-  /** The ids and versions of {@link #pack}; an id without a version (offsets of older releases) maps to null. */
+  /**
+   * The ids and versions of {@link #pack}; an id without a version (offsets of older releases) maps
+   * to null.
+   */
   static Map<String, Long> unpack(String packed) {
     if (packed == null || packed.isEmpty()) {
       return new LinkedHashMap<>();
     }
-    try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(Base64.getDecoder().decode(packed)))) {
+    try (InputStream in =
+        new GZIPInputStream(new ByteArrayInputStream(Base64.getDecoder().decode(packed)))) {
       String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
       Map<String, Long> ids = new LinkedHashMap<>();
       for (String line : text.split("\n")) {

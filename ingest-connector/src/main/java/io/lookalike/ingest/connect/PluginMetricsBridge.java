@@ -16,12 +16,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Shows a task's Micrometer meters as Kafka Connect plugin metrics (KIP-877, Kafka 4.1+), so that they are
- * JMX MBeans of the worker, {@code kafka.connect:type=plugins,connector=NAME,task=N}, beside Connect's own:
- * meter {@code lookalike.connector.rejected} with tag reason=r becomes attribute
- * {@code lookalike-connector-rejected-count} of the MBean with {@code reason=r} added to its name. Meters
- * registered later are added at the next {@link #sync()}. (The same class as the indexer sink's: the two
- * plugins share no jar.)
+ * Shows a task's Micrometer meters as Kafka Connect plugin metrics (KIP-877, Kafka 4.1+), so that
+ * they are JMX MBeans of the worker, {@code kafka.connect:type=plugins,connector=NAME,task=N},
+ * beside Connect's own: meter {@code lookalike.connector.rejected} with tag reason=r becomes
+ * attribute {@code lookalike-connector-rejected-count} of the MBean with {@code reason=r} added to
+ * its name. Meters registered later are added at the next {@link #sync()}. (The same class as the
+ * indexer sink's: the two plugins share no jar.)
  */
 final class PluginMetricsBridge {
 
@@ -37,15 +37,16 @@ final class PluginMetricsBridge {
   }
 
   /**
-   * The bridge of a task, given {@code () -> context.pluginMetrics()}; one that exports nothing on a worker
-   * without plugin metrics (before Kafka 4.1).
+   * The bridge of a task, given {@code () -> context.pluginMetrics()}; one that exports nothing on
+   * a worker without plugin metrics (before Kafka 4.1).
    */
   static PluginMetricsBridge of(Supplier<PluginMetrics> pluginMetrics, MeterRegistry registry) {
     PluginMetrics metrics = null;
     try {
       metrics = pluginMetrics.get();
     } catch (NoSuchMethodError | NoClassDefFoundError | UnsupportedOperationException e) {
-      log.info("This Connect worker has no plugin metrics (Kafka < 4.1): the task's metrics are not exported");
+      log.info(
+          "This Connect worker has no plugin metrics (Kafka < 4.1): the task's metrics are not exported");
     }
     PluginMetricsBridge bridge = new PluginMetricsBridge(metrics, registry);
     bridge.sync();
@@ -65,14 +66,27 @@ final class PluginMetricsBridge {
       for (Tag tag : meter.getId().getTags()) {
         tags.put(tag.getKey(), tag.getValue());
       }
-      String description = meter.getId().getDescription() == null ? meter.getId().getName()
-          : meter.getId().getDescription();
+      String description =
+          meter.getId().getDescription() == null
+              ? meter.getId().getName()
+              : meter.getId().getDescription();
       for (Measurement measurement : meter.measure()) {
         Statistic statistic = measurement.getStatistic();
-        String name = meter.getId().getName().replace('.', '-') + "-"
-            + statistic.getTagValueRepresentation().replace('_', '-');
-        MetricName metricName = metrics.metricName(name, description + " (" + statistic.getTagValueRepresentation()
-            + (meter.getId().getBaseUnit() == null ? "" : ", " + meter.getId().getBaseUnit()) + ")", tags);
+        String name =
+            meter.getId().getName().replace('.', '-')
+                + "-"
+                + statistic.getTagValueRepresentation().replace('_', '-');
+        MetricName metricName =
+            metrics.metricName(
+                name,
+                description
+                    + " ("
+                    + statistic.getTagValueRepresentation()
+                    + (meter.getId().getBaseUnit() == null
+                        ? ""
+                        : ", " + meter.getId().getBaseUnit())
+                    + ")",
+                tags);
         metrics.addMetric(metricName, (Gauge<Double>) (config, now) -> current(meter, statistic));
       }
     }
@@ -86,5 +100,4 @@ final class PluginMetricsBridge {
     }
     return Double.NaN;
   }
-
 }

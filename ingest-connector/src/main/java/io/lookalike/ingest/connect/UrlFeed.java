@@ -24,10 +24,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A full catalog feed behind an http(s) URL, requested on an interval with If-None-Match /
- * If-Modified-Since. Source partition: the URL. Source offset: the sha256 of the body being read, the
- * number of its last line handed over, whether all of it was, and the validators for the next request;
- * a restarted task that gets the same body again continues after that line, a new body is read from
- * its first line.
+ * If-Modified-Since. Source partition: the URL. Source offset: the sha256 of the body being read,
+ * the number of its last line handed over, whether all of it was, and the validators for the next
+ * request; a restarted task that gets the same body again continues after that line, a new body is
+ * read from its first line.
  */
 final class UrlFeed {
 
@@ -50,8 +50,10 @@ final class UrlFeed {
   private long line;
   private boolean complete;
   private String previous;
+
   /** The body being read, or null between versions. */
   private byte[] body;
+
   private InputStream reader;
   private long position;
   private CatalogFeedParser parser;
@@ -67,7 +69,11 @@ final class UrlFeed {
     this.emitDeletes = config.getBoolean(CatalogFeedConfig.EMIT_DELETES_CONFIG);
     this.records = records;
     this.partition = Map.of("url", url.toString());
-    this.client = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NORMAL).build();
+    this.client =
+        HttpClient.newBuilder()
+            .connectTimeout(timeout)
+            .followRedirects(HttpClient.Redirect.NORMAL)
+            .build();
     Map<String, Object> offset = offsets.offset(partition);
     if (offset != null) {
       etag = (String) offset.get("etag");
@@ -87,7 +93,9 @@ final class UrlFeed {
     return body != null;
   }
 
-  /** Adds up to {@code max} records; requests the URL when {@code due} and no body is being read. */
+  /**
+   * Adds up to {@code max} records; requests the URL when {@code due} and no body is being read.
+   */
   void poll(List<SourceRecord> out, int max, boolean due) throws IOException, InterruptedException {
     if (body == null && due) {
       request();
@@ -96,12 +104,14 @@ final class UrlFeed {
       return;
     }
     int before = out.size();
-    List<FeedRecords.RawLine> lines = FeedRecords.read(reader, position, line, max - out.size(), maxLineBytes, true);
+    List<FeedRecords.RawLine> lines =
+        FeedRecords.read(reader, position, line, max - out.size(), maxLineBytes, true);
     for (FeedRecords.RawLine l : lines) {
       position = l.end();
       line = l.number();
-      SourceRecord record = records.record(partition, offset(false), url.toString(), l, parser,
-          emitDeletes ? seen : null);
+      SourceRecord record =
+          records.record(
+              partition, offset(false), url.toString(), l, parser, emitDeletes ? seen : null);
       if (record != null) {
         out.add(record);
       }
@@ -112,8 +122,11 @@ final class UrlFeed {
   }
 
   private void request() throws IOException, InterruptedException {
-    HttpRequest.Builder request = HttpRequest.newBuilder(url).timeout(timeout).GET()
-        .header("Accept", "application/x-ndjson, application/jsonl, text/csv, */*;q=0.5");
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(url)
+            .timeout(timeout)
+            .GET()
+            .header("Accept", "application/x-ndjson, application/jsonl, text/csv, */*;q=0.5");
     if (complete && etag != null) {
       request.header("If-None-Match", etag);
     }
@@ -123,19 +136,25 @@ final class UrlFeed {
     if (!bearerToken.isEmpty()) {
       request.header("Authorization", "Bearer " + bearerToken);
     }
-    HttpResponse<InputStream> response = client.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+    HttpResponse<InputStream> response =
+        client.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
     try (InputStream in = response.body()) {
       if (response.statusCode() == 304) {
         log.debug("{} not modified", url);
         return;
       }
       if (response.statusCode() != 200) {
-        log.warn("{} answered HTTP {}; trying again at the next interval", url, response.statusCode());
+        log.warn(
+            "{} answered HTTP {}; trying again at the next interval", url, response.statusCode());
         return;
       }
       byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
       if (bytes.length > maxBytes) {
-        log.error("{} is larger than {} bytes ({}); not read", url, maxBytes, CatalogFeedConfig.URL_MAX_BYTES_CONFIG);
+        log.error(
+            "{} is larger than {} bytes ({}); not read",
+            url,
+            maxBytes,
+            CatalogFeedConfig.URL_MAX_BYTES_CONFIG);
         return;
       }
       String hash = sha256(bytes);
@@ -167,8 +186,14 @@ final class UrlFeed {
       parser = new CatalogFeedParser(format(response), CatalogFeedParser.relativeTo(url));
       // Lines handed over already: read again only for the CSV header and the products seen.
       for (long number = 0; number < skip; ) {
-        List<FeedRecords.RawLine> lines = FeedRecords.read(reader, position, number, (int) Math.min(skip - number, 10_000),
-            maxLineBytes, true);
+        List<FeedRecords.RawLine> lines =
+            FeedRecords.read(
+                reader,
+                position,
+                number,
+                (int) Math.min(skip - number, 10_000),
+                maxLineBytes,
+                true);
         if (lines.isEmpty()) {
           break;
         }
@@ -181,14 +206,19 @@ final class UrlFeed {
     }
   }
 
-  /** The whole body is handed over: DELETEs for products gone since the previous version, then mark it complete. */
+  /**
+   * The whole body is handed over: DELETEs for products gone since the previous version, then mark
+   * it complete.
+   */
   private void finish(List<SourceRecord> out, int firstOfBatch) {
     if (emitDeletes && previous != null) {
       Map<String, Long> missing = FeedRecords.unpack(previous);
       missing.keySet().removeAll(seen.keySet());
-      missing.forEach((productId, lastVersion) ->
-          out.add(records.delete(partition, offset(false), productId, lastVersion)));
-      log.info("{}: {} products of the previous version are gone, DELETEs emitted", url, missing.size());
+      missing.forEach(
+          (productId, lastVersion) ->
+              out.add(records.delete(partition, offset(false), productId, lastVersion)));
+      log.info(
+          "{}: {} products of the previous version are gone, DELETEs emitted", url, missing.size());
     }
     previous = null;
     complete = true;
@@ -196,9 +226,19 @@ final class UrlFeed {
     reader = null;
     if (out.size() > firstOfBatch) {
       SourceRecord last = out.get(out.size() - 1);
-      out.set(out.size() - 1, new SourceRecord(last.sourcePartition(), offset(true), last.topic(),
-          last.kafkaPartition(), last.keySchema(), last.key(), last.valueSchema(), last.value(), last.timestamp(),
-          last.headers()));
+      out.set(
+          out.size() - 1,
+          new SourceRecord(
+              last.sourcePartition(),
+              offset(true),
+              last.topic(),
+              last.kafkaPartition(),
+              last.keySchema(),
+              last.key(),
+              last.valueSchema(),
+              last.value(),
+              last.timestamp(),
+              last.headers()));
     }
   }
 
@@ -224,10 +264,14 @@ final class UrlFeed {
 
   private CatalogFeedParser.Format format(HttpResponse<?> response) {
     if (!format.equals("auto")) {
-      return format.equals("csv") ? CatalogFeedParser.Format.CSV : CatalogFeedParser.Format.JSON_LINES;
+      return format.equals("csv")
+          ? CatalogFeedParser.Format.CSV
+          : CatalogFeedParser.Format.JSON_LINES;
     }
     String type = response.headers().firstValue("Content-Type").orElse("").toLowerCase(Locale.ROOT);
-    return type.startsWith("text/csv") ? CatalogFeedParser.Format.CSV : CatalogFeedParser.Format.of(url.getPath());
+    return type.startsWith("text/csv")
+        ? CatalogFeedParser.Format.CSV
+        : CatalogFeedParser.Format.of(url.getPath());
   }
 
   private static String sha256(byte[] bytes) {

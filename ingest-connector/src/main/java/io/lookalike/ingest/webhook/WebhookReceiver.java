@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lookalike.ingest.ProductEventEncoder;
 import io.lookalike.ingest.ProductEventJson;
-import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import io.lookalike.schemas.ProductEvent;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import java.io.IOException;
@@ -42,12 +42,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The webhook: {@code POST /v1/events} with one event or a JSON array of them (see {@link ProductEventJson} for
- * the shape), framework-free so that any HTTP server can mount it ({@link WebhookServer} standalone, the
- * gateway in the local mode). Checks the caller (bearer secret or HMAC signature, compared in constant
- * time), validates every event (400 with all field errors, nothing produced), drops eventIds it already
- * acknowledged, produces the rest with acks=all and answers 202 only once the brokers acknowledged them;
- * 503 when they do not in time (nothing acknowledged, the caller retries). Thread-safe.
+ * The webhook: {@code POST /v1/events} with one event or a JSON array of them (see {@link
+ * ProductEventJson} for the shape), framework-free so that any HTTP server can mount it ({@link
+ * WebhookServer} standalone, the gateway in the local mode). Checks the caller (bearer secret or
+ * HMAC signature, compared in constant time), validates every event (400 with all field errors,
+ * nothing produced), drops eventIds it already acknowledged, produces the rest with acks=all and
+ * answers 202 only once the brokers acknowledged them; 503 when they do not in time (nothing
+ * acknowledged, the caller retries). Thread-safe.
  *
  * <pre>
  * curl -X POST http://localhost:8081/v1/events -H 'Authorization: Bearer $SECRET' -H 'Content-Type: application/json' \
@@ -55,10 +56,10 @@ import org.slf4j.LoggerFactory;
  *        "images":[{"imageId":"front","url":"https://cdn.example.com/p1.jpg"}]}'
  * </pre>
  *
- * <p>Idempotency: acknowledged eventIds are remembered in memory (bounded, for a window), so a retried
- * delivery is answered 202 again without producing twice; a delivery of an eventId still in progress
- * gets 409. Across restarts (or beyond the window) a redelivery is produced again, and the fetcher drops
- * it because its version is not newer than the one it processed.
+ * <p>Idempotency: acknowledged eventIds are remembered in memory (bounded, for a window), so a
+ * retried delivery is answered 202 again without producing twice; a delivery of an eventId still in
+ * progress gets 409. Across restarts (or beyond the window) a redelivery is produced again, and the
+ * fetcher drops it because its version is not newer than the one it processed.
  */
 public final class WebhookReceiver implements AutoCloseable {
 
@@ -86,39 +87,60 @@ public final class WebhookReceiver implements AutoCloseable {
   private final ProductEventJson.Rules rules;
   private final ProductEventEncoder encoder;
 
-  /** With a Kafka producer of its own (acks=all, idempotent, timeouts from webhook.ack.timeout.ms). */
+  /**
+   * With a Kafka producer of its own (acks=all, idempotent, timeouts from webhook.ack.timeout.ms).
+   */
   public WebhookReceiver(WebhookConfig config, MeterRegistry registry) {
-    this(config, new KafkaProducer<>(producerConfig(config), new StringSerializer(), new ByteArraySerializer()),
-        true, registry);
+    this(
+        config,
+        new KafkaProducer<>(
+            producerConfig(config), new StringSerializer(), new ByteArraySerializer()),
+        true,
+        registry);
   }
 
-  /** With a producer of the caller's (which should use acks=all); not closed by {@link #close()}. */
-  public WebhookReceiver(WebhookConfig config, Producer<String, byte[]> producer, MeterRegistry registry) {
+  /**
+   * With a producer of the caller's (which should use acks=all); not closed by {@link #close()}.
+   */
+  public WebhookReceiver(
+      WebhookConfig config, Producer<String, byte[]> producer, MeterRegistry registry) {
     this(config, producer, false, registry);
   }
 
-  private WebhookReceiver(WebhookConfig config, Producer<String, byte[]> producer, boolean owns, MeterRegistry registry) {
+  private WebhookReceiver(
+      WebhookConfig config,
+      Producer<String, byte[]> producer,
+      boolean owns,
+      MeterRegistry registry) {
     this.config = config;
     this.producer = producer;
     this.ownsProducer = owns;
     this.topic = config.getString(WebhookConfig.TOPIC_CONFIG);
     this.secret = config.secret().getBytes(StandardCharsets.UTF_8);
-    this.signatureHeader = config.getString(WebhookConfig.SIGNATURE_HEADER_CONFIG).toLowerCase(Locale.ROOT);
+    this.signatureHeader =
+        config.getString(WebhookConfig.SIGNATURE_HEADER_CONFIG).toLowerCase(Locale.ROOT);
     this.ackTimeoutMs = config.getInt(WebhookConfig.ACK_TIMEOUT_MS_CONFIG);
-    this.dedup = new Dedup(config.getInt(WebhookConfig.DEDUP_MAX_ENTRIES_CONFIG),
-        config.getLong(WebhookConfig.DEDUP_WINDOW_MS_CONFIG));
+    this.dedup =
+        new Dedup(
+            config.getInt(WebhookConfig.DEDUP_MAX_ENTRIES_CONFIG),
+            config.getLong(WebhookConfig.DEDUP_WINDOW_MS_CONFIG));
     this.registry = registry == null ? Metrics.globalRegistry : registry;
-    this.rules = ProductEventJson.Rules.strict().withFileUrls(config.getBoolean(WebhookConfig.ALLOW_FILE_URLS_CONFIG));
+    this.rules =
+        ProductEventJson.Rules.strict()
+            .withFileUrls(config.getBoolean(WebhookConfig.ALLOW_FILE_URLS_CONFIG));
     this.encoder = ProductEventEncoder.from(new SchemaRegistryConfig(config.originals()), topic);
   }
 
   static Map<String, Object> producerConfig(WebhookConfig config) {
     Map<String, Object> props = new HashMap<>(config.originalsWithPrefix("producer."));
-    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.getList(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG));
+    props.put(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+        config.getList(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG));
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     int timeout = config.getInt(WebhookConfig.ACK_TIMEOUT_MS_CONFIG);
-    // A broker that is down must turn into a 503 within the timeout, not a request hanging for minutes.
+    // A broker that is down must turn into a 503 within the timeout, not a request hanging for
+    // minutes.
     props.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout);
     props.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 1);
     props.putIfAbsent(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, timeout - 1);
@@ -129,14 +151,17 @@ public final class WebhookReceiver implements AutoCloseable {
   /**
    * Handles one {@code POST /v1/events}.
    *
-   * @param body the raw request body (the caller enforces {@code webhook.max.body.bytes}; see {@link #maxBodyBytes()})
+   * @param body the raw request body (the caller enforces {@code webhook.max.body.bytes}; see
+   *     {@link #maxBodyBytes()})
    * @param headers request headers, names in any case
    */
   public Response handle(byte[] body, Map<String, String> headers) {
     Map<String, String> h = new HashMap<>();
     headers.forEach((k, v) -> h.put(k.toLowerCase(Locale.ROOT), v));
     Response response = process(body, h);
-    registry.counter("lookalike.webhook.requests", "status", Integer.toString(response.status())).increment();
+    registry
+        .counter("lookalike.webhook.requests", "status", Integer.toString(response.status()))
+        .increment();
     return response;
   }
 
@@ -145,7 +170,9 @@ public final class WebhookReceiver implements AutoCloseable {
       return false;
     }
     int semicolon = contentType.indexOf(';');
-    return (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).strip().equalsIgnoreCase("application/json");
+    return (semicolon < 0 ? contentType : contentType.substring(0, semicolon))
+        .strip()
+        .equalsIgnoreCase("application/json");
   }
 
   /** The largest body {@link #handle} accepts; servers should stop reading past it. */
@@ -154,17 +181,24 @@ public final class WebhookReceiver implements AutoCloseable {
   }
 
   private Response process(byte[] body, Map<String, String> headers) {
-    // Catalog systems are servers: a request a browser sent for a web page (it names its Origin) is refused,
+    // Catalog systems are servers: a request a browser sent for a web page (it names its Origin) is
+    // refused,
     // and only JSON is read, which no page can send without a CORS preflight that is never granted.
-    if (headers.containsKey("origin") || "cross-site".equalsIgnoreCase(headers.get("sec-fetch-site"))) {
+    if (headers.containsKey("origin")
+        || "cross-site".equalsIgnoreCase(headers.get("sec-fetch-site"))) {
       return error(403, "cross_origin", "the webhook does not take requests from web pages");
     }
     if (!isJson(headers.get("content-type"))) {
       return error(415, "unsupported_type", "the webhook takes Content-Type: application/json");
     }
     if (!authorised(body, headers)) {
-      return error(401, "unauthorized", "missing or wrong " + (config.auth().equals("hmac")
-          ? config.getString(WebhookConfig.SIGNATURE_HEADER_CONFIG) + " signature" : "bearer token"));
+      return error(
+          401,
+          "unauthorized",
+          "missing or wrong "
+              + (config.auth().equals("hmac")
+                  ? config.getString(WebhookConfig.SIGNATURE_HEADER_CONFIG) + " signature"
+                  : "bearer token"));
     }
     if (body.length > maxBodyBytes()) {
       return error(413, "too_large", "body larger than " + maxBodyBytes() + " bytes");
@@ -173,25 +207,34 @@ public final class WebhookReceiver implements AutoCloseable {
     try {
       root = JSON.readTree(body);
     } catch (IOException e) {
-      return error(400, "invalid_json", "body is not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+      return error(
+          400,
+          "invalid_json",
+          "body is not JSON: " + e.getMessage().lines().findFirst().orElse(""));
     }
     if (root == null || !(root.isObject() || root.isArray())) {
       return error(400, "invalid_json", "body must be an event object or an array of events");
     }
     boolean batch = root.isArray();
     if (batch && root.size() > config.getInt(WebhookConfig.MAX_BATCH_EVENTS_CONFIG)) {
-      return error(413, "too_many_events", "more than " + config.getInt(WebhookConfig.MAX_BATCH_EVENTS_CONFIG)
-          + " events in one request");
+      return error(
+          413,
+          "too_many_events",
+          "more than "
+              + config.getInt(WebhookConfig.MAX_BATCH_EVENTS_CONFIG)
+              + " events in one request");
     }
     if (batch && root.isEmpty()) {
       return error(400, "invalid_event", "empty array");
     }
 
     List<ProductEventJson.FieldError> errors = new ArrayList<>();
-    Map<String, ProductEvent> events = new LinkedHashMap<>(); // by eventId: a repeat within the batch counts once
+    Map<String, ProductEvent> events =
+        new LinkedHashMap<>(); // by eventId: a repeat within the batch counts once
     int index = 0;
     for (JsonNode node : batch ? root : List.of(root)) {
-      ProductEvent event = ProductEventJson.read(node, batch ? "[" + index + "]" : "", errors, rules);
+      ProductEvent event =
+          ProductEventJson.read(node, batch ? "[" + index + "]" : "", errors, rules);
       if (event != null) {
         events.putIfAbsent(event.getEventId(), event);
       }
@@ -199,7 +242,8 @@ public final class WebhookReceiver implements AutoCloseable {
     }
     if (!errors.isEmpty()) {
       registry.counter("lookalike.webhook.events", "outcome", "invalid").increment(errors.size());
-      ObjectNode out = errorNode("invalid_event", errors.size() + " invalid field(s); nothing was accepted");
+      ObjectNode out =
+          errorNode("invalid_event", errors.size() + " invalid field(s); nothing was accepted");
       ArrayNode fields = out.putArray("fields");
       errors.forEach(e -> fields.addObject().put("field", e.field()).put("message", e.message()));
       return json(400, out);
@@ -216,7 +260,10 @@ public final class WebhookReceiver implements AutoCloseable {
         case ACKNOWLEDGED -> duplicates++;
         case IN_PROGRESS -> {
           fresh.forEach(dedup::release);
-          return error(409, "in_progress", "event " + eventId + " is being delivered by another request; retry");
+          return error(
+              409,
+              "in_progress",
+              "event " + eventId + " is being delivered by another request; retry");
         }
       }
     }
@@ -226,7 +273,9 @@ public final class WebhookReceiver implements AutoCloseable {
     try {
       for (String eventId : fresh) {
         ProductEvent event = events.get(eventId);
-        sends.add(producer.send(new ProducerRecord<>(topic, event.getProductId(), encoder.encode(event))));
+        sends.add(
+            producer.send(
+                new ProducerRecord<>(topic, event.getProductId(), encoder.encode(event))));
       }
       long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ackTimeoutMs);
       for (int i = 0; i < sends.size(); i++) {
@@ -242,19 +291,29 @@ public final class WebhookReceiver implements AutoCloseable {
     fresh.forEach(dedup::acknowledge);
     registry.counter("lookalike.webhook.events", "outcome", "accepted").increment(fresh.size());
     registry.counter("lookalike.webhook.events", "outcome", "duplicate").increment(duplicates);
-    ObjectNode out = JSON.createObjectNode().put("accepted", fresh.size()).put("duplicates", duplicates);
+    ObjectNode out =
+        JSON.createObjectNode().put("accepted", fresh.size()).put("duplicates", duplicates);
     return json(202, out);
   }
 
-  /** The brokers did not acknowledge: answer 503; what they did acknowledge is remembered, the rest released. */
+  /**
+   * The brokers did not acknowledge: answer 503; what they did acknowledge is remembered, the rest
+   * released.
+   */
   private Response unavailable(List<String> fresh, List<String> acknowledged, Exception e) {
     Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-    log.warn("Kafka did not acknowledge webhook events ({} of {} acknowledged): {}", acknowledged.size(),
-        fresh.size(), cause.toString());
+    log.warn(
+        "Kafka did not acknowledge webhook events ({} of {} acknowledged): {}",
+        acknowledged.size(),
+        fresh.size(),
+        cause.toString());
     acknowledged.forEach(dedup::acknowledge);
     fresh.stream().filter(id -> !acknowledged.contains(id)).forEach(dedup::release);
-    registry.counter("lookalike.webhook.events", "outcome", "unavailable").increment(fresh.size() - acknowledged.size());
-    Response response = error(503, "unavailable", "the event log did not acknowledge the events in time; retry");
+    registry
+        .counter("lookalike.webhook.events", "outcome", "unavailable")
+        .increment(fresh.size() - acknowledged.size());
+    Response response =
+        error(503, "unavailable", "the event log did not acknowledge the events in time; retry");
     return new Response(response.status(), response.body(), Map.of("Retry-After", "5"));
   }
 
@@ -262,36 +321,42 @@ public final class WebhookReceiver implements AutoCloseable {
     switch (config.auth()) {
       case "none":
         return true;
-      case "bearer": {
-        String header = headers.get("authorization");
-        if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-          return false;
+      case "bearer":
+        {
+          String header = headers.get("authorization");
+          if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return false;
+          }
+          return MessageDigest.isEqual(
+              header.substring(7).strip().getBytes(StandardCharsets.UTF_8), secret);
         }
-        return MessageDigest.isEqual(header.substring(7).strip().getBytes(StandardCharsets.UTF_8), secret);
-      }
-      case "hmac": {
-        String header = headers.get(signatureHeader);
-        if (header == null) {
-          return false;
+      case "hmac":
+        {
+          String header = headers.get(signatureHeader);
+          if (header == null) {
+            return false;
+          }
+          String hex = header.strip();
+          if (hex.regionMatches(true, 0, "sha256=", 0, 7)) {
+            hex = hex.substring(7);
+          }
+          byte[] given;
+          try {
+            given = HexFormat.of().parseHex(hex.toLowerCase(Locale.ROOT));
+          } catch (IllegalArgumentException e) {
+            return false;
+          }
+          return MessageDigest.isEqual(given, hmac(secret, body));
         }
-        String hex = header.strip();
-        if (hex.regionMatches(true, 0, "sha256=", 0, 7)) {
-          hex = hex.substring(7);
-        }
-        byte[] given;
-        try {
-          given = HexFormat.of().parseHex(hex.toLowerCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-          return false;
-        }
-        return MessageDigest.isEqual(given, hmac(secret, body));
-      }
       default:
         return false;
     }
   }
 
-  /** HMAC-SHA256 of {@code body} keyed with {@code secret}: what callers send, hex-encoded after "sha256=". */
+  /**
+   * HMAC-SHA256 of {@code body} keyed with {@code secret}: what callers send, hex-encoded after
+   * "sha256=".
+   */
   public static byte[] hmac(byte[] secret, byte[] body) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
@@ -327,11 +392,16 @@ public final class WebhookReceiver implements AutoCloseable {
 
   /** Acknowledged eventIds (bounded, for a window) and those being delivered right now. */
   private static final class Dedup {
-    enum State { NEW, IN_PROGRESS, ACKNOWLEDGED }
+    enum State {
+      NEW,
+      IN_PROGRESS,
+      ACKNOWLEDGED
+    }
 
     private final int maxEntries;
     private final long windowMs;
     private final Set<String> inProgress = new HashSet<>();
+
     /** eventId → when acknowledged; insertion order is acknowledgement order, oldest first. */
     private final LinkedHashMap<String, Long> acknowledged = new LinkedHashMap<>();
 

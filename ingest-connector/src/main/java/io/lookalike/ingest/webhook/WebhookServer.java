@@ -15,13 +15,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The webhook on its own: {@link WebhookReceiver} at {@code POST /v1/events} on the JDK's built-in HTTP
- * server. ingest-connector is a library for Kafka Connect workers and Streams apps and should not carry
- * a web framework; one endpoint needs none. (In the local mode the gateway mounts the same receiver on
- * its own server.)
+ * The webhook on its own: {@link WebhookReceiver} at {@code POST /v1/events} on the JDK's built-in
+ * HTTP server. ingest-connector is a library for Kafka Connect workers and Streams apps and should
+ * not carry a web framework; one endpoint needs none. (In the local mode the gateway mounts the
+ * same receiver on its own server.)
  *
  * <p>Run it with {@code lookalike webhook} (the deploy/local launcher):
- * <pre>lookalike webhook -b kafka:9092 -Dwebhook.port=8081 -Dwebhook.auth=bearer -Dwebhook.secret=...</pre>
+ *
+ * <pre>
+ * lookalike webhook -b kafka:9092 -Dwebhook.port=8081 -Dwebhook.auth=bearer -Dwebhook.secret=...
+ * </pre>
  */
 public final class WebhookServer implements AutoCloseable {
 
@@ -34,8 +37,12 @@ public final class WebhookServer implements AutoCloseable {
 
   public WebhookServer(WebhookConfig config, WebhookReceiver receiver) throws IOException {
     this.receiver = receiver;
-    this.server = HttpServer.create(new InetSocketAddress(config.getString(WebhookConfig.HOST_CONFIG),
-        config.getInt(WebhookConfig.PORT_CONFIG)), 128);
+    this.server =
+        HttpServer.create(
+            new InetSocketAddress(
+                config.getString(WebhookConfig.HOST_CONFIG),
+                config.getInt(WebhookConfig.PORT_CONFIG)),
+            128);
     // Each request waits for the brokers' acknowledgement: serve many at once.
     this.executor = Executors.newFixedThreadPool(64);
     server.setExecutor(executor);
@@ -56,7 +63,11 @@ public final class WebhookServer implements AutoCloseable {
         return;
       }
       if (!exchange.getRequestMethod().equals("POST")) {
-        send(exchange, 405, "{\"error\":\"use POST\",\"code\":\"method_not_allowed\"}", Map.of("Allow", "POST"));
+        send(
+            exchange,
+            405,
+            "{\"error\":\"use POST\",\"code\":\"method_not_allowed\"}",
+            Map.of("Allow", "POST"));
         return;
       }
       byte[] body;
@@ -64,7 +75,9 @@ public final class WebhookServer implements AutoCloseable {
         body = in.readNBytes(receiver.maxBodyBytes() + 1); // never more than the limit in memory
       }
       Map<String, String> headers = new HashMap<>();
-      exchange.getRequestHeaders().forEach((name, values) -> headers.put(name, values.isEmpty() ? "" : values.get(0)));
+      exchange
+          .getRequestHeaders()
+          .forEach((name, values) -> headers.put(name, values.isEmpty() ? "" : values.get(0)));
       WebhookReceiver.Response response = receiver.handle(body, headers);
       send(exchange, response.status(), response.body(), response.headers());
     } catch (RuntimeException e) {
@@ -72,7 +85,8 @@ public final class WebhookServer implements AutoCloseable {
     }
   }
 
-  private static void send(HttpExchange exchange, int status, String json, Map<String, String> headers)
+  private static void send(
+      HttpExchange exchange, int status, String json, Map<String, String> headers)
       throws IOException {
     byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
     exchange.getResponseHeaders().set("Content-Type", WebhookReceiver.Response.CONTENT_TYPE);

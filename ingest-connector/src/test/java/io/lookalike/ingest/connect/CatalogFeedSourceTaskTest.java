@@ -22,8 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The task against a feed directory, with offsets kept in memory as a worker would commit them. */
 class CatalogFeedSourceTaskTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   /** Source offsets "committed" so far: the last one handed over per partition. */
   private final Map<Map<String, ?>, Map<String, Object>> committed = new HashMap<>();
@@ -31,7 +30,8 @@ class CatalogFeedSourceTaskTest {
   @Test
   void shouldResumeAfterLastLineHandedOverWithoutDuplicatesOrGaps() throws Exception {
     Path feed = dir.resolve("a.jsonl");
-    Files.writeString(feed, "{\"productId\":\"p1\",\"version\":1}\n{\"productId\":\"p2\",\"version\":1}\n");
+    Files.writeString(
+        feed, "{\"productId\":\"p1\",\"version\":1}\n{\"productId\":\"p2\",\"version\":1}\n");
     CatalogFeedSourceTask task = start(Map.of(CatalogFeedConfig.BATCH_SIZE_CONFIG, "1"));
     assertThat(ids(pollAll(task))).containsExactly("p1:1", "p2:1");
     task.stop();
@@ -60,9 +60,13 @@ class CatalogFeedSourceTaskTest {
     task.stop();
 
     Files.writeString(feed, "productId,version,title\nc1,2,Shirt v2\nc3,1,Hat\n");
-    Files.setLastModifiedTime(feed, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 10_000));
-    List<ProductEvent> events = events(pollAll(start(Map.of(CatalogFeedConfig.EMIT_DELETES_CONFIG, "true"))));
-    assertThat(events).extracting(e -> e.getProductId().toString()).containsExactly("c1", "c3", "c2");
+    Files.setLastModifiedTime(
+        feed, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 10_000));
+    List<ProductEvent> events =
+        events(pollAll(start(Map.of(CatalogFeedConfig.EMIT_DELETES_CONFIG, "true"))));
+    assertThat(events)
+        .extracting(e -> e.getProductId().toString())
+        .containsExactly("c1", "c3", "c2");
     assertThat(events.get(2).getType()).isEqualTo(EventType.DELETE);
   }
 
@@ -75,7 +79,8 @@ class CatalogFeedSourceTaskTest {
     SourceRecord letter = records.get(1);
     assertThat(letter.topic()).isEqualTo("catalog.dead-letters");
     assertThat(letter.headers().lastWithName(FeedRecords.LINE_HEADER).value()).isEqualTo("2");
-    assertThat(letter.headers().lastWithName(FeedRecords.SOURCE_HEADER).value()).isEqualTo(feed.toString());
+    assertThat(letter.headers().lastWithName(FeedRecords.SOURCE_HEADER).value())
+        .isEqualTo(feed.toString());
   }
 
   private CatalogFeedSourceTask start(Map<String, String> extra) {
@@ -83,35 +88,37 @@ class CatalogFeedSourceTaskTest {
     props.put(CatalogFeedConfig.DIR_CONFIG, dir.toString());
     props.putIfAbsent(CatalogFeedConfig.SETTLE_MS_CONFIG, "0");
     CatalogFeedSourceTask task = new CatalogFeedSourceTask();
-    task.initialize(new SourceTaskContext() {
-      @Override
-      public Map<String, String> configs() {
-        return props;
-      }
-
-      @Override
-      public org.apache.kafka.common.metrics.PluginMetrics pluginMetrics() {
-        return null;
-      }
-
-      @Override
-      public OffsetStorageReader offsetStorageReader() {
-        return new OffsetStorageReader() {
+    task.initialize(
+        new SourceTaskContext() {
           @Override
-          @SuppressWarnings("unchecked")
-          public <T> Map<String, Object> offset(Map<String, T> partition) {
-            return committed.get(partition);
+          public Map<String, String> configs() {
+            return props;
           }
 
           @Override
-          public <T> Map<Map<String, T>, Map<String, Object>> offsets(Collection<Map<String, T>> partitions) {
-            Map<Map<String, T>, Map<String, Object>> out = new HashMap<>();
-            partitions.forEach(p -> out.put(p, committed.get(p)));
-            return out;
+          public org.apache.kafka.common.metrics.PluginMetrics pluginMetrics() {
+            return null;
           }
-        };
-      }
-    });
+
+          @Override
+          public OffsetStorageReader offsetStorageReader() {
+            return new OffsetStorageReader() {
+              @Override
+              @SuppressWarnings("unchecked")
+              public <T> Map<String, Object> offset(Map<String, T> partition) {
+                return committed.get(partition);
+              }
+
+              @Override
+              public <T> Map<Map<String, T>, Map<String, Object>> offsets(
+                  Collection<Map<String, T>> partitions) {
+                Map<Map<String, T>, Map<String, Object>> out = new HashMap<>();
+                partitions.forEach(p -> out.put(p, committed.get(p)));
+                return out;
+              }
+            };
+          }
+        });
     task.start(props);
     return task;
   }
@@ -137,8 +144,10 @@ class CatalogFeedSourceTaskTest {
   }
 
   private static List<ProductEvent> events(List<SourceRecord> records) {
-    return records.stream().filter(r -> r.topic().equals("catalog.product-events"))
-        .map(r -> Serdes.productEvent().deserialize((byte[]) r.value())).toList();
+    return records.stream()
+        .filter(r -> r.topic().equals("catalog.product-events"))
+        .map(r -> Serdes.productEvent().deserialize((byte[]) r.value()))
+        .toList();
   }
 
   private static List<String> ids(List<SourceRecord> records) {

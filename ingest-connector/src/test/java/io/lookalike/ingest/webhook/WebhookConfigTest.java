@@ -10,20 +10,37 @@ import org.junit.jupiter.api.Test;
 
 class WebhookConfigTest {
 
-
   @Test
   void shouldRequireSecretUnlessAuthIsNone() {
-    assertThatThrownBy(() -> new WebhookConfig(Map.of(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9092")))
-        .isInstanceOf(ConfigException.class).hasMessageContaining(WebhookConfig.SECRET_CONFIG);
-    new WebhookConfig(Map.of(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9092", WebhookConfig.AUTH_CONFIG, "none"));
+    assertThatThrownBy(
+            () ->
+                new WebhookConfig(Map.of(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9092")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(WebhookConfig.SECRET_CONFIG);
+    new WebhookConfig(
+        Map.of(
+            WebhookConfig.BOOTSTRAP_SERVERS_CONFIG,
+            "localhost:9092",
+            WebhookConfig.AUTH_CONFIG,
+            "none"));
   }
 
   @Test
   void shouldProduceWithAcksAllAndShortTimeouts() {
-    Map<String, Object> props = WebhookReceiver.producerConfig(new WebhookConfig(Map.of(
-        WebhookConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9092", WebhookConfig.SECRET_CONFIG, "x",
-        WebhookConfig.ACK_TIMEOUT_MS_CONFIG, "3000", "producer.compression.type", "zstd")));
-    assertThat(props).containsEntry(ProducerConfig.ACKS_CONFIG, "all")
+    Map<String, Object> props =
+        WebhookReceiver.producerConfig(
+            new WebhookConfig(
+                Map.of(
+                    WebhookConfig.BOOTSTRAP_SERVERS_CONFIG,
+                    "localhost:9092",
+                    WebhookConfig.SECRET_CONFIG,
+                    "x",
+                    WebhookConfig.ACK_TIMEOUT_MS_CONFIG,
+                    "3000",
+                    "producer.compression.type",
+                    "zstd")));
+    assertThat(props)
+        .containsEntry(ProducerConfig.ACKS_CONFIG, "all")
         .containsEntry(ProducerConfig.MAX_BLOCK_MS_CONFIG, 3000)
         .containsEntry(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 3000)
         .containsEntry(ProducerConfig.COMPRESSION_TYPE_CONFIG, "zstd");
@@ -31,8 +48,13 @@ class WebhookConfigTest {
 
   @Test
   void shouldKeepSecretOutOfToString() {
-    WebhookConfig config = new WebhookConfig(Map.of(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9092",
-        WebhookConfig.SECRET_CONFIG, "s3cret"));
+    WebhookConfig config =
+        new WebhookConfig(
+            Map.of(
+                WebhookConfig.BOOTSTRAP_SERVERS_CONFIG,
+                "localhost:9092",
+                WebhookConfig.SECRET_CONFIG,
+                "s3cret"));
     assertThat(config.values().toString()).doesNotContain("s3cret");
   }
 }

@@ -45,17 +45,27 @@ class WebhookIT {
   static void start() throws Exception {
     broker = KafkaBroker.start();
     broker.createTopics(1, "webhook.product-events", "webhook.hmac-events");
-    WebhookConfig config = new WebhookConfig(Map.of(
-        WebhookConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-        WebhookConfig.SECRET_CONFIG, SECRET,
-        WebhookConfig.HOST_CONFIG, "127.0.0.1",
-        WebhookConfig.PORT_CONFIG, "0",
-        WebhookConfig.TOPIC_CONFIG, "webhook.product-events"));
+    WebhookConfig config =
+        new WebhookConfig(
+            Map.of(
+                WebhookConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                WebhookConfig.SECRET_CONFIG, SECRET,
+                WebhookConfig.HOST_CONFIG, "127.0.0.1",
+                WebhookConfig.PORT_CONFIG, "0",
+                WebhookConfig.TOPIC_CONFIG, "webhook.product-events"));
     server = new WebhookServer(config, new WebhookReceiver(config, new SimpleMeterRegistry()));
     url = "http://127.0.0.1:" + server.start() + WebhookServer.PATH;
-    consumer = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-        ConsumerConfig.GROUP_ID_CONFIG, "webhook-it", ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"),
-        new StringDeserializer(), new ByteArrayDeserializer());
+    consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                broker.bootstrapServers(),
+                ConsumerConfig.GROUP_ID_CONFIG,
+                "webhook-it",
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                "earliest"),
+            new StringDeserializer(),
+            new ByteArrayDeserializer());
     consumer.subscribe(List.of("webhook.product-events"));
   }
 
@@ -73,7 +83,8 @@ class WebhookIT {
   }
 
   @Test
-  void shouldProduceValidEventsOnceAndAnswerDuplicateDeliveriesWithoutProducingAgain() throws Exception {
+  void shouldProduceValidEventsOnceAndAnswerDuplicateDeliveriesWithoutProducingAgain()
+      throws Exception {
     String batch = "[" + event("e1", "p1", 1) + "," + event("e2", "p2", 1) + "]";
 
     HttpResponse<String> first = post(batch, SECRET);
@@ -86,7 +97,8 @@ class WebhookIT {
     HttpResponse<String> single = post(event("e3", "p1", 2), SECRET);
     assertThat(single.statusCode()).isEqualTo(202);
 
-    // Every 202 came after the broker's acknowledgement, so everything produced is below the end offset.
+    // Every 202 came after the broker's acknowledgement, so everything produced is below the end
+    // offset.
     List<ConsumerRecord<String, byte[]>> records = readToEnd();
     assertThat(records).extracting(ConsumerRecord::key).containsExactly("p1", "p2", "p1");
     ProductEvent e1 = Serdes.productEvent().deserialize(records.get(0).value());
@@ -97,9 +109,12 @@ class WebhookIT {
 
   @Test
   void shouldAnswer400WithEveryFieldErrorAndProduceNothing() throws Exception {
-    String invalid = "[" + event("e10", "p10", 1) + ","
-        + "{\"eventId\":\"e11\",\"type\":\"UPSERT\",\"version\":-1,\"product\":{\"price\":{\"amount\":\"x\"}},"
-        + "\"images\":[{\"imageId\":\"a/b\",\"url\":\"ftp://x/y.jpg\"}]}]";
+    String invalid =
+        "["
+            + event("e10", "p10", 1)
+            + ","
+            + "{\"eventId\":\"e11\",\"type\":\"UPSERT\",\"version\":-1,\"product\":{\"price\":{\"amount\":\"x\"}},"
+            + "\"images\":[{\"imageId\":\"a/b\",\"url\":\"ftp://x/y.jpg\"}]}]";
 
     HttpResponse<String> response = post(invalid, SECRET);
 
@@ -108,8 +123,14 @@ class WebhookIT {
     assertThat(body.get("code").asText()).isEqualTo("invalid_event");
     List<String> fields = new ArrayList<>();
     body.get("fields").forEach(f -> fields.add(f.get("field").asText()));
-    assertThat(fields).containsExactlyInAnyOrder("[1].productId", "[1].version", "[1].product.price.amount",
-        "[1].product.price.currency", "[1].images[0].imageId", "[1].images[0].url");
+    assertThat(fields)
+        .containsExactlyInAnyOrder(
+            "[1].productId",
+            "[1].version",
+            "[1].product.price.amount",
+            "[1].product.price.currency",
+            "[1].images[0].imageId",
+            "[1].images[0].url");
     assertThat(readToEnd()).isEmpty();
   }
 
@@ -122,17 +143,32 @@ class WebhookIT {
 
   @Test
   void shouldRefuseWebPagesAndBodiesThatAreNotJsonEvenWithTheSecret() throws Exception {
-    // A page's form or no-cors fetch can send text/plain or no type without a preflight; a browser names its Origin.
-    HttpResponse<String> plain = HTTP.send(HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "text/plain")
-        .header("Authorization", "Bearer " + SECRET).POST(HttpRequest.BodyPublishers.ofString(event("e30", "p30", 1)))
-        .build(), HttpResponse.BodyHandlers.ofString());
-    HttpResponse<String> untyped = HTTP.send(HttpRequest.newBuilder(URI.create(url))
-        .header("Authorization", "Bearer " + SECRET).POST(HttpRequest.BodyPublishers.ofString(event("e31", "p31", 1)))
-        .build(), HttpResponse.BodyHandlers.ofString());
-    HttpResponse<String> crossOrigin = HTTP.send(HttpRequest.newBuilder(URI.create(url))
-        .header("Content-Type", "application/json").header("Origin", "https://evil.example")
-        .header("Authorization", "Bearer " + SECRET).POST(HttpRequest.BodyPublishers.ofString(event("e32", "p32", 1)))
-        .build(), HttpResponse.BodyHandlers.ofString());
+    // A page's form or no-cors fetch can send text/plain or no type without a preflight; a browser
+    // names its Origin.
+    HttpResponse<String> plain =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(url))
+                .header("Content-Type", "text/plain")
+                .header("Authorization", "Bearer " + SECRET)
+                .POST(HttpRequest.BodyPublishers.ofString(event("e30", "p30", 1)))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> untyped =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(url))
+                .header("Authorization", "Bearer " + SECRET)
+                .POST(HttpRequest.BodyPublishers.ofString(event("e31", "p31", 1)))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> crossOrigin =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(url))
+                .header("Content-Type", "application/json")
+                .header("Origin", "https://evil.example")
+                .header("Authorization", "Bearer " + SECRET)
+                .POST(HttpRequest.BodyPublishers.ofString(event("e32", "p32", 1)))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
 
     assertThat(plain.statusCode()).isEqualTo(415);
     assertThat(JSON.readTree(plain.body()).get("code").asText()).isEqualTo("unsupported_type");
@@ -144,18 +180,56 @@ class WebhookIT {
 
   @Test
   void shouldCheckHmacSignature() {
-    WebhookConfig config = new WebhookConfig(Map.of(WebhookConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-        WebhookConfig.AUTH_CONFIG, "hmac", WebhookConfig.SECRET_CONFIG, SECRET,
-        WebhookConfig.TOPIC_CONFIG, "webhook.hmac-events"));
+    WebhookConfig config =
+        new WebhookConfig(
+            Map.of(
+                WebhookConfig.BOOTSTRAP_SERVERS_CONFIG,
+                broker.bootstrapServers(),
+                WebhookConfig.AUTH_CONFIG,
+                "hmac",
+                WebhookConfig.SECRET_CONFIG,
+                SECRET,
+                WebhookConfig.TOPIC_CONFIG,
+                "webhook.hmac-events"));
     try (WebhookReceiver receiver = new WebhookReceiver(config, new SimpleMeterRegistry())) {
       byte[] body = event("e30", "p30", 1).getBytes(StandardCharsets.UTF_8);
-      String good = "sha256=" + HexFormat.of().formatHex(WebhookReceiver.hmac(SECRET.getBytes(StandardCharsets.UTF_8), body));
-      String bad = "sha256=" + HexFormat.of().formatHex(WebhookReceiver.hmac("other".getBytes(StandardCharsets.UTF_8), body));
+      String good =
+          "sha256="
+              + HexFormat.of()
+                  .formatHex(WebhookReceiver.hmac(SECRET.getBytes(StandardCharsets.UTF_8), body));
+      String bad =
+          "sha256="
+              + HexFormat.of()
+                  .formatHex(WebhookReceiver.hmac("other".getBytes(StandardCharsets.UTF_8), body));
 
-      assertThat(receiver.handle(body, Map.of("Content-Type", "application/json", "X-Lookalike-Signature", bad)).status()).isEqualTo(401);
-      assertThat(receiver.handle(body, Map.of("content-type", "application/json", "x-lookalike-signature", "sha256=zz")).status()).isEqualTo(401);
-      assertThat(receiver.handle(body, Map.of("Content-Type", "application/json")).status()).isEqualTo(401);
-      assertThat(receiver.handle(body, Map.of("Content-Type", "application/json; charset=utf-8", "X-Lookalike-Signature", good)).status()).isEqualTo(202);
+      assertThat(
+              receiver
+                  .handle(
+                      body,
+                      Map.of("Content-Type", "application/json", "X-Lookalike-Signature", bad))
+                  .status())
+          .isEqualTo(401);
+      assertThat(
+              receiver
+                  .handle(
+                      body,
+                      Map.of(
+                          "content-type", "application/json", "x-lookalike-signature", "sha256=zz"))
+                  .status())
+          .isEqualTo(401);
+      assertThat(receiver.handle(body, Map.of("Content-Type", "application/json")).status())
+          .isEqualTo(401);
+      assertThat(
+              receiver
+                  .handle(
+                      body,
+                      Map.of(
+                          "Content-Type",
+                          "application/json; charset=utf-8",
+                          "X-Lookalike-Signature",
+                          good))
+                  .status())
+          .isEqualTo(202);
     }
   }
 
@@ -165,44 +239,75 @@ class WebhookIT {
     try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       closedPort = socket.getLocalPort();
     }
-    WebhookConfig config = new WebhookConfig(Map.of(
-        WebhookConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + closedPort,
-        WebhookConfig.SECRET_CONFIG, SECRET, WebhookConfig.ACK_TIMEOUT_MS_CONFIG, "2000"));
+    WebhookConfig config =
+        new WebhookConfig(
+            Map.of(
+                WebhookConfig.BOOTSTRAP_SERVERS_CONFIG,
+                "127.0.0.1:" + closedPort,
+                WebhookConfig.SECRET_CONFIG,
+                SECRET,
+                WebhookConfig.ACK_TIMEOUT_MS_CONFIG,
+                "2000"));
     try (WebhookReceiver receiver = new WebhookReceiver(config, new SimpleMeterRegistry())) {
       byte[] body = event("e40", "p40", 1).getBytes(StandardCharsets.UTF_8);
-      WebhookReceiver.Response response = receiver.handle(body, Map.of("Content-Type", "application/json", "Authorization", "Bearer " + SECRET));
+      WebhookReceiver.Response response =
+          receiver.handle(
+              body,
+              Map.of("Content-Type", "application/json", "Authorization", "Bearer " + SECRET));
       assertThat(response.status()).isEqualTo(503);
       assertThat(response.headers()).containsKey("Retry-After");
       // Not remembered as acknowledged: the retry is tried again, not waved through as a duplicate
-      assertThat(receiver.handle(body, Map.of("Content-Type", "application/json", "Authorization", "Bearer " + SECRET)).status()).isEqualTo(503);
+      assertThat(
+              receiver
+                  .handle(
+                      body,
+                      Map.of(
+                          "Content-Type", "application/json", "Authorization", "Bearer " + SECRET))
+                  .status())
+          .isEqualTo(503);
     }
   }
 
   static String event(String eventId, String productId, int version) {
-    return "{\"eventId\":\"" + eventId + "\",\"type\":\"UPSERT\",\"productId\":\"" + productId + "\",\"version\":"
-        + version + ",\"occurredAt\":\"2026-01-02T03:04:05Z\",\"product\":{\"title\":\"Red dress\","
+    return "{\"eventId\":\""
+        + eventId
+        + "\",\"type\":\"UPSERT\",\"productId\":\""
+        + productId
+        + "\",\"version\":"
+        + version
+        + ",\"occurredAt\":\"2026-01-02T03:04:05Z\",\"product\":{\"title\":\"Red dress\","
         + "\"price\":{\"amount\":49.9,\"currency\":\"eur\"},\"availability\":\"in stock\",\"attributes\":{\"colour\":\"red\"}},"
-        + "\"images\":[{\"imageId\":\"front\",\"url\":\"https://cdn.example.com/" + productId + ".jpg\"}]}";
+        + "\"images\":[{\"imageId\":\"front\",\"url\":\"https://cdn.example.com/"
+        + productId
+        + ".jpg\"}]}";
   }
 
   private static HttpResponse<String> post(String body, String secret) throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url))
-        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(url))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body));
     if (secret != null) {
       request.header("Authorization", "Bearer " + secret);
     }
     return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  /** Everything the topic holds now that this test has not read yet: polls up to the end offsets. */
+  /**
+   * Everything the topic holds now that this test has not read yet: polls up to the end offsets.
+   */
   private static List<ConsumerRecord<String, byte[]>> readToEnd() {
     List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
-    await().atMost(Duration.ofSeconds(30)).until(() -> {
-      consumer.poll(Duration.ofMillis(100)).forEach(out::add);
-      var assignment = consumer.assignment();
-      return !assignment.isEmpty() && consumer.endOffsets(assignment).entrySet().stream()
-          .allMatch(e -> consumer.position(e.getKey()) >= e.getValue());
-    });
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              consumer.poll(Duration.ofMillis(100)).forEach(out::add);
+              var assignment = consumer.assignment();
+              return !assignment.isEmpty()
+                  && consumer.endOffsets(assignment).entrySet().stream()
+                      .allMatch(e -> consumer.position(e.getKey()) >= e.getValue());
+            });
     return out;
   }
 }

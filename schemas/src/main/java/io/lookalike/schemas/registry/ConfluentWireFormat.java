@@ -15,9 +15,10 @@ import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.errors.SerializationException;
 
 /**
- * Confluent's wire format for Avro: a zero magic byte, the writer schema's registry id (4 bytes, big-endian),
- * then the Avro binary datum. A record written with a newer or older schema is resolved to the reader's by
- * Avro's schema resolution (an added optional field is skipped, a removed one takes its default).
+ * Confluent's wire format for Avro: a zero magic byte, the writer schema's registry id (4 bytes,
+ * big-endian), then the Avro binary datum. A record written with a newer or older schema is
+ * resolved to the reader's by Avro's schema resolution (an added optional field is skipped, a
+ * removed one takes its default).
  */
 public final class ConfluentWireFormat {
 
@@ -38,7 +39,8 @@ public final class ConfluentWireFormat {
   /** The writer schema's registry id. */
   public static int schemaId(byte[] bytes) {
     if (!matches(bytes)) {
-      throw new SerializationException("Not in the Confluent wire format (magic byte 0 + 4-byte schema id)");
+      throw new SerializationException(
+          "Not in the Confluent wire format (magic byte 0 + 4-byte schema id)");
     }
     return ByteBuffer.wrap(bytes, 1, 4).getInt();
   }
@@ -49,23 +51,37 @@ public final class ConfluentWireFormat {
     out.writeBytes(ByteBuffer.allocate(4).putInt(schemaId).array());
     try {
       BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(out, null);
-      new SpecificDatumWriter<T>(record.getSchema(), SpecificData.getForSchema(record.getSchema())).write(record, encoder);
+      new SpecificDatumWriter<T>(record.getSchema(), SpecificData.getForSchema(record.getSchema()))
+          .write(record, encoder);
       encoder.flush();
     } catch (IOException | RuntimeException e) {
-      throw new SerializationException("Cannot encode " + record.getSchema().getName() + ": " + e.getMessage(), e);
+      throw new SerializationException(
+          "Cannot encode " + record.getSchema().getName() + ": " + e.getMessage(), e);
     }
     return out.toByteArray();
   }
 
-  /** Decodes the datum written with {@code writer} into the reader's type (its schema is {@code reader}). */
+  /**
+   * Decodes the datum written with {@code writer} into the reader's type (its schema is {@code
+   * reader}).
+   */
   public static <T extends SpecificRecord> T decode(byte[] bytes, Schema writer, Schema reader) {
     schemaId(bytes);
     try {
-      BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(bytes, HEADER_LENGTH, bytes.length - HEADER_LENGTH, null);
-      return new SpecificDatumReader<T>(writer, reader, SpecificData.getForSchema(reader)).read(null, decoder);
+      BinaryDecoder decoder =
+          DecoderFactory.get()
+              .binaryDecoder(bytes, HEADER_LENGTH, bytes.length - HEADER_LENGTH, null);
+      return new SpecificDatumReader<T>(writer, reader, SpecificData.getForSchema(reader))
+          .read(null, decoder);
     } catch (IOException | RuntimeException e) {
-      throw new SerializationException("Corrupt " + reader.getName() + " in the Confluent wire format (schema id "
-          + schemaId(bytes) + "): " + e, e);
+      throw new SerializationException(
+          "Corrupt "
+              + reader.getName()
+              + " in the Confluent wire format (schema id "
+              + schemaId(bytes)
+              + "): "
+              + e,
+          e);
     }
   }
 }

@@ -26,9 +26,10 @@ import javax.net.ssl.TrustManagerFactory;
 import org.apache.avro.Schema;
 
 /**
- * A small client of the Confluent Schema Registry REST API (also served by Apicurio's {@code ccompat} API and
- * Karapace): register a schema under a subject, fetch a schema by id, test compatibility, set a subject's
- * compatibility level. Ids and schemas are cached: they never change once assigned. Thread-safe.
+ * A small client of the Confluent Schema Registry REST API (also served by Apicurio's {@code
+ * ccompat} API and Karapace): register a schema under a subject, fetch a schema by id, test
+ * compatibility, set a subject's compatibility level. Ids and schemas are cached: they never change
+ * once assigned. Thread-safe.
  */
 public final class SchemaRegistryClient {
 
@@ -42,7 +43,9 @@ public final class SchemaRegistryClient {
   private final Map<Integer, Schema> schemasById = new ConcurrentHashMap<>();
   private final Map<String, Integer> idsBySubjectAndSchema = new ConcurrentHashMap<>();
 
-  /** A registry's answer other than success, with its HTTP status and the registry's own error code. */
+  /**
+   * A registry's answer other than success, with its HTTP status and the registry's own error code.
+   */
   public static final class RegistryException extends IOException {
     private final int status;
     private final int errorCode;
@@ -57,7 +60,10 @@ public final class SchemaRegistryClient {
       return status;
     }
 
-    /** The registry's {@code error_code} (e.g. 40403 schema not found, 409 incompatible), or the status. */
+    /**
+     * The registry's {@code error_code} (e.g. 40403 schema not found, 409 incompatible), or the
+     * status.
+     */
     public int errorCode() {
       return errorCode;
     }
@@ -67,7 +73,10 @@ public final class SchemaRegistryClient {
   public record Compatibility(boolean compatible, List<String> messages) {}
 
   public SchemaRegistryClient(SchemaRegistryConfig config) {
-    this(config.url(), config.userInfo().value(), sslContext(config),
+    this(
+        config.url(),
+        config.userInfo().value(),
+        sslContext(config),
         Duration.ofMillis(config.getInt(SchemaRegistryConfig.REQUEST_TIMEOUT_MS_CONFIG)));
   }
 
@@ -82,22 +91,30 @@ public final class SchemaRegistryClient {
       builder.sslContext(ssl);
     }
     this.http = builder.build();
-    this.authorization = userInfo == null || userInfo.isEmpty() ? null
-        : "Basic " + Base64.getEncoder().encodeToString(userInfo.getBytes(StandardCharsets.UTF_8));
+    this.authorization =
+        userInfo == null || userInfo.isEmpty()
+            ? null
+            : "Basic "
+                + Base64.getEncoder().encodeToString(userInfo.getBytes(StandardCharsets.UTF_8));
     this.timeout = timeout;
   }
 
-  /** Registers {@code schema} under {@code subject} (or finds it, when already registered); its global id. */
+  /**
+   * Registers {@code schema} under {@code subject} (or finds it, when already registered); its
+   * global id.
+   */
   public int register(String subject, Schema schema) throws IOException {
     String key = subject + '\u0000' + schema;
     Integer cached = idsBySubjectAndSchema.get(key);
     if (cached != null) {
       return cached;
     }
-    JsonNode answer = send("POST", "/subjects/" + encode(subject) + "/versions", schemaBody(schema));
+    JsonNode answer =
+        send("POST", "/subjects/" + encode(subject) + "/versions", schemaBody(schema));
     int id = answer.path("id").asInt(-1);
     if (id < 0) {
-      throw new RegistryException("registry answered no id for subject " + subject + ": " + answer, 200, 0);
+      throw new RegistryException(
+          "registry answered no id for subject " + subject + ": " + answer, 200, 0);
     }
     idsBySubjectAndSchema.put(key, id);
     schemasById.putIfAbsent(id, schema);
@@ -119,18 +136,25 @@ public final class SchemaRegistryClient {
     try {
       schema = new Schema.Parser().parse(answer.path("schema").asText());
     } catch (RuntimeException e) {
-      throw new RegistryException("schema " + id + " from the registry is not valid Avro: " + e.getMessage(), 200, 0);
+      throw new RegistryException(
+          "schema " + id + " from the registry is not valid Avro: " + e.getMessage(), 200, 0);
     }
     schemasById.putIfAbsent(id, schema);
     return schema;
   }
 
-  /** Whether {@code schema} may be registered next under {@code subject}, by the subject's compatibility rule. */
+  /**
+   * Whether {@code schema} may be registered next under {@code subject}, by the subject's
+   * compatibility rule.
+   */
   public Compatibility testCompatibility(String subject, Schema schema) throws IOException {
     JsonNode answer;
     try {
-      answer = send("POST", "/compatibility/subjects/" + encode(subject) + "/versions/latest?verbose=true",
-          schemaBody(schema));
+      answer =
+          send(
+              "POST",
+              "/compatibility/subjects/" + encode(subject) + "/versions/latest?verbose=true",
+              schemaBody(schema));
     } catch (RegistryException e) {
       if (e.errorCode() == 40401 || e.errorCode() == 40402) {
         return new Compatibility(true, List.of()); // nothing registered yet: anything is compatible
@@ -142,20 +166,32 @@ public final class SchemaRegistryClient {
     return new Compatibility(answer.path("is_compatible").asBoolean(false), messages);
   }
 
-  /** Sets a subject's compatibility level (BACKWARD, FORWARD, FULL, NONE, and their _TRANSITIVE forms). */
+  /**
+   * Sets a subject's compatibility level (BACKWARD, FORWARD, FULL, NONE, and their _TRANSITIVE
+   * forms).
+   */
   public void setCompatibility(String subject, String level) throws IOException {
     ObjectNode body = JSON.createObjectNode().put("compatibility", level);
     send("PUT", "/config/" + encode(subject), body.toString());
   }
 
   private static String schemaBody(Schema schema) {
-    return JSON.createObjectNode().put("schemaType", "AVRO").put("schema", schema.toString()).toString();
+    return JSON.createObjectNode()
+        .put("schemaType", "AVRO")
+        .put("schema", schema.toString())
+        .toString();
   }
 
   private JsonNode send(String method, String path, String body) throws IOException {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout)
-        .header("Accept", CONTENT_TYPE + ", application/json")
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(base + path))
+            .timeout(timeout)
+            .header("Accept", CONTENT_TYPE + ", application/json")
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(body));
     if (body != null) {
       request.header("Content-Type", CONTENT_TYPE);
     }
@@ -178,8 +214,16 @@ public final class SchemaRegistryClient {
       answer = JSON.createObjectNode().put("message", response.body());
     }
     if (response.statusCode() / 100 != 2) {
-      throw new RegistryException("schema registry " + method + " " + path + " answered " + response.statusCode()
-          + ": " + answer.path("message").asText(response.body()), response.statusCode(),
+      throw new RegistryException(
+          "schema registry "
+              + method
+              + " "
+              + path
+              + " answered "
+              + response.statusCode()
+              + ": "
+              + answer.path("message").asText(response.body()),
+          response.statusCode(),
           answer.path("error_code").asInt(response.statusCode()));
     }
     return answer;
@@ -195,21 +239,33 @@ public final class SchemaRegistryClient {
       return null;
     }
     try (InputStream in = Files.newInputStream(Path.of(location))) {
-      KeyStore store = KeyStore.getInstance(config.getString(SchemaRegistryConfig.SSL_TRUSTSTORE_TYPE_CONFIG));
-      store.load(in, config.getPassword(SchemaRegistryConfig.SSL_TRUSTSTORE_PASSWORD_CONFIG).value().toCharArray());
-      TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      KeyStore store =
+          KeyStore.getInstance(config.getString(SchemaRegistryConfig.SSL_TRUSTSTORE_TYPE_CONFIG));
+      store.load(
+          in,
+          config
+              .getPassword(SchemaRegistryConfig.SSL_TRUSTSTORE_PASSWORD_CONFIG)
+              .value()
+              .toCharArray());
+      TrustManagerFactory trust =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
       trust.init(store);
       SSLContext ssl = SSLContext.getInstance("TLS");
       ssl.init(null, trust.getTrustManagers(), null);
       return ssl;
     } catch (IOException | GeneralSecurityException e) {
-      throw new org.apache.kafka.common.config.ConfigException(SchemaRegistryConfig.SSL_TRUSTSTORE_LOCATION_CONFIG,
-          location, "cannot load the trust store: " + e.getMessage());
+      throw new org.apache.kafka.common.config.ConfigException(
+          SchemaRegistryConfig.SSL_TRUSTSTORE_LOCATION_CONFIG,
+          location,
+          "cannot load the trust store: " + e.getMessage());
     }
   }
 
   @Override
   public String toString() {
-    return "SchemaRegistryClient{" + base + (authorization == null ? "" : ", basic auth [hidden]") + "}";
+    return "SchemaRegistryClient{"
+        + base
+        + (authorization == null ? "" : ", basic auth [hidden]")
+        + "}";
   }
 }

@@ -11,32 +11,39 @@ import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.types.Password;
 
 /**
- * The schema registry settings of every stage that reads or writes Avro: a Confluent-compatible registry
- * (Confluent Schema Registry, Apicurio's ccompat API, Karapace), the keys Confluent's serializers use.
+ * The schema registry settings of every stage that reads or writes Avro: a Confluent-compatible
+ * registry (Confluent Schema Registry, Apicurio's ccompat API, Karapace), the keys Confluent's
+ * serializers use.
  */
 public final class SchemaRegistryConfig extends AbstractConfig {
 
   public static final String URL_CONFIG = "schema.registry.url";
-  private static final String URL_DOC = "Base URL of a Confluent-compatible schema registry (e.g. "
-      + "http://registry:8081, or Apicurio's http://registry:8080/apis/ccompat/v7). Empty: no registry; records "
-      + "in the Confluent wire format are then dead-lettered, and writers use Avro single-object encoding.";
+  private static final String URL_DOC =
+      "Base URL of a Confluent-compatible schema registry (e.g. "
+          + "http://registry:8081, or Apicurio's http://registry:8080/apis/ccompat/v7). Empty: no registry; records "
+          + "in the Confluent wire format are then dead-lettered, and writers use Avro single-object encoding.";
   public static final String BASIC_AUTH_USER_INFO_CONFIG = "schema.registry.basic.auth.user.info";
-  private static final String BASIC_AUTH_USER_INFO_DOC = "user:password for HTTP basic authentication; never logged.";
-  public static final String SSL_TRUSTSTORE_LOCATION_CONFIG = "schema.registry.ssl.truststore.location";
-  private static final String SSL_TRUSTSTORE_LOCATION_DOC = "Trust store for an https registry with a private CA "
-      + "(empty: the JVM's default trust).";
-  public static final String SSL_TRUSTSTORE_PASSWORD_CONFIG = "schema.registry.ssl.truststore.password";
+  private static final String BASIC_AUTH_USER_INFO_DOC =
+      "user:password for HTTP basic authentication; never logged.";
+  public static final String SSL_TRUSTSTORE_LOCATION_CONFIG =
+      "schema.registry.ssl.truststore.location";
+  private static final String SSL_TRUSTSTORE_LOCATION_DOC =
+      "Trust store for an https registry with a private CA " + "(empty: the JVM's default trust).";
+  public static final String SSL_TRUSTSTORE_PASSWORD_CONFIG =
+      "schema.registry.ssl.truststore.password";
   private static final String SSL_TRUSTSTORE_PASSWORD_DOC = "Password of the trust store.";
   public static final String SSL_TRUSTSTORE_TYPE_CONFIG = "schema.registry.ssl.truststore.type";
   private static final String SSL_TRUSTSTORE_TYPE_DOC = "Type of the trust store: PKCS12 or JKS.";
   public static final String SUBJECT_NAME_STRATEGY_CONFIG = "value.subject.name.strategy";
-  private static final String SUBJECT_NAME_STRATEGY_DOC = "How a value's subject is named: TopicNameStrategy "
-      + "(<topic>-value, Confluent's default), RecordNameStrategy (<record full name>) or TopicRecordNameStrategy "
-      + "(<topic>-<record full name>). Confluent's class names (io.confluent...TopicNameStrategy) are accepted.";
+  private static final String SUBJECT_NAME_STRATEGY_DOC =
+      "How a value's subject is named: TopicNameStrategy "
+          + "(<topic>-value, Confluent's default), RecordNameStrategy (<record full name>) or TopicRecordNameStrategy "
+          + "(<topic>-<record full name>). Confluent's class names (io.confluent...TopicNameStrategy) are accepted.";
   public static final String VALUE_FORMAT_CONFIG = "value.format";
-  private static final String VALUE_FORMAT_DOC = "How Avro values are written: avro-single-object (C3 01 + "
-      + "fingerprint, no registry needed) or confluent (00 + schema id; needs schema.registry.url). Readers "
-      + "accept both (and JSON on catalog.product-events) whatever this says.";
+  private static final String VALUE_FORMAT_DOC =
+      "How Avro values are written: avro-single-object (C3 01 + "
+          + "fingerprint, no registry needed) or confluent (00 + schema id; needs schema.registry.url). Readers "
+          + "accept both (and JSON on catalog.product-events) whatever this says.";
   public static final String REQUEST_TIMEOUT_MS_CONFIG = "schema.registry.request.timeout.ms";
   private static final String REQUEST_TIMEOUT_MS_DOC = "Longest wait for one registry request.";
 
@@ -68,24 +75,59 @@ public final class SchemaRegistryConfig extends AbstractConfig {
 
   /** Adds these keys to a stage's own ConfigDef. */
   public static ConfigDef addTo(ConfigDef def) {
-    return def
-        .define(URL_CONFIG, Type.STRING, "", Importance.HIGH, URL_DOC)
-        .define(BASIC_AUTH_USER_INFO_CONFIG, Type.PASSWORD, "", Importance.MEDIUM, BASIC_AUTH_USER_INFO_DOC)
-        .define(SSL_TRUSTSTORE_LOCATION_CONFIG, Type.STRING, "", Importance.LOW, SSL_TRUSTSTORE_LOCATION_DOC)
-        .define(SSL_TRUSTSTORE_PASSWORD_CONFIG, Type.PASSWORD, "", Importance.LOW, SSL_TRUSTSTORE_PASSWORD_DOC)
-        .define(SSL_TRUSTSTORE_TYPE_CONFIG, Type.STRING, "PKCS12", ConfigDef.ValidString.in("PKCS12", "JKS"),
-            Importance.LOW, SSL_TRUSTSTORE_TYPE_DOC)
-        .define(SUBJECT_NAME_STRATEGY_CONFIG, Type.STRING, SubjectNameStrategy.TOPIC.configName(),
-            (name, value) -> SubjectNameStrategy.parse(name, (String) value), Importance.MEDIUM, SUBJECT_NAME_STRATEGY_DOC)
-        .define(VALUE_FORMAT_CONFIG, Type.STRING, ValueFormat.AVRO_SINGLE_OBJECT.configName(),
-            ConfigDef.ValidString.in("avro-single-object", "confluent"), Importance.MEDIUM, VALUE_FORMAT_DOC)
-        .define(REQUEST_TIMEOUT_MS_CONFIG, Type.INT, 10_000, ConfigDef.Range.between(100, 300_000), Importance.LOW,
+    return def.define(URL_CONFIG, Type.STRING, "", Importance.HIGH, URL_DOC)
+        .define(
+            BASIC_AUTH_USER_INFO_CONFIG,
+            Type.PASSWORD,
+            "",
+            Importance.MEDIUM,
+            BASIC_AUTH_USER_INFO_DOC)
+        .define(
+            SSL_TRUSTSTORE_LOCATION_CONFIG,
+            Type.STRING,
+            "",
+            Importance.LOW,
+            SSL_TRUSTSTORE_LOCATION_DOC)
+        .define(
+            SSL_TRUSTSTORE_PASSWORD_CONFIG,
+            Type.PASSWORD,
+            "",
+            Importance.LOW,
+            SSL_TRUSTSTORE_PASSWORD_DOC)
+        .define(
+            SSL_TRUSTSTORE_TYPE_CONFIG,
+            Type.STRING,
+            "PKCS12",
+            ConfigDef.ValidString.in("PKCS12", "JKS"),
+            Importance.LOW,
+            SSL_TRUSTSTORE_TYPE_DOC)
+        .define(
+            SUBJECT_NAME_STRATEGY_CONFIG,
+            Type.STRING,
+            SubjectNameStrategy.TOPIC.configName(),
+            (name, value) -> SubjectNameStrategy.parse(name, (String) value),
+            Importance.MEDIUM,
+            SUBJECT_NAME_STRATEGY_DOC)
+        .define(
+            VALUE_FORMAT_CONFIG,
+            Type.STRING,
+            ValueFormat.AVRO_SINGLE_OBJECT.configName(),
+            ConfigDef.ValidString.in("avro-single-object", "confluent"),
+            Importance.MEDIUM,
+            VALUE_FORMAT_DOC)
+        .define(
+            REQUEST_TIMEOUT_MS_CONFIG,
+            Type.INT,
+            10_000,
+            ConfigDef.Range.between(100, 300_000),
+            Importance.LOW,
             REQUEST_TIMEOUT_MS_DOC);
   }
 
   /** How writers encode Avro values. */
   public enum ValueFormat {
-    AVRO_SINGLE_OBJECT("avro-single-object"), CONFLUENT("confluent");
+    AVRO_SINGLE_OBJECT("avro-single-object"),
+    CONFLUENT("confluent");
 
     private final String configName;
 
@@ -103,11 +145,14 @@ public final class SchemaRegistryConfig extends AbstractConfig {
   }
 
   public ValueFormat format() {
-    return getString(VALUE_FORMAT_CONFIG).equals("confluent") ? ValueFormat.CONFLUENT : ValueFormat.AVRO_SINGLE_OBJECT;
+    return getString(VALUE_FORMAT_CONFIG).equals("confluent")
+        ? ValueFormat.CONFLUENT
+        : ValueFormat.AVRO_SINGLE_OBJECT;
   }
 
   public SubjectNameStrategy subjectNameStrategy() {
-    return SubjectNameStrategy.parse(SUBJECT_NAME_STRATEGY_CONFIG, getString(SUBJECT_NAME_STRATEGY_CONFIG));
+    return SubjectNameStrategy.parse(
+        SUBJECT_NAME_STRATEGY_CONFIG, getString(SUBJECT_NAME_STRATEGY_CONFIG));
   }
 
   public String url() {

@@ -41,6 +41,7 @@ public enum SubjectNameStrategy {
         }
       }
     }
-    throw new ConfigException(key, value, "must be TopicNameStrategy, RecordNameStrategy or TopicRecordNameStrategy");
+    throw new ConfigException(
+        key, value, "must be TopicNameStrategy, RecordNameStrategy or TopicRecordNameStrategy");
   }
 }

@@ -24,8 +24,14 @@ import org.junit.jupiter.api.Test;
 class ConfluentWireFormatTest {
 
   private static ProductEvent event() {
-    return ProductEvent.newBuilder().setEventId("e1").setType(EventType.UPSERT).setProductId("p1").setVersion(3)
-        .setOccurredAt(Instant.ofEpochMilli(1000)).setImages(List.of()).build();
+    return ProductEvent.newBuilder()
+        .setEventId("e1")
+        .setType(EventType.UPSERT)
+        .setProductId("p1")
+        .setVersion(3)
+        .setOccurredAt(Instant.ofEpochMilli(1000))
+        .setImages(List.of())
+        .build();
   }
 
   @Test
@@ -35,7 +41,9 @@ class ConfluentWireFormatTest {
     assertThat(bytes[0]).isZero();
     assertThat(ByteBuffer.wrap(bytes, 1, 4).getInt()).isEqualTo(258);
     assertThat(ConfluentWireFormat.schemaId(bytes)).isEqualTo(258);
-    assertThat(ConfluentWireFormat.<ProductEvent>decode(bytes, ProductEvent.getClassSchema(), ProductEvent.getClassSchema()))
+    assertThat(
+            ConfluentWireFormat.<ProductEvent>decode(
+                bytes, ProductEvent.getClassSchema(), ProductEvent.getClassSchema()))
         .isEqualTo(event());
   }
 
@@ -43,14 +51,25 @@ class ConfluentWireFormatTest {
   void shouldReadRecordOfANewerSchemaWithAnAddedOptionalField() throws Exception {
     // Given a producer on a newer ProductEvent: one more optional field, at the end
     Schema current = ProductEvent.getClassSchema();
-    Schema newer = new Schema.Parser().parse(current.toString().replaceFirst("\\]\\}$",
-        ",{\"name\":\"channel\",\"type\":[\"null\",\"string\"],\"default\":null}]}"));
+    Schema newer =
+        new Schema.Parser()
+            .parse(
+                current
+                    .toString()
+                    .replaceFirst(
+                        "\\]\\}$",
+                        ",{\"name\":\"channel\",\"type\":[\"null\",\"string\"],\"default\":null}]}"));
     assertThat(newer.getField("channel")).isNotNull();
     GenericRecord record = new GenericData.Record(newer);
     for (Schema.Field f : current.getFields()) {
       Object value = event().get(f.name());
-      record.put(f.name(), value instanceof Instant i ? i.toEpochMilli()
-          : value instanceof Enum<?> e ? new GenericData.EnumSymbol(f.schema(), e.name()) : value);
+      record.put(
+          f.name(),
+          value instanceof Instant i
+              ? i.toEpochMilli()
+              : value instanceof Enum<?> e
+                  ? new GenericData.EnumSymbol(f.schema(), e.name())
+                  : value);
     }
     record.put("channel", "web");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -68,46 +87,81 @@ class ConfluentWireFormatTest {
   @Test
   void shouldRefuseBytesThatAreNotFramed() {
     assertThatThrownBy(() -> ConfluentWireFormat.schemaId(new byte[] {(byte) 0xC3, 1, 0, 0, 0}))
-        .isInstanceOf(SerializationException.class).hasMessageContaining("magic byte 0");
+        .isInstanceOf(SerializationException.class)
+        .hasMessageContaining("magic byte 0");
   }
 
   @Test
   void shouldNameSubjectsAsConfluentsStrategiesDo() {
-    Schema schema = SchemaBuilder.record("ProductEvent").namespace("io.lookalike.schemas").fields().endRecord();
+    Schema schema =
+        SchemaBuilder.record("ProductEvent").namespace("io.lookalike.schemas").fields().endRecord();
 
-    assertThat(SubjectNameStrategy.TOPIC.subject("catalog.product-events", schema)).isEqualTo("catalog.product-events-value");
-    assertThat(SubjectNameStrategy.RECORD.subject("t", schema)).isEqualTo("io.lookalike.schemas.ProductEvent");
-    assertThat(SubjectNameStrategy.TOPIC_RECORD.subject("t", schema)).isEqualTo("t-io.lookalike.schemas.ProductEvent");
-    assertThat(new SchemaRegistryConfig(Map.of(SchemaRegistryConfig.SUBJECT_NAME_STRATEGY_CONFIG,
-        "io.confluent.kafka.serializers.subject.RecordNameStrategy")).subjectNameStrategy())
+    assertThat(SubjectNameStrategy.TOPIC.subject("catalog.product-events", schema))
+        .isEqualTo("catalog.product-events-value");
+    assertThat(SubjectNameStrategy.RECORD.subject("t", schema))
+        .isEqualTo("io.lookalike.schemas.ProductEvent");
+    assertThat(SubjectNameStrategy.TOPIC_RECORD.subject("t", schema))
+        .isEqualTo("t-io.lookalike.schemas.ProductEvent");
+    assertThat(
+            new SchemaRegistryConfig(
+                    Map.of(
+                        SchemaRegistryConfig.SUBJECT_NAME_STRATEGY_CONFIG,
+                        "io.confluent.kafka.serializers.subject.RecordNameStrategy"))
+                .subjectNameStrategy())
         .isEqualTo(SubjectNameStrategy.RECORD);
-    assertThat(new SchemaRegistryConfig(Map.of()).subjectNameStrategy()).isEqualTo(SubjectNameStrategy.TOPIC);
+    assertThat(new SchemaRegistryConfig(Map.of()).subjectNameStrategy())
+        .isEqualTo(SubjectNameStrategy.TOPIC);
   }
 
   @Test
   void shouldFailAtStartUpNamingTheKeyOfAWrongSetting() {
-    assertThatThrownBy(() -> new SchemaRegistryConfig(Map.of(SchemaRegistryConfig.URL_CONFIG, "registry:8081")))
-        .isInstanceOf(ConfigException.class).hasMessageContaining(SchemaRegistryConfig.URL_CONFIG).hasMessageContaining("registry:8081");
-    assertThatThrownBy(() -> new SchemaRegistryConfig(Map.of(SchemaRegistryConfig.URL_CONFIG, "http://r:8081",
-        SchemaRegistryConfig.BASIC_AUTH_USER_INFO_CONFIG, "nocolon")))
-        .hasMessageContaining(SchemaRegistryConfig.BASIC_AUTH_USER_INFO_CONFIG).hasMessageNotContaining("nocolon");
-    assertThatThrownBy(() -> new SchemaRegistryConfig(Map.of(SchemaRegistryConfig.VALUE_FORMAT_CONFIG, "confluent")))
+    assertThatThrownBy(
+            () ->
+                new SchemaRegistryConfig(Map.of(SchemaRegistryConfig.URL_CONFIG, "registry:8081")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(SchemaRegistryConfig.URL_CONFIG)
+        .hasMessageContaining("registry:8081");
+    assertThatThrownBy(
+            () ->
+                new SchemaRegistryConfig(
+                    Map.of(
+                        SchemaRegistryConfig.URL_CONFIG,
+                        "http://r:8081",
+                        SchemaRegistryConfig.BASIC_AUTH_USER_INFO_CONFIG,
+                        "nocolon")))
+        .hasMessageContaining(SchemaRegistryConfig.BASIC_AUTH_USER_INFO_CONFIG)
+        .hasMessageNotContaining("nocolon");
+    assertThatThrownBy(
+            () ->
+                new SchemaRegistryConfig(
+                    Map.of(SchemaRegistryConfig.VALUE_FORMAT_CONFIG, "confluent")))
         .hasMessageContaining(SchemaRegistryConfig.URL_CONFIG);
-    assertThatThrownBy(() -> new SchemaRegistryConfig(Map.of(SchemaRegistryConfig.SUBJECT_NAME_STRATEGY_CONFIG, "Mine")))
+    assertThatThrownBy(
+            () ->
+                new SchemaRegistryConfig(
+                    Map.of(SchemaRegistryConfig.SUBJECT_NAME_STRATEGY_CONFIG, "Mine")))
         .hasMessageContaining(SchemaRegistryConfig.SUBJECT_NAME_STRATEGY_CONFIG);
   }
 
   @Test
   void shouldNeverShowTheBasicAuthPassword() {
-    SchemaRegistryClient client = new SchemaRegistryClient(new SchemaRegistryConfig(Map.of(
-        SchemaRegistryConfig.URL_CONFIG, "http://127.0.0.1:1", SchemaRegistryConfig.BASIC_AUTH_USER_INFO_CONFIG, "u:secret")));
+    SchemaRegistryClient client =
+        new SchemaRegistryClient(
+            new SchemaRegistryConfig(
+                Map.of(
+                    SchemaRegistryConfig.URL_CONFIG,
+                    "http://127.0.0.1:1",
+                    SchemaRegistryConfig.BASIC_AUTH_USER_INFO_CONFIG,
+                    "u:secret")));
 
     assertThat(client.toString()).doesNotContain("secret").contains("[hidden]");
   }
 
   @Test
   void shouldDocumentEverySetting() {
-    SchemaRegistryConfig.CONFIG_DEF.configKeys().values()
+    SchemaRegistryConfig.CONFIG_DEF
+        .configKeys()
+        .values()
         .forEach(k -> assertThat(k.documentation).as(k.name).isNotBlank());
   }
 }

@@ -1,11 +1,11 @@
 package io.lookalike.store.lucene;
 
+import io.lookalike.schemas.ImageKey;
 import io.lookalike.store.SearchFilter;
 import io.lookalike.store.SearchHit;
 import io.lookalike.store.StoredImage;
 import io.lookalike.store.VectorStore;
 import io.lookalike.store.VersionedWrites;
-import io.lookalike.schemas.ImageKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -73,10 +72,17 @@ public final class LuceneVectorStore implements VectorStore {
 
   private static final Logger log = LoggerFactory.getLogger(LuceneVectorStore.class);
 
-  /** HNSW graph parameters: neighbours per node and beam width while building (Lucene's defaults). */
+  /**
+   * HNSW graph parameters: neighbours per node and beam width while building (Lucene's defaults).
+   */
   public static final int HNSW_MAX_CONN = 16;
+
   public static final int HNSW_BEAM_WIDTH = 100;
-  /** Lucene's default limit is 1024; image models commonly emit 1280 (EfficientNet, MobileNetV2) or 2048. */
+
+  /**
+   * Lucene's default limit is 1024; image models commonly emit 1280 (EfficientNet, MobileNetV2) or
+   * 2048.
+   */
   public static final int MAX_DIMENSION = 4096;
 
   private static final String MODEL_ID = "lookalike.modelId";
@@ -97,11 +103,17 @@ public final class LuceneVectorStore implements VectorStore {
   private static final String PRICE = "price";
   private static final String CURRENCY = "currency";
   private static final String AVAILABILITY = "availability";
-  /** Analysed (BM25) copies of the product's text, by field, and how much a match in each counts. */
-  private static final Map<String, Float> TEXT_FIELDS = Map.of(
-      "text.title", 1.0f, "text.brand", 2.0f, "text.category", 2.0f, "text.attributes", 1.0f);
+
+  /**
+   * Analysed (BM25) copies of the product's text, by field, and how much a match in each counts.
+   */
+  private static final Map<String, Float> TEXT_FIELDS =
+      Map.of(
+          "text.title", 1.0f, "text.brand", 2.0f, "text.category", 2.0f, "text.attributes", 1.0f);
+
   /** Lowercased, indexed copies of the filterable strings. */
   private static final String FILTER_PREFIX = "filter.";
+
   private static final String ATTRIBUTE_PREFIX = "attr.";
 
   private static final Analyzer ANALYZER = new StandardAnalyzer();
@@ -123,9 +135,8 @@ public final class LuceneVectorStore implements VectorStore {
   }
 
   /**
-   * Opens (or creates) the index of one model in {@code dir} (one directory per model, e.g.
-   * {@code root.resolve(modelId)}). Fails if the directory holds the index of another model or
-   * dimension.
+   * Opens (or creates) the index of one model in {@code dir} (one directory per model, e.g. {@code
+   * root.resolve(modelId)}). Fails if the directory holds the index of another model or dimension.
    */
   public static LuceneVectorStore open(Path dir, String modelId, int dimension) {
     if (modelId == null || modelId.isBlank()) {
@@ -141,19 +152,34 @@ public final class LuceneVectorStore implements VectorStore {
         String storedModel = userData.get(MODEL_ID);
         String storedDimension = userData.get(DIMENSION);
         if (!modelId.equals(storedModel) || !Integer.toString(dimension).equals(storedDimension)) {
-          throw new IllegalStateException("Index " + dir + " holds vectors of model " + storedModel
-              + " with dimension " + storedDimension + ", not of model " + modelId + " with dimension "
-              + dimension + "; use one directory per model");
+          throw new IllegalStateException(
+              "Index "
+                  + dir
+                  + " holds vectors of model "
+                  + storedModel
+                  + " with dimension "
+                  + storedDimension
+                  + ", not of model "
+                  + modelId
+                  + " with dimension "
+                  + dimension
+                  + "; use one directory per model");
         }
       }
-      IndexWriterConfig config = new IndexWriterConfig(ANALYZER)
-          .setOpenMode(IndexWriterConfig.OpenMode.CREATE_OR_APPEND)
-          .setCodec(codec());
+      IndexWriterConfig config =
+          new IndexWriterConfig(ANALYZER)
+              .setOpenMode(IndexWriterConfig.OpenMode.CREATE_OR_APPEND)
+              .setCodec(codec());
       IndexWriter writer = new IndexWriter(directory, config);
-      writer.setLiveCommitData(Map.of(MODEL_ID, modelId, DIMENSION, Integer.toString(dimension)).entrySet());
+      writer.setLiveCommitData(
+          Map.of(MODEL_ID, modelId, DIMENSION, Integer.toString(dimension)).entrySet());
       writer.commit();
       LuceneVectorStore store = new LuceneVectorStore(modelId, dimension, directory, writer);
-      log.info("Opened Lucene index {} of model {} ({} dimensions, {} images)", dir, modelId, dimension,
+      log.info(
+          "Opened Lucene index {} of model {} ({} dimensions, {} images)",
+          dir,
+          modelId,
+          dimension,
           store.count());
       return store;
     } catch (IOException e) {
@@ -166,8 +192,8 @@ public final class LuceneVectorStore implements VectorStore {
   }
 
   /**
-   * The dimension of the index of {@code modelId} in {@code dir}, or empty when there is none yet (so that
-   * a sink that has seen only tombstones can tell there is nothing to delete).
+   * The dimension of the index of {@code modelId} in {@code dir}, or empty when there is none yet
+   * (so that a sink that has seen only tombstones can tell there is nothing to delete).
    */
   public static java.util.OptionalInt existingDimension(Path dir, String modelId) {
     if (!Files.isDirectory(dir)) {
@@ -180,7 +206,8 @@ public final class LuceneVectorStore implements VectorStore {
       Map<String, String> userData = SegmentInfos.readLatestCommit(directory).getUserData();
       String dimension = userData.get(DIMENSION);
       return modelId.equals(userData.get(MODEL_ID)) && dimension != null
-          ? java.util.OptionalInt.of(Integer.parseInt(dimension)) : java.util.OptionalInt.empty();
+          ? java.util.OptionalInt.of(Integer.parseInt(dimension))
+          : java.util.OptionalInt.empty();
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read the Lucene index in " + dir, e);
     }
@@ -202,14 +229,21 @@ public final class LuceneVectorStore implements VectorStore {
       try {
         IndexSearcher searcher = searchers.acquire();
         try {
-          // The searcher shows every earlier write: writes are serialised and each ends with a refresh.
-          VersionedWrites plan = VersionedWrites.plan(upserts, deletes, key -> {
-            try {
-              return storedVersion(searcher, key);
-            } catch (IOException e) {
-              throw new UncheckedIOException(e);
-            }
-          }, dimension, modelId);
+          // The searcher shows every earlier write: writes are serialised and each ends with a
+          // refresh.
+          VersionedWrites plan =
+              VersionedWrites.plan(
+                  upserts,
+                  deletes,
+                  key -> {
+                    try {
+                      return storedVersion(searcher, key);
+                    } catch (IOException e) {
+                      throw new UncheckedIOException(e);
+                    }
+                  },
+                  dimension,
+                  modelId);
           for (StoredImage image : plan.upserts()) {
             writer.updateDocument(new Term(KEY, image.key().toString()), toDocument(image));
           }
@@ -240,18 +274,19 @@ public final class LuceneVectorStore implements VectorStore {
     // HNSW recall at k=10 is ~0.88; exploring max(4k, 50) candidates and keeping k gives ~0.99.
     int candidates = Math.max(k * 4, 50);
     Query knn = new KnnFloatVectorQuery(VECTOR, query, candidates, toQuery(filter));
-    return withSearcher(searcher -> {
-      TopDocs top = searcher.search(knn, candidates);
-      List<SearchHit> hits = new ArrayList<>(Math.min(k, top.scoreDocs.length));
-      for (ScoreDoc doc : top.scoreDocs) {
-        if (hits.size() == k) {
-          break;
-        }
-        // Lucene scores COSINE as (1 + cos) / 2.
-        hits.add(new SearchHit(load(searcher, doc.doc), 2 * doc.score - 1));
-      }
-      return hits;
-    });
+    return withSearcher(
+        searcher -> {
+          TopDocs top = searcher.search(knn, candidates);
+          List<SearchHit> hits = new ArrayList<>(Math.min(k, top.scoreDocs.length));
+          for (ScoreDoc doc : top.scoreDocs) {
+            if (hits.size() == k) {
+              break;
+            }
+            // Lucene scores COSINE as (1 + cos) / 2.
+            hits.add(new SearchHit(load(searcher, doc.doc), 2 * doc.score - 1));
+          }
+          return hits;
+        });
   }
 
   @Override
@@ -265,8 +300,9 @@ public final class LuceneVectorStore implements VectorStore {
     }
     BooleanQuery.Builder match = new BooleanQuery.Builder();
     for (String term : terms) {
-      TEXT_FIELDS.forEach((field, boost) ->
-          match.add(new BoostQuery(new TermQuery(new Term(field, term)), boost), Occur.SHOULD));
+      TEXT_FIELDS.forEach(
+          (field, boost) ->
+              match.add(new BoostQuery(new TermQuery(new Term(field, term)), boost), Occur.SHOULD));
     }
     BooleanQuery.Builder query = new BooleanQuery.Builder().add(match.build(), Occur.MUST);
     Query restrict = toQuery(filter);
@@ -274,13 +310,14 @@ public final class LuceneVectorStore implements VectorStore {
       query.add(restrict, Occur.FILTER);
     }
     Query built = query.build();
-    return withSearcher(searcher -> {
-      List<SearchHit> hits = new ArrayList<>();
-      for (ScoreDoc doc : searcher.search(built, k).scoreDocs) {
-        hits.add(new SearchHit(load(searcher, doc.doc), doc.score));
-      }
-      return hits;
-    });
+    return withSearcher(
+        searcher -> {
+          List<SearchHit> hits = new ArrayList<>();
+          for (ScoreDoc doc : searcher.search(built, k).scoreDocs) {
+            hits.add(new SearchHit(load(searcher, doc.doc), doc.score));
+          }
+          return hits;
+        });
   }
 
   /** The tokens of a text as the text fields index them (StandardAnalyzer: words, lowercased). */
@@ -306,22 +343,27 @@ public final class LuceneVectorStore implements VectorStore {
 
   @Override
   public List<StoredImage> imagesOf(String productId) {
-    return withSearcher(searcher -> {
-      List<StoredImage> images = new ArrayList<>();
-      for (ScoreDoc doc : searcher.search(new TermQuery(new Term(PRODUCT_ID, productId)), 10_000).scoreDocs) {
-        images.add(load(searcher, doc.doc));
-      }
-      images.sort(Comparator.comparingInt(StoredImage::position).thenComparing(StoredImage::imageId));
-      return images;
-    });
+    return withSearcher(
+        searcher -> {
+          List<StoredImage> images = new ArrayList<>();
+          for (ScoreDoc doc :
+              searcher.search(new TermQuery(new Term(PRODUCT_ID, productId)), 10_000).scoreDocs) {
+            images.add(load(searcher, doc.doc));
+          }
+          images.sort(
+              Comparator.comparingInt(StoredImage::position).thenComparing(StoredImage::imageId));
+          return images;
+        });
   }
 
   @Override
   public Optional<StoredImage> get(ImageKey key) {
-    return withSearcher(searcher -> {
-      ScoreDoc[] docs = searcher.search(new TermQuery(new Term(KEY, key.toString())), 1).scoreDocs;
-      return docs.length == 0 ? Optional.empty() : Optional.of(load(searcher, docs[0].doc));
-    });
+    return withSearcher(
+        searcher -> {
+          ScoreDoc[] docs =
+              searcher.search(new TermQuery(new Term(KEY, key.toString())), 1).scoreDocs;
+          return docs.length == 0 ? Optional.empty() : Optional.of(load(searcher, docs[0].doc));
+        });
   }
 
   @Override
@@ -330,9 +372,9 @@ public final class LuceneVectorStore implements VectorStore {
   }
 
   /**
-   * Merges the index into one segment and waits for it: searches get several times faster after a bulk
-   * load (e.g. a re-embed before the switch), but the merge rebuilds the HNSW graph, so it takes about
-   * as long as indexing everything again. Writes wait meanwhile.
+   * Merges the index into one segment and waits for it: searches get several times faster after a
+   * bulk load (e.g. a re-embed before the switch), but the merge rebuilds the HNSW graph, so it
+   * takes about as long as indexing everything again. Writes wait meanwhile.
    */
   public void optimize() {
     synchronized (writeLock) {
@@ -371,23 +413,25 @@ public final class LuceneVectorStore implements VectorStore {
 
   private static Codec codec() {
     KnnVectorsFormat hnsw = new Lucene99HnswVectorsFormat(HNSW_MAX_CONN, HNSW_BEAM_WIDTH);
-    // Same name as the wrapped format, so that readers find it by SPI; only the dimension limit differs.
-    KnnVectorsFormat format = new KnnVectorsFormat(hnsw.getName()) {
-      @Override
-      public KnnVectorsWriter fieldsWriter(SegmentWriteState state) throws IOException {
-        return hnsw.fieldsWriter(state);
-      }
+    // Same name as the wrapped format, so that readers find it by SPI; only the dimension limit
+    // differs.
+    KnnVectorsFormat format =
+        new KnnVectorsFormat(hnsw.getName()) {
+          @Override
+          public KnnVectorsWriter fieldsWriter(SegmentWriteState state) throws IOException {
+            return hnsw.fieldsWriter(state);
+          }
 
-      @Override
-      public KnnVectorsReader fieldsReader(SegmentReadState state) throws IOException {
-        return hnsw.fieldsReader(state);
-      }
+          @Override
+          public KnnVectorsReader fieldsReader(SegmentReadState state) throws IOException {
+            return hnsw.fieldsReader(state);
+          }
 
-      @Override
-      public int getMaxDimensions(String fieldName) {
-        return MAX_DIMENSION;
-      }
-    };
+          @Override
+          public int getMaxDimensions(String fieldName) {
+            return MAX_DIMENSION;
+          }
+        };
     return new Lucene912Codec() {
       @Override
       public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
@@ -409,7 +453,9 @@ public final class LuceneVectorStore implements VectorStore {
     List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
     LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
     NumericDocValues versions = leaf.reader().getNumericDocValues(VERSION);
-    return versions != null && versions.advanceExact(doc - leaf.docBase) ? versions.longValue() : null;
+    return versions != null && versions.advanceExact(doc - leaf.docBase)
+        ? versions.longValue()
+        : null;
   }
 
   private static Document toDocument(StoredImage image) {
@@ -477,9 +523,12 @@ public final class LuceneVectorStore implements VectorStore {
     anyOf(query, BRAND, filter.brands());
     anyOf(query, AVAILABILITY, filter.availability());
     if (filter.minPrice() != null || filter.maxPrice() != null) {
-      query.add(DoublePoint.newRangeQuery(PRICE,
-          filter.minPrice() == null ? Double.NEGATIVE_INFINITY : filter.minPrice(),
-          filter.maxPrice() == null ? Double.POSITIVE_INFINITY : filter.maxPrice()), Occur.FILTER);
+      query.add(
+          DoublePoint.newRangeQuery(
+              PRICE,
+              filter.minPrice() == null ? Double.NEGATIVE_INFINITY : filter.minPrice(),
+              filter.maxPrice() == null ? Double.POSITIVE_INFINITY : filter.maxPrice()),
+          Occur.FILTER);
     }
     return query.build();
   }

@@ -16,11 +16,15 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.types.Password;
 
-/** Settings of the Milvus vector store: where Milvus is, the collections' layout, consistency and retries. */
+/**
+ * Settings of the Milvus vector store: where Milvus is, the collections' layout, consistency and
+ * retries.
+ */
 public final class MilvusConfig extends AbstractConfig {
 
   public static final String URI_CONFIG = "milvus.uri";
-  private static final String URI_DOC = "Milvus endpoint, e.g. http://milvus:19530 (https:// for TLS).";
+  private static final String URI_DOC =
+      "Milvus endpoint, e.g. http://milvus:19530 (https:// for TLS).";
   public static final String TOKEN_CONFIG = "milvus.token";
   private static final String TOKEN_DOC =
       "Credentials: 'user:password' or an API key; empty when Milvus runs without authentication. Never logged.";
@@ -33,64 +37,158 @@ public final class MilvusConfig extends AbstractConfig {
   private static final String ALIAS_DOC =
       "Alias that the gateway searches; a re-embed points it at the new model's collection atomically.";
   public static final String INDEX_TYPE_CONFIG = "milvus.index.type";
-  private static final String INDEX_TYPE_DOC = "Vector index type of new collections (HNSW, IVF_FLAT, DISKANN, "
-      + "AUTOINDEX, ... as Milvus names them). The metric is always COSINE.";
+  private static final String INDEX_TYPE_DOC =
+      "Vector index type of new collections (HNSW, IVF_FLAT, DISKANN, "
+          + "AUTOINDEX, ... as Milvus names them). The metric is always COSINE.";
   public static final String INDEX_PARAMS_CONFIG = "milvus.index.params";
-  private static final String INDEX_PARAMS_DOC = "Build parameters of the vector index, as key=value pairs "
-      + "(HNSW: M = neighbours per node, efConstruction = beam width while building).";
+  private static final String INDEX_PARAMS_DOC =
+      "Build parameters of the vector index, as key=value pairs "
+          + "(HNSW: M = neighbours per node, efConstruction = beam width while building).";
   public static final String SEARCH_PARAMS_CONFIG = "milvus.search.params";
-  private static final String SEARCH_PARAMS_DOC = "Search parameters, as key=value pairs (HNSW: ef = candidates "
-      + "explored; raised to k when smaller; higher = better recall, slower).";
+  private static final String SEARCH_PARAMS_DOC =
+      "Search parameters, as key=value pairs (HNSW: ef = candidates "
+          + "explored; raised to k when smaller; higher = better recall, slower).";
   public static final String CONSISTENCY_LEVEL_CONFIG = "milvus.consistency.level";
-  private static final String CONSISTENCY_LEVEL_DOC = "Consistency level of searches and reads: STRONG (sees every "
-      + "write acknowledged before the request; waits for it), BOUNDED (Milvus's default: may miss writes of the "
-      + "last few seconds, no wait), SESSION (sees this client's own writes), EVENTUALLY (no guarantee, fastest). "
-      + "The version guard of writes always reads with STRONG.";
+  private static final String CONSISTENCY_LEVEL_DOC =
+      "Consistency level of searches and reads: STRONG (sees every "
+          + "write acknowledged before the request; waits for it), BOUNDED (Milvus's default: may miss writes of the "
+          + "last few seconds, no wait), SESSION (sees this client's own writes), EVENTUALLY (no guarantee, fastest). "
+          + "The version guard of writes always reads with STRONG.";
   public static final String SHARDS_CONFIG = "milvus.shards";
-  private static final String SHARDS_DOC = "Shards (write channels) of new collections; more spread heavy writes.";
+  private static final String SHARDS_DOC =
+      "Shards (write channels) of new collections; more spread heavy writes.";
   public static final String WRITE_BATCH_SIZE_CONFIG = "milvus.write.batch.size";
   private static final String WRITE_BATCH_SIZE_DOC =
       "Most rows per upsert, delete or version query request (keeps gRPC messages well under 64 MiB).";
   public static final String CONNECT_TIMEOUT_MS_CONFIG = "milvus.connect.timeout.ms";
-  private static final String CONNECT_TIMEOUT_MS_DOC = "How long to wait for the connection to Milvus.";
+  private static final String CONNECT_TIMEOUT_MS_DOC =
+      "How long to wait for the connection to Milvus.";
   public static final String RPC_DEADLINE_MS_CONFIG = "milvus.rpc.deadline.ms";
   private static final String RPC_DEADLINE_MS_DOC = "Deadline of each call to Milvus; 0 for none.";
   public static final String RETRY_MAX_ATTEMPTS_CONFIG = "milvus.retry.max.attempts";
-  private static final String RETRY_MAX_ATTEMPTS_DOC = "Most attempts of a call that failed transiently "
-      + "(UNAVAILABLE, DEADLINE_EXCEEDED, rate limited); other errors fail at once.";
+  private static final String RETRY_MAX_ATTEMPTS_DOC =
+      "Most attempts of a call that failed transiently "
+          + "(UNAVAILABLE, DEADLINE_EXCEEDED, rate limited); other errors fail at once.";
   public static final String RETRY_INITIAL_BACKOFF_MS_CONFIG = "milvus.retry.initial.backoff.ms";
-  private static final String RETRY_INITIAL_BACKOFF_MS_DOC = "Wait before the first retry; doubles each retry.";
+  private static final String RETRY_INITIAL_BACKOFF_MS_DOC =
+      "Wait before the first retry; doubles each retry.";
   public static final String RETRY_MAX_BACKOFF_MS_CONFIG = "milvus.retry.max.backoff.ms";
   private static final String RETRY_MAX_BACKOFF_MS_DOC = "Longest wait between two retries.";
   public static final String RETRY_MAX_TOTAL_MS_CONFIG = "milvus.retry.max.total.ms";
-  private static final String RETRY_MAX_TOTAL_MS_DOC = "Give up retrying a call after this long in total.";
+  private static final String RETRY_MAX_TOTAL_MS_DOC =
+      "Give up retrying a call after this long in total.";
 
   public static final String DEFAULT_ALIAS = "lookalike_active";
 
-  public static final ConfigDef CONFIG_DEF = new ConfigDef()
-      .define(URI_CONFIG, Type.STRING, "http://localhost:19530", new NonBlank(), Importance.HIGH, URI_DOC)
-      .define(TOKEN_CONFIG, Type.PASSWORD, "", Importance.HIGH, TOKEN_DOC)
-      .define(DATABASE_CONFIG, Type.STRING, "default", new MilvusName(), Importance.MEDIUM, DATABASE_DOC)
-      .define(COLLECTION_PREFIX_CONFIG, Type.STRING, "lookalike_", new MilvusName(), Importance.MEDIUM,
-          COLLECTION_PREFIX_DOC)
-      .define(ALIAS_CONFIG, Type.STRING, DEFAULT_ALIAS, new MilvusName(), Importance.MEDIUM, ALIAS_DOC)
-      .define(INDEX_TYPE_CONFIG, Type.STRING, "HNSW", new EnumName(IndexParam.IndexType.class), Importance.MEDIUM,
-          INDEX_TYPE_DOC)
-      .define(INDEX_PARAMS_CONFIG, Type.LIST, "M=16,efConstruction=200", new KeyValues(), Importance.MEDIUM,
-          INDEX_PARAMS_DOC)
-      .define(SEARCH_PARAMS_CONFIG, Type.LIST, "ef=64", new KeyValues(), Importance.MEDIUM, SEARCH_PARAMS_DOC)
-      .define(CONSISTENCY_LEVEL_CONFIG, Type.STRING, "BOUNDED", new EnumName(ConsistencyLevel.class),
-          Importance.MEDIUM, CONSISTENCY_LEVEL_DOC)
-      .define(SHARDS_CONFIG, Type.INT, 1, Range.between(1, 64), Importance.LOW, SHARDS_DOC)
-      .define(WRITE_BATCH_SIZE_CONFIG, Type.INT, 500, Range.between(1, 16_384), Importance.LOW, WRITE_BATCH_SIZE_DOC)
-      .define(CONNECT_TIMEOUT_MS_CONFIG, Type.LONG, 10_000L, Range.atLeast(1), Importance.LOW, CONNECT_TIMEOUT_MS_DOC)
-      .define(RPC_DEADLINE_MS_CONFIG, Type.LONG, 30_000L, Range.atLeast(0), Importance.LOW, RPC_DEADLINE_MS_DOC)
-      .define(RETRY_MAX_ATTEMPTS_CONFIG, Type.INT, 10, Range.between(1, 1000), Importance.LOW, RETRY_MAX_ATTEMPTS_DOC)
-      .define(RETRY_INITIAL_BACKOFF_MS_CONFIG, Type.LONG, 100L, Range.atLeast(1), Importance.LOW,
-          RETRY_INITIAL_BACKOFF_MS_DOC)
-      .define(RETRY_MAX_BACKOFF_MS_CONFIG, Type.LONG, 5_000L, Range.atLeast(1), Importance.LOW,
-          RETRY_MAX_BACKOFF_MS_DOC)
-      .define(RETRY_MAX_TOTAL_MS_CONFIG, Type.LONG, 60_000L, Range.atLeast(1), Importance.LOW, RETRY_MAX_TOTAL_MS_DOC);
+  public static final ConfigDef CONFIG_DEF =
+      new ConfigDef()
+          .define(
+              URI_CONFIG,
+              Type.STRING,
+              "http://localhost:19530",
+              new NonBlank(),
+              Importance.HIGH,
+              URI_DOC)
+          .define(TOKEN_CONFIG, Type.PASSWORD, "", Importance.HIGH, TOKEN_DOC)
+          .define(
+              DATABASE_CONFIG,
+              Type.STRING,
+              "default",
+              new MilvusName(),
+              Importance.MEDIUM,
+              DATABASE_DOC)
+          .define(
+              COLLECTION_PREFIX_CONFIG,
+              Type.STRING,
+              "lookalike_",
+              new MilvusName(),
+              Importance.MEDIUM,
+              COLLECTION_PREFIX_DOC)
+          .define(
+              ALIAS_CONFIG,
+              Type.STRING,
+              DEFAULT_ALIAS,
+              new MilvusName(),
+              Importance.MEDIUM,
+              ALIAS_DOC)
+          .define(
+              INDEX_TYPE_CONFIG,
+              Type.STRING,
+              "HNSW",
+              new EnumName(IndexParam.IndexType.class),
+              Importance.MEDIUM,
+              INDEX_TYPE_DOC)
+          .define(
+              INDEX_PARAMS_CONFIG,
+              Type.LIST,
+              "M=16,efConstruction=200",
+              new KeyValues(),
+              Importance.MEDIUM,
+              INDEX_PARAMS_DOC)
+          .define(
+              SEARCH_PARAMS_CONFIG,
+              Type.LIST,
+              "ef=64",
+              new KeyValues(),
+              Importance.MEDIUM,
+              SEARCH_PARAMS_DOC)
+          .define(
+              CONSISTENCY_LEVEL_CONFIG,
+              Type.STRING,
+              "BOUNDED",
+              new EnumName(ConsistencyLevel.class),
+              Importance.MEDIUM,
+              CONSISTENCY_LEVEL_DOC)
+          .define(SHARDS_CONFIG, Type.INT, 1, Range.between(1, 64), Importance.LOW, SHARDS_DOC)
+          .define(
+              WRITE_BATCH_SIZE_CONFIG,
+              Type.INT,
+              500,
+              Range.between(1, 16_384),
+              Importance.LOW,
+              WRITE_BATCH_SIZE_DOC)
+          .define(
+              CONNECT_TIMEOUT_MS_CONFIG,
+              Type.LONG,
+              10_000L,
+              Range.atLeast(1),
+              Importance.LOW,
+              CONNECT_TIMEOUT_MS_DOC)
+          .define(
+              RPC_DEADLINE_MS_CONFIG,
+              Type.LONG,
+              30_000L,
+              Range.atLeast(0),
+              Importance.LOW,
+              RPC_DEADLINE_MS_DOC)
+          .define(
+              RETRY_MAX_ATTEMPTS_CONFIG,
+              Type.INT,
+              10,
+              Range.between(1, 1000),
+              Importance.LOW,
+              RETRY_MAX_ATTEMPTS_DOC)
+          .define(
+              RETRY_INITIAL_BACKOFF_MS_CONFIG,
+              Type.LONG,
+              100L,
+              Range.atLeast(1),
+              Importance.LOW,
+              RETRY_INITIAL_BACKOFF_MS_DOC)
+          .define(
+              RETRY_MAX_BACKOFF_MS_CONFIG,
+              Type.LONG,
+              5_000L,
+              Range.atLeast(1),
+              Importance.LOW,
+              RETRY_MAX_BACKOFF_MS_DOC)
+          .define(
+              RETRY_MAX_TOTAL_MS_CONFIG,
+              Type.LONG,
+              60_000L,
+              Range.atLeast(1),
+              Importance.LOW,
+              RETRY_MAX_TOTAL_MS_DOC);
 
   public MilvusConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props, false);
@@ -113,7 +211,8 @@ public final class MilvusConfig extends AbstractConfig {
   }
 
   public IndexParam.IndexType indexType() {
-    return IndexParam.IndexType.valueOf(getString(INDEX_TYPE_CONFIG).trim().toUpperCase(Locale.ROOT));
+    return IndexParam.IndexType.valueOf(
+        getString(INDEX_TYPE_CONFIG).trim().toUpperCase(Locale.ROOT));
   }
 
   public Map<String, Object> indexParams() {
@@ -125,7 +224,8 @@ public final class MilvusConfig extends AbstractConfig {
   }
 
   public ConsistencyLevel consistencyLevel() {
-    return ConsistencyLevel.valueOf(getString(CONSISTENCY_LEVEL_CONFIG).trim().toUpperCase(Locale.ROOT));
+    return ConsistencyLevel.valueOf(
+        getString(CONSISTENCY_LEVEL_CONFIG).trim().toUpperCase(Locale.ROOT));
   }
 
   public int shards() {
@@ -154,11 +254,12 @@ public final class MilvusConfig extends AbstractConfig {
 
   /** The SDK's connection settings; its {@code toString()} redacts the token. */
   ConnectConfig connectConfig() {
-    ConnectConfig.ConnectConfigBuilder builder = ConnectConfig.builder()
-        .uri(uri())
-        .dbName(database())
-        .connectTimeoutMs(getLong(CONNECT_TIMEOUT_MS_CONFIG))
-        .rpcDeadlineMs(getLong(RPC_DEADLINE_MS_CONFIG));
+    ConnectConfig.ConnectConfigBuilder builder =
+        ConnectConfig.builder()
+            .uri(uri())
+            .dbName(database())
+            .connectTimeoutMs(getLong(CONNECT_TIMEOUT_MS_CONFIG))
+            .rpcDeadlineMs(getLong(RPC_DEADLINE_MS_CONFIG));
     Password token = getPassword(TOKEN_CONFIG);
     if (token != null && !token.value().isBlank()) {
       builder.token(token.value());
@@ -182,13 +283,18 @@ public final class MilvusConfig extends AbstractConfig {
         .build();
   }
 
-  /** Letters, digits and underscores, starting with a letter or underscore: what Milvus accepts in names. */
+  /**
+   * Letters, digits and underscores, starting with a letter or underscore: what Milvus accepts in
+   * names.
+   */
   static final class MilvusName implements ConfigDef.Validator {
     @Override
     public void ensureValid(String name, Object value) {
       if (value == null || !value.toString().matches("[A-Za-z_][A-Za-z0-9_]{0,254}")) {
-        throw new ConfigException(name, value, "Milvus names hold only letters, digits and '_', and do not start "
-            + "with a digit");
+        throw new ConfigException(
+            name,
+            value,
+            "Milvus names hold only letters, digits and '_', and do not start " + "with a digit");
       }
     }
 
@@ -263,7 +369,8 @@ public final class MilvusConfig extends AbstractConfig {
         String raw = text.substring(eq + 1).trim();
         Object number;
         try {
-          number = raw.contains(".") ? (Object) Double.parseDouble(raw) : (Object) Long.parseLong(raw);
+          number =
+              raw.contains(".") ? (Object) Double.parseDouble(raw) : (Object) Long.parseLong(raw);
         } catch (NumberFormatException e) {
           number = raw;
         }

@@ -9,9 +9,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Milvus boolean expressions with every request value passed as a template parameter
- * ({@code category_key in {categories}} plus {@code filterTemplateValues}), never spliced into the text:
- * a value cannot change the shape of the expression, so no expression injection.
+ * Milvus boolean expressions with every request value passed as a template parameter ({@code
+ * category_key in {categories}} plus {@code filterTemplateValues}), never spliced into the text: a
+ * value cannot change the shape of the expression, so no expression injection.
  */
 final class MilvusExpressions {
 
@@ -30,7 +30,8 @@ final class MilvusExpressions {
     Map<String, Object> values = new LinkedHashMap<>();
     anyOf(clauses, values, MilvusVectorStore.CATEGORY_KEY, "categories", filter.categories());
     anyOf(clauses, values, MilvusVectorStore.BRAND_KEY, "brands", filter.brands());
-    anyOf(clauses, values, MilvusVectorStore.AVAILABILITY_KEY, "availability", filter.availability());
+    anyOf(
+        clauses, values, MilvusVectorStore.AVAILABILITY_KEY, "availability", filter.availability());
     if (filter.minPrice() != null) {
       clauses.add(MilvusVectorStore.PRICE + " >= {min_price}");
       values.put("min_price", finite("minPrice", filter.minPrice()));
@@ -47,7 +48,8 @@ final class MilvusExpressions {
   }
 
   static Expression productIs(String productId) {
-    return new Expression(MilvusVectorStore.PRODUCT_ID + " == {product_id}", Map.of("product_id", productId));
+    return new Expression(
+        MilvusVectorStore.PRODUCT_ID + " == {product_id}", Map.of("product_id", productId));
   }
 
   /** How filterable strings are stored in the *_key fields and compared: trimmed, lower case. */
@@ -55,7 +57,11 @@ final class MilvusExpressions {
     return value == null ? null : value.trim().toLowerCase(Locale.ROOT);
   }
 
-  private static void anyOf(List<String> clauses, Map<String, Object> values, String field, String name,
+  private static void anyOf(
+      List<String> clauses,
+      Map<String, Object> values,
+      String field,
+      String name,
       Set<String> wanted) {
     if (!wanted.isEmpty()) {
       clauses.add(field + " in {" + name + "}");

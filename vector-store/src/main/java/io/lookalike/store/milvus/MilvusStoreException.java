@@ -1,8 +1,9 @@
 package io.lookalike.store.milvus;
 
 /**
- * A call to Milvus failed: {@link #isTransient()} when retrying later may succeed (Milvus unreachable or
- * overloaded past the retry budget), otherwise permanently (bad request, schema mismatch, auth).
+ * A call to Milvus failed: {@link #isTransient()} when retrying later may succeed (Milvus
+ * unreachable or overloaded past the retry budget), otherwise permanently (bad request, schema
+ * mismatch, auth).
  */
 public final class MilvusStoreException extends RuntimeException {
 

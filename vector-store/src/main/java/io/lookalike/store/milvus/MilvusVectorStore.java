@@ -4,12 +4,12 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
+import io.lookalike.schemas.ImageKey;
 import io.lookalike.store.SearchFilter;
 import io.lookalike.store.SearchHit;
 import io.lookalike.store.StoredImage;
 import io.lookalike.store.VectorStore;
 import io.lookalike.store.VersionedWrites;
-import io.lookalike.schemas.ImageKey;
 import io.milvus.shaded.io.grpc.Status;
 import io.milvus.shaded.io.grpc.StatusRuntimeException;
 import io.milvus.v2.client.MilvusClientV2;
@@ -53,17 +53,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The vector store at scale: one Milvus collection per model ({@code <prefix><modelId>}), created on
- * demand with an explicit schema and a COSINE vector index, and an alias that the gateway searches so
- * that a re-embed can switch models atomically ({@link #activate()}).
+ * The vector store at scale: one Milvus collection per model ({@code <prefix><modelId>}), created
+ * on demand with an explicit schema and a COSINE vector index, and an alias that the gateway
+ * searches so that a re-embed can switch models atomically ({@link #activate()}).
  *
- * <p>Freshness: {@link #write} returns once Milvus has acknowledged the upserts and deletes, i.e. they
- * are in its write-ahead log (durable; we do not flush, which only seals segments and is costly). Whether
- * a search sees them at once depends on {@code milvus.consistency.level}: with STRONG it does (the search
- * waits until the query nodes have caught up with the time of the request); with BOUNDED, Milvus's
- * default, it may miss writes of the last staleness window (a few seconds, {@code common.gracefulTime},
- * 5 s by default); with SESSION only this client's own writes are guaranteed visible; EVENTUALLY
- * guarantees nothing. See https://milvus.io/docs/consistency.md and tune_consistency.md.
+ * <p>Freshness: {@link #write} returns once Milvus has acknowledged the upserts and deletes, i.e.
+ * they are in its write-ahead log (durable; we do not flush, which only seals segments and is
+ * costly). Whether a search sees them at once depends on {@code milvus.consistency.level}: with
+ * STRONG it does (the search waits until the query nodes have caught up with the time of the
+ * request); with BOUNDED, Milvus's default, it may miss writes of the last staleness window (a few
+ * seconds, {@code common.gracefulTime}, 5 s by default); with SESSION only this client's own writes
+ * are guaranteed visible; EVENTUALLY guarantees nothing. See https://milvus.io/docs/consistency.md
+ * and tune_consistency.md.
  */
 public final class MilvusVectorStore implements VectorStore {
 
@@ -85,34 +86,66 @@ public final class MilvusVectorStore implements VectorStore {
   static final String CURRENCY = "currency";
   static final String AVAILABILITY = "availability";
   static final String ATTRIBUTES = "attributes";
+
   /** Trimmed, lower-case copies of the filterable strings: Milvus expressions have no lower(). */
   static final String BRAND_KEY = "brand_key";
+
   static final String CATEGORY_KEY = "category_key";
   static final String AVAILABILITY_KEY = "availability_key";
 
-  /** Longest VARCHARs, in bytes; longer optional strings are cut so that one record cannot fail a batch. */
+  /**
+   * Longest VARCHARs, in bytes; longer optional strings are cut so that one record cannot fail a
+   * batch.
+   */
   static final int KEY_MAX_BYTES = 2048;
+
   static final int SHORT_MAX_BYTES = 256;
   static final int LONG_MAX_BYTES = 4096;
   public static final int MAX_DIMENSION = 32_768;
 
   /**
-   * Collection property naming the TorchScript model (URL or path) whose vectors the collection holds, so
-   * that a gateway following the alias can load the same model; empty or absent: the bundled default.
+   * Collection property naming the TorchScript model (URL or path) whose vectors the collection
+   * holds, so that a gateway following the alias can load the same model; empty or absent: the
+   * bundled default.
    */
   public static final String MODEL_URL_PROPERTY = "lookalike.model.url";
 
-  /** Where the alias points: the collection, its model and dimension, and the collection's properties. */
-  public record AliasTarget(String alias, String collection, String modelId, int dimension,
+  /**
+   * Where the alias points: the collection, its model and dimension, and the collection's
+   * properties.
+   */
+  public record AliasTarget(
+      String alias,
+      String collection,
+      String modelId,
+      int dimension,
       Map<String, String> properties) {
-    /** The model's URL or path from {@link #MODEL_URL_PROPERTY}; empty when not recorded (the bundled default). */
+    /**
+     * The model's URL or path from {@link #MODEL_URL_PROPERTY}; empty when not recorded (the
+     * bundled default).
+     */
     public String modelUrl() {
       return properties.getOrDefault(MODEL_URL_PROPERTY, "");
     }
   }
 
-  private static final List<String> OUTPUT_FIELDS = List.of(KEY, VECTOR, VERSION, OCCURRED_AT, EMBEDDED_AT, SHA256,
-      POSITION, SOURCE_URL, TITLE, BRAND, CATEGORY, PRICE, CURRENCY, AVAILABILITY, ATTRIBUTES);
+  private static final List<String> OUTPUT_FIELDS =
+      List.of(
+          KEY,
+          VECTOR,
+          VERSION,
+          OCCURRED_AT,
+          EMBEDDED_AT,
+          SHA256,
+          POSITION,
+          SOURCE_URL,
+          TITLE,
+          BRAND,
+          CATEGORY,
+          PRICE,
+          CURRENCY,
+          AVAILABILITY,
+          ATTRIBUTES);
   private static final String COUNT = "count(*)";
 
   private final MilvusClientV2 client;
@@ -123,8 +156,13 @@ public final class MilvusVectorStore implements VectorStore {
   private final int dimension;
   private final ConsistencyLevel consistency;
 
-  private MilvusVectorStore(MilvusClientV2 client, MilvusConfig config, String collection, String target,
-      String modelId, int dimension) {
+  private MilvusVectorStore(
+      MilvusClientV2 client,
+      MilvusConfig config,
+      String collection,
+      String target,
+      String modelId,
+      int dimension) {
     this.client = client;
     this.config = config;
     this.collection = collection;
@@ -143,19 +181,22 @@ public final class MilvusVectorStore implements VectorStore {
   }
 
   /**
-   * Like {@link #open(MilvusConfig, String, int)}, and sets {@code properties} on the collection (at
-   * creation, or by altering an existing one whose properties differ), e.g. {@link #MODEL_URL_PROPERTY}.
+   * Like {@link #open(MilvusConfig, String, int)}, and sets {@code properties} on the collection
+   * (at creation, or by altering an existing one whose properties differ), e.g. {@link
+   * #MODEL_URL_PROPERTY}.
    */
-  public static MilvusVectorStore open(MilvusConfig config, String modelId, int dimension,
-      Map<String, String> properties) {
+  public static MilvusVectorStore open(
+      MilvusConfig config, String modelId, int dimension, Map<String, String> properties) {
     if (modelId == null || !modelId.matches("[a-z0-9_]+")) {
-      throw new IllegalArgumentException("modelId must hold only lowercase letters, digits and '_': " + modelId);
+      throw new IllegalArgumentException(
+          "modelId must hold only lowercase letters, digits and '_': " + modelId);
     }
     VersionedWrites.checkDimension(dimension, MAX_DIMENSION);
     String collection = config.collectionPrefix() + modelId;
     MilvusClientV2 client = connect(config);
     try {
-      MilvusVectorStore store = new MilvusVectorStore(client, config, collection, collection, modelId, dimension);
+      MilvusVectorStore store =
+          new MilvusVectorStore(client, config, collection, collection, modelId, dimension);
       store.ensureCollection(properties);
       return store;
     } catch (RuntimeException e) {
@@ -165,22 +206,37 @@ public final class MilvusVectorStore implements VectorStore {
   }
 
   /**
-   * Opens the collection that {@code milvus.alias} points at, as the gateway does: searches go through the
-   * alias, so {@link #activate()} on another model's store switches them at once. The model and dimension
-   * are those of the collection the alias points at when opened; reopen after a switch to a new model.
+   * Opens the collection that {@code milvus.alias} points at, as the gateway does: searches go
+   * through the alias, so {@link #activate()} on another model's store switches them at once. The
+   * model and dimension are those of the collection the alias points at when opened; reopen after a
+   * switch to a new model.
    */
   public static MilvusVectorStore openAlias(MilvusConfig config) {
     MilvusClientV2 client = connect(config);
     try {
       String alias = config.alias();
-      String collection = new Calls(config, "describe alias " + alias).run(() ->
-          client.describeAlias(DescribeAliasReq.builder().alias(alias).build()).getCollectionName());
-      DescribeCollectionResp description = new Calls(config, "describe collection " + collection).run(() ->
-          client.describeCollection(DescribeCollectionReq.builder().collectionName(collection).build()));
+      String collection =
+          new Calls(config, "describe alias " + alias)
+              .run(
+                  () ->
+                      client
+                          .describeAlias(DescribeAliasReq.builder().alias(alias).build())
+                          .getCollectionName());
+      DescribeCollectionResp description =
+          new Calls(config, "describe collection " + collection)
+              .run(
+                  () ->
+                      client.describeCollection(
+                          DescribeCollectionReq.builder().collectionName(collection).build()));
       int dimension = vectorDimension(description);
       String prefix = config.collectionPrefix();
-      String modelId = collection.startsWith(prefix) ? collection.substring(prefix.length()) : collection;
-      log.info("Searching Milvus alias {} -> collection {} (model {}, {} dimensions)", alias, collection, modelId,
+      String modelId =
+          collection.startsWith(prefix) ? collection.substring(prefix.length()) : collection;
+      log.info(
+          "Searching Milvus alias {} -> collection {} (model {}, {} dimensions)",
+          alias,
+          collection,
+          modelId,
           dimension);
       return new MilvusVectorStore(client, config, collection, alias, modelId, dimension);
     } catch (RuntimeException e) {
@@ -190,40 +246,59 @@ public final class MilvusVectorStore implements VectorStore {
   }
 
   /**
-   * Where {@code milvus.alias} points now, asked through this store's connection (cheap enough to poll):
-   * a gateway follows it to switch models.
+   * Where {@code milvus.alias} points now, asked through this store's connection (cheap enough to
+   * poll): a gateway follows it to switch models.
    */
   public AliasTarget aliasTarget() {
     String alias = config.alias();
-    String target = call("describe alias " + alias, () ->
-        client.describeAlias(DescribeAliasReq.builder().alias(alias).build()).getCollectionName());
-    DescribeCollectionResp description = call("describe collection " + target, () ->
-        client.describeCollection(DescribeCollectionReq.builder().collectionName(target).build()));
+    String target =
+        call(
+            "describe alias " + alias,
+            () ->
+                client
+                    .describeAlias(DescribeAliasReq.builder().alias(alias).build())
+                    .getCollectionName());
+    DescribeCollectionResp description =
+        call(
+            "describe collection " + target,
+            () ->
+                client.describeCollection(
+                    DescribeCollectionReq.builder().collectionName(target).build()));
     String prefix = config.collectionPrefix();
     String model = target.startsWith(prefix) ? target.substring(prefix.length()) : target;
-    Map<String, String> properties = description.getProperties() == null ? Map.of()
-        : Map.copyOf(description.getProperties());
+    Map<String, String> properties =
+        description.getProperties() == null ? Map.of() : Map.copyOf(description.getProperties());
     return new AliasTarget(alias, target, model, vectorDimension(description), properties);
   }
 
   /**
-   * Drops this model's collection and its vectors. Refused while the alias points at it: switch first.
+   * Drops this model's collection and its vectors. Refused while the alias points at it: switch
+   * first.
    */
   public void drop() {
     String current;
     try {
-      current = client.describeAlias(DescribeAliasReq.builder().alias(config.alias()).build()).getCollectionName();
+      current =
+          client
+              .describeAlias(DescribeAliasReq.builder().alias(config.alias()).build())
+              .getCollectionName();
     } catch (MilvusClientException e) {
       current = null;
     }
     if (collection.equals(current)) {
-      throw new IllegalStateException("Milvus alias " + config.alias() + " points at " + collection
-          + ": switch it to another model before dropping this one");
+      throw new IllegalStateException(
+          "Milvus alias "
+              + config.alias()
+              + " points at "
+              + collection
+              + ": switch it to another model before dropping this one");
     }
-    call("drop collection", () -> {
-      client.dropCollection(DropCollectionReq.builder().collectionName(collection).build());
-      return null;
-    });
+    call(
+        "drop collection",
+        () -> {
+          client.dropCollection(DropCollectionReq.builder().collectionName(collection).build());
+          return null;
+        });
     log.info("Dropped Milvus collection {}", collection);
   }
 
@@ -233,19 +308,27 @@ public final class MilvusVectorStore implements VectorStore {
     MilvusClientV2 client = connect(config);
     try {
       Calls calls = new Calls(config, "describe collection " + collection);
-      if (!calls.run(() -> client.hasCollection(HasCollectionReq.builder().collectionName(collection).build()))) {
+      if (!calls.run(
+          () ->
+              client.hasCollection(
+                  HasCollectionReq.builder().collectionName(collection).build()))) {
         return java.util.OptionalInt.empty();
       }
-      return java.util.OptionalInt.of(vectorDimension(calls.run(() ->
-          client.describeCollection(DescribeCollectionReq.builder().collectionName(collection).build()))));
+      return java.util.OptionalInt.of(
+          vectorDimension(
+              calls.run(
+                  () ->
+                      client.describeCollection(
+                          DescribeCollectionReq.builder().collectionName(collection).build()))));
     } finally {
       client.close();
     }
   }
 
   /**
-   * Points the alias at this model's collection if the alias does not exist yet (a first deployment), and
-   * leaves it alone otherwise: switching an existing alias is {@link #activate()}, a deliberate step.
+   * Points the alias at this model's collection if the alias does not exist yet (a first
+   * deployment), and leaves it alone otherwise: switching an existing alias is {@link #activate()},
+   * a deliberate step.
    */
   public boolean activateIfUnset() {
     try {
@@ -263,7 +346,8 @@ public final class MilvusVectorStore implements VectorStore {
       client.retryConfig(config.retryConfig());
       return client;
     } catch (RuntimeException e) { // the SDK throws raw gRPC errors from its constructor
-      throw new MilvusStoreException("Cannot connect to Milvus at " + config.uri() + ": " + e.getMessage(), true, e);
+      throw new MilvusStoreException(
+          "Cannot connect to Milvus at " + config.uri() + ": " + e.getMessage(), true, e);
     }
   }
 
@@ -272,25 +356,35 @@ public final class MilvusVectorStore implements VectorStore {
     return collection;
   }
 
-  /** Points the alias ({@code milvus.alias}) at this model's collection: searches switch to it atomically. */
+  /**
+   * Points the alias ({@code milvus.alias}) at this model's collection: searches switch to it
+   * atomically.
+   */
   public void activate() {
     String alias = config.alias();
     String current;
     try {
-      current = client.describeAlias(DescribeAliasReq.builder().alias(alias).build()).getCollectionName();
+      current =
+          client.describeAlias(DescribeAliasReq.builder().alias(alias).build()).getCollectionName();
     } catch (MilvusClientException e) {
       current = null; // no such alias yet
     }
     if (current == null || current.isEmpty()) {
-      call("create alias " + alias, () -> {
-        client.createAlias(CreateAliasReq.builder().collectionName(collection).alias(alias).build());
-        return null;
-      });
+      call(
+          "create alias " + alias,
+          () -> {
+            client.createAlias(
+                CreateAliasReq.builder().collectionName(collection).alias(alias).build());
+            return null;
+          });
     } else if (!current.equals(collection)) {
-      call("alter alias " + alias, () -> {
-        client.alterAlias(AlterAliasReq.builder().collectionName(collection).alias(alias).build());
-        return null;
-      });
+      call(
+          "alter alias " + alias,
+          () -> {
+            client.alterAlias(
+                AlterAliasReq.builder().collectionName(collection).alias(alias).build());
+            return null;
+          });
     }
     log.info("Alias {} now points at {} (was {})", alias, collection, current);
   }
@@ -306,15 +400,16 @@ public final class MilvusVectorStore implements VectorStore {
   }
 
   /**
-   * Upserts and deletes with the version guard: first one query reads the stored versions of the batch's
-   * keys (with STRONG consistency, so that it sees every earlier write), then older upserts are skipped.
+   * Upserts and deletes with the version guard: first one query reads the stored versions of the
+   * batch's keys (with STRONG consistency, so that it sees every earlier write), then older upserts
+   * are skipped.
    *
-   * <p>The read and the upsert are not atomic: a second writer could store a newer version of a key in
-   * between and have it overwritten by our older one. The pipeline never has two writers of one key at
-   * once: the embeddings topic is keyed by productId/imageId, each partition is consumed by one sink task
-   * (Connect) or one consumer of the group, and a task writes its batches one after the other, so the
-   * versions of a key reach Milvus in order. (A task that lost its partition in a rebalance while still
-   * writing is the one gap; the next record of that key repairs it.)
+   * <p>The read and the upsert are not atomic: a second writer could store a newer version of a key
+   * in between and have it overwritten by our older one. The pipeline never has two writers of one
+   * key at once: the embeddings topic is keyed by productId/imageId, each partition is consumed by
+   * one sink task (Connect) or one consumer of the group, and a task writes its batches one after
+   * the other, so the versions of a key reach Milvus in order. (A task that lost its partition in a
+   * rebalance while still writing is the one gap; the next record of that key repairs it.)
    */
   @Override
   public WriteResult write(Collection<StoredImage> upserts, Collection<ImageKey> deletes) {
@@ -329,13 +424,21 @@ public final class MilvusVectorStore implements VectorStore {
     List<String> toDelete = plan.deletes().stream().map(ImageKey::toString).toList();
     for (List<StoredImage> chunk : chunks(new ArrayList<>(plan.upserts()))) {
       List<JsonObject> rows = chunk.stream().map(MilvusVectorStore::toRow).toList();
-      call("upsert of " + rows.size() + " rows", () ->
-          client.upsert(UpsertReq.builder().collectionName(target).data(rows).build()));
+      call(
+          "upsert of " + rows.size() + " rows",
+          () -> client.upsert(UpsertReq.builder().collectionName(target).data(rows).build()));
     }
     for (List<String> chunk : chunks(toDelete)) {
       MilvusExpressions.Expression in = MilvusExpressions.keyIn(chunk);
-      call("delete of " + chunk.size() + " keys", () -> client.delete(DeleteReq.builder().collectionName(target)
-          .filter(in.text()).filterTemplateValues(in.values()).build()));
+      call(
+          "delete of " + chunk.size() + " keys",
+          () ->
+              client.delete(
+                  DeleteReq.builder()
+                      .collectionName(target)
+                      .filter(in.text())
+                      .filterTemplateValues(in.values())
+                      .build()));
     }
     return plan.result();
   }
@@ -351,15 +454,16 @@ public final class MilvusVectorStore implements VectorStore {
     if (params.get("ef") instanceof Number ef && ef.longValue() < k) {
       params.put("ef", k); // HNSW needs ef >= k
     }
-    SearchReq.SearchReqBuilder request = SearchReq.builder()
-        .collectionName(target)
-        .annsField(VECTOR)
-        .metricType(IndexParam.MetricType.COSINE)
-        .data(List.of(new FloatVec(query)))
-        .limit(k)
-        .searchParams(params)
-        .outputFields(OUTPUT_FIELDS)
-        .consistencyLevel(consistency);
+    SearchReq.SearchReqBuilder request =
+        SearchReq.builder()
+            .collectionName(target)
+            .annsField(VECTOR)
+            .metricType(IndexParam.MetricType.COSINE)
+            .data(List.of(new FloatVec(query)))
+            .limit(k)
+            .searchParams(params)
+            .outputFields(OUTPUT_FIELDS)
+            .consistencyLevel(consistency);
     if (!expression.text().isEmpty()) {
       request.filter(expression.text()).filterTemplateValues(expression.values());
     }
@@ -376,22 +480,36 @@ public final class MilvusVectorStore implements VectorStore {
   @Override
   public List<StoredImage> imagesOf(String productId) {
     MilvusExpressions.Expression expression = MilvusExpressions.productIs(productId);
-    List<StoredImage> images = new ArrayList<>(query(expression, OUTPUT_FIELDS, consistency, 1_000).stream()
-        .map(MilvusVectorStore::fromEntity).toList());
+    List<StoredImage> images =
+        new ArrayList<>(
+            query(expression, OUTPUT_FIELDS, consistency, 1_000).stream()
+                .map(MilvusVectorStore::fromEntity)
+                .toList());
     images.sort(Comparator.comparingInt(StoredImage::position).thenComparing(StoredImage::imageId));
     return images;
   }
 
   @Override
   public Optional<StoredImage> get(ImageKey key) {
-    return query(MilvusExpressions.keyIn(List.of(key.toString())), OUTPUT_FIELDS, consistency, 1).stream()
-        .findFirst().map(MilvusVectorStore::fromEntity);
+    return query(MilvusExpressions.keyIn(List.of(key.toString())), OUTPUT_FIELDS, consistency, 1)
+        .stream()
+        .findFirst()
+        .map(MilvusVectorStore::fromEntity);
   }
 
   @Override
   public long count() {
-    QueryResp response = call("count", () -> client.query(QueryReq.builder().collectionName(target)
-        .filter("").outputFields(List.of(COUNT)).consistencyLevel(consistency).build()));
+    QueryResp response =
+        call(
+            "count",
+            () ->
+                client.query(
+                    QueryReq.builder()
+                        .collectionName(target)
+                        .filter("")
+                        .outputFields(List.of(COUNT))
+                        .consistencyLevel(consistency)
+                        .build()));
     return ((Number) response.getQueryResults().get(0).getEntity().get(COUNT)).longValue();
   }
 
@@ -402,60 +520,107 @@ public final class MilvusVectorStore implements VectorStore {
 
   @Override
   public String toString() {
-    return "MilvusVectorStore[" + config.uri() + ", " + target + (target.equals(collection) ? "" : " -> " + collection)
+    return "MilvusVectorStore["
+        + config.uri()
+        + ", "
+        + target
+        + (target.equals(collection) ? "" : " -> " + collection)
         + "]";
   }
 
   private void ensureCollection(Map<String, String> properties) {
-    boolean exists = call("has collection", () ->
-        client.hasCollection(HasCollectionReq.builder().collectionName(collection).build()));
+    boolean exists =
+        call(
+            "has collection",
+            () ->
+                client.hasCollection(
+                    HasCollectionReq.builder().collectionName(collection).build()));
     if (!exists) {
       try {
         create(properties);
-        log.info("Created Milvus collection {} ({} dimensions, {} {}, consistency {})", collection, dimension,
-            config.indexType(), config.indexParams(), consistency);
+        log.info(
+            "Created Milvus collection {} ({} dimensions, {} {}, consistency {})",
+            collection,
+            dimension,
+            config.indexType(),
+            config.indexParams(),
+            consistency);
         return;
       } catch (MilvusStoreException e) {
         // Another task may have created it meanwhile; if so, use it.
-        if (!call("has collection", () ->
-            client.hasCollection(HasCollectionReq.builder().collectionName(collection).build()))) {
+        if (!call(
+            "has collection",
+            () ->
+                client.hasCollection(
+                    HasCollectionReq.builder().collectionName(collection).build()))) {
           throw e;
         }
       }
     }
-    DescribeCollectionResp description = call("describe collection", () ->
-        client.describeCollection(DescribeCollectionReq.builder().collectionName(collection).build()));
+    DescribeCollectionResp description =
+        call(
+            "describe collection",
+            () ->
+                client.describeCollection(
+                    DescribeCollectionReq.builder().collectionName(collection).build()));
     int stored = vectorDimension(description);
     if (stored != dimension) {
-      throw new IllegalStateException("Milvus collection " + collection + " holds vectors of " + stored
-          + " dimensions, not " + dimension + "; a model change needs a new modelId");
+      throw new IllegalStateException(
+          "Milvus collection "
+              + collection
+              + " holds vectors of "
+              + stored
+              + " dimensions, not "
+              + dimension
+              + "; a model change needs a new modelId");
     }
-    Map<String, String> current = description.getProperties() == null ? Map.of() : description.getProperties();
-    if (!properties.isEmpty() && !properties.entrySet().stream()
-        .allMatch(e -> e.getValue().equals(current.get(e.getKey())))) {
-      call("alter collection properties", () -> {
-        client.alterCollectionProperties(AlterCollectionPropertiesReq.builder().collectionName(collection)
-            .properties(properties).build());
-        return null;
-      });
+    Map<String, String> current =
+        description.getProperties() == null ? Map.of() : description.getProperties();
+    if (!properties.isEmpty()
+        && !properties.entrySet().stream()
+            .allMatch(e -> e.getValue().equals(current.get(e.getKey())))) {
+      call(
+          "alter collection properties",
+          () -> {
+            client.alterCollectionProperties(
+                AlterCollectionPropertiesReq.builder()
+                    .collectionName(collection)
+                    .properties(properties)
+                    .build());
+            return null;
+          });
     }
-    boolean loaded = call("get load state", () ->
-        client.getLoadState(GetLoadStateReq.builder().collectionName(collection).build()));
+    boolean loaded =
+        call(
+            "get load state",
+            () ->
+                client.getLoadState(GetLoadStateReq.builder().collectionName(collection).build()));
     if (!loaded) {
-      call("load collection", () -> {
-        client.loadCollection(LoadCollectionReq.builder().collectionName(collection).build());
-        return null;
-      });
+      call(
+          "load collection",
+          () -> {
+            client.loadCollection(LoadCollectionReq.builder().collectionName(collection).build());
+            return null;
+          });
     }
-    log.info("Opened Milvus collection {} ({} dimensions, consistency {})", collection, dimension, consistency);
+    log.info(
+        "Opened Milvus collection {} ({} dimensions, consistency {})",
+        collection,
+        dimension,
+        consistency);
   }
 
   private void create(Map<String, String> properties) {
-    CreateCollectionReq.CollectionSchema schema = CreateCollectionReq.CollectionSchema.builder().build();
+    CreateCollectionReq.CollectionSchema schema =
+        CreateCollectionReq.CollectionSchema.builder().build();
     schema.addField(varchar(KEY, KEY_MAX_BYTES, false).isPrimaryKey(true).autoID(false).build());
     schema.addField(varchar(PRODUCT_ID, KEY_MAX_BYTES, false).build());
-    schema.addField(AddFieldReq.builder().fieldName(VECTOR).dataType(DataType.FloatVector).dimension(dimension)
-        .build());
+    schema.addField(
+        AddFieldReq.builder()
+            .fieldName(VECTOR)
+            .dataType(DataType.FloatVector)
+            .dimension(dimension)
+            .build());
     schema.addField(AddFieldReq.builder().fieldName(VERSION).dataType(DataType.Int64).build());
     schema.addField(AddFieldReq.builder().fieldName(OCCURRED_AT).dataType(DataType.Int64).build());
     schema.addField(AddFieldReq.builder().fieldName(EMBEDDED_AT).dataType(DataType.Int64).build());
@@ -465,43 +630,63 @@ public final class MilvusVectorStore implements VectorStore {
     schema.addField(varchar(TITLE, LONG_MAX_BYTES, true).build());
     schema.addField(varchar(BRAND, SHORT_MAX_BYTES, true).build());
     schema.addField(varchar(CATEGORY, SHORT_MAX_BYTES, true).build());
-    schema.addField(AddFieldReq.builder().fieldName(PRICE).dataType(DataType.Double).isNullable(true).build());
+    schema.addField(
+        AddFieldReq.builder().fieldName(PRICE).dataType(DataType.Double).isNullable(true).build());
     schema.addField(varchar(CURRENCY, SHORT_MAX_BYTES, true).build());
     schema.addField(varchar(AVAILABILITY, SHORT_MAX_BYTES, true).build());
-    schema.addField(AddFieldReq.builder().fieldName(ATTRIBUTES).dataType(DataType.JSON).isNullable(true).build());
+    schema.addField(
+        AddFieldReq.builder()
+            .fieldName(ATTRIBUTES)
+            .dataType(DataType.JSON)
+            .isNullable(true)
+            .build());
     schema.addField(varchar(BRAND_KEY, SHORT_MAX_BYTES, true).build());
     schema.addField(varchar(CATEGORY_KEY, SHORT_MAX_BYTES, true).build());
     schema.addField(varchar(AVAILABILITY_KEY, SHORT_MAX_BYTES, true).build());
-    IndexParam vectorIndex = IndexParam.builder()
-        .fieldName(VECTOR)
-        .indexName(VECTOR + "_index")
-        .indexType(config.indexType())
-        .metricType(IndexParam.MetricType.COSINE)
-        .extraParams(config.indexParams())
-        .build();
-    call("create collection", () -> {
-      client.createCollection(CreateCollectionReq.builder()
-          .collectionName(collection)
-          .description("Lookalike image vectors of model " + modelId)
-          .collectionSchema(schema)
-          .indexParams(List.of(vectorIndex))
-          .numShards(config.shards())
-          .consistencyLevel(consistency)
-          .properties(new HashMap<>(properties))
-          .build()); // with index params the SDK also builds the index and loads the collection
-      return null;
-    });
+    IndexParam vectorIndex =
+        IndexParam.builder()
+            .fieldName(VECTOR)
+            .indexName(VECTOR + "_index")
+            .indexType(config.indexType())
+            .metricType(IndexParam.MetricType.COSINE)
+            .extraParams(config.indexParams())
+            .build();
+    call(
+        "create collection",
+        () -> {
+          client.createCollection(
+              CreateCollectionReq.builder()
+                  .collectionName(collection)
+                  .description("Lookalike image vectors of model " + modelId)
+                  .collectionSchema(schema)
+                  .indexParams(List.of(vectorIndex))
+                  .numShards(config.shards())
+                  .consistencyLevel(consistency)
+                  .properties(new HashMap<>(properties))
+                  .build()); // with index params the SDK also builds the index and loads the
+          // collection
+          return null;
+        });
   }
 
-  private static AddFieldReq.AddFieldReqBuilder<?> varchar(String name, int maxBytes, boolean nullable) {
-    return AddFieldReq.builder().fieldName(name).dataType(DataType.VarChar).maxLength(maxBytes).isNullable(nullable);
+  private static AddFieldReq.AddFieldReqBuilder<?> varchar(
+      String name, int maxBytes, boolean nullable) {
+    return AddFieldReq.builder()
+        .fieldName(name)
+        .dataType(DataType.VarChar)
+        .maxLength(maxBytes)
+        .isNullable(nullable);
   }
 
   private static int vectorDimension(DescribeCollectionResp description) {
     CreateCollectionReq.FieldSchema field = description.getCollectionSchema().getField(VECTOR);
     if (field == null || field.getDimension() == null) {
-      throw new IllegalStateException("Milvus collection " + description.getCollectionName()
-          + " has no vector field '" + VECTOR + "': not a Lookalike collection");
+      throw new IllegalStateException(
+          "Milvus collection "
+              + description.getCollectionName()
+              + " has no vector field '"
+              + VECTOR
+              + "': not a Lookalike collection");
     }
     return field.getDimension();
   }
@@ -510,24 +695,36 @@ public final class MilvusVectorStore implements VectorStore {
     Map<String, Long> versions = new HashMap<>();
     for (List<String> chunk : chunks(keys)) {
       // STRONG: the guard must see the writes of the previous batch, even those of a moment ago.
-      for (Map<String, Object> row : query(MilvusExpressions.keyIn(chunk), List.of(KEY, VERSION),
-          ConsistencyLevel.STRONG, chunk.size())) {
+      for (Map<String, Object> row :
+          query(
+              MilvusExpressions.keyIn(chunk),
+              List.of(KEY, VERSION),
+              ConsistencyLevel.STRONG,
+              chunk.size())) {
         versions.put((String) row.get(KEY), ((Number) row.get(VERSION)).longValue());
       }
     }
     return versions;
   }
 
-  private List<Map<String, Object>> query(MilvusExpressions.Expression expression, List<String> fields,
-      ConsistencyLevel level, long limit) {
-    QueryResp response = call("query", () -> client.query(QueryReq.builder()
-        .collectionName(target)
-        .filter(expression.text())
-        .filterTemplateValues(expression.values())
-        .outputFields(fields)
-        .limit(limit)
-        .consistencyLevel(level)
-        .build()));
+  private List<Map<String, Object>> query(
+      MilvusExpressions.Expression expression,
+      List<String> fields,
+      ConsistencyLevel level,
+      long limit) {
+    QueryResp response =
+        call(
+            "query",
+            () ->
+                client.query(
+                    QueryReq.builder()
+                        .collectionName(target)
+                        .filter(expression.text())
+                        .filterTemplateValues(expression.values())
+                        .outputFields(fields)
+                        .limit(limit)
+                        .consistencyLevel(level)
+                        .build()));
     return response.getQueryResults().stream().map(QueryResp.QueryResult::getEntity).toList();
   }
 
@@ -572,7 +769,8 @@ public final class MilvusVectorStore implements VectorStore {
     row.add(ATTRIBUTES, attributes);
     row.add(BRAND_KEY, text(MilvusExpressions.normalise(image.brand()), SHORT_MAX_BYTES));
     row.add(CATEGORY_KEY, text(MilvusExpressions.normalise(image.category()), SHORT_MAX_BYTES));
-    row.add(AVAILABILITY_KEY, text(MilvusExpressions.normalise(image.availability()), SHORT_MAX_BYTES));
+    row.add(
+        AVAILABILITY_KEY, text(MilvusExpressions.normalise(image.availability()), SHORT_MAX_BYTES));
     return row;
   }
 
@@ -594,8 +792,11 @@ public final class MilvusVectorStore implements VectorStore {
   static StoredImage fromEntity(Map<String, Object> entity) {
     Map<String, String> attributes = new TreeMap<>();
     if (entity.get(ATTRIBUTES) instanceof JsonObject json) {
-      json.entrySet().forEach(e -> attributes.put(e.getKey(), e.getValue().isJsonNull() ? null
-          : e.getValue().getAsString()));
+      json.entrySet()
+          .forEach(
+              e ->
+                  attributes.put(
+                      e.getKey(), e.getValue().isJsonNull() ? null : e.getValue().getAsString()));
     }
     Object price = entity.get(PRICE);
     return new StoredImage(
@@ -632,10 +833,11 @@ public final class MilvusVectorStore implements VectorStore {
   }
 
   /**
-   * One call to Milvus with its failure policy. The SDK already retries UNAVAILABLE and rate limiting
-   * ({@link MilvusConfig#retryConfig()}), so those are not retried again here; it does not retry
-   * DEADLINE_EXCEEDED (a call that may have been applied), which is safe for us as every call is
-   * idempotent (upserts and deletes by primary key, reads), so this retries it with the same back-off.
+   * One call to Milvus with its failure policy. The SDK already retries UNAVAILABLE and rate
+   * limiting ({@link MilvusConfig#retryConfig()}), so those are not retried again here; it does not
+   * retry DEADLINE_EXCEEDED (a call that may have been applied), which is safe for us as every call
+   * is idempotent (upserts and deletes by primary key, reads), so this retries it with the same
+   * back-off.
    */
   private record Calls(MilvusConfig config, String what) {
 
@@ -649,18 +851,32 @@ public final class MilvusVectorStore implements VectorStore {
           Status.Code code = grpcCode(e);
           boolean deadline = code == Status.Code.DEADLINE_EXCEEDED;
           long elapsed = System.currentTimeMillis() - start;
-          if (deadline && attempt < config.retryMaxAttempts() && elapsed + backoff <= config.retryMaxTotalMs()) {
-            log.warn("Retry {} of {} for Milvus {} in {} ms: deadline exceeded", attempt,
-                config.retryMaxAttempts() - 1, what, backoff);
+          if (deadline
+              && attempt < config.retryMaxAttempts()
+              && elapsed + backoff <= config.retryMaxTotalMs()) {
+            log.warn(
+                "Retry {} of {} for Milvus {} in {} ms: deadline exceeded",
+                attempt,
+                config.retryMaxAttempts() - 1,
+                what,
+                backoff);
             sleep(backoff);
             backoff = Math.min(backoff * 2, config.retryMaxBackoffMs());
             continue;
           }
-          // TIMEOUT = the SDK's retries of UNAVAILABLE or rate limiting ran out: Milvus may come back.
-          boolean transientFailure = deadline || e.getErrorCode() == ErrorCode.TIMEOUT
-              || code == Status.Code.UNAVAILABLE;
-          throw new MilvusStoreException("Milvus " + what + " failed" + (transientFailure ? " (transient, "
-              + "retries exhausted)" : " permanently") + ": " + describe(e, code), transientFailure, e);
+          // TIMEOUT = the SDK's retries of UNAVAILABLE or rate limiting ran out: Milvus may come
+          // back.
+          boolean transientFailure =
+              deadline || e.getErrorCode() == ErrorCode.TIMEOUT || code == Status.Code.UNAVAILABLE;
+          throw new MilvusStoreException(
+              "Milvus "
+                  + what
+                  + " failed"
+                  + (transientFailure ? " (transient, " + "retries exhausted)" : " permanently")
+                  + ": "
+                  + describe(e, code),
+              transientFailure,
+              e);
         }
       }
     }
@@ -671,7 +887,8 @@ public final class MilvusVectorStore implements VectorStore {
           return status.getStatus().getCode();
         }
       }
-      // The SDK keeps only the gRPC error's text ("... StatusRuntimeException: DEADLINE_EXCEEDED: ...").
+      // The SDK keeps only the gRPC error's text ("... StatusRuntimeException: DEADLINE_EXCEEDED:
+      // ...").
       String message = String.valueOf(e.getMessage());
       for (Status.Code code : List.of(Status.Code.DEADLINE_EXCEEDED, Status.Code.UNAVAILABLE)) {
         if (message.contains("StatusRuntimeException: " + code.name())) {

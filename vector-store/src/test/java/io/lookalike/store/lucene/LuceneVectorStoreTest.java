@@ -1,27 +1,24 @@
 package io.lookalike.store.lucene;
 
-import io.lookalike.store.ClusteredVectors;
-import io.lookalike.store.SearchFilter;
-import io.lookalike.store.SearchHit;
-import io.lookalike.store.StoredImage;
-import io.lookalike.store.VectorStore;
-import io.lookalike.store.VectorStoreContractTest;
 import static io.lookalike.store.Images.image;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import io.lookalike.schemas.ImageKey;
+import io.lookalike.store.ClusteredVectors;
+import io.lookalike.store.SearchFilter;
+import io.lookalike.store.SearchHit;
+import io.lookalike.store.StoredImage;
+import io.lookalike.store.VectorStore;
+import io.lookalike.store.VectorStoreContractTest;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,9 +52,12 @@ class LuceneVectorStoreTest extends VectorStoreContractTest {
     store.close();
 
     assertThatThrownBy(() -> LuceneVectorStore.open(dir, "other_model", DIM))
-        .isInstanceOf(IllegalStateException.class).hasMessageContaining("test_model").hasMessageContaining("other_model");
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("test_model")
+        .hasMessageContaining("other_model");
     assertThatThrownBy(() -> LuceneVectorStore.open(dir, "test_model", DIM * 2))
-        .isInstanceOf(IllegalStateException.class).hasMessageContaining("dimension " + DIM);
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("dimension " + DIM);
 
     store = LuceneVectorStore.open(dir, "test_model", DIM);
   }
@@ -78,17 +78,23 @@ class LuceneVectorStoreTest extends VectorStoreContractTest {
   void shouldServeSearchesWhileWriting() throws Exception {
     var executor = java.util.concurrent.Executors.newFixedThreadPool(2);
     try {
-      var writes = executor.submit(() -> {
-        for (int i = 0; i < 50; i++) {
-          store.write(List.of(image("p" + i + "/0", vectors.next(), 1)), List.of(ImageKey.parse("p" + (i - 10) + "/0")));
-        }
-      });
-      var searches = executor.submit(() -> {
-        float[] query = new ClusteredVectors(DIM, 1, 0.3f, 5).next();
-        while (!writes.isDone()) {
-          assertThat(store.search(query, 5, SearchFilter.NONE).size()).isBetween(0, 5);
-        }
-      });
+      var writes =
+          executor.submit(
+              () -> {
+                for (int i = 0; i < 50; i++) {
+                  store.write(
+                      List.of(image("p" + i + "/0", vectors.next(), 1)),
+                      List.of(ImageKey.parse("p" + (i - 10) + "/0")));
+                }
+              });
+      var searches =
+          executor.submit(
+              () -> {
+                float[] query = new ClusteredVectors(DIM, 1, 0.3f, 5).next();
+                while (!writes.isDone()) {
+                  assertThat(store.search(query, 5, SearchFilter.NONE).size()).isBetween(0, 5);
+                }
+              });
       writes.get();
       searches.get();
     } finally {
@@ -102,7 +108,8 @@ class LuceneVectorStoreTest extends VectorStoreContractTest {
     try (LuceneVectorStore store1280 = LuceneVectorStore.open(wide, "wide_model", 1280)) {
       float[] v = new ClusteredVectors(1280, 2, 0.3f, 1).next();
       store1280.write(List.of(image("p1/0", v, 1)), List.of());
-      assertThat(store1280.search(v, 1, SearchFilter.NONE).get(0).score()).isCloseTo(1f, within(1e-4f));
+      assertThat(store1280.search(v, 1, SearchFilter.NONE).get(0).score())
+          .isCloseTo(1f, within(1e-4f));
     }
   }
 
@@ -125,9 +132,11 @@ class LuceneVectorStoreTest extends VectorStoreContractTest {
       for (int q = 0; q < queries; q++) {
         float[] query = data.next();
         Set<String> exact = new HashSet<>();
-        IntStream.range(0, corpus.length).boxed()
+        IntStream.range(0, corpus.length)
+            .boxed()
             .sorted(Comparator.comparingDouble(i -> -ClusteredVectors.dot(query, corpus[i])))
-            .limit(10).forEach(i -> exact.add("p" + i + "/0"));
+            .limit(10)
+            .forEach(i -> exact.add("p" + i + "/0"));
         for (SearchHit hit : big.search(query, 10, SearchFilter.NONE)) {
           found += exact.contains(hit.image().key().toString()) ? 1 : 0;
         }

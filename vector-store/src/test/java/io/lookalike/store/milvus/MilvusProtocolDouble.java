@@ -76,14 +76,15 @@ import java.util.function.Supplier;
 
 /**
  * A protocol double, not Milvus: a gRPC server on 127.0.0.1 that speaks the MilvusService calls our
- * {@link MilvusVectorStore} makes, over the SDK's own relocated gRPC and generated stubs, backed by an
- * exact in-memory store (brute-force cosine search, and an evaluator for exactly the expression shapes
- * {@link MilvusExpressions} generates: {@code field in {p}}, {@code field == {p}}, {@code field >= {p}},
- * {@code field <= {p}} joined by {@code and}, values only as template parameters; anything else is
- * rejected like a syntax error). It checks the schema of what is written (unknown or missing fields,
- * vector dimension), and can inject failures: a gRPC status for the next calls of a method, or a Milvus
- * error status in its response. What it does not model: segments, index build, consistency levels
- * (every read is strong), rate limits, partitions, or any expression it does not need.
+ * {@link MilvusVectorStore} makes, over the SDK's own relocated gRPC and generated stubs, backed by
+ * an exact in-memory store (brute-force cosine search, and an evaluator for exactly the expression
+ * shapes {@link MilvusExpressions} generates: {@code field in {p}}, {@code field == {p}}, {@code
+ * field >= {p}}, {@code field <= {p}} joined by {@code and}, values only as template parameters;
+ * anything else is rejected like a syntax error). It checks the schema of what is written (unknown
+ * or missing fields, vector dimension), and can inject failures: a gRPC status for the next calls
+ * of a method, or a Milvus error status in its response. What it does not model: segments, index
+ * build, consistency levels (every read is strong), rate limits, partitions, or any expression it
+ * does not need.
  */
 public final class MilvusProtocolDouble implements AutoCloseable {
 
@@ -94,12 +95,21 @@ public final class MilvusProtocolDouble implements AutoCloseable {
     final int shards;
     final io.milvus.grpc.ConsistencyLevel consistency;
     public final Map<String, Map<String, Object>> rows = new LinkedHashMap<>();
-    /** The collection's properties (CreateCollection, AlterCollection), as DescribeCollection answers them. */
+
+    /**
+     * The collection's properties (CreateCollection, AlterCollection), as DescribeCollection
+     * answers them.
+     */
     public final Map<String, String> properties = new LinkedHashMap<>();
+
     final List<CreateIndexRequest> indexes = new ArrayList<>();
     volatile boolean loaded;
 
-    Collection(String name, CollectionSchema schema, int shards, io.milvus.grpc.ConsistencyLevel consistency) {
+    Collection(
+        String name,
+        CollectionSchema schema,
+        int shards,
+        io.milvus.grpc.ConsistencyLevel consistency) {
       this.name = name;
       this.schema = schema;
       this.shards = shards;
@@ -107,18 +117,28 @@ public final class MilvusProtocolDouble implements AutoCloseable {
     }
 
     FieldSchema field(String name) {
-      return schema.getFieldsList().stream().filter(f -> f.getName().equals(name)).findFirst().orElse(null);
+      return schema.getFieldsList().stream()
+          .filter(f -> f.getName().equals(name))
+          .findFirst()
+          .orElse(null);
     }
 
     String primaryKey() {
-      return schema.getFieldsList().stream().filter(FieldSchema::getIsPrimaryKey).findFirst().orElseThrow()
+      return schema.getFieldsList().stream()
+          .filter(FieldSchema::getIsPrimaryKey)
+          .findFirst()
+          .orElseThrow()
           .getName();
     }
 
     int dimension() {
-      return schema.getFieldsList().stream().filter(f -> f.getDataType() == DataType.FloatVector)
-          .flatMap(f -> f.getTypeParamsList().stream()).filter(p -> p.getKey().equals("dim"))
-          .map(p -> Integer.parseInt(p.getValue())).findFirst().orElseThrow();
+      return schema.getFieldsList().stream()
+          .filter(f -> f.getDataType() == DataType.FloatVector)
+          .flatMap(f -> f.getTypeParamsList().stream())
+          .filter(p -> p.getKey().equals("dim"))
+          .map(p -> Integer.parseInt(p.getValue()))
+          .findFirst()
+          .orElseThrow();
     }
   }
 
@@ -142,13 +162,17 @@ public final class MilvusProtocolDouble implements AutoCloseable {
     this(new InetSocketAddress("127.0.0.1", 0));
   }
 
-  /** Listening on {@code address}: the container image of deploy/compose's smoke test binds 0.0.0.0:19530. */
+  /**
+   * Listening on {@code address}: the container image of deploy/compose's smoke test binds
+   * 0.0.0.0:19530.
+   */
   public MilvusProtocolDouble(InetSocketAddress address) throws IOException {
-    server = NettyServerBuilder.forAddress(address)
-        .addService(new Service())
-        .maxInboundMessageSize(64 * 1024 * 1024)
-        .build()
-        .start();
+    server =
+        NettyServerBuilder.forAddress(address)
+            .addService(new Service())
+            .maxInboundMessageSize(64 * 1024 * 1024)
+            .build()
+            .start();
   }
 
   public String uri() {
@@ -157,7 +181,8 @@ public final class MilvusProtocolDouble implements AutoCloseable {
 
   /** The next {@code times} calls of {@code method} (e.g. "upsert") fail with this gRPC status. */
   public void failNext(String method, int times, io.milvus.shaded.io.grpc.Status status) {
-    Deque<Supplier<RuntimeException>> queue = failures.computeIfAbsent(method, m -> new ArrayDeque<>());
+    Deque<Supplier<RuntimeException>> queue =
+        failures.computeIfAbsent(method, m -> new ArrayDeque<>());
     synchronized (queue) {
       for (int i = 0; i < times; i++) {
         queue.add(status::asRuntimeException);
@@ -167,7 +192,8 @@ public final class MilvusProtocolDouble implements AutoCloseable {
 
   /** The next {@code times} calls of {@code method} answer with a Milvus error status. */
   public void errorNext(String method, int times, int code, String reason) {
-    Deque<Supplier<RuntimeException>> queue = failures.computeIfAbsent(method, m -> new ArrayDeque<>());
+    Deque<Supplier<RuntimeException>> queue =
+        failures.computeIfAbsent(method, m -> new ArrayDeque<>());
     synchronized (queue) {
       for (int i = 0; i < times; i++) {
         queue.add(() -> new MilvusError(code, reason));
@@ -216,13 +242,18 @@ public final class MilvusProtocolDouble implements AutoCloseable {
   }
 
   private static Status error(MilvusError e) {
-    return Status.newBuilder().setCode(e.code).setErrorCode(ErrorCode.UnexpectedError).setReason(e.getMessage())
+    return Status.newBuilder()
+        .setCode(e.code)
+        .setErrorCode(ErrorCode.UnexpectedError)
+        .setReason(e.getMessage())
         .build();
   }
 
-  /** Runs one call: counts it, applies an injected failure, answers errors in the response's status. */
-  private <T> void answer(String method, StreamObserver<T> observer, Function<Status, T> onError,
-      Supplier<T> handler) {
+  /**
+   * Runs one call: counts it, applies an injected failure, answers errors in the response's status.
+   */
+  private <T> void answer(
+      String method, StreamObserver<T> observer, Function<Status, T> onError, Supplier<T> handler) {
     calls.computeIfAbsent(method, m -> new AtomicInteger()).incrementAndGet();
     T response;
     try {
@@ -255,264 +286,436 @@ public final class MilvusProtocolDouble implements AutoCloseable {
 
     @Override
     public void connect(ConnectRequest request, StreamObserver<ConnectResponse> observer) {
-      answer("connect", observer, s -> ConnectResponse.newBuilder().setStatus(s).build(), () ->
-          ConnectResponse.newBuilder().setStatus(ok()).setIdentifier(1)
-              .setServerInfo(ServerInfo.newBuilder().setBuildTags("protocol-double")).build());
+      answer(
+          "connect",
+          observer,
+          s -> ConnectResponse.newBuilder().setStatus(s).build(),
+          () ->
+              ConnectResponse.newBuilder()
+                  .setStatus(ok())
+                  .setIdentifier(1)
+                  .setServerInfo(ServerInfo.newBuilder().setBuildTags("protocol-double"))
+                  .build());
     }
 
     @Override
-    public void listDatabases(io.milvus.grpc.ListDatabasesRequest request,
+    public void listDatabases(
+        io.milvus.grpc.ListDatabasesRequest request,
         StreamObserver<io.milvus.grpc.ListDatabasesResponse> observer) {
-      answer("listDatabases", observer, s -> io.milvus.grpc.ListDatabasesResponse.newBuilder().setStatus(s).build(),
-          () -> io.milvus.grpc.ListDatabasesResponse.newBuilder().setStatus(ok()).addDbNames("default").build());
+      answer(
+          "listDatabases",
+          observer,
+          s -> io.milvus.grpc.ListDatabasesResponse.newBuilder().setStatus(s).build(),
+          () ->
+              io.milvus.grpc.ListDatabasesResponse.newBuilder()
+                  .setStatus(ok())
+                  .addDbNames("default")
+                  .build());
     }
 
     @Override
     public void hasCollection(HasCollectionRequest request, StreamObserver<BoolResponse> observer) {
-      answer("hasCollection", observer, s -> BoolResponse.newBuilder().setStatus(s).build(), () ->
-          BoolResponse.newBuilder().setStatus(ok())
-              .setValue(collections.containsKey(resolve(request.getCollectionName()))).build());
+      answer(
+          "hasCollection",
+          observer,
+          s -> BoolResponse.newBuilder().setStatus(s).build(),
+          () ->
+              BoolResponse.newBuilder()
+                  .setStatus(ok())
+                  .setValue(collections.containsKey(resolve(request.getCollectionName())))
+                  .build());
     }
 
     @Override
     public void createCollection(CreateCollectionRequest request, StreamObserver<Status> observer) {
-      answer("createCollection", observer, s -> s, () -> {
-        if (collections.containsKey(request.getCollectionName())) {
-          throw new MilvusError(65535, "collection already exists: " + request.getCollectionName());
-        }
-        CollectionSchema schema;
-        try {
-          schema = CollectionSchema.parseFrom(request.getSchema());
-        } catch (InvalidProtocolBufferException e) {
-          throw new MilvusError(1100, "bad schema: " + e.getMessage());
-        }
-        Collection created = new Collection(request.getCollectionName(), schema, request.getShardsNum(),
-            request.getConsistencyLevel());
-        request.getPropertiesList().forEach(p -> created.properties.put(p.getKey(), p.getValue()));
-        collections.put(request.getCollectionName(), created);
-        return ok();
-      });
+      answer(
+          "createCollection",
+          observer,
+          s -> s,
+          () -> {
+            if (collections.containsKey(request.getCollectionName())) {
+              throw new MilvusError(
+                  65535, "collection already exists: " + request.getCollectionName());
+            }
+            CollectionSchema schema;
+            try {
+              schema = CollectionSchema.parseFrom(request.getSchema());
+            } catch (InvalidProtocolBufferException e) {
+              throw new MilvusError(1100, "bad schema: " + e.getMessage());
+            }
+            Collection created =
+                new Collection(
+                    request.getCollectionName(),
+                    schema,
+                    request.getShardsNum(),
+                    request.getConsistencyLevel());
+            request
+                .getPropertiesList()
+                .forEach(p -> created.properties.put(p.getKey(), p.getValue()));
+            collections.put(request.getCollectionName(), created);
+            return ok();
+          });
     }
 
     @Override
-    public void alterCollection(io.milvus.grpc.AlterCollectionRequest request, StreamObserver<Status> observer) {
-      answer("alterCollection", observer, s -> s, () -> {
-        Collection collection = existing(request.getCollectionName());
-        request.getPropertiesList().forEach(p -> collection.properties.put(p.getKey(), p.getValue()));
-        return ok();
-      });
-    }
-
-    @Override
-    public void dropCollection(io.milvus.grpc.DropCollectionRequest request, StreamObserver<Status> observer) {
-      answer("dropCollection", observer, s -> s, () -> {
-        String name = request.getCollectionName();
-        if (aliases.containsValue(name)) {
-          throw new MilvusError(65535, "cannot drop the collection via alias = " + name);
-        }
-        collections.remove(name);
-        return ok();
-      });
-    }
-
-    @Override
-    public void describeCollection(DescribeCollectionRequest request,
-        StreamObserver<DescribeCollectionResponse> observer) {
-      answer("describeCollection", observer, s -> DescribeCollectionResponse.newBuilder().setStatus(s).build(),
+    public void alterCollection(
+        io.milvus.grpc.AlterCollectionRequest request, StreamObserver<Status> observer) {
+      answer(
+          "alterCollection",
+          observer,
+          s -> s,
           () -> {
             Collection collection = existing(request.getCollectionName());
-            List<String> names = aliases.entrySet().stream().filter(e -> e.getValue().equals(collection.name))
-                .map(Map.Entry::getKey).toList();
-            return DescribeCollectionResponse.newBuilder().setStatus(ok()).setSchema(collection.schema)
-                .setCollectionName(collection.name).setCollectionID(Math.abs(collection.name.hashCode()))
-                .setShardsNum(collection.shards).setConsistencyLevel(collection.consistency)
-                .addAllAliases(names).setDbName("default")
-                .addAllProperties(collection.properties.entrySet().stream().map(e ->
-                    KeyValuePair.newBuilder().setKey(e.getKey()).setValue(e.getValue()).build()).toList())
+            request
+                .getPropertiesList()
+                .forEach(p -> collection.properties.put(p.getKey(), p.getValue()));
+            return ok();
+          });
+    }
+
+    @Override
+    public void dropCollection(
+        io.milvus.grpc.DropCollectionRequest request, StreamObserver<Status> observer) {
+      answer(
+          "dropCollection",
+          observer,
+          s -> s,
+          () -> {
+            String name = request.getCollectionName();
+            if (aliases.containsValue(name)) {
+              throw new MilvusError(65535, "cannot drop the collection via alias = " + name);
+            }
+            collections.remove(name);
+            return ok();
+          });
+    }
+
+    @Override
+    public void describeCollection(
+        DescribeCollectionRequest request, StreamObserver<DescribeCollectionResponse> observer) {
+      answer(
+          "describeCollection",
+          observer,
+          s -> DescribeCollectionResponse.newBuilder().setStatus(s).build(),
+          () -> {
+            Collection collection = existing(request.getCollectionName());
+            List<String> names =
+                aliases.entrySet().stream()
+                    .filter(e -> e.getValue().equals(collection.name))
+                    .map(Map.Entry::getKey)
+                    .toList();
+            return DescribeCollectionResponse.newBuilder()
+                .setStatus(ok())
+                .setSchema(collection.schema)
+                .setCollectionName(collection.name)
+                .setCollectionID(Math.abs(collection.name.hashCode()))
+                .setShardsNum(collection.shards)
+                .setConsistencyLevel(collection.consistency)
+                .addAllAliases(names)
+                .setDbName("default")
+                .addAllProperties(
+                    collection.properties.entrySet().stream()
+                        .map(
+                            e ->
+                                KeyValuePair.newBuilder()
+                                    .setKey(e.getKey())
+                                    .setValue(e.getValue())
+                                    .build())
+                        .toList())
                 .build();
           });
     }
 
     @Override
     public void createIndex(CreateIndexRequest request, StreamObserver<Status> observer) {
-      answer("createIndex", observer, s -> s, () -> {
-        Collection collection = existing(request.getCollectionName());
-        if (collection.field(request.getFieldName()) == null) {
-          throw new MilvusError(1100, "no field " + request.getFieldName());
-        }
-        collection.indexes.add(request);
-        return ok();
-      });
+      answer(
+          "createIndex",
+          observer,
+          s -> s,
+          () -> {
+            Collection collection = existing(request.getCollectionName());
+            if (collection.field(request.getFieldName()) == null) {
+              throw new MilvusError(1100, "no field " + request.getFieldName());
+            }
+            collection.indexes.add(request);
+            return ok();
+          });
     }
 
     @Override
-    public void describeIndex(DescribeIndexRequest request, StreamObserver<DescribeIndexResponse> observer) {
-      answer("describeIndex", observer, s -> DescribeIndexResponse.newBuilder().setStatus(s).build(), () -> {
-        Collection collection = existing(request.getCollectionName());
-        DescribeIndexResponse.Builder response = DescribeIndexResponse.newBuilder().setStatus(ok());
-        for (CreateIndexRequest index : collection.indexes) {
-          response.addIndexDescriptions(IndexDescription.newBuilder().setIndexName(index.getIndexName())
-              .setFieldName(index.getFieldName()).addAllParams(index.getExtraParamsList())
-              .setState(IndexState.Finished).setTotalRows(collection.rows.size())
-              .setIndexedRows(collection.rows.size()));
-        }
-        return response.build();
-      });
+    public void describeIndex(
+        DescribeIndexRequest request, StreamObserver<DescribeIndexResponse> observer) {
+      answer(
+          "describeIndex",
+          observer,
+          s -> DescribeIndexResponse.newBuilder().setStatus(s).build(),
+          () -> {
+            Collection collection = existing(request.getCollectionName());
+            DescribeIndexResponse.Builder response =
+                DescribeIndexResponse.newBuilder().setStatus(ok());
+            for (CreateIndexRequest index : collection.indexes) {
+              response.addIndexDescriptions(
+                  IndexDescription.newBuilder()
+                      .setIndexName(index.getIndexName())
+                      .setFieldName(index.getFieldName())
+                      .addAllParams(index.getExtraParamsList())
+                      .setState(IndexState.Finished)
+                      .setTotalRows(collection.rows.size())
+                      .setIndexedRows(collection.rows.size()));
+            }
+            return response.build();
+          });
     }
 
     @Override
     public void loadCollection(LoadCollectionRequest request, StreamObserver<Status> observer) {
-      answer("loadCollection", observer, s -> s, () -> {
-        existing(request.getCollectionName()).loaded = true;
-        return ok();
-      });
+      answer(
+          "loadCollection",
+          observer,
+          s -> s,
+          () -> {
+            existing(request.getCollectionName()).loaded = true;
+            return ok();
+          });
     }
 
     @Override
-    public void getLoadState(GetLoadStateRequest request, StreamObserver<GetLoadStateResponse> observer) {
-      answer("getLoadState", observer, s -> GetLoadStateResponse.newBuilder().setStatus(s).build(), () ->
-          GetLoadStateResponse.newBuilder().setStatus(ok()).setState(existing(request.getCollectionName()).loaded
-              ? LoadState.LoadStateLoaded : LoadState.LoadStateNotLoad).build());
+    public void getLoadState(
+        GetLoadStateRequest request, StreamObserver<GetLoadStateResponse> observer) {
+      answer(
+          "getLoadState",
+          observer,
+          s -> GetLoadStateResponse.newBuilder().setStatus(s).build(),
+          () ->
+              GetLoadStateResponse.newBuilder()
+                  .setStatus(ok())
+                  .setState(
+                      existing(request.getCollectionName()).loaded
+                          ? LoadState.LoadStateLoaded
+                          : LoadState.LoadStateNotLoad)
+                  .build());
     }
 
     @Override
-    public void getLoadingProgress(GetLoadingProgressRequest request,
-        StreamObserver<GetLoadingProgressResponse> observer) {
-      answer("getLoadingProgress", observer, s -> GetLoadingProgressResponse.newBuilder().setStatus(s).build(), () ->
-          GetLoadingProgressResponse.newBuilder().setStatus(ok()).setProgress(
-              existing(request.getCollectionName()).loaded ? 100 : 0).build());
+    public void getLoadingProgress(
+        GetLoadingProgressRequest request, StreamObserver<GetLoadingProgressResponse> observer) {
+      answer(
+          "getLoadingProgress",
+          observer,
+          s -> GetLoadingProgressResponse.newBuilder().setStatus(s).build(),
+          () ->
+              GetLoadingProgressResponse.newBuilder()
+                  .setStatus(ok())
+                  .setProgress(existing(request.getCollectionName()).loaded ? 100 : 0)
+                  .build());
     }
 
     @Override
     public void createAlias(CreateAliasRequest request, StreamObserver<Status> observer) {
-      answer("createAlias", observer, s -> s, () -> {
-        existing(request.getCollectionName());
-        if (aliases.containsKey(request.getAlias()) || collections.containsKey(request.getAlias())) {
-          throw new MilvusError(1601, "alias already exists: " + request.getAlias());
-        }
-        aliases.put(request.getAlias(), request.getCollectionName());
-        return ok();
-      });
+      answer(
+          "createAlias",
+          observer,
+          s -> s,
+          () -> {
+            existing(request.getCollectionName());
+            if (aliases.containsKey(request.getAlias())
+                || collections.containsKey(request.getAlias())) {
+              throw new MilvusError(1601, "alias already exists: " + request.getAlias());
+            }
+            aliases.put(request.getAlias(), request.getCollectionName());
+            return ok();
+          });
     }
 
     @Override
     public void alterAlias(AlterAliasRequest request, StreamObserver<Status> observer) {
-      answer("alterAlias", observer, s -> s, () -> {
-        existing(request.getCollectionName());
-        if (!aliases.containsKey(request.getAlias())) {
-          throw new MilvusError(1600, "alias not found: " + request.getAlias());
-        }
-        aliases.put(request.getAlias(), request.getCollectionName());
-        return ok();
-      });
+      answer(
+          "alterAlias",
+          observer,
+          s -> s,
+          () -> {
+            existing(request.getCollectionName());
+            if (!aliases.containsKey(request.getAlias())) {
+              throw new MilvusError(1600, "alias not found: " + request.getAlias());
+            }
+            aliases.put(request.getAlias(), request.getCollectionName());
+            return ok();
+          });
     }
 
     @Override
-    public void describeAlias(DescribeAliasRequest request, StreamObserver<DescribeAliasResponse> observer) {
-      answer("describeAlias", observer, s -> DescribeAliasResponse.newBuilder().setStatus(s).build(), () -> {
-        String target = aliases.get(request.getAlias());
-        if (target == null) {
-          throw new MilvusError(1600, "alias not found: " + request.getAlias());
-        }
-        return DescribeAliasResponse.newBuilder().setStatus(ok()).setAlias(request.getAlias()).setCollection(target)
-            .setDbName("default").build();
-      });
+    public void describeAlias(
+        DescribeAliasRequest request, StreamObserver<DescribeAliasResponse> observer) {
+      answer(
+          "describeAlias",
+          observer,
+          s -> DescribeAliasResponse.newBuilder().setStatus(s).build(),
+          () -> {
+            String target = aliases.get(request.getAlias());
+            if (target == null) {
+              throw new MilvusError(1600, "alias not found: " + request.getAlias());
+            }
+            return DescribeAliasResponse.newBuilder()
+                .setStatus(ok())
+                .setAlias(request.getAlias())
+                .setCollection(target)
+                .setDbName("default")
+                .build();
+          });
     }
 
     @Override
     public void upsert(UpsertRequest request, StreamObserver<MutationResult> observer) {
-      answer("upsert", observer, s -> MutationResult.newBuilder().setStatus(s).build(), () -> {
-        Collection collection = existing(request.getCollectionName());
-        List<Map<String, Object>> rows = decodeRows(collection, request.getFieldsDataList(), request.getNumRows());
-        String pk = collection.primaryKey();
-        StringArray.Builder ids = StringArray.newBuilder();
-        for (Map<String, Object> row : rows) { // validate all before applying any: a batch is all or nothing
-          for (FieldSchema field : collection.schema.getFieldsList()) {
-            if (!row.containsKey(field.getName()) && !field.getNullable()) {
-              throw new MilvusError(1100, "missing field " + field.getName());
+      answer(
+          "upsert",
+          observer,
+          s -> MutationResult.newBuilder().setStatus(s).build(),
+          () -> {
+            Collection collection = existing(request.getCollectionName());
+            List<Map<String, Object>> rows =
+                decodeRows(collection, request.getFieldsDataList(), request.getNumRows());
+            String pk = collection.primaryKey();
+            StringArray.Builder ids = StringArray.newBuilder();
+            for (Map<String, Object> row :
+                rows) { // validate all before applying any: a batch is all or nothing
+              for (FieldSchema field : collection.schema.getFieldsList()) {
+                if (!row.containsKey(field.getName()) && !field.getNullable()) {
+                  throw new MilvusError(1100, "missing field " + field.getName());
+                }
+              }
             }
-          }
-        }
-        for (Map<String, Object> row : rows) {
-          collection.rows.put((String) row.get(pk), row);
-          ids.addData((String) row.get(pk));
-        }
-        return MutationResult.newBuilder().setStatus(ok()).setUpsertCnt(rows.size())
-            .setIDs(IDs.newBuilder().setStrId(ids)).build();
-      });
+            for (Map<String, Object> row : rows) {
+              collection.rows.put((String) row.get(pk), row);
+              ids.addData((String) row.get(pk));
+            }
+            return MutationResult.newBuilder()
+                .setStatus(ok())
+                .setUpsertCnt(rows.size())
+                .setIDs(IDs.newBuilder().setStrId(ids))
+                .build();
+          });
     }
 
     @Override
     public void delete(DeleteRequest request, StreamObserver<MutationResult> observer) {
-      answer("delete", observer, s -> MutationResult.newBuilder().setStatus(s).build(), () -> {
-        Collection collection = existing(request.getCollectionName());
-        Filter filter = Filter.parse(request.getExpr(), request.getExprTemplateValuesMap());
-        if (request.getExpr().isBlank()) {
-          throw new MilvusError(1100, "delete needs an expression");
-        }
-        List<String> keys = collection.rows.entrySet().stream().filter(e -> filter.test(e.getValue()))
-            .map(Map.Entry::getKey).toList();
-        keys.forEach(collection.rows::remove);
-        return MutationResult.newBuilder().setStatus(ok()).setDeleteCnt(keys.size()).build();
-      });
+      answer(
+          "delete",
+          observer,
+          s -> MutationResult.newBuilder().setStatus(s).build(),
+          () -> {
+            Collection collection = existing(request.getCollectionName());
+            Filter filter = Filter.parse(request.getExpr(), request.getExprTemplateValuesMap());
+            if (request.getExpr().isBlank()) {
+              throw new MilvusError(1100, "delete needs an expression");
+            }
+            List<String> keys =
+                collection.rows.entrySet().stream()
+                    .filter(e -> filter.test(e.getValue()))
+                    .map(Map.Entry::getKey)
+                    .toList();
+            keys.forEach(collection.rows::remove);
+            return MutationResult.newBuilder().setStatus(ok()).setDeleteCnt(keys.size()).build();
+          });
     }
 
     @Override
     public void query(QueryRequest request, StreamObserver<QueryResults> observer) {
-      answer("query", observer, s -> QueryResults.newBuilder().setStatus(s).build(), () -> {
-        Collection collection = existing(request.getCollectionName());
-        Filter filter = Filter.parse(request.getExpr(), request.getExprTemplateValuesMap());
-        List<Map<String, Object>> matches = collection.rows.values().stream().filter(filter::test).toList();
-        QueryResults.Builder results = QueryResults.newBuilder().setStatus(ok()).setCollectionName(collection.name);
-        if (request.getOutputFieldsList().contains("count(*)")) {
-          return results.addOutputFields("count(*)").addFieldsData(FieldData.newBuilder().setFieldName("count(*)")
-              .setType(DataType.Int64).setScalars(ScalarField.newBuilder().setLongData(
-                  LongArray.newBuilder().addData(matches.size())))).build();
-        }
-        long limit = param(request.getQueryParamsList(), "limit", Long.MAX_VALUE);
-        matches = matches.stream().limit(limit).toList();
-        List<String> fields = outputFields(collection, request.getOutputFieldsList());
-        results.addAllOutputFields(fields);
-        for (String field : fields) {
-          results.addFieldsData(encode(collection.field(field), matches));
-        }
-        return results.build();
-      });
+      answer(
+          "query",
+          observer,
+          s -> QueryResults.newBuilder().setStatus(s).build(),
+          () -> {
+            Collection collection = existing(request.getCollectionName());
+            Filter filter = Filter.parse(request.getExpr(), request.getExprTemplateValuesMap());
+            List<Map<String, Object>> matches =
+                collection.rows.values().stream().filter(filter::test).toList();
+            QueryResults.Builder results =
+                QueryResults.newBuilder().setStatus(ok()).setCollectionName(collection.name);
+            if (request.getOutputFieldsList().contains("count(*)")) {
+              return results
+                  .addOutputFields("count(*)")
+                  .addFieldsData(
+                      FieldData.newBuilder()
+                          .setFieldName("count(*)")
+                          .setType(DataType.Int64)
+                          .setScalars(
+                              ScalarField.newBuilder()
+                                  .setLongData(LongArray.newBuilder().addData(matches.size()))))
+                  .build();
+            }
+            long limit = param(request.getQueryParamsList(), "limit", Long.MAX_VALUE);
+            matches = matches.stream().limit(limit).toList();
+            List<String> fields = outputFields(collection, request.getOutputFieldsList());
+            results.addAllOutputFields(fields);
+            for (String field : fields) {
+              results.addFieldsData(encode(collection.field(field), matches));
+            }
+            return results.build();
+          });
     }
 
     @Override
     public void search(SearchRequest request, StreamObserver<SearchResults> observer) {
-      answer("search", observer, s -> SearchResults.newBuilder().setStatus(s).build(), () -> {
-        Collection collection = existing(request.getCollectionName());
-        if (!collection.loaded) {
-          throw new MilvusError(101, "collection not loaded: " + collection.name);
-        }
-        Filter filter = Filter.parse(request.getDsl(), request.getExprTemplateValuesMap());
-        long topK = param(request.getSearchParamsList(), "topk", param(request.getSearchParamsList(), "limit", 10));
-        String metric = request.getSearchParamsList().stream().filter(p -> p.getKey().equals("metric_type"))
-            .map(KeyValuePair::getValue).findFirst().orElse("COSINE");
-        if (!metric.equals("COSINE")) {
-          throw new MilvusError(1100, "the double only knows COSINE, got " + metric);
-        }
-        float[] query = queryVector(request.getPlaceholderGroup(), collection.dimension());
-        String vectorField = vectorField(collection);
-        List<Scored> best = collection.rows.values().stream().filter(filter::test)
-            .<Scored>map(row -> new Scored(row, cosine(query, (float[]) row.get(vectorField))))
-            .sorted(Comparator.comparingDouble((Scored s) -> -s.score())).limit(topK).toList();
-        List<Map<String, Object>> rows = best.stream().map(Scored::row).toList();
-        String pk = collection.primaryKey();
-        List<String> fields = outputFields(collection, request.getOutputFieldsList());
-        SearchResultData.Builder data = SearchResultData.newBuilder().setNumQueries(1).setTopK(topK)
-            .addTopks(best.size()).setPrimaryFieldName(pk)
-            .setIds(IDs.newBuilder().setStrId(StringArray.newBuilder().addAllData(
-                rows.stream().map(r -> (String) r.get(pk)).toList())))
-            .addAllOutputFields(fields);
-        best.forEach(s -> data.addScores(s.score()));
-        for (String field : fields) {
-          data.addFieldsData(encode(collection.field(field), rows));
-        }
-        return SearchResults.newBuilder().setStatus(ok()).setCollectionName(collection.name).setResults(data).build();
-      });
+      answer(
+          "search",
+          observer,
+          s -> SearchResults.newBuilder().setStatus(s).build(),
+          () -> {
+            Collection collection = existing(request.getCollectionName());
+            if (!collection.loaded) {
+              throw new MilvusError(101, "collection not loaded: " + collection.name);
+            }
+            Filter filter = Filter.parse(request.getDsl(), request.getExprTemplateValuesMap());
+            long topK =
+                param(
+                    request.getSearchParamsList(),
+                    "topk",
+                    param(request.getSearchParamsList(), "limit", 10));
+            String metric =
+                request.getSearchParamsList().stream()
+                    .filter(p -> p.getKey().equals("metric_type"))
+                    .map(KeyValuePair::getValue)
+                    .findFirst()
+                    .orElse("COSINE");
+            if (!metric.equals("COSINE")) {
+              throw new MilvusError(1100, "the double only knows COSINE, got " + metric);
+            }
+            float[] query = queryVector(request.getPlaceholderGroup(), collection.dimension());
+            String vectorField = vectorField(collection);
+            List<Scored> best =
+                collection.rows.values().stream()
+                    .filter(filter::test)
+                    .<Scored>map(
+                        row -> new Scored(row, cosine(query, (float[]) row.get(vectorField))))
+                    .sorted(Comparator.comparingDouble((Scored s) -> -s.score()))
+                    .limit(topK)
+                    .toList();
+            List<Map<String, Object>> rows = best.stream().map(Scored::row).toList();
+            String pk = collection.primaryKey();
+            List<String> fields = outputFields(collection, request.getOutputFieldsList());
+            SearchResultData.Builder data =
+                SearchResultData.newBuilder()
+                    .setNumQueries(1)
+                    .setTopK(topK)
+                    .addTopks(best.size())
+                    .setPrimaryFieldName(pk)
+                    .setIds(
+                        IDs.newBuilder()
+                            .setStrId(
+                                StringArray.newBuilder()
+                                    .addAllData(
+                                        rows.stream().map(r -> (String) r.get(pk)).toList())))
+                    .addAllOutputFields(fields);
+            best.forEach(s -> data.addScores(s.score()));
+            for (String field : fields) {
+              data.addFieldsData(encode(collection.field(field), rows));
+            }
+            return SearchResults.newBuilder()
+                .setStatus(ok())
+                .setCollectionName(collection.name)
+                .setResults(data)
+                .build();
+          });
     }
   }
 
@@ -521,8 +724,11 @@ public final class MilvusProtocolDouble implements AutoCloseable {
   // --- encoding and decoding of columns ---
 
   private static String vectorField(Collection collection) {
-    return collection.schema.getFieldsList().stream().filter(f -> f.getDataType() == DataType.FloatVector)
-        .findFirst().orElseThrow().getName();
+    return collection.schema.getFieldsList().stream()
+        .filter(f -> f.getDataType() == DataType.FloatVector)
+        .findFirst()
+        .orElseThrow()
+        .getName();
   }
 
   private static List<String> outputFields(Collection collection, List<String> requested) {
@@ -535,17 +741,26 @@ public final class MilvusProtocolDouble implements AutoCloseable {
   }
 
   private static long param(List<KeyValuePair> params, String key, long fallback) {
-    return params.stream().filter(p -> p.getKey().equals(key)).map(p -> Long.parseLong(p.getValue())).findFirst()
+    return params.stream()
+        .filter(p -> p.getKey().equals(key))
+        .map(p -> Long.parseLong(p.getValue()))
+        .findFirst()
         .orElse(fallback);
   }
 
   private static float[] queryVector(ByteString placeholderGroup, int dimension) {
     try {
       PlaceholderGroup group = PlaceholderGroup.parseFrom(placeholderGroup);
-      ByteBuffer bytes = group.getPlaceholders(0).getValues(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer bytes =
+          group
+              .getPlaceholders(0)
+              .getValues(0)
+              .asReadOnlyByteBuffer()
+              .order(ByteOrder.LITTLE_ENDIAN);
       float[] vector = new float[bytes.remaining() / Float.BYTES];
       if (vector.length != dimension) {
-        throw new MilvusError(1100, "query vector of dimension " + vector.length + ", collection has " + dimension);
+        throw new MilvusError(
+            1100, "query vector of dimension " + vector.length + ", collection has " + dimension);
       }
       bytes.asFloatBuffer().get(vector);
       return vector;
@@ -566,7 +781,8 @@ public final class MilvusProtocolDouble implements AutoCloseable {
     return (float) (dot / Math.sqrt(na * nb));
   }
 
-  private static List<Map<String, Object>> decodeRows(Collection collection, List<FieldData> columns, int numRows) {
+  private static List<Map<String, Object>> decodeRows(
+      Collection collection, List<FieldData> columns, int numRows) {
     List<Map<String, Object>> rows = new ArrayList<>();
     for (int i = 0; i < numRows; i++) {
       rows.add(new LinkedHashMap<>());
@@ -577,8 +793,14 @@ public final class MilvusProtocolDouble implements AutoCloseable {
         throw new MilvusError(1100, "field " + column.getFieldName() + " not in the schema");
       }
       if (field.getDataType() != column.getType()) {
-        throw new MilvusError(1100, "field " + field.getName() + " is " + field.getDataType() + ", got "
-            + column.getType());
+        throw new MilvusError(
+            1100,
+            "field "
+                + field.getName()
+                + " is "
+                + field.getDataType()
+                + ", got "
+                + column.getType());
       }
       List<Object> values = values(column, collection);
       List<Boolean> valid = column.getValidDataList();
@@ -596,10 +818,15 @@ public final class MilvusProtocolDouble implements AutoCloseable {
         }
         Object value = values.get(next++);
         if (value instanceof String text && field.getDataType() == DataType.VarChar) {
-          int max = field.getTypeParamsList().stream().filter(p -> p.getKey().equals("max_length"))
-              .map(p -> Integer.parseInt(p.getValue())).findFirst().orElse(65_535);
+          int max =
+              field.getTypeParamsList().stream()
+                  .filter(p -> p.getKey().equals("max_length"))
+                  .map(p -> Integer.parseInt(p.getValue()))
+                  .findFirst()
+                  .orElse(65_535);
           if (text.getBytes(StandardCharsets.UTF_8).length > max) {
-            throw new MilvusError(1100, "the length of varchar field " + field.getName() + " exceeds max length");
+            throw new MilvusError(
+                1100, "the length of varchar field " + field.getName() + " exceeds max length");
           }
         }
         rows.get(i).put(field.getName(), value);
@@ -615,13 +842,19 @@ public final class MilvusProtocolDouble implements AutoCloseable {
       case Int64 -> new ArrayList<>(s.getLongData().getDataList());
       case Int32, Int16, Int8 -> new ArrayList<>(s.getIntData().getDataList());
       case Double -> new ArrayList<>(s.getDoubleData().getDataList());
-      case JSON -> s.getJsonData().getDataList().stream().map(b -> (Object) b.toStringUtf8()).toList();
+      case JSON ->
+          s.getJsonData().getDataList().stream().map(b -> (Object) b.toStringUtf8()).toList();
       case FloatVector -> {
         VectorField v = column.getVectors();
         int dim = (int) v.getDim();
         if (dim != collection.dimension()) {
-          throw new MilvusError(1100, "the dim (" + dim + ") of field data(vector) is not equal to schema dim ("
-              + collection.dimension() + ")");
+          throw new MilvusError(
+              1100,
+              "the dim ("
+                  + dim
+                  + ") of field data(vector) is not equal to schema dim ("
+                  + collection.dimension()
+                  + ")");
         }
         List<Float> flat = v.getFloatVector().getDataList();
         List<Object> vectors = new ArrayList<>();
@@ -640,23 +873,80 @@ public final class MilvusProtocolDouble implements AutoCloseable {
 
   /** A column of the given rows; nullable columns hold a placeholder where valid_data is false. */
   private static FieldData encode(FieldSchema field, List<Map<String, Object>> rows) {
-    FieldData.Builder column = FieldData.newBuilder().setFieldName(field.getName()).setType(field.getDataType())
-        .setFieldId(field.getFieldID());
+    FieldData.Builder column =
+        FieldData.newBuilder()
+            .setFieldName(field.getName())
+            .setType(field.getDataType())
+            .setFieldId(field.getFieldID());
     if (field.getNullable()) {
       rows.forEach(row -> column.addValidData(row.get(field.getName()) != null));
     }
     switch (field.getDataType()) {
-      case VarChar, String -> column.setScalars(ScalarField.newBuilder().setStringData(StringArray.newBuilder()
-          .addAllData(rows.stream().map(r -> (String) Objects.requireNonNullElse(r.get(field.getName()), "")).toList())));
-      case Int64 -> column.setScalars(ScalarField.newBuilder().setLongData(LongArray.newBuilder()
-          .addAllData(rows.stream().map(r -> (Long) Objects.requireNonNullElse(r.get(field.getName()), 0L)).toList())));
-      case Int32, Int16, Int8 -> column.setScalars(ScalarField.newBuilder().setIntData(IntArray.newBuilder()
-          .addAllData(rows.stream().map(r -> (Integer) Objects.requireNonNullElse(r.get(field.getName()), 0)).toList())));
-      case Double -> column.setScalars(ScalarField.newBuilder().setDoubleData(DoubleArray.newBuilder()
-          .addAllData(rows.stream().map(r -> (Double) Objects.requireNonNullElse(r.get(field.getName()), 0.0)).toList())));
-      case JSON -> column.setScalars(ScalarField.newBuilder().setJsonData(JSONArray.newBuilder()
-          .addAllData(rows.stream().map(r -> ByteString.copyFromUtf8(
-              (String) Objects.requireNonNullElse(r.get(field.getName()), "{}"))).toList())));
+      case VarChar, String ->
+          column.setScalars(
+              ScalarField.newBuilder()
+                  .setStringData(
+                      StringArray.newBuilder()
+                          .addAllData(
+                              rows.stream()
+                                  .map(
+                                      r ->
+                                          (String)
+                                              Objects.requireNonNullElse(
+                                                  r.get(field.getName()), ""))
+                                  .toList())));
+      case Int64 ->
+          column.setScalars(
+              ScalarField.newBuilder()
+                  .setLongData(
+                      LongArray.newBuilder()
+                          .addAllData(
+                              rows.stream()
+                                  .map(
+                                      r ->
+                                          (Long)
+                                              Objects.requireNonNullElse(
+                                                  r.get(field.getName()), 0L))
+                                  .toList())));
+      case Int32, Int16, Int8 ->
+          column.setScalars(
+              ScalarField.newBuilder()
+                  .setIntData(
+                      IntArray.newBuilder()
+                          .addAllData(
+                              rows.stream()
+                                  .map(
+                                      r ->
+                                          (Integer)
+                                              Objects.requireNonNullElse(r.get(field.getName()), 0))
+                                  .toList())));
+      case Double ->
+          column.setScalars(
+              ScalarField.newBuilder()
+                  .setDoubleData(
+                      DoubleArray.newBuilder()
+                          .addAllData(
+                              rows.stream()
+                                  .map(
+                                      r ->
+                                          (Double)
+                                              Objects.requireNonNullElse(
+                                                  r.get(field.getName()), 0.0))
+                                  .toList())));
+      case JSON ->
+          column.setScalars(
+              ScalarField.newBuilder()
+                  .setJsonData(
+                      JSONArray.newBuilder()
+                          .addAllData(
+                              rows.stream()
+                                  .map(
+                                      r ->
+                                          ByteString.copyFromUtf8(
+                                              (String)
+                                                  Objects.requireNonNullElse(
+                                                      r.get(field.getName()), "{}")))
+                                  .toList())));
       case FloatVector -> {
         FloatArray.Builder flat = FloatArray.newBuilder();
         int dim = 0;
@@ -676,7 +966,10 @@ public final class MilvusProtocolDouble implements AutoCloseable {
 
   // --- expressions ---
 
-  /** The conjunction of simple clauses that MilvusExpressions emits; every value is a template parameter. */
+  /**
+   * The conjunction of simple clauses that MilvusExpressions emits; every value is a template
+   * parameter.
+   */
   private record Filter(List<Clause> clauses) {
 
     private record Clause(String field, String op, Object value) {}
@@ -687,15 +980,18 @@ public final class MilvusProtocolDouble implements AutoCloseable {
         return new Filter(clauses);
       }
       for (String text : expression.split(" and ")) {
-        java.util.regex.Matcher m = java.util.regex.Pattern
-            .compile("\\s*([A-Za-z_][A-Za-z0-9_]*) (in|==|>=|<=) \\{([A-Za-z_][A-Za-z0-9_]*)}\\s*").matcher(text);
+        java.util.regex.Matcher m =
+            java.util.regex.Pattern.compile(
+                    "\\s*([A-Za-z_][A-Za-z0-9_]*) (in|==|>=|<=) \\{([A-Za-z_][A-Za-z0-9_]*)}\\s*")
+                .matcher(text);
         if (!m.matches()) {
           throw new MilvusError(1100, "cannot parse expression: " + expression);
         }
         TemplateValue value = values.get(m.group(3));
         if (value == null) {
-          throw new MilvusError(1100, "the value of expression template variable name {" + m.group(3)
-              + "} is not found");
+          throw new MilvusError(
+              1100,
+              "the value of expression template variable name {" + m.group(3) + "} is not found");
         }
         clauses.add(new Clause(m.group(1), m.group(2), decode(value)));
       }
@@ -708,13 +1004,18 @@ public final class MilvusProtocolDouble implements AutoCloseable {
         if (actual == null) {
           return false; // null matches no comparison, as in Milvus
         }
-        boolean match = switch (clause.op()) {
-          case "in" -> clause.value() instanceof List<?> list && list.stream().anyMatch(v -> same(actual, v));
-          case "==" -> same(actual, clause.value());
-          case ">=" -> ((Number) actual).doubleValue() >= ((Number) clause.value()).doubleValue();
-          case "<=" -> ((Number) actual).doubleValue() <= ((Number) clause.value()).doubleValue();
-          default -> false;
-        };
+        boolean match =
+            switch (clause.op()) {
+              case "in" ->
+                  clause.value() instanceof List<?> list
+                      && list.stream().anyMatch(v -> same(actual, v));
+              case "==" -> same(actual, clause.value());
+              case ">=" ->
+                  ((Number) actual).doubleValue() >= ((Number) clause.value()).doubleValue();
+              case "<=" ->
+                  ((Number) actual).doubleValue() <= ((Number) clause.value()).doubleValue();
+              default -> false;
+            };
         if (!match) {
           return false;
         }
@@ -735,13 +1036,16 @@ public final class MilvusProtocolDouble implements AutoCloseable {
         case INT64_VAL -> value.getInt64Val();
         case FLOAT_VAL -> value.getFloatVal();
         case STRING_VAL -> value.getStringVal();
-        case ARRAY_VAL -> switch (value.getArrayVal().getDataCase()) {
-          case STRING_DATA -> List.copyOf(value.getArrayVal().getStringData().getDataList());
-          case LONG_DATA -> List.copyOf(value.getArrayVal().getLongData().getDataList());
-          case DOUBLE_DATA -> List.copyOf(value.getArrayVal().getDoubleData().getDataList());
-          case BOOL_DATA -> List.copyOf(value.getArrayVal().getBoolData().getDataList());
-          default -> throw new MilvusError(1100, "unsupported template array " + value.getArrayVal().getDataCase());
-        };
+        case ARRAY_VAL ->
+            switch (value.getArrayVal().getDataCase()) {
+              case STRING_DATA -> List.copyOf(value.getArrayVal().getStringData().getDataList());
+              case LONG_DATA -> List.copyOf(value.getArrayVal().getLongData().getDataList());
+              case DOUBLE_DATA -> List.copyOf(value.getArrayVal().getDoubleData().getDataList());
+              case BOOL_DATA -> List.copyOf(value.getArrayVal().getBoolData().getDataList());
+              default ->
+                  throw new MilvusError(
+                      1100, "unsupported template array " + value.getArrayVal().getDataCase());
+            };
         default -> throw new MilvusError(1100, "unsupported template value " + value.getValCase());
       };
     }

@@ -15,14 +15,13 @@ import org.testcontainers.junit.jupiter.Testcontainers;
 import org.testcontainers.milvus.MilvusContainer;
 
 /**
- * The same contract as {@link MilvusVectorStoreTest}, against a real Milvus standalone in a container.
- * Skipped when no Docker engine is reachable (as on our CI machines).
+ * The same contract as {@link MilvusVectorStoreTest}, against a real Milvus standalone in a
+ * container. Skipped when no Docker engine is reachable (as on our CI machines).
  */
 @Testcontainers(disabledWithoutDocker = true)
 class MilvusVectorStoreContainerIT extends VectorStoreContractTest {
 
-  @Container
-  private static final MilvusContainer MILVUS = new MilvusContainer(ImageNames.MILVUS);
+  @Container private static final MilvusContainer MILVUS = new MilvusContainer(ImageNames.MILVUS);
 
   private static int next;
   private String prefix;
@@ -34,7 +33,8 @@ class MilvusVectorStoreContainerIT extends VectorStoreContractTest {
     settings.put(MilvusConfig.URI_CONFIG, MILVUS.getEndpoint());
     settings.put(MilvusConfig.COLLECTION_PREFIX_CONFIG, prefix);
     settings.put(MilvusConfig.ALIAS_CONFIG, prefix + "active");
-    // A real Milvus applies writes asynchronously; STRONG makes the contract's read-after-write hold.
+    // A real Milvus applies writes asynchronously; STRONG makes the contract's read-after-write
+    // hold.
     settings.put(MilvusConfig.CONSISTENCY_LEVEL_CONFIG, "STRONG");
     return MilvusVectorStore.open(new MilvusConfig(settings), modelId, dimension);
   }
@@ -52,10 +52,11 @@ class MilvusVectorStoreContainerIT extends VectorStoreContractTest {
     settings.put(MilvusConfig.CONSISTENCY_LEVEL_CONFIG, "STRONG");
     MilvusConfig config = new MilvusConfig(settings);
     try (MilvusVectorStore gateway = MilvusVectorStore.openAlias(config);
-         MilvusVectorStore second = MilvusVectorStore.open(config, "next_model", DIM)) {
+        MilvusVectorStore second = MilvusVectorStore.open(config, "next_model", DIM)) {
       second.write(List.of(image("p2/0", v, 1)), List.of());
       second.activate();
-      assertThat(gateway.search(v, 5, SearchFilter.NONE)).extracting(h -> h.image().key().toString())
+      assertThat(gateway.search(v, 5, SearchFilter.NONE))
+          .extracting(h -> h.image().key().toString())
           .containsExactly("p2/0");
     }
   }

@@ -4,11 +4,11 @@ import static io.lookalike.store.Images.image;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.lookalike.schemas.ImageKey;
 import io.lookalike.store.SearchFilter;
 import io.lookalike.store.StoredImage;
 import io.lookalike.store.VectorStore;
 import io.lookalike.store.VectorStoreContractTest;
-import io.lookalike.schemas.ImageKey;
 import io.milvus.grpc.DataType;
 import io.milvus.grpc.FieldSchema;
 import io.milvus.shaded.io.grpc.Status;
@@ -21,7 +21,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The real Milvus SDK and {@link MilvusVectorStore} against {@link MilvusProtocolDouble} (not Milvus). */
+/**
+ * The real Milvus SDK and {@link MilvusVectorStore} against {@link MilvusProtocolDouble} (not
+ * Milvus).
+ */
 class MilvusVectorStoreTest extends VectorStoreContractTest {
 
   private static MilvusProtocolDouble milvus;
@@ -72,15 +75,30 @@ class MilvusVectorStoreTest extends VectorStoreContractTest {
     assertThat(collection.field("version").getDataType()).isEqualTo(DataType.Int64);
     assertThat(collection.field("price").getDataType()).isEqualTo(DataType.Double);
     assertThat(collection.field("price").getNullable()).isTrue();
-    assertThat(collection.schema.getFieldsList()).extracting(FieldSchema::getName).contains("productId", "occurredAt",
-        "embeddedAt", "sha256", "category", "brand", "availability", "attributes");
-    assertThat(collection.indexes).singleElement().satisfies(index -> {
-      assertThat(index.getFieldName()).isEqualTo("vector");
-      Map<String, String> params = new HashMap<>();
-      index.getExtraParamsList().forEach(p -> params.put(p.getKey(), p.getValue()));
-      assertThat(params).containsEntry("index_type", "HNSW").containsEntry("metric_type", "COSINE")
-          .containsEntry("M", "16").containsEntry("efConstruction", "200");
-    });
+    assertThat(collection.schema.getFieldsList())
+        .extracting(FieldSchema::getName)
+        .contains(
+            "productId",
+            "occurredAt",
+            "embeddedAt",
+            "sha256",
+            "category",
+            "brand",
+            "availability",
+            "attributes");
+    assertThat(collection.indexes)
+        .singleElement()
+        .satisfies(
+            index -> {
+              assertThat(index.getFieldName()).isEqualTo("vector");
+              Map<String, String> params = new HashMap<>();
+              index.getExtraParamsList().forEach(p -> params.put(p.getKey(), p.getValue()));
+              assertThat(params)
+                  .containsEntry("index_type", "HNSW")
+                  .containsEntry("metric_type", "COSINE")
+                  .containsEntry("M", "16")
+                  .containsEntry("efConstruction", "200");
+            });
     assertThat(collection.loaded).isTrue();
     assertThat(collection.consistency).isEqualTo(io.milvus.grpc.ConsistencyLevel.Bounded);
   }
@@ -94,14 +112,16 @@ class MilvusVectorStoreTest extends VectorStoreContractTest {
       assertThat(again.count()).isEqualTo(1);
     }
     assertThatThrownBy(() -> MilvusVectorStore.open(config, MODEL, DIM * 2))
-        .isInstanceOf(IllegalStateException.class).hasMessageContaining(DIM + " dimensions");
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining(DIM + " dimensions");
   }
 
   @Test
   void shouldSendUpsertsInBatchesAndReadVersionsOncePerBatch() {
     int upsertsBefore = milvus.calls("upsert");
     int queriesBefore = milvus.calls("query");
-    List<StoredImage> images = IntStream.range(0, 50).mapToObj(i -> image("p" + i + "/0", vectors.next(), 1)).toList();
+    List<StoredImage> images =
+        IntStream.range(0, 50).mapToObj(i -> image("p" + i + "/0", vectors.next(), 1)).toList();
 
     store.write(images, List.of());
 
@@ -117,36 +137,48 @@ class MilvusVectorStoreTest extends VectorStoreContractTest {
     store.write(List.of(image("p1/0", v, 1)), List.of());
     milvusStore().activate();
     try (MilvusVectorStore gateway = MilvusVectorStore.openAlias(config);
-         MilvusVectorStore next = MilvusVectorStore.open(config, "next_model", DIM)) {
+        MilvusVectorStore next = MilvusVectorStore.open(config, "next_model", DIM)) {
       assertThat(gateway.modelId()).isEqualTo(MODEL);
       assertThat(gateway.dimension()).isEqualTo(DIM);
-      assertThat(gateway.search(v, 1, SearchFilter.NONE)).extracting(h -> h.image().key().toString())
+      assertThat(gateway.search(v, 1, SearchFilter.NONE))
+          .extracting(h -> h.image().key().toString())
           .containsExactly("p1/0");
 
       next.write(List.of(image("p2/0", v, 1)), List.of());
       next.activate();
 
       assertThat(milvus.aliasTarget(prefix + "active")).isEqualTo(prefix + "next_model");
-      assertThat(gateway.search(v, 5, SearchFilter.NONE)).extracting(h -> h.image().key().toString())
+      assertThat(gateway.search(v, 5, SearchFilter.NONE))
+          .extracting(h -> h.image().key().toString())
           .containsExactly("p2/0");
     }
   }
 
   @Test
   void shouldPassFilterValuesAsTemplateParametersNotAsExpressionText() {
-    MilvusExpressions.Expression expression = MilvusExpressions.of(
-        new SearchFilter(Set.of("x\" or category != \""), Set.of("Acme"), 1.0, 2.0, Set.of("IN_STOCK")));
+    MilvusExpressions.Expression expression =
+        MilvusExpressions.of(
+            new SearchFilter(
+                Set.of("x\" or category != \""), Set.of("Acme"), 1.0, 2.0, Set.of("IN_STOCK")));
 
-    assertThat(expression.text()).isEqualTo("category_key in {categories} and brand_key in {brands} and "
-        + "availability_key in {availability} and price >= {min_price} and price <= {max_price}");
-    assertThat(expression.values()).containsEntry("categories", List.of("x\" or category != \""))
-        .containsEntry("brands", List.of("acme")).containsEntry("min_price", 1.0);
+    assertThat(expression.text())
+        .isEqualTo(
+            "category_key in {categories} and brand_key in {brands} and "
+                + "availability_key in {availability} and price >= {min_price} and price <= {max_price}");
+    assertThat(expression.values())
+        .containsEntry("categories", List.of("x\" or category != \""))
+        .containsEntry("brands", List.of("acme"))
+        .containsEntry("min_price", 1.0);
   }
 
   @Test
   void shouldRejectANonFinitePriceBound() {
-    assertThatThrownBy(() -> store.search(vectors.next(), 5, new SearchFilter(null, null, Double.NaN, null, null)))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("minPrice");
+    assertThatThrownBy(
+            () ->
+                store.search(
+                    vectors.next(), 5, new SearchFilter(null, null, Double.NaN, null, null)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("minPrice");
   }
 
   @Test
@@ -154,7 +186,8 @@ class MilvusVectorStoreTest extends VectorStoreContractTest {
     milvus.failNext("upsert", 2, Status.UNAVAILABLE.withDescription("injected"));
     int before = milvus.calls("upsert");
 
-    VectorStore.WriteResult result = store.write(List.of(image("p1/0", vectors.next(), 1)), List.of());
+    VectorStore.WriteResult result =
+        store.write(List.of(image("p1/0", vectors.next(), 1)), List.of());
 
     assertThat(result.upserted()).isEqualTo(1);
     assertThat(milvus.calls("upsert") - before).isEqualTo(3);
@@ -176,8 +209,11 @@ class MilvusVectorStoreTest extends VectorStoreContractTest {
     int before = milvus.calls("upsert");
 
     assertThatThrownBy(() -> store.write(List.of(image("p1/0", vectors.next(), 1)), List.of()))
-        .isInstanceOfSatisfying(MilvusStoreException.class, e -> assertThat(e.isTransient()).isFalse())
-        .hasMessageContaining("upsert").hasMessageContaining("permanently").hasMessageContaining("injected");
+        .isInstanceOfSatisfying(
+            MilvusStoreException.class, e -> assertThat(e.isTransient()).isFalse())
+        .hasMessageContaining("upsert")
+        .hasMessageContaining("permanently")
+        .hasMessageContaining("injected");
     assertThat(milvus.calls("upsert") - before).isEqualTo(1);
     assertThat(store.count()).isZero();
   }
@@ -187,7 +223,8 @@ class MilvusVectorStoreTest extends VectorStoreContractTest {
     milvus.failNext("upsert", 10, Status.UNAVAILABLE.withDescription("injected"));
     try {
       assertThatThrownBy(() -> store.write(List.of(image("p1/0", vectors.next(), 1)), List.of()))
-          .isInstanceOfSatisfying(MilvusStoreException.class, e -> assertThat(e.isTransient()).isTrue());
+          .isInstanceOfSatisfying(
+              MilvusStoreException.class, e -> assertThat(e.isTransient()).isTrue());
     } finally {
       milvus.clearFailures();
     }
@@ -196,18 +233,34 @@ class MilvusVectorStoreTest extends VectorStoreContractTest {
   @Test
   void shouldCutOverlongOptionalStringsInsteadOfFailingTheBatch() {
     StoredImage image = image("p1/0", vectors.next(), 1);
-    StoredImage longTitle = new StoredImage(image.key(), image.vector(), 1, image.sha256(), 0, image.sourceUrl(),
-        image.occurredAtMillis(), image.embeddedAtMillis(), "é".repeat(5_000), image.brand(), image.category(),
-        image.price(), image.currency(), image.availability(), image.attributes());
+    StoredImage longTitle =
+        new StoredImage(
+            image.key(),
+            image.vector(),
+            1,
+            image.sha256(),
+            0,
+            image.sourceUrl(),
+            image.occurredAtMillis(),
+            image.embeddedAtMillis(),
+            "é".repeat(5_000),
+            image.brand(),
+            image.category(),
+            image.price(),
+            image.currency(),
+            image.availability(),
+            image.attributes());
 
     store.write(List.of(longTitle), List.of());
 
-    assertThat(store.get(image.key()).orElseThrow().title()).hasSize(MilvusVectorStore.LONG_MAX_BYTES / 2);
+    assertThat(store.get(image.key()).orElseThrow().title())
+        .hasSize(MilvusVectorStore.LONG_MAX_BYTES / 2);
   }
 
   @Test
   void shouldNeverPrintTheToken() {
-    // The SDK's ConnectConfig.toString() prints the token (2.6.22), so we never log it; ours hide it.
+    // The SDK's ConnectConfig.toString() prints the token (2.6.22), so we never log it; ours hide
+    // it.
     MilvusConfig config = new MilvusConfig(settings(milvus, prefix));
     assertThat(config.values().toString()).doesNotContain("root:Milvus");
     assertThat(store.toString()).doesNotContain("root:Milvus");

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lookalike.indexer.connect.LookalikeSinkConfig;
 import io.lookalike.ingest.connect.CatalogFeedConfig;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,14 +21,15 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.kafka.common.config.ConfigDef;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /**
- * deploy/k8s checked without a cluster: each overlay rendered, every object valid against the vendored schemas
- * of the Kubernetes API and of the Strimzi and KEDA CRDs, and the rules an operator relies on (probes on
- * /health, requests, disruption budgets, autoscaling, the GPU overlay's resources) hold.
+ * deploy/k8s checked without a cluster: each overlay rendered, every object valid against the
+ * vendored schemas of the Kubernetes API and of the Strimzi and KEDA CRDs, and the rules an
+ * operator relies on (probes on /health, requests, disruption budgets, autoscaling, the GPU
+ * overlay's resources) hold.
  */
 class KubernetesManifestsTest {
 
@@ -51,16 +51,22 @@ class KubernetesManifestsTest {
     }
 
     assertThat(errors).isEmpty();
-    assertThat(objects).extracting(o -> o.at("/metadata/namespace").asText()).containsOnly("lookalike");
+    assertThat(objects)
+        .extracting(o -> o.at("/metadata/namespace").asText())
+        .containsOnly("lookalike");
   }
 
   @Test
   void shouldRejectAnUnknownFieldAWrongTypeAndAMissingRequiredField() {
-    ObjectNode deployment = find(render("overlays/cpu"), "Deployment", "lookalike-gateway").deepCopy();
-    ((ObjectNode) deployment.at("/spec/template/spec/containers/0")).put("imagePullPolice", "Always");
-    ObjectNode scaled = find(render("overlays/cpu"), "ScaledObject", "lookalike-embedder").deepCopy();
+    ObjectNode deployment =
+        find(render("overlays/cpu"), "Deployment", "lookalike-gateway").deepCopy();
+    ((ObjectNode) deployment.at("/spec/template/spec/containers/0"))
+        .put("imagePullPolice", "Always");
+    ObjectNode scaled =
+        find(render("overlays/cpu"), "ScaledObject", "lookalike-embedder").deepCopy();
     ((ObjectNode) scaled.get("spec")).put("maxReplicaCount", "twelve");
-    ObjectNode connect = find(render("overlays/cpu"), "KafkaConnect", "lookalike-connect").deepCopy();
+    ObjectNode connect =
+        find(render("overlays/cpu"), "KafkaConnect", "lookalike-connect").deepCopy();
     ((ObjectNode) connect.get("spec")).remove("groupId");
 
     assertThat(SCHEMAS.validate(deployment)).anyMatch(m -> m.contains("imagePullPolice"));
@@ -77,13 +83,22 @@ class KubernetesManifestsTest {
         List<String> ports = new ArrayList<>();
         container.path("ports").forEach(p -> ports.add(p.get("name").asText()));
         for (String probe : List.of("readinessProbe", "livenessProbe")) {
-          assertThat(container.at("/" + probe + "/httpGet/path").asText()).as(id(workload) + " " + probe)
+          assertThat(container.at("/" + probe + "/httpGet/path").asText())
+              .as(id(workload) + " " + probe)
               .isEqualTo("/health");
-          assertThat(ports).as(id(workload) + " " + probe).contains(container.at("/" + probe + "/httpGet/port").asText());
+          assertThat(ports)
+              .as(id(workload) + " " + probe)
+              .contains(container.at("/" + probe + "/httpGet/port").asText());
         }
-        assertThat(container.at("/resources/requests/cpu").isMissingNode()).as(id(workload)).isFalse();
-        assertThat(container.at("/resources/requests/memory").isMissingNode()).as(id(workload)).isFalse();
-        assertThat(container.at("/resources/limits/memory").isMissingNode()).as(id(workload)).isFalse();
+        assertThat(container.at("/resources/requests/cpu").isMissingNode())
+            .as(id(workload))
+            .isFalse();
+        assertThat(container.at("/resources/requests/memory").isMissingNode())
+            .as(id(workload))
+            .isFalse();
+        assertThat(container.at("/resources/limits/memory").isMissingNode())
+            .as(id(workload))
+            .isFalse();
       }
     }
   }
@@ -93,14 +108,24 @@ class KubernetesManifestsTest {
     List<ObjectNode> objects = render("overlays/cpu");
     for (ObjectNode workload : workloads(objects)) {
       JsonNode labels = workload.at("/spec/template/metadata/labels");
-      assertThat(objects).as(id(workload)).anyMatch(o -> o.path("kind").asText().equals("PodDisruptionBudget")
-          && selects(o.at("/spec/selector/matchLabels"), labels));
+      assertThat(objects)
+          .as(id(workload))
+          .anyMatch(
+              o ->
+                  o.path("kind").asText().equals("PodDisruptionBudget")
+                      && selects(o.at("/spec/selector/matchLabels"), labels));
       JsonNode annotations = workload.at("/spec/template/metadata/annotations");
-      assertThat(annotations.path("prometheus.io/scrape").asText()).as(id(workload)).isEqualTo("true");
-      assertThat(annotations.path("prometheus.io/path").asText()).as(id(workload)).isEqualTo("/metrics");
+      assertThat(annotations.path("prometheus.io/scrape").asText())
+          .as(id(workload))
+          .isEqualTo("true");
+      assertThat(annotations.path("prometheus.io/path").asText())
+          .as(id(workload))
+          .isEqualTo("/metrics");
       int port = annotations.path("prometheus.io/port").asInt();
       assertThat(workload.at("/spec/template/spec/containers/0/ports").findValues("containerPort"))
-          .as(id(workload)).extracting(JsonNode::asInt).contains(port);
+          .as(id(workload))
+          .extracting(JsonNode::asInt)
+          .contains(port);
     }
   }
 
@@ -109,8 +134,13 @@ class KubernetesManifestsTest {
     List<ObjectNode> objects = render("overlays/cpu");
     for (String name : List.of("lookalike-webhook", "lookalike-gateway")) {
       ObjectNode deployment = find(objects, "Deployment", name);
-      assertThat(objects).as(name).anyMatch(o -> o.path("kind").asText().equals("Service")
-          && selects(o.at("/spec/selector"), deployment.at("/spec/template/metadata/labels")));
+      assertThat(objects)
+          .as(name)
+          .anyMatch(
+              o ->
+                  o.path("kind").asText().equals("Service")
+                      && selects(
+                          o.at("/spec/selector"), deployment.at("/spec/template/metadata/labels")));
       ObjectNode hpa = find(objects, "HorizontalPodAutoscaler", name);
       assertThat(hpa.at("/spec/scaleTargetRef/name").asText()).isEqualTo(name);
       assertThat(hpa.at("/spec/metrics/0/resource/name").asText()).isEqualTo("cpu");
@@ -125,13 +155,15 @@ class KubernetesManifestsTest {
     ObjectNode embedder = find(objects, "StatefulSet", "lookalike-embedder");
 
     assertThat(scaled.at("/spec/scaleTargetRef/kind").asText()).isEqualTo("StatefulSet");
-    assertThat(scaled.at("/spec/scaleTargetRef/name").asText()).isEqualTo(embedder.at("/metadata/name").asText());
+    assertThat(scaled.at("/spec/scaleTargetRef/name").asText())
+        .isEqualTo(embedder.at("/metadata/name").asText());
     JsonNode trigger = scaled.at("/spec/triggers/0");
     assertThat(trigger.get("type").asText()).isEqualTo("kafka");
     assertThat(trigger.at("/metadata/topic").asText()).isEqualTo("catalog.product-images");
     assertThat(trigger.at("/metadata/consumerGroup").asText()).startsWith("lookalike-embedder-");
     // More instances than partitions would idle.
-    assertThat(scaled.at("/spec/maxReplicaCount").asInt()).isLessThanOrEqualTo(partitions(embedder));
+    assertThat(scaled.at("/spec/maxReplicaCount").asInt())
+        .isLessThanOrEqualTo(partitions(embedder));
   }
 
   @Test
@@ -143,17 +175,19 @@ class KubernetesManifestsTest {
     assertThat(container.at("/resources/limits/nvidia.com~1gpu").asInt()).isEqualTo(1);
     assertThat(container.get("image").asText()).startsWith("lookalike-gpu:");
     assertThat(gpu.at("/spec/template/spec/nodeSelector").size()).isPositive();
-    assertThat(gpu.at("/spec/template/spec/tolerations").findValuesAsText("key")).contains("nvidia.com/gpu");
+    assertThat(gpu.at("/spec/template/spec/tolerations").findValuesAsText("key"))
+        .contains("nvidia.com/gpu");
     assertThat(batch(gpu)).isGreaterThan(batch(cpu));
-    assertThat(container.get("args")).contains(JSON.getNodeFactory().textNode(
-        "-Dembed.batch.max.size=$(EMBED_BATCH_MAX_SIZE)"));
+    assertThat(container.get("args"))
+        .contains(JSON.getNodeFactory().textNode("-Dembed.batch.max.size=$(EMBED_BATCH_MAX_SIZE)"));
     // Only the embedder moves: the other stages are the same as on CPU.
     assertThat(find(render("overlays/gpu"), "Deployment", "lookalike-gateway"))
         .isEqualTo(find(render("overlays/cpu"), "Deployment", "lookalike-gateway"));
   }
 
   @Test
-  void shouldBuildOurPluginsIntoConnectAndConfigureTheConnectorsWithSettingsTheyDefine() throws Exception {
+  void shouldBuildOurPluginsIntoConnectAndConfigureTheConnectorsWithSettingsTheyDefine()
+      throws Exception {
     List<ObjectNode> objects = render("overlays/cpu");
     ObjectNode connect = find(objects, "KafkaConnect", "lookalike-connect");
     assertThat(connect.at("/spec/build/plugins").findValuesAsText("name"))
@@ -163,27 +197,39 @@ class KubernetesManifestsTest {
     ObjectNode sink = find(objects, "KafkaConnector", "lookalike-sink");
     ObjectNode source = find(objects, "KafkaConnector", "lookalike-catalog-feed");
     for (ObjectNode connector : List.of(sink, source)) {
-      assertThat(connector.at("/metadata/labels/strimzi.io~1cluster").asText()).isEqualTo("lookalike-connect");
+      assertThat(connector.at("/metadata/labels/strimzi.io~1cluster").asText())
+          .isEqualTo("lookalike-connect");
       assertThat(Class.forName(connector.at("/spec/class").asText())).isNotNull();
     }
     Map<String, String> sinkConfig = config(sink, LookalikeSinkConfig.CONFIG_DEF);
     assertThat(new LookalikeSinkConfig(sinkConfig).isLucene()).isFalse();
     Map<String, String> sourceConfig = config(source, CatalogFeedConfig.CONFIG_DEF);
-    assertThat(new CatalogFeedConfig(sourceConfig).originals()).containsKey(CatalogFeedConfig.URL_CONFIG);
+    assertThat(new CatalogFeedConfig(sourceConfig).originals())
+        .containsKey(CatalogFeedConfig.URL_CONFIG);
   }
 
-  /** The renderer here must agree with kustomize itself: checked where kubectl is installed (it is not in CI's image). */
+  /**
+   * The renderer here must agree with kustomize itself: checked where kubectl is installed (it is
+   * not in CI's image).
+   */
   @ParameterizedTest
   @ValueSource(strings = {"overlays/cpu", "overlays/gpu"})
   void shouldRenderAsKubectlKustomizeDoes(String overlay) throws Exception {
-    Path kubectl = Stream.of(System.getenv().getOrDefault("PATH", "").split(":"))
-        .map(dir -> Path.of(dir, "kubectl")).filter(Files::isExecutable).findFirst().orElse(null);
+    Path kubectl =
+        Stream.of(System.getenv().getOrDefault("PATH", "").split(":"))
+            .map(dir -> Path.of(dir, "kubectl"))
+            .filter(Files::isExecutable)
+            .findFirst()
+            .orElse(null);
     assumeThat(kubectl).as("kubectl on PATH").isNotNull();
-    Process process = new ProcessBuilder(kubectl.toString(), "kustomize", K8S.resolve(overlay).toString())
-        .redirectErrorStream(false).start();
+    Process process =
+        new ProcessBuilder(kubectl.toString(), "kustomize", K8S.resolve(overlay).toString())
+            .redirectErrorStream(false)
+            .start();
     byte[] out = process.getInputStream().readAllBytes();
     assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(process.exitValue()).as(new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8))
+    assertThat(process.exitValue())
+        .as(new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8))
         .isZero();
     Path rendered = Files.createTempFile("kustomize", ".yaml");
     Files.write(rendered, out);
@@ -201,12 +247,19 @@ class KubernetesManifestsTest {
   }
 
   private static List<ObjectNode> workloads(List<ObjectNode> objects) {
-    return objects.stream().filter(o -> Set.of("Deployment", "StatefulSet").contains(o.path("kind").asText())).toList();
+    return objects.stream()
+        .filter(o -> Set.of("Deployment", "StatefulSet").contains(o.path("kind").asText()))
+        .toList();
   }
 
   private static ObjectNode find(List<ObjectNode> objects, String kind, String name) {
-    return objects.stream().filter(o -> o.path("kind").asText().equals(kind) && o.at("/metadata/name").asText().equals(name))
-        .findFirst().orElseThrow(() -> new AssertionError("no " + kind + " " + name));
+    return objects.stream()
+        .filter(
+            o ->
+                o.path("kind").asText().equals(kind)
+                    && o.at("/metadata/name").asText().equals(name))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no " + kind + " " + name));
   }
 
   private static boolean selects(JsonNode selector, JsonNode labels) {
@@ -237,15 +290,25 @@ class KubernetesManifestsTest {
     throw new AssertionError("no EMBED_BATCH_MAX_SIZE");
   }
 
-  /** A connector's config as Connect passes it (strings), after checking each key is Connect's own or the connector's. */
+  /**
+   * A connector's config as Connect passes it (strings), after checking each key is Connect's own
+   * or the connector's.
+   */
   private static Map<String, String> config(ObjectNode connector, ConfigDef definition) {
     Map<String, String> config = new HashMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = connector.at("/spec/config").fields(); it.hasNext(); ) {
+    for (Iterator<Map.Entry<String, JsonNode>> it = connector.at("/spec/config").fields();
+        it.hasNext(); ) {
       Map.Entry<String, JsonNode> entry = it.next();
       String key = entry.getKey();
-      boolean connectOwn = key.startsWith("topics") || key.endsWith(".converter") || key.startsWith("errors.")
-          || key.startsWith("consumer.override.") || key.equals("exactly.once.support");
-      assertThat(connectOwn || definition.names().contains(key)).as(id(connector) + " " + key).isTrue();
+      boolean connectOwn =
+          key.startsWith("topics")
+              || key.endsWith(".converter")
+              || key.startsWith("errors.")
+              || key.startsWith("consumer.override.")
+              || key.equals("exactly.once.support");
+      assertThat(connectOwn || definition.names().contains(key))
+          .as(id(connector) + " " + key)
+          .isTrue();
       config.put(key, entry.getValue().asText());
     }
     return config;

@@ -17,20 +17,34 @@ import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 
 /**
- * Renders a kustomization the way {@code kubectl kustomize} does, for the few fields deploy/k8s uses (no
- * kustomize library exists for the JVM): {@code resources} (files and directories), {@code namespace},
- * {@code labels} (metadata only), {@code images} and {@code patches} by {@code path} as strategic-merge patches.
- * Anything else in a kustomization.yaml is refused, so that the file cannot silently outgrow what is checked;
- * {@code KubernetesManifestsTest} compares the result with kubectl's where kubectl is installed.
+ * Renders a kustomization the way {@code kubectl kustomize} does, for the few fields deploy/k8s
+ * uses (no kustomize library exists for the JVM): {@code resources} (files and directories), {@code
+ * namespace}, {@code labels} (metadata only), {@code images} and {@code patches} by {@code path} as
+ * strategic-merge patches. Anything else in a kustomization.yaml is refused, so that the file
+ * cannot silently outgrow what is checked; {@code KubernetesManifestsTest} compares the result with
+ * kubectl's where kubectl is installed.
  */
 final class Kustomization {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final List<String> SUPPORTED = List.of("apiVersion", "kind", "resources", "namespace", "labels",
-      "images", "patches");
+  private static final List<String> SUPPORTED =
+      List.of("apiVersion", "kind", "resources", "namespace", "labels", "images", "patches");
+
   /** Merge keys of the lists the patches touch, as in the Kubernetes API's patchMergeKey. */
-  private static final Map<String, String> MERGE_KEYS = Map.of("containers", "name", "initContainers", "name",
-      "env", "name", "volumes", "name", "volumeMounts", "mountPath", "ports", "containerPort");
+  private static final Map<String, String> MERGE_KEYS =
+      Map.of(
+          "containers",
+          "name",
+          "initContainers",
+          "name",
+          "env",
+          "name",
+          "volumes",
+          "name",
+          "volumeMounts",
+          "mountPath",
+          "ports",
+          "containerPort");
 
   private Kustomization() {}
 
@@ -40,7 +54,8 @@ final class Kustomization {
     for (Iterator<String> it = k.fieldNames(); it.hasNext(); ) {
       String field = it.next();
       if (!SUPPORTED.contains(field)) {
-        throw new IllegalArgumentException(dir + "/kustomization.yaml: " + field + " is not rendered by this test");
+        throw new IllegalArgumentException(
+            dir + "/kustomization.yaml: " + field + " is not rendered by this test");
       }
     }
     List<ObjectNode> objects = new ArrayList<>();
@@ -54,14 +69,20 @@ final class Kustomization {
     }
     for (JsonNode patch : k.path("patches")) {
       for (JsonNode p : readAll(dir.resolve(patch.get("path").asText()))) {
-        ObjectNode target = objects.stream().filter(o -> sameObject(o, p)).findFirst()
-            .orElseThrow(() -> new IllegalArgumentException("patch " + patch + " matches no resource"));
+        ObjectNode target =
+            objects.stream()
+                .filter(o -> sameObject(o, p))
+                .findFirst()
+                .orElseThrow(
+                    () -> new IllegalArgumentException("patch " + patch + " matches no resource"));
         merge(target, p);
       }
     }
     for (JsonNode labels : k.path("labels")) {
-      if (labels.path("includeSelectors").asBoolean(false) || labels.path("includeTemplates").asBoolean(false)) {
-        throw new IllegalArgumentException("labels with selectors or templates are not rendered by this test");
+      if (labels.path("includeSelectors").asBoolean(false)
+          || labels.path("includeTemplates").asBoolean(false)) {
+        throw new IllegalArgumentException(
+            "labels with selectors or templates are not rendered by this test");
       }
       for (ObjectNode o : objects) {
         ((ObjectNode) o.with("metadata")).with("labels").setAll((ObjectNode) labels.get("pairs"));
@@ -91,11 +112,15 @@ final class Kustomization {
   }
 
   private static boolean sameObject(JsonNode a, JsonNode b) {
-    return a.path("kind").equals(b.path("kind")) && a.path("apiVersion").equals(b.path("apiVersion"))
+    return a.path("kind").equals(b.path("kind"))
+        && a.path("apiVersion").equals(b.path("apiVersion"))
         && a.at("/metadata/name").equals(b.at("/metadata/name"));
   }
 
-  /** Strategic merge: maps recursively, lists of {@link #MERGE_KEYS} by their key, any other list replaced. */
+  /**
+   * Strategic merge: maps recursively, lists of {@link #MERGE_KEYS} by their key, any other list
+   * replaced.
+   */
   private static void merge(ObjectNode target, JsonNode patch) {
     for (Iterator<Map.Entry<String, JsonNode>> it = patch.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> field = it.next();
@@ -132,8 +157,10 @@ final class Kustomization {
           String name = current.replaceFirst("[:@].*$", "");
           if (name.equals(image.get("name").asText())) {
             String newName = image.path("newName").asText(name);
-            String tag = image.has("newTag") ? ":" + image.get("newTag").asText()
-                : current.substring(name.length());
+            String tag =
+                image.has("newTag")
+                    ? ":" + image.get("newTag").asText()
+                    : current.substring(name.length());
             ((ObjectNode) container).put("image", newName + tag);
           }
         }

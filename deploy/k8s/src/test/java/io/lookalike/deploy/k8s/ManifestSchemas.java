@@ -18,15 +18,17 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The schemas a manifest is checked against, by apiVersion and kind: the Kubernetes API's own (the subset
- * vendored in deploy/k8s/schema/kubernetes-definitions.json) and the openAPIV3Schema of the vendored Strimzi and
- * KEDA CRDs. Both are made strict as {@code kubectl apply --validate=strict} is: a field the schema does not
- * name is an error, except where the schema preserves unknown fields (e.g. a connector's {@code config}).
+ * The schemas a manifest is checked against, by apiVersion and kind: the Kubernetes API's own (the
+ * subset vendored in deploy/k8s/schema/kubernetes-definitions.json) and the openAPIV3Schema of the
+ * vendored Strimzi and KEDA CRDs. Both are made strict as {@code kubectl apply --validate=strict}
+ * is: a field the schema does not name is an error, except where the schema preserves unknown
+ * fields (e.g. a connector's {@code config}).
  */
 final class ManifestSchemas {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V4);
+  private static final JsonSchemaFactory FACTORY =
+      JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V4);
   private static final String INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString";
   private static final String QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity";
 
@@ -43,15 +45,22 @@ final class ManifestSchemas {
       Map.Entry<String, JsonNode> definition = it.next();
       for (JsonNode gvk : definition.getValue().path("x-kubernetes-group-version-kind")) {
         String group = gvk.get("group").asText();
-        String apiVersion = group.isEmpty() ? gvk.get("version").asText() : group + "/" + gvk.get("version").asText();
+        String apiVersion =
+            group.isEmpty()
+                ? gvk.get("version").asText()
+                : group + "/" + gvk.get("version").asText();
         ObjectNode schema = JSON.createObjectNode();
         schema.put("$ref", "#/definitions/" + definition.getKey());
         schema.set("definitions", definitions);
         byKind.put(apiVersion + " " + gvk.get("kind").asText(), FACTORY.getSchema(schema));
       }
     }
-    for (String crd : new String[] {"strimzi-kafkaconnect-crd.yaml", "strimzi-kafkaconnector-crd.yaml",
-        "keda-scaledobject-crd.yaml"}) {
+    for (String crd :
+        new String[] {
+          "strimzi-kafkaconnect-crd.yaml",
+          "strimzi-kafkaconnector-crd.yaml",
+          "keda-scaledobject-crd.yaml"
+        }) {
       JsonNode definition = Kustomization.readAll(schemaDir.resolve(crd)).get(0);
       String group = definition.at("/spec/group").asText();
       String kind = definition.at("/spec/names/kind").asText();
@@ -59,7 +68,8 @@ final class ManifestSchemas {
         if (version.path("served").asBoolean()) {
           ObjectNode schema = version.at("/schema/openAPIV3Schema").deepCopy();
           strict(schema);
-          byKind.put(group + "/" + version.get("name").asText() + " " + kind, FACTORY.getSchema(schema));
+          byKind.put(
+              group + "/" + version.get("name").asText() + " " + kind, FACTORY.getSchema(schema));
         }
       }
     }
@@ -86,10 +96,15 @@ final class ManifestSchemas {
     return new TreeSet<>(byKind.keySet());
   }
 
-  /** additionalProperties: false wherever properties are listed and unknown fields are not preserved. */
+  /**
+   * additionalProperties: false wherever properties are listed and unknown fields are not
+   * preserved.
+   */
   private static void strict(JsonNode node) {
     if (node instanceof ObjectNode object) {
-      if (object.has("properties") && object.get("properties").isObject() && !object.has("additionalProperties")
+      if (object.has("properties")
+          && object.get("properties").isObject()
+          && !object.has("additionalProperties")
           && !object.path("x-kubernetes-preserve-unknown-fields").asBoolean(false)) {
         object.put("additionalProperties", false);
       }
