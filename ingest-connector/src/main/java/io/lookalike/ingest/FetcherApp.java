@@ -2,9 +2,9 @@ package io.lookalike.ingest;
 
 import io.lookalike.image.ImageDownloader;
 import io.lookalike.image.ImageNormaliser;
+import io.lookalike.schemas.DataDirLock;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.Topics;
-import io.lookalike.storage.DataDirLock;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;

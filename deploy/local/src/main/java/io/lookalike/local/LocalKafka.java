@@ -1,6 +1,6 @@
 package io.lookalike.local;
 
-import io.lookalike.storage.DataDirLock;
+import io.lookalike.schemas.DataDirLock;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;

@@ -26,12 +26,12 @@ final class StartupErrors implements CommandLine.IExecutionExceptionHandler {
       Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
     PrintWriter err = commandLine.getErr();
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof io.lookalike.storage.DataDirLock.HeldException held) {
+      if (t instanceof io.lookalike.schemas.DataDirLock.HeldException held) {
         // Another instance owns the data directory: its one line is the whole story (and the exit
         // code says so).
         err.println(held.getMessage());
         err.flush();
-        return io.lookalike.storage.DataDirLock.HeldException.EXIT_CODE;
+        return io.lookalike.schemas.DataDirLock.HeldException.EXIT_CODE;
       }
     }
     if (verbose) {

@@ -2,7 +2,7 @@ package io.lookalike.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.lookalike.storage.DataDirLock;
+import io.lookalike.schemas.DataDirLock;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;

@@ -55,7 +55,7 @@ class DiskSpaceTest {
 
       // And once space is freed it would start: the same check passes
       Files.delete(filler);
-      assertThat(new io.lookalike.storage.FreeSpace(data, 16L * 1024 * 1024).problem()).isNull();
+      assertThat(new io.lookalike.schemas.FreeSpace(data, 16L * 1024 * 1024).problem()).isNull();
     }
   }
 }

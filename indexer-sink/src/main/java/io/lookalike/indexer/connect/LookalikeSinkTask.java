@@ -5,6 +5,7 @@ import io.lookalike.indexer.EmbeddingSink;
 import io.lookalike.schemas.AvroSerde;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;
+import io.lookalike.schemas.PluginMetricsBridge;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.store.VectorStore;
 import io.lookalike.store.milvus.MilvusStoreException;

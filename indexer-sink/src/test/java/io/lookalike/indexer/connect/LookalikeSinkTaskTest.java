@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lookalike.indexer.EmbeddingIndexer;
+import io.lookalike.schemas.ConnectorChecks;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.Serdes;

@@ -1,5 +1,6 @@
 package io.lookalike.ingest.connect;
 
+import io.lookalike.schemas.ConnectorChecks;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

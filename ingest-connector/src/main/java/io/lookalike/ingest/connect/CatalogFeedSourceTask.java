@@ -1,5 +1,6 @@
 package io.lookalike.ingest.connect;
 
+import io.lookalike.schemas.PluginMetricsBridge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;

@@ -3,6 +3,7 @@ package io.lookalike.ingest.connect;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.lookalike.schemas.ConnectorChecks;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;

@@ -1,4 +1,4 @@
-package io.lookalike.storage;
+package io.lookalike.schemas;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package io.lookalike.storage;
+package io.lookalike.schemas;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

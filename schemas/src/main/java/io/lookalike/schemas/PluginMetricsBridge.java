@@ -1,4 +1,4 @@
-package io.lookalike.ingest.connect;
+package io.lookalike.schemas;
 
 import io.micrometer.core.instrument.Measurement;
 import io.micrometer.core.instrument.Meter;
@@ -18,12 +18,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Shows a task's Micrometer meters as Kafka Connect plugin metrics (KIP-877, Kafka 4.1+), so that
  * they are JMX MBeans of the worker, {@code kafka.connect:type=plugins,connector=NAME,task=N},
- * beside Connect's own: meter {@code lookalike.connector.rejected} with tag reason=r becomes
- * attribute {@code lookalike-connector-rejected-count} of the MBean with {@code reason=r} added to
- * its name. Meters registered later are added at the next {@link #sync()}. (The same class as the
- * indexer sink's: the two plugins share no jar.)
+ * beside Connect's own: meter {@code lookalike.indexer.upserts} with tag model=m becomes attribute
+ * {@code lookalike-indexer-upserts-count} of the MBean with {@code model=m} added to its name. Both
+ * plugins use it (each bundles this jar). Meters registered later (a new reason of rejection) are
+ * added at the next {@link #sync()}.
  */
-final class PluginMetricsBridge {
+public final class PluginMetricsBridge {
 
   private static final Logger log = LoggerFactory.getLogger(PluginMetricsBridge.class);
 
@@ -40,7 +40,8 @@ final class PluginMetricsBridge {
    * The bridge of a task, given {@code () -> context.pluginMetrics()}; one that exports nothing on
    * a worker without plugin metrics (before Kafka 4.1).
    */
-  static PluginMetricsBridge of(Supplier<PluginMetrics> pluginMetrics, MeterRegistry registry) {
+  public static PluginMetricsBridge of(
+      Supplier<PluginMetrics> pluginMetrics, MeterRegistry registry) {
     PluginMetrics metrics = null;
     try {
       metrics = pluginMetrics.get();
@@ -54,7 +55,7 @@ final class PluginMetricsBridge {
   }
 
   /** Adds the meters not exported yet. */
-  void sync() {
+  public void sync() {
     if (metrics == null) {
       return;
     }

@@ -1,4 +1,4 @@
-package io.lookalike.indexer.connect;
+package io.lookalike.schemas;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -13,11 +13,11 @@ import org.apache.kafka.common.config.ConfigValue;
  * connector needs, and settings that neither the connector nor Connect knows (typos), with the
  * nearest known key.
  */
-final class ConnectorChecks {
+public final class ConnectorChecks {
 
-  static final String BYTE_ARRAY_CONVERTER =
+  public static final String BYTE_ARRAY_CONVERTER =
       "org.apache.kafka.connect.converters.ByteArrayConverter";
-  static final String STRING_CONVERTER = "org.apache.kafka.connect.storage.StringConverter";
+  public static final String STRING_CONVERTER = "org.apache.kafka.connect.storage.StringConverter";
 
   /**
    * Connect's own settings of a connector (ConnectorConfig, SinkConnectorConfig,
@@ -66,7 +66,8 @@ final class ConnectorChecks {
    * connector: the worker's default is not visible to a connector, and a stock worker's
    * JsonConverter would wrap or refuse our Avro bytes.
    */
-  static String converterProblem(Map<String, String> props, String key, Set<String> allowed) {
+  public static String converterProblem(
+      Map<String, String> props, String key, Set<String> allowed) {
     String value = props.get(key);
     String use = String.join(" or ", allowed);
     if (value == null || value.isBlank()) {
@@ -88,7 +89,7 @@ final class ConnectorChecks {
    * One line per setting that is neither {@code def}'s nor Connect's, naming the nearest key of
    * {@code def}.
    */
-  static List<String> unknownKeys(Map<String, String> props, ConfigDef def) {
+  public static List<String> unknownKeys(Map<String, String> props, ConfigDef def) {
     List<String> unknown = new ArrayList<>();
     for (String key : props.keySet()) {
       if (def.configKeys().containsKey(key)
@@ -96,15 +97,7 @@ final class ConnectorChecks {
           || CONNECT_PREFIXES.stream().anyMatch(key::startsWith)) {
         continue;
       }
-      String nearest = null;
-      int best = Integer.MAX_VALUE;
-      for (String known : def.names()) {
-        int distance = distance(key, known);
-        if (distance < best) {
-          best = distance;
-          nearest = known;
-        }
-      }
+      String nearest = UnknownSettings.nearest(key, def.names());
       unknown.add(
           "Unknown setting '"
               + key
@@ -115,7 +108,7 @@ final class ConnectorChecks {
   }
 
   /** Adds {@code message} to the errors of {@code name} in a validation result. */
-  static void addError(Config config, String name, String value, String message) {
+  public static void addError(Config config, String name, String value, String message) {
     for (ConfigValue existing : config.configValues()) {
       if (existing.name().equals(name)) {
         existing.addErrorMessage(message);
@@ -125,26 +118,5 @@ final class ConnectorChecks {
     ConfigValue added = new ConfigValue(name, value, new ArrayList<>(), new ArrayList<>());
     added.addErrorMessage(message);
     config.configValues().add(added);
-  }
-
-  /** Levenshtein distance. */
-  private static int distance(String a, String b) {
-    int[] previous = new int[b.length() + 1];
-    int[] current = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      previous[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      current[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-        current[j] =
-            Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
-      }
-      int[] swap = previous;
-      previous = current;
-      current = swap;
-    }
-    return previous[b.length()];
   }
 }
