@@ -2,6 +2,7 @@ package io.lookalike.local;
 
 import io.lookalike.ingest.CatalogFileLoader;
 import io.lookalike.ingest.KafkaReachability;
+import io.lookalike.schemas.DataDirLock;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Topics;
 import java.nio.file.Files;
@@ -134,6 +135,12 @@ public final class Lookalike {
 
     @Override
     public Integer call() throws Exception {
+      // The data directory's owner first: a second instance on the same directory must hear that it
+      // is
+      // in use (and by which PID), not that the first instance's ports are taken. LocalMode.start
+      // takes
+      // the lock for good; this only asks, and touches nothing of a running owner's.
+      DataDirLock.acquire(dataDir).close();
       PortCheck.requireFree(
           List.of(
               new PortCheck.Port("--port", bind, port),
