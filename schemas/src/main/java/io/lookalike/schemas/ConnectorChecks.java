@@ -119,4 +119,20 @@ public final class ConnectorChecks {
     added.addErrorMessage(message);
     config.configValues().add(added);
   }
+
+  /**
+   * The project's version from {@code resource} (a properties file with {@code version}, filtered
+   * by Maven) next to {@code owner}; "unknown" when it is missing.
+   */
+  public static String version(Class<?> owner, String resource) {
+    java.util.Properties properties = new java.util.Properties();
+    try (var in = owner.getResourceAsStream(resource)) {
+      if (in != null) {
+        properties.load(in);
+      }
+    } catch (java.io.IOException e) {
+      // fall through to "unknown"
+    }
+    return properties.getProperty("version", "unknown");
+  }
 }

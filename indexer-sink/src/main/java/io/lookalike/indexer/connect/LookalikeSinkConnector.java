@@ -45,7 +45,7 @@ public class LookalikeSinkConnector extends SinkConnector {
 
   @Override
   public String version() {
-    return Version.get();
+    return VERSION;
   }
 
   @Override
@@ -126,24 +126,6 @@ public class LookalikeSinkConnector extends SinkConnector {
   }
 
   /** The project's version, from a resource Maven filters at build time. */
-  static final class Version {
-    private static final String VERSION = load();
-
-    static String get() {
-      return VERSION;
-    }
-
-    private static String load() {
-      java.util.Properties properties = new java.util.Properties();
-      try (var in =
-          LookalikeSinkConnector.class.getResourceAsStream("lookalike-sink-version.properties")) {
-        if (in != null) {
-          properties.load(in);
-        }
-      } catch (java.io.IOException e) {
-        // fall through to "unknown"
-      }
-      return properties.getProperty("version", "unknown");
-    }
-  }
+  static final String VERSION =
+      ConnectorChecks.version(LookalikeSinkConnector.class, "lookalike-sink-version.properties");
 }

@@ -78,7 +78,7 @@ public class LookalikeSinkTask extends SinkTask {
 
   @Override
   public String version() {
-    return LookalikeSinkConnector.Version.get();
+    return LookalikeSinkConnector.VERSION;
   }
 
   @Override

@@ -118,28 +118,10 @@ public class CatalogFeedSourceConnector extends SourceConnector {
 
   @Override
   public String version() {
-    return Version.get();
+    return VERSION;
   }
 
   /** The project's version, from a resource Maven filters at build time. */
-  static final class Version {
-    private static final String VERSION = load();
-
-    static String get() {
-      return VERSION;
-    }
-
-    private static String load() {
-      java.util.Properties properties = new java.util.Properties();
-      try (var in =
-          CatalogFeedSourceConnector.class.getResourceAsStream("catalog-feed-version.properties")) {
-        if (in != null) {
-          properties.load(in);
-        }
-      } catch (java.io.IOException e) {
-        // fall through to "unknown"
-      }
-      return properties.getProperty("version", "unknown");
-    }
-  }
+  static final String VERSION =
+      ConnectorChecks.version(CatalogFeedSourceConnector.class, "catalog-feed-version.properties");
 }

@@ -87,6 +87,6 @@ public class CatalogFeedSourceTask extends SourceTask {
 
   @Override
   public String version() {
-    return CatalogFeedSourceConnector.Version.get();
+    return CatalogFeedSourceConnector.VERSION;
   }
 }
