@@ -138,7 +138,9 @@ class LookalikeSinkConnectorIT {
     assertThat(header(dead, "__connect.errors.exception.message")).contains("corrupt_record");
     assertThat(header(dead, "__connect.errors.topic")).isEqualTo(TOPIC);
     // and the sink's metrics are the worker's JMX MBeans (Connect plugin metrics)
-    assertThat(pluginMetric("lookalike-indexer-upserts-count")).isGreaterThanOrEqualTo(29);
+    // 28 when all 33 records arrive in one put() (the last change per key wins: p0/p1 deleted,
+    // p2 written once), up to 31 when they are spread over several; which one is up to the worker
+    assertThat(pluginMetric("lookalike-indexer-upserts-count")).isBetween(28.0, 31.0);
     assertThat(pluginMetric("lookalike-indexer-rejected-count")).isEqualTo(1);
 
     // When the worker goes away, more changes arrive, and a new worker takes over
