@@ -158,10 +158,7 @@ public final class LocalMode implements AutoCloseable {
         remember(
             new FetcherApp(stageConfig(data, Map.of("image.fetch.allow.file", "true")), registry));
     FetcherApp startedFetcher = fetcher;
-    remember(
-        () ->
-            ModelPipelines.leaveGroupAndClose(
-                startedFetcher.streams())); // runs before fetcher.close()
+    remember(() -> startedFetcher.app().closeLeavingGroup()); // runs before fetcher.close()
     fetcher.start();
 
     Map<String, Object> gatewayProps = new HashMap<>(options.overrides());
@@ -200,12 +197,12 @@ public final class LocalMode implements AutoCloseable {
                         adminGuard(data, gatewayConfig),
                         gatewayConfig))
                 .addRoutes(webhookRoutes(data)));
-    gateway.addHealthCheck("fetcher", StageCommands.streamsHealth(() -> fetcher.streams().state()));
+    gateway.addHealthCheck("fetcher", StageCommands.streamsHealth(fetcher.app()));
     gateway.addHealthCheck(
         "embedder",
         () -> {
           for (String id : pipelines.modelIds()) {
-            KafkaStreams.State state = pipelines.pipeline(id).app().streams().state();
+            KafkaStreams.State state = pipelines.pipeline(id).app().app().state();
             if (!state.isRunningOrRebalancing()) {
               return HealthCheck.Status.down(id + ": " + state.name());
             }

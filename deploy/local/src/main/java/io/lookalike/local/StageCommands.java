@@ -24,6 +24,7 @@ import io.lookalike.ingest.webhook.WebhookServer;
 import io.lookalike.model.DjlEmbedder;
 import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.schemas.DataDirLock;
+import io.lookalike.schemas.StreamsApp;
 import io.lookalike.schemas.TopicAdmin;
 import io.lookalike.schemas.Topics;
 import io.lookalike.store.VectorStore;
@@ -166,7 +167,7 @@ public final class StageCommands {
             common.ensureTopics();
             FetcherApp app = stage.remember(new FetcherApp(common.config(), registry));
             app.start();
-            return streamsHealth(() -> app.streams().state());
+            return streamsHealth(app.app());
           });
     }
   }
@@ -254,7 +255,7 @@ public final class StageCommands {
             app.start();
             log.info(
                 "Embedding with model {} ({} dimensions)", modelId, embedder.model().dimension());
-            return streamsHealth(() -> app.streams().state());
+            return streamsHealth(app.app());
           });
     }
   }
@@ -565,9 +566,9 @@ public final class StageCommands {
   }
 
   /** UP while a Kafka Streams app runs or rebalances, DOWN with its state otherwise. */
-  static HealthCheck streamsHealth(Supplier<KafkaStreams.State> state) {
+  static HealthCheck streamsHealth(StreamsApp app) {
     return () -> {
-      KafkaStreams.State now = state.get();
+      KafkaStreams.State now = app.state();
       return now.isRunningOrRebalancing()
           ? HealthCheck.Status.up(now.name())
           : HealthCheck.Status.down(now.name());
