@@ -4,14 +4,15 @@ import io.lookalike.model.Embedder;
 import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.model.ModelInfo;
 import io.lookalike.schemas.DeadLetters;
+import io.lookalike.schemas.StreamsApp;
 import io.lookalike.schemas.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
-import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
-import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.TopicConfig;
@@ -20,13 +21,10 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.state.Stores;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The embedder Kafka Streams app, exactly-once: {@code product-images} to {@code
@@ -34,11 +32,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class EmbedderApp implements AutoCloseable {
 
-  private static final Logger log = LoggerFactory.getLogger(EmbedderApp.class);
-
-  private final KafkaStreams streams;
-  private final KafkaStreamsMetrics streamsMetrics;
-  private final MeterRegistry registry;
+  private final StreamsApp app;
 
   /**
    * @param config {@link EmbedderConfig} keys plus any Kafka Streams keys (bootstrap.servers at
@@ -46,13 +40,15 @@ public final class EmbedderApp implements AutoCloseable {
    */
   public EmbedderApp(Map<String, Object> config, Embedder embedder, MeterRegistry registry) {
     EmbedderConfig embedderConfig = new EmbedderConfig(config);
-    this.registry = registry;
     Topology topology =
         buildTopology(
             new StreamsBuilder(), embedderConfig.topics(), embedder, embedderConfig, registry);
-    this.streams =
-        new KafkaStreams(topology, streamsProperties(config, embedder.model(), embedderConfig));
-    this.streamsMetrics = new KafkaStreamsMetrics(streams);
+    this.app =
+        new StreamsApp(
+            "Embedder",
+            topology,
+            streamsProperties(config, embedder.model(), embedderConfig),
+            registry);
   }
 
   /**
@@ -132,18 +128,16 @@ public final class EmbedderApp implements AutoCloseable {
 
   static Properties streamsProperties(
       Map<String, Object> config, ModelInfo model, EmbedderConfig embedderConfig) {
-    Properties props = new Properties();
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "lookalike-embedder-" + model.modelId());
-    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    Map<String, Object> tuned = new HashMap<>();
     // Images of 1-2 MB come in, and go out again to the dead-letter topic and the buffer's
     // changelog.
     int max = embedderConfig.maxRecordBytes();
-    props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), max);
-    props.put(
+    tuned.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), max);
+    tuned.put(
         StreamsConfig.producerPrefix(ProducerConfig.BUFFER_MEMORY_CONFIG),
         Math.max(32 << 20, 4L * max));
-    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG), max);
-    props.put(
+    tuned.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG), max);
+    tuned.put(
         StreamsConfig.consumerPrefix(ConsumerConfig.FETCH_MAX_BYTES_CONFIG),
         Math.max(64 << 20, 2 * max));
     // A transaction stays open while a batch is embedded: a slow CPU (32 images at 4/s when busy)
@@ -151,36 +145,30 @@ public final class EmbedderApp implements AutoCloseable {
     // outlast it, or the broker aborts it and the work is redone. A crashed instance's open
     // transaction holds
     // back read_committed readers for this long.
-    props.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), 30_000);
+    tuned.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), 30_000);
     // A poll's worth of images takes a while to embed on a CPU.
-    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), 200);
-    Map<String, Object> rest = new HashMap<>(config);
-    EmbedderConfig.CONFIG_DEF.names().forEach(rest::remove);
-    EmbeddingModelConfig.CONFIG_DEF.names().forEach(rest::remove);
-    rest.remove(Topics.PRODUCT_EVENTS_CONFIG);
-    props.putAll(rest);
-    return props;
+    tuned.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), 200);
+    Set<String> ours = new HashSet<>(EmbedderConfig.CONFIG_DEF.names());
+    ours.addAll(EmbeddingModelConfig.CONFIG_DEF.names());
+    ours.add(Topics.PRODUCT_EVENTS_CONFIG);
+    return StreamsApp.properties("lookalike-embedder-" + model.modelId(), tuned, config, ours);
   }
 
   public void start() {
-    streams.setUncaughtExceptionHandler(
-        e -> {
-          log.error(
-              "Stream thread failed; replacing it (exactly-once: its transaction is aborted and retried)",
-              e);
-          return StreamThreadExceptionResponse.REPLACE_THREAD;
-        });
-    streamsMetrics.bindTo(registry);
-    streams.start();
+    app.start();
   }
 
   public KafkaStreams streams() {
-    return streams;
+    return app.streams();
+  }
+
+  /** The scaffold: state, health, and a close that leaves the consumer group. */
+  public StreamsApp app() {
+    return app;
   }
 
   @Override
   public void close() {
-    streams.close(Duration.ofSeconds(30));
-    streamsMetrics.close();
+    app.close();
   }
 }

@@ -65,7 +65,8 @@ public final class ImageSafetyConfig extends AbstractConfig {
 
   public static final String MAX_PIXELS_CONFIG = "image.max.pixels";
   private static final String MAX_PIXELS_DOC =
-      "Largest width x height accepted, checked from the image header before decoding (too_many_pixels).";
+      "Largest width x height accepted, checked from the image header before decoding (too_many_pixels): "
+          + "by the fetcher, the gateway (query photos) and the embedder.";
 
   public static final String MAX_SIDE_PX_CONFIG = "image.normalise.max.side.px";
   private static final String MAX_SIDE_PX_DOC =

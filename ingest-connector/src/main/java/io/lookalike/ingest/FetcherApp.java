@@ -2,14 +2,12 @@ package io.lookalike.ingest;
 
 import io.lookalike.image.ImageDownloader;
 import io.lookalike.image.ImageNormaliser;
-import io.lookalike.schemas.DataDirLock;
 import io.lookalike.schemas.Serdes;
+import io.lookalike.schemas.StreamsApp;
 import io.lookalike.schemas.Topics;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
@@ -25,7 +23,6 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
@@ -34,8 +31,6 @@ import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The image fetcher, a Kafka Streams app (exactly-once): {@code product-events} to {@code
@@ -55,7 +50,6 @@ public final class FetcherApp implements AutoCloseable {
    */
   public static final int MAX_REQUEST_SIZE = 16 * 1024 * 1024;
 
-  private static final Logger log = LoggerFactory.getLogger(FetcherApp.class);
   private static final String SOURCE = "product-events";
   private static final String KEYER = "key-by-product";
 
@@ -66,8 +60,7 @@ public final class FetcherApp implements AutoCloseable {
   private static final String IMAGES_SINK = "product-images";
   private static final String DEAD_LETTER_SINK = "dead-letters";
 
-  private final KafkaStreams streams;
-  private final DataDirLock stateDirLock;
+  private final StreamsApp app;
   private final ExecutorService fetchPool;
 
   /**
@@ -93,14 +86,6 @@ public final class FetcherApp implements AutoCloseable {
     FetcherConfig fetcherConfig = new FetcherConfig(config);
     ImageFetcher fetcher =
         ImageFetcher.of(ImageDownloader.from(fetcherConfig), ImageNormaliser.from(fetcherConfig));
-    Properties props = streamsProperties(config);
-    // One instance per state directory, refused with the holder's PID before Streams opens
-    // anything.
-    // Beside the app's state directory, not in it: Kafka Streams manages that directory (and its
-    // own .lock).
-    Path appDir = stateDir(props);
-    this.stateDirLock =
-        DataDirLock.acquire(appDir.getParent(), appDir.getFileName() + DataDirLock.STREAMS_SUFFIX);
     this.fetchPool = fetchPool(fetcherConfig.getInt(FetcherConfig.FETCH_CONCURRENCY_CONFIG));
     try {
       Pipeline pipeline =
@@ -114,10 +99,9 @@ public final class FetcherApp implements AutoCloseable {
               registry,
               pipeline,
               new ProductEventDecoder(fetcherConfig.schemaRegistry()));
-      this.streams = new KafkaStreams(topology, props);
+      this.app = new StreamsApp("Fetcher", topology, streamsProperties(config), registry);
     } catch (RuntimeException e) {
       fetchPool.shutdownNow();
-      stateDirLock.close();
       throw e;
     }
   }
@@ -238,9 +222,7 @@ public final class FetcherApp implements AutoCloseable {
   }
 
   static Properties streamsProperties(Map<String, Object> config) {
-    Properties props = new Properties();
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, DEFAULT_APPLICATION_ID);
-    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    Map<String, Object> props = new HashMap<>();
     props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
     props.put(
         StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), MAX_REQUEST_SIZE);
@@ -254,40 +236,29 @@ public final class FetcherApp implements AutoCloseable {
     props.put(StreamsConfig.POLL_MS_CONFIG, 10);
     props.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG), 600_000);
     props.put(StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), 300_000);
-    Map<String, Object> rest = new HashMap<>(config);
-    rest.keySet().removeAll(FetcherConfig.CONFIG_DEF.names()); // ours, unknown to Kafka Streams
-    props.putAll(rest);
-    return props;
+    return StreamsApp.properties(
+        DEFAULT_APPLICATION_ID, props, config, FetcherConfig.CONFIG_DEF.names());
   }
 
   public void start() {
-    streams.setUncaughtExceptionHandler(
-        e -> {
-          log.error("Fetcher stream thread failed; replacing it", e);
-          return StreamThreadExceptionResponse.REPLACE_THREAD;
-        });
-    streams.start();
+    app.start();
   }
 
   public KafkaStreams streams() {
-    return streams;
+    return app.streams();
+  }
+
+  /** The scaffold: state, health, and a close that leaves the consumer group. */
+  public StreamsApp app() {
+    return app;
   }
 
   @Override
   public void close() {
     try {
-      streams.close(Duration.ofSeconds(30));
+      app.close();
     } finally {
       fetchPool.shutdownNow();
-      stateDirLock.close();
     }
-  }
-
-  /** This app's own state directory: {@code <state.dir>/<application.id>}. */
-  static Path stateDir(Properties props) {
-    StreamsConfig streamsConfig = new StreamsConfig(props);
-    return Path.of(
-        streamsConfig.getString(StreamsConfig.STATE_DIR_CONFIG),
-        streamsConfig.getString(StreamsConfig.APPLICATION_ID_CONFIG));
   }
 }

@@ -158,6 +158,11 @@ class FetcherIT {
                 });
       }
       assertThat(app.streams().state()).isEqualTo(KafkaStreams.State.RUNNING);
+      // The scaffold it shares with the embedder exports its Kafka Streams metrics too
+      assertThat(registry.getMeters())
+          .extracting(m -> m.getId().getName())
+          .contains("kafka.stream.alive.stream.threads")
+          .anyMatch(name -> name.startsWith("kafka.stream.thread."));
 
       Map<String, ProductImage> latest = new HashMap<>();
       images.forEach(r -> latest.put(r.key(), Serdes.productImage().deserialize(r.value())));

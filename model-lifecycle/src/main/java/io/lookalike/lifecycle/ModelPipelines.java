@@ -35,8 +35,6 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import org.apache.kafka.common.errors.GroupNotEmptyException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
-import org.apache.kafka.streams.CloseOptions;
-import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -113,8 +111,8 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
      */
     @Override
     public void close() {
-      AutoCloseable leave = app == null ? null : () -> leaveGroupAndClose(app.streams());
-      for (AutoCloseable part : new AutoCloseable[] {sink, leave, app, store, embedder}) {
+      AutoCloseable leave = app == null ? null : () -> app.app().closeLeavingGroup();
+      for (AutoCloseable part : new AutoCloseable[] {sink, leave, store, embedder}) {
         if (part == null) {
           continue;
         }
@@ -129,17 +127,6 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
         }
       }
     }
-  }
-
-  /**
-   * Closes a Streams app and leaves its consumer group: Kafka Streams stays in the group on close
-   * by default (for rolling restarts of many instances), which makes a one-instance restart wait
-   * for the session timeout and a group deletion fail.
-   */
-  public static void leaveGroupAndClose(KafkaStreams streams) {
-    streams.close(
-        CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
-            .withTimeout(Duration.ofSeconds(30)));
   }
 
   /**

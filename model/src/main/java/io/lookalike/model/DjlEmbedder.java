@@ -18,6 +18,7 @@ import ai.djl.translate.TranslateException;
 import ai.djl.translate.Translator;
 import ai.djl.translate.TranslatorContext;
 import ai.djl.util.Utils;
+import io.lookalike.image.RejectedImageException;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -53,7 +54,10 @@ import org.slf4j.LoggerFactory;
 public final class DjlEmbedder implements Embedder {
 
   public static final String REASON_UNDECODABLE = "undecodable_image";
-  public static final String REASON_TOO_LARGE = "image_too_large";
+
+  /** More pixels than {@code image.max.pixels}: the code the fetcher and the gateway use too. */
+  public static final String REASON_TOO_MANY_PIXELS = RejectedImageException.TOO_MANY_PIXELS;
+
   public static final String REASON_INFERENCE = "inference_failed";
 
   /** Where the bundled default model lies on the classpath. */
@@ -61,9 +65,6 @@ public final class DjlEmbedder implements Embedder {
       "lookalike/models/mobilenet_v2_features/mobilenet_v2_features.pt";
 
   static final String DEFAULT_MODEL_NAME = "mobilenet_v2_features";
-
-  /** Decoding more pixels than this would take gigabytes: refused from the header alone. */
-  static final long MAX_PIXELS = 50_000_000L;
 
   private static final Logger log = LoggerFactory.getLogger(DjlEmbedder.class);
   private static final Pattern URL_SCHEME = Pattern.compile("^[a-zA-Z][a-zA-Z0-9+.-]+:.*");
@@ -75,6 +76,12 @@ public final class DjlEmbedder implements Embedder {
   private final ModelInfo info;
   private final int batchMaxSize;
 
+  /**
+   * Decoding more pixels than this ({@code image.max.pixels}) would take gigabytes: refused from
+   * the header alone.
+   */
+  private final long maxPixels;
+
   private DjlEmbedder(
       ZooModel<Image, float[]> model,
       String name,
@@ -83,6 +90,7 @@ public final class DjlEmbedder implements Embedder {
     this.model = model;
     this.predictor = model.newPredictor();
     this.batchMaxSize = config.batchMaxSize();
+    this.maxPixels = config.maxPixels();
     BufferedImage blank =
         new BufferedImage(config.inputSizePx(), config.inputSizePx(), BufferedImage.TYPE_INT_RGB);
     int dimension;
@@ -118,7 +126,8 @@ public final class DjlEmbedder implements Embedder {
             base.resizePx(),
             base.mean(),
             base.std(),
-            base.batchMaxSize()));
+            base.batchMaxSize(),
+            base.maxPixels()));
   }
 
   /** Loads the model the config names; fails with the key and value when it cannot. */
@@ -195,7 +204,7 @@ public final class DjlEmbedder implements Embedder {
         decoded.add(decode(encoded.get(i)));
         positions.add(i);
       } catch (ImageTooLargeException e) {
-        results[i] = new EmbeddingResult.Failed(REASON_TOO_LARGE, e.getMessage(), e);
+        results[i] = new EmbeddingResult.Failed(REASON_TOO_MANY_PIXELS, e.getMessage(), e);
       } catch (IOException | RuntimeException e) {
         results[i] =
             new EmbeddingResult.Failed(
@@ -258,13 +267,13 @@ public final class DjlEmbedder implements Embedder {
       try {
         reader.setInput(in, true, true);
         long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
-        if (pixels > MAX_PIXELS) {
+        if (pixels > maxPixels) {
           throw new ImageTooLargeException(
               reader.getWidth(0)
                   + " x "
                   + reader.getHeight(0)
                   + " pixels is more than "
-                  + MAX_PIXELS);
+                  + maxPixels);
         }
         return images.fromImage(reader.read(0));
       } finally {

@@ -1,5 +1,6 @@
 package io.lookalike.model;
 
+import io.lookalike.image.ImageSafetyConfig;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.config.AbstractConfig;
@@ -16,7 +17,8 @@ public record EmbeddingModelConfig(
     int resizePx,
     float[] mean,
     float[] std,
-    int batchMaxSize) {
+    int batchMaxSize,
+    long maxPixels) {
 
   public static final String URL_CONFIG = "model.url";
   public static final String URL_DOC =
@@ -92,6 +94,10 @@ public record EmbeddingModelConfig(
     }
     check(MEAN_CONFIG, mean);
     check(STD_CONFIG, std);
+    if (maxPixels < 1) {
+      throw new ConfigException(
+          ImageSafetyConfig.MAX_PIXELS_CONFIG, maxPixels, "must be at least 1");
+    }
     for (float s : std) {
       if (!(s > 0)) {
         throw new ConfigException(STD_CONFIG, java.util.Arrays.toString(std), "must be positive");
@@ -111,7 +117,11 @@ public record EmbeddingModelConfig(
     return defaults().withUrl(url);
   }
 
-  /** Reads and validates the {@code model.*} keys; unknown keys are ignored. */
+  /**
+   * Reads and validates the {@code model.*} keys and {@code image.max.pixels} (the image-safety
+   * limit, so that the embedder refuses what the fetcher and the gateway refuse); unknown keys are
+   * ignored.
+   */
   public static EmbeddingModelConfig from(Map<?, ?> props) {
     AbstractConfig c = new AbstractConfig(CONFIG_DEF, props, false);
     return new EmbeddingModelConfig(
@@ -121,12 +131,14 @@ public record EmbeddingModelConfig(
         c.getInt(RESIZE_CONFIG),
         floats(MEAN_CONFIG, c.getList(MEAN_CONFIG)),
         floats(STD_CONFIG, c.getList(STD_CONFIG)),
-        c.getInt(BATCH_MAX_SIZE_CONFIG));
+        c.getInt(BATCH_MAX_SIZE_CONFIG),
+        new ImageSafetyConfig(props).getLong(ImageSafetyConfig.MAX_PIXELS_CONFIG));
   }
 
   /** A copy that loads another model with the same preprocessing. */
   public EmbeddingModelConfig withUrl(String newUrl) {
-    return new EmbeddingModelConfig(newUrl, name, inputSizePx, resizePx, mean, std, batchMaxSize);
+    return new EmbeddingModelConfig(
+        newUrl, name, inputSizePx, resizePx, mean, std, batchMaxSize, maxPixels);
   }
 
   public boolean isDefaultModel() {

@@ -1,13 +1,21 @@
 package io.lookalike.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import io.lookalike.image.ImageNormaliser;
+import io.lookalike.image.ImageSafetyConfig;
 import io.lookalike.image.NearDuplicates;
+import io.lookalike.image.RejectedImageException;
 import io.lookalike.testkit.HostileImages;
 import io.lookalike.testkit.SampleImages;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -121,9 +129,39 @@ class DjlEmbedderIT {
     assertThat(results.get(4))
         .isInstanceOfSatisfying(
             EmbeddingResult.Failed.class,
-            f -> assertThat(f.reasonCode()).isEqualTo(DjlEmbedder.REASON_TOO_LARGE));
+            f -> assertThat(f.reasonCode()).isEqualTo(DjlEmbedder.REASON_TOO_MANY_PIXELS));
     float[] alone = vector(embedder.embed(List.of(photos.get(2))).get(0));
     assertThat(dot(alone, vector(results.get(5)))).isCloseTo(1.0, within(1e-4));
+  }
+
+  @Test
+  void shouldRefuseAPhotoAboveTheConfiguredPixelLimitAsTheNormaliserDoes() throws Exception {
+    // Given a limit one pixel below a real photo's size, through the image-safety key
+    byte[] photo = photos.get(3);
+    BufferedImage image = ImageIO.read(new ByteArrayInputStream(photo));
+    long limit = (long) image.getWidth() * image.getHeight() - 1;
+    Map<String, Object> settings = Map.of(ImageSafetyConfig.MAX_PIXELS_CONFIG, limit);
+
+    // When the embedder and the normaliser get that photo
+    EmbeddingResult result;
+    try (DjlEmbedder limited = DjlEmbedder.load("", null, settings)) {
+      result = limited.embed(List.of(photo)).get(0);
+    }
+    ImageNormaliser normaliser = ImageNormaliser.from(new ImageSafetyConfig(settings));
+
+    // Then both refuse it with the one reason code
+    assertThat(result)
+        .isInstanceOfSatisfying(
+            EmbeddingResult.Failed.class,
+            f -> assertThat(f.reasonCode()).isEqualTo(RejectedImageException.TOO_MANY_PIXELS));
+    assertThatThrownBy(() -> normaliser.normalise(photo))
+        .isInstanceOfSatisfying(
+            RejectedImageException.class,
+            e -> assertThat(e.reasonCode()).isEqualTo(RejectedImageException.TOO_MANY_PIXELS));
+    // And without the key the embedder's limit is the image-safety default
+    assertThat(EmbeddingModelConfig.defaults().maxPixels())
+        .isEqualTo(ImageNormaliser.DEFAULT_MAX_PIXELS);
+    assertThat(embedder.embed(List.of(photo)).get(0)).isInstanceOf(EmbeddingResult.Vector.class);
   }
 
   static float[] vector(EmbeddingResult result) {

@@ -36,8 +36,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -94,7 +92,7 @@ public final class LocalMode implements AutoCloseable {
   }
 
   private final Options options;
-  private final Deque<AutoCloseable> started = new ArrayDeque<>();
+  private final Resources started = new Resources(log);
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private LocalKafka kafka;
@@ -158,10 +156,7 @@ public final class LocalMode implements AutoCloseable {
         remember(
             new FetcherApp(stageConfig(data, Map.of("image.fetch.allow.file", "true")), registry));
     FetcherApp startedFetcher = fetcher;
-    remember(
-        () ->
-            ModelPipelines.leaveGroupAndClose(
-                startedFetcher.streams())); // runs before fetcher.close()
+    remember(() -> startedFetcher.app().closeLeavingGroup()); // runs before fetcher.close()
     fetcher.start();
 
     Map<String, Object> gatewayProps = new HashMap<>(options.overrides());
@@ -200,12 +195,12 @@ public final class LocalMode implements AutoCloseable {
                         adminGuard(data, gatewayConfig),
                         gatewayConfig))
                 .addRoutes(webhookRoutes(data)));
-    gateway.addHealthCheck("fetcher", StageCommands.streamsHealth(() -> fetcher.streams().state()));
+    gateway.addHealthCheck("fetcher", StageCommands.streamsHealth(fetcher.app()));
     gateway.addHealthCheck(
         "embedder",
         () -> {
           for (String id : pipelines.modelIds()) {
-            KafkaStreams.State state = pipelines.pipeline(id).app().streams().state();
+            KafkaStreams.State state = pipelines.pipeline(id).app().app().state();
             if (!state.isRunningOrRebalancing()) {
               return HealthCheck.Status.down(id + ": " + state.name());
             }
@@ -407,20 +402,12 @@ public final class LocalMode implements AutoCloseable {
   }
 
   private <T extends AutoCloseable> T remember(T resource) {
-    started.push(resource);
-    return resource;
+    return started.remember(resource);
   }
 
   /** Stops the stages in the reverse order of their start. */
   @Override
   public void close() {
-    while (!started.isEmpty()) {
-      AutoCloseable resource = started.pop();
-      try {
-        resource.close();
-      } catch (Exception e) {
-        log.warn("Error while stopping {}", resource.getClass().getSimpleName(), e);
-      }
-    }
+    started.close();
   }
 }

@@ -11,7 +11,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -165,20 +164,14 @@ public final class Lookalike {
                   partitions,
                   sample,
                   overrides));
-      CountDownLatch stopped = new CountDownLatch(1);
-      Runtime.getRuntime()
-          .addShutdownHook(
-              new Thread(
-                  () -> {
-                    System.out.println("Stopping Lookalike…");
-                    local.close();
-                    stopped.countDown();
-                  },
-                  "lookalike-shutdown"));
+      Resources running = new Resources(org.slf4j.LoggerFactory.getLogger(LocalMode.class));
+      running.remember(local);
+      running.closeOnShutdown(
+          "lookalike-shutdown", () -> System.out.println("Stopping Lookalike…"));
       try {
         local.start();
       } catch (Exception e) {
-        local.close();
+        running.close();
         throw e;
       }
       System.out.println();
@@ -189,7 +182,7 @@ public final class Lookalike {
               + local.bootstrapServers()
               + ", Ctrl-C to stop)");
       System.out.println();
-      stopped.await();
+      running.awaitShutdown();
       return 0;
     }
   }

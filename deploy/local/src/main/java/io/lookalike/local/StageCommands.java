@@ -24,6 +24,7 @@ import io.lookalike.ingest.webhook.WebhookServer;
 import io.lookalike.model.DjlEmbedder;
 import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.schemas.DataDirLock;
+import io.lookalike.schemas.StreamsApp;
 import io.lookalike.schemas.TopicAdmin;
 import io.lookalike.schemas.Topics;
 import io.lookalike.store.VectorStore;
@@ -38,13 +39,10 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -166,7 +164,7 @@ public final class StageCommands {
             common.ensureTopics();
             FetcherApp app = stage.remember(new FetcherApp(common.config(), registry));
             app.start();
-            return streamsHealth(() -> app.streams().state());
+            return streamsHealth(app.app());
           });
     }
   }
@@ -254,7 +252,7 @@ public final class StageCommands {
             app.start();
             log.info(
                 "Embedding with model {} ({} dimensions)", modelId, embedder.model().dimension());
-            return streamsHealth(() -> app.streams().state());
+            return streamsHealth(app.app());
           });
     }
   }
@@ -379,7 +377,7 @@ public final class StageCommands {
     public Integer call() throws Exception {
       // before the model loads: a port in use fails now, naming --port
       PortCheck.requireFree(List.of(new PortCheck.Port("--port", bind, port)));
-      Deque<AutoCloseable> resources = new ArrayDeque<>();
+      Resources resources = new Resources(log);
       PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       try {
         Map<String, Object> config = common.config();
@@ -391,30 +389,28 @@ public final class StageCommands {
         EmbeddingSink sink = null;
         if (isLucene(store)) {
           DjlEmbedder embedder =
-              remember(
-                  resources,
+              resources.remember(
                   config.containsKey(EmbeddingModelConfig.URL_CONFIG)
                       ? DjlEmbedder.load(EmbeddingModelConfig.from(config))
                       : DjlEmbedder.loadDefault());
           String modelId = embedder.model().modelId();
           common.ensureTopics(modelId);
-          remember(resources, DataDirLock.acquire(dataDir.resolve(modelId)));
+          resources.remember(DataDirLock.acquire(dataDir.resolve(modelId)));
           VectorStore vectors =
-              remember(
-                  resources,
+              resources.remember(
                   LuceneVectorStore.open(
                       dataDir.resolve(modelId), modelId, embedder.model().dimension()));
           Map<String, Object> sinkConfig = new HashMap<>(config);
           sinkConfig.putIfAbsent(
               "group.id",
               "lookalike-gateway-" + modelId + "-" + InetAddress.getLocalHost().getHostName());
-          sink = remember(resources, new EmbeddingSink(sinkConfig, vectors, registry));
+          sink = resources.remember(new EmbeddingSink(sinkConfig, vectors, registry));
           sink.start();
           ActiveModel fixed = new ActiveModel(embedder, vectors);
           active = () -> fixed;
           searching = vectors.toString();
         } else {
-          AliasFollower follower = remember(resources, new AliasFollower(config));
+          AliasFollower follower = resources.remember(new AliasFollower(config));
           active = follower;
           searching =
               "Milvus alias "
@@ -437,14 +433,12 @@ public final class StageCommands {
                 UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
                 gatewayConfig);
         Thumbnails thumbnails = new Thumbnails(dataDir.resolve("thumbnails"));
-        remember(
-            resources,
+        resources.remember(
             new ThumbnailFeeder(
                     common.bootstrapServers, common.topics().productImages(), thumbnails)
                 .start());
         GatewayServer gateway =
-            remember(
-                resources,
+            resources.remember(
                 new GatewayServer(gatewayConfig, search, registry).thumbnails(thumbnails));
         if (sink != null) {
           EmbeddingSink feeding = sink;
@@ -469,7 +463,7 @@ public final class StageCommands {
         awaitShutdown("gateway", resources);
         return 0;
       } catch (Exception e) {
-        closeAll(resources);
+        resources.close();
         throw e;
       }
     }
@@ -491,19 +485,9 @@ public final class StageCommands {
 
   // --- running a stage until Ctrl-C ---
 
-  /** What a stage keeps open, closed in reverse order at shutdown. */
-  static final class Stage {
-    final Deque<AutoCloseable> resources = new ArrayDeque<>();
-
-    <T extends AutoCloseable> T remember(T resource) {
-      resources.push(resource);
-      return resource;
-    }
-  }
-
   interface StageStarter {
     /** Starts the stage and returns its health check. */
-    HealthCheck start(PrometheusMeterRegistry registry, Stage stage) throws Exception;
+    HealthCheck start(PrometheusMeterRegistry registry, Resources stage) throws Exception;
   }
 
   static int runStage(String name, Metrics metrics, StageStarter starter) throws Exception {
@@ -512,7 +496,7 @@ public final class StageCommands {
           List.of(new PortCheck.Port("--metrics-port", metrics.bind, metrics.port)));
     }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    Stage stage = new Stage();
+    Resources stage = new Resources(log);
     try {
       HealthCheck health = starter.start(registry, stage);
       if (metrics.port > 0) {
@@ -545,10 +529,10 @@ public final class StageCommands {
             server.getAddress().getPort());
       }
       System.out.println("Lookalike " + name + " running (Ctrl-C to stop)");
-      awaitShutdown(name, stage.resources);
+      awaitShutdown(name, stage);
       return 0;
     } catch (Exception e) {
-      closeAll(stage.resources);
+      stage.close();
       throw e;
     }
   }
@@ -565,44 +549,19 @@ public final class StageCommands {
   }
 
   /** UP while a Kafka Streams app runs or rebalances, DOWN with its state otherwise. */
-  static HealthCheck streamsHealth(Supplier<KafkaStreams.State> state) {
+  static HealthCheck streamsHealth(StreamsApp app) {
     return () -> {
-      KafkaStreams.State now = state.get();
+      KafkaStreams.State now = app.state();
       return now.isRunningOrRebalancing()
           ? HealthCheck.Status.up(now.name())
           : HealthCheck.Status.down(now.name());
     };
   }
 
-  private static <T extends AutoCloseable> T remember(Deque<AutoCloseable> resources, T resource) {
-    resources.push(resource);
-    return resource;
-  }
-
   /** Blocks until the JVM is asked to stop, then closes the stage's resources in reverse order. */
-  private static void awaitShutdown(String name, Deque<AutoCloseable> resources)
-      throws InterruptedException {
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  log.info("Stopping the {}", name);
-                  closeAll(resources);
-                  stopped.countDown();
-                },
-                "lookalike-" + name + "-shutdown"));
-    stopped.await();
-  }
-
-  private static void closeAll(Deque<AutoCloseable> resources) {
-    while (!resources.isEmpty()) {
-      AutoCloseable resource = resources.pop();
-      try {
-        resource.close();
-      } catch (Exception e) {
-        log.warn("Error while stopping {}", resource.getClass().getSimpleName(), e);
-      }
-    }
+  private static void awaitShutdown(String name, Resources resources) throws InterruptedException {
+    resources
+        .closeOnShutdown("lookalike-" + name + "-shutdown", () -> log.info("Stopping the {}", name))
+        .awaitShutdown();
   }
 }

@@ -34,7 +34,7 @@ class ModuleBoundariesTest {
       List.of(
           new Module("schemas", "io.lookalike.schemas.."),
           new Module("image-safety", "io.lookalike.image.."),
-          new Module("model", "io.lookalike.model.."),
+          new Module("model", "io.lookalike.model..", "image-safety"),
           new Module("vector-store", "io.lookalike.store..", "schemas"),
           new Module("ingest-connector", "io.lookalike.ingest..", "schemas", "image-safety"),
           new Module("embedder-stream", "io.lookalike.embedder..", "schemas", "model"),
