@@ -254,7 +254,7 @@ class MilvusVectorStoreTest extends VectorStoreContractTest {
     store.write(List.of(longTitle), List.of());
 
     assertThat(store.get(image.key()).orElseThrow().title())
-        .hasSize(MilvusVectorStore.LONG_MAX_BYTES / 2);
+        .hasSize(MilvusSchema.LONG_MAX_BYTES / 2);
   }
 
   @Test
