@@ -74,9 +74,10 @@ final class MilvusCollections {
 
   /**
    * Creates {@code collection} when missing; otherwise checks its dimension, sets {@code
-   * properties} where they differ and loads it.
+   * properties} where they differ and loads it. Returns whether it has full-text search ({@link
+   * MilvusSchema#hasText}).
    */
-  void ensure(String collection, String modelId, int dimension, Map<String, String> properties) {
+  boolean ensure(String collection, String modelId, int dimension, Map<String, String> properties) {
     if (!exists(collection)) {
       try {
         create(collection, modelId, dimension, properties);
@@ -87,7 +88,7 @@ final class MilvusCollections {
             config.indexType(),
             config.indexParams(),
             config.consistencyLevel());
-        return;
+        return true;
       } catch (MilvusStoreException e) {
         // Another task may have created it meanwhile; if so, use it.
         if (!exists(collection)) {
@@ -134,11 +135,14 @@ final class MilvusCollections {
                   client.loadCollection(
                       LoadCollectionReq.builder().collectionName(collection).build()));
     }
+    boolean text = MilvusSchema.hasText(description);
     log.info(
-        "Opened Milvus collection {} ({} dimensions, consistency {})",
+        "Opened Milvus collection {} ({} dimensions, consistency {}{})",
         collection,
         dimension,
-        config.consistencyLevel());
+        config.consistencyLevel(),
+        text ? ", full-text search" : ", created before full-text search: no text queries");
+    return text;
   }
 
   private void create(

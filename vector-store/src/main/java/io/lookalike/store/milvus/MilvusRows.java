@@ -18,6 +18,8 @@ import static io.lookalike.store.milvus.MilvusSchema.PRODUCT_ID;
 import static io.lookalike.store.milvus.MilvusSchema.SHA256;
 import static io.lookalike.store.milvus.MilvusSchema.SHORT_MAX_BYTES;
 import static io.lookalike.store.milvus.MilvusSchema.SOURCE_URL;
+import static io.lookalike.store.milvus.MilvusSchema.TEXT;
+import static io.lookalike.store.milvus.MilvusSchema.TEXT_MAX_BYTES;
 import static io.lookalike.store.milvus.MilvusSchema.TITLE;
 import static io.lookalike.store.milvus.MilvusSchema.VECTOR;
 import static io.lookalike.store.milvus.MilvusSchema.VERSION;
@@ -30,6 +32,7 @@ import com.google.gson.JsonPrimitive;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.store.StoredImage;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -39,7 +42,36 @@ final class MilvusRows {
 
   private MilvusRows() {}
 
-  static JsonObject toRow(StoredImage image) {
+  /**
+   * A row for a collection with ({@code withText}) or without (created before full-text search) the
+   * text field.
+   */
+  static JsonObject toRow(StoredImage image, boolean withText) {
+    JsonObject row = toRow(image);
+    if (withText) {
+      row.add(TEXT, text(searchableText(image), TEXT_MAX_BYTES));
+    }
+    return row;
+  }
+
+  /**
+   * What full-text search matches: title, brand, category and attribute values, brand and category
+   * twice so that BM25 weighs them double (as the Lucene store's field boosts do).
+   */
+  static String searchableText(StoredImage image) {
+    List<String> parts = new ArrayList<>();
+    parts.add(image.title());
+    parts.add(image.brand());
+    parts.add(image.brand());
+    parts.add(image.category());
+    parts.add(image.category());
+    if (image.attributes() != null) {
+      parts.addAll(image.attributes().values());
+    }
+    return String.join(" ", parts.stream().filter(p -> p != null && !p.isBlank()).toList());
+  }
+
+  private static JsonObject toRow(StoredImage image) {
     JsonObject row = new JsonObject();
     row.addProperty(KEY, image.key().toString());
     row.addProperty(PRODUCT_ID, image.productId());

@@ -20,6 +20,7 @@ import io.milvus.v2.service.vector.request.DeleteReq;
 import io.milvus.v2.service.vector.request.QueryReq;
 import io.milvus.v2.service.vector.request.SearchReq;
 import io.milvus.v2.service.vector.request.UpsertReq;
+import io.milvus.v2.service.vector.request.data.EmbeddedText;
 import io.milvus.v2.service.vector.request.data.FloatVec;
 import io.milvus.v2.service.vector.response.QueryResp;
 import io.milvus.v2.service.vector.response.SearchResp;
@@ -98,13 +99,17 @@ public final class MilvusVectorStore implements VectorStore {
   private final int dimension;
   private final ConsistencyLevel consistency;
 
+  /** Whether the collection has full-text search (one created before it has not). */
+  private final boolean text;
+
   private MilvusVectorStore(
       MilvusClientV2 client,
       MilvusConfig config,
       String collection,
       String target,
       String modelId,
-      int dimension) {
+      int dimension,
+      boolean text) {
     this.client = client;
     this.config = config;
     this.collections = new MilvusCollections(client, config);
@@ -113,6 +118,7 @@ public final class MilvusVectorStore implements VectorStore {
     this.modelId = modelId;
     this.dimension = dimension;
     this.consistency = config.consistencyLevel();
+    this.text = text;
   }
 
   /**
@@ -138,10 +144,10 @@ public final class MilvusVectorStore implements VectorStore {
     String collection = config.collectionPrefix() + modelId;
     MilvusClientV2 client = connect(config);
     try {
-      MilvusVectorStore store =
-          new MilvusVectorStore(client, config, collection, collection, modelId, dimension);
-      store.collections.ensure(collection, modelId, dimension, properties);
-      return store;
+      boolean text =
+          new MilvusCollections(client, config).ensure(collection, modelId, dimension, properties);
+      return new MilvusVectorStore(
+          client, config, collection, collection, modelId, dimension, text);
     } catch (RuntimeException e) {
       client.close();
       throw e;
@@ -160,15 +166,18 @@ public final class MilvusVectorStore implements VectorStore {
       MilvusCollections collections = new MilvusCollections(client, config);
       String alias = config.alias();
       String collection = collections.aliased();
-      int dimension = MilvusSchema.vectorDimension(collections.describe(collection));
+      DescribeCollectionResp description = collections.describe(collection);
+      int dimension = MilvusSchema.vectorDimension(description);
       String modelId = modelOf(config, collection);
+      boolean text = MilvusSchema.hasText(description);
       log.info(
-          "Searching Milvus alias {} -> collection {} (model {}, {} dimensions)",
+          "Searching Milvus alias {} -> collection {} (model {}, {} dimensions, {})",
           alias,
           collection,
           modelId,
-          dimension);
-      return new MilvusVectorStore(client, config, collection, alias, modelId, dimension);
+          dimension,
+          text ? "full-text search" : "no full-text search");
+      return new MilvusVectorStore(client, config, collection, alias, modelId, dimension, text);
     } catch (RuntimeException e) {
       client.close();
       throw e;
@@ -291,7 +300,7 @@ public final class MilvusVectorStore implements VectorStore {
     VersionedWrites plan = VersionedWrites.plan(upserts, deletes, stored::get, dimension, modelId);
     List<String> toDelete = plan.deletes().stream().map(ImageKey::toString).toList();
     for (List<StoredImage> chunk : chunks(new ArrayList<>(plan.upserts()))) {
-      List<JsonObject> rows = chunk.stream().map(MilvusRows::toRow).toList();
+      List<JsonObject> rows = chunk.stream().map(image -> MilvusRows.toRow(image, text)).toList();
       call(
           "upsert of " + rows.size() + " rows",
           () -> client.upsert(UpsertReq.builder().collectionName(target).data(rows).build()));
@@ -335,7 +344,48 @@ public final class MilvusVectorStore implements VectorStore {
     if (!expression.text().isEmpty()) {
       request.filter(expression.text()).filterTemplateValues(expression.values());
     }
-    SearchResp response = call("search", () -> client.search(request.build()));
+    return hits(call("search", () -> client.search(request.build())));
+  }
+
+  /**
+   * Milvus full-text search: the query text goes to the collection's BM25 function, which analyses
+   * it as it analysed the stored text, and the sparse inverted index ranks by BM25. A collection
+   * created before full-text search has no text field: {@link UnsupportedOperationException}.
+   */
+  @Override
+  public List<SearchHit> searchText(String query, int k, SearchFilter filter) {
+    if (k < 1) {
+      throw new IllegalArgumentException("k must be positive: " + k);
+    }
+    if (!text) {
+      throw new UnsupportedOperationException(
+          "Milvus collection "
+              + collection
+              + " was created before full-text search (it has no '"
+              + MilvusSchema.TEXT
+              + "' field): re-embed into a new collection (lookalike reembed --store milvus) to"
+              + " search it by text");
+    }
+    if (query == null || query.isBlank()) {
+      return List.of();
+    }
+    MilvusExpressions.Expression expression = MilvusExpressions.of(filter);
+    SearchReq.SearchReqBuilder request =
+        SearchReq.builder()
+            .collectionName(target)
+            .annsField(MilvusSchema.TEXT_SPARSE)
+            .metricType(IndexParam.MetricType.BM25)
+            .data(List.of(new EmbeddedText(query)))
+            .limit(k)
+            .outputFields(OUTPUT_FIELDS)
+            .consistencyLevel(consistency);
+    if (!expression.text().isEmpty()) {
+      request.filter(expression.text()).filterTemplateValues(expression.values());
+    }
+    return hits(call("text search", () -> client.search(request.build())));
+  }
+
+  private static List<SearchHit> hits(SearchResp response) {
     List<SearchHit> hits = new ArrayList<>();
     if (!response.getSearchResults().isEmpty()) {
       for (SearchResp.SearchResult result : response.getSearchResults().get(0)) {
