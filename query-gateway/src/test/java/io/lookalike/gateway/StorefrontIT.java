@@ -114,7 +114,10 @@ class StorefrontIT {
     kafka.createCompactedTopics(2, Topics.DEFAULT_PRODUCT_IMAGES);
     thumbnails = new Thumbnails(tmp.resolve("thumbnails"));
     feeder =
-        new ThumbnailFeeder(kafka.bootstrapServers(), Topics.DEFAULT_PRODUCT_IMAGES, thumbnails)
+        new ThumbnailFeeder(
+                Map.of("bootstrap.servers", kafka.bootstrapServers()),
+                Topics.DEFAULT_PRODUCT_IMAGES,
+                thumbnails)
             .start();
     producer =
         new KafkaProducer<>(

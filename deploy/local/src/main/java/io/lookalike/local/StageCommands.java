@@ -125,8 +125,15 @@ public final class StageCommands {
       if (!createTopics) {
         return;
       }
-      try (Admin admin =
-          Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+      Map<String, Object> adminConfig = new HashMap<>();
+      config()
+          .forEach(
+              (key, value) -> {
+                if (AdminClientConfig.configNames().contains(key)) {
+                  adminConfig.put(key, value);
+                }
+              });
+      try (Admin admin = Admin.create(adminConfig)) { // with security.protocol, sasl.*, ssl.*
         TopicAdmin.ensureTopics(admin, topics(), partitions, replication, modelIds);
       }
     }
@@ -439,9 +446,7 @@ public final class StageCommands {
         Thumbnails thumbnails = new Thumbnails(dataDir.resolve("thumbnails"));
         remember(
             resources,
-            new ThumbnailFeeder(
-                    common.bootstrapServers, common.topics().productImages(), thumbnails)
-                .start());
+            new ThumbnailFeeder(config, common.topics().productImages(), thumbnails).start());
         GatewayServer gateway =
             remember(
                 resources,
