@@ -76,7 +76,7 @@ public enum ErrorCode {
   TEXT_UNSUPPORTED(
       "text_unsupported",
       501,
-      "a text query (q) on a store without full-text search (Milvus for now)"),
+      "a text query (q) on an index without full-text search (a Milvus collection created before it)"),
   NO_INDEX("no_index", 503, "no model is active yet"),
   CHECK_TIMEOUT(
       "check_timeout",

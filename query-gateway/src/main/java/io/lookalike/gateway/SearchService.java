@@ -219,8 +219,12 @@ public class SearchService {
                 pool,
                 excluded);
       } catch (UnsupportedOperationException e) {
+        // e.g. a Milvus collection created before full-text search: its message says what to do
         throw new SearchException(
-            ErrorCode.TEXT_UNSUPPORTED, "this index has no text search; search by photo only", e);
+            ErrorCode.TEXT_UNSUPPORTED,
+            "this index has no text search; search by photo only"
+                + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")"),
+            e);
       }
       candidates =
           vector == null

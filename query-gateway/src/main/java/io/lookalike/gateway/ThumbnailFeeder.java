@@ -5,8 +5,10 @@ import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.Serdes;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Properties;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -34,21 +36,43 @@ public final class ThumbnailFeeder implements AutoCloseable {
   private final Thread thread;
   private final AtomicBoolean running = new AtomicBoolean(true);
 
-  public ThumbnailFeeder(String bootstrapServers, String topic, Thumbnails thumbnails) {
-    Properties props = new Properties();
-    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+  /**
+   * Reads {@code topic} with the stage's Kafka client settings ({@code bootstrap.servers} and any
+   * other consumer setting such as {@code security.protocol}, {@code sasl.*}, {@code ssl.*}); the
+   * feeder's own settings (no group, from the beginning, read_committed) win over the stage's.
+   */
+  public ThumbnailFeeder(Map<String, ?> kafkaSettings, String topic, Thumbnails thumbnails) {
+    this.consumer =
+        new KafkaConsumer<>(
+            consumerProperties(kafkaSettings),
+            new StringDeserializer(),
+            new ByteArrayDeserializer());
+    this.topic = topic;
+    this.thumbnails = thumbnails;
+    this.thread = new Thread(this::run, "thumbnail-feeder");
+    this.thread.setDaemon(true);
+  }
+
+  /** The consumer settings: the stage's Kafka consumer settings, then the feeder's own. */
+  static Map<String, Object> consumerProperties(Map<String, ?> kafkaSettings) {
+    Map<String, Object> props = new HashMap<>();
+    Set<String> names = ConsumerConfig.configNames();
+    kafkaSettings.forEach(
+        (key, value) -> {
+          if (names.contains(key)) {
+            props.put(key, value);
+          }
+        });
+    // No consumer group: every gateway keeps its own copy and commits nothing.
+    props.remove(ConsumerConfig.GROUP_ID_CONFIG);
+    props.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, "lookalike-gateway-thumbnails");
     // Waiting for the topic must never create it (it would lack cleanup.policy=compact).
     props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
-    this.consumer =
-        new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
-    this.topic = topic;
-    this.thumbnails = thumbnails;
-    this.thread = new Thread(this::run, "thumbnail-feeder");
-    this.thread.setDaemon(true);
+    return props;
   }
 
   public ThumbnailFeeder start() {

@@ -19,6 +19,9 @@ import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.Topics;
 import io.lookalike.store.StoredImage;
 import io.lookalike.store.lucene.LuceneVectorStore;
+import io.lookalike.store.milvus.MilvusConfig;
+import io.lookalike.store.milvus.MilvusProtocolDouble;
+import io.lookalike.store.milvus.MilvusVectorStore;
 import io.lookalike.testkit.KafkaBroker;
 import io.lookalike.testkit.SampleImages;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -53,10 +56,14 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * What a storefront needs of the search API beyond similarity, over real HTTP on the real model:
- * filters that fail loudly, facet counts, business boosts, and text fused with the photo.
+ * filters that fail loudly, facet counts, business boosts, and text fused with the photo; the text
+ * searches also on Milvus ({@code --store milvus}, against {@link MilvusProtocolDouble}, not
+ * Milvus).
  */
 class StorefrontIT {
 
@@ -73,6 +80,13 @@ class StorefrontIT {
   private static List<SampleImages.Photo> photos;
   private static HttpClient http;
   private static String base;
+
+  /** The same catalog in Milvus (the protocol double), behind a gateway that follows the alias. */
+  private static MilvusProtocolDouble milvus;
+
+  private static AliasFollower milvusModels;
+  private static GatewayServer milvusServer;
+  private static String milvusBase;
   private static KafkaBroker kafka;
   private static Thumbnails thumbnails;
   private static ThumbnailFeeder feeder;
@@ -100,7 +114,10 @@ class StorefrontIT {
     kafka.createCompactedTopics(2, Topics.DEFAULT_PRODUCT_IMAGES);
     thumbnails = new Thumbnails(tmp.resolve("thumbnails"));
     feeder =
-        new ThumbnailFeeder(kafka.bootstrapServers(), Topics.DEFAULT_PRODUCT_IMAGES, thumbnails)
+        new ThumbnailFeeder(
+                Map.of("bootstrap.servers", kafka.bootstrapServers()),
+                Topics.DEFAULT_PRODUCT_IMAGES,
+                thumbnails)
             .start();
     producer =
         new KafkaProducer<>(
@@ -162,6 +179,40 @@ class StorefrontIT {
             .thumbnails(thumbnails);
     base = "http://127.0.0.1:" + server.start();
     http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    // --store milvus: the collection behind milvus.alias, its model loaded by the alias follower.
+    try {
+      milvus = new MilvusProtocolDouble();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    Map<String, Object> milvusSettings =
+        Map.of(
+            MilvusConfig.URI_CONFIG,
+            milvus.uri(),
+            MilvusConfig.COLLECTION_PREFIX_CONFIG,
+            "storefront_",
+            MilvusConfig.ALIAS_CONFIG,
+            "storefront");
+    Map<String, String> strings = new java.util.HashMap<>();
+    milvusSettings.forEach((k, v) -> strings.put(k, v.toString()));
+    try (MilvusVectorStore writer =
+        MilvusVectorStore.open(new MilvusConfig(strings), modelId, embedder.model().dimension())) {
+      writer.write(images, List.of());
+      writer.activate();
+    }
+    milvusModels = new AliasFollower(milvusSettings);
+    milvusServer =
+        new GatewayServer(
+                config,
+                new SearchService(
+                    milvusModels,
+                    PhotoValidator.of(new ImageNormaliser(10L << 20, 40_000_000L, 640)),
+                    UrlFetcher.of(downloader),
+                    config),
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))
+            .thumbnails(thumbnails);
+    milvusBase = "http://127.0.0.1:" + milvusServer.start();
   }
 
   /**
@@ -202,6 +253,19 @@ class StorefrontIT {
     }
     if (server != null) {
       server.close();
+    }
+    if (milvusServer != null) {
+      milvusServer.close();
+    }
+    if (milvusModels != null) {
+      milvusModels.close();
+    }
+    if (milvus != null) {
+      try {
+        milvus.close();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     if (store != null) {
       store.close();
@@ -358,21 +422,25 @@ class StorefrontIT {
     error(send(http, get("/v1/products/s0/similar?boost.availability=BOGUS:1")), 400, "bad_boost");
   }
 
-  @Test
-  void shouldSearchByTextAlone() throws Exception {
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"lucene", "milvus"})
+  void shouldSearchByTextAlone(String engine) throws Exception {
     ObjectNode body = JSON.createObjectNode().put("q", "fabrikam").put("k", 30);
-    JsonNode response = ok(send(http, json(body)));
+    JsonNode response = ok(send(http, json(at(engine), body)));
     assertThat(response.get("by").asText()).isEqualTo("text");
     assertThat(response.get("results")).hasSize(PRODUCTS / 3);
     response.get("results").forEach(r -> assertThat(r.get("brand").asText()).isEqualTo("Fabrikam"));
   }
 
-  @Test
-  void shouldMoveTheAskedBrandUpWhenTextJoinsThePhoto() throws Exception {
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"lucene", "milvus"})
+  void shouldMoveTheAskedBrandUpWhenTextJoinsThePhoto(String engine) throws Exception {
+    String at = at(engine);
     byte[] photo = photos.get(0).bytes(); // a Contoso product
     JsonNode visual =
-        ok(send(http, raw("/v1/search?k=10&boost.availability=", photo))).get("results");
-    JsonNode fused = ok(send(http, raw("/v1/search?k=10&boost.availability=&q=Northwind", photo)));
+        ok(send(http, raw(at + "/v1/search?k=10&boost.availability=", photo))).get("results");
+    JsonNode fused =
+        ok(send(http, raw(at + "/v1/search?k=10&boost.availability=&q=Northwind", photo)));
     assertThat(fused.get("by").asText()).isEqualTo("photo+text");
     long before = count(visual, "Northwind");
     long after = count(fused.get("results"), "Northwind");
@@ -381,9 +449,21 @@ class StorefrontIT {
     assertThat(ids(fused.get("results"))).contains("s0");
     // Text weight 0 gives the visual order back.
     JsonNode visualAgain =
-        ok(send(http, raw("/v1/search?k=10&boost.availability=&q=Northwind&textWeight=0", photo)))
+        ok(send(
+                http,
+                raw(at + "/v1/search?k=10&boost.availability=&q=Northwind&textWeight=0", photo)))
             .get("results");
     assertThat(ids(visualAgain)).isEqualTo(ids(visual));
+  }
+
+  @Test
+  void shouldFindTheSameProductsByTextOnLuceneAndMilvus() throws Exception {
+    ObjectNode body = JSON.createObjectNode().put("q", "northwind").put("k", 30);
+    JsonNode lucene = ok(send(http, json(base, body))).get("results");
+    JsonNode onMilvus = ok(send(http, json(milvusBase, body))).get("results");
+    assertThat(new java.util.TreeSet<>(ids(onMilvus)))
+        .isEqualTo(new java.util.TreeSet<>(ids(lucene)))
+        .hasSize(PRODUCTS / 3);
   }
 
   @Test
@@ -538,13 +618,22 @@ class StorefrontIT {
   }
 
   private static HttpRequest json(JsonNode body) {
-    return HttpRequest.newBuilder(uri("/v1/search"))
+    return json(base, body);
+  }
+
+  private static HttpRequest json(String at, JsonNode body) {
+    return HttpRequest.newBuilder(URI.create(at + "/v1/search"))
         .header("Content-Type", "application/json")
         .POST(BodyPublishers.ofString(body.toString()))
         .build();
   }
 
   private static URI uri(String path) {
-    return URI.create(base + path);
+    return URI.create(path.startsWith("http") ? path : base + path);
+  }
+
+  /** The gateway of one store: the Lucene one, or the Milvus one (as {@code --store milvus}). */
+  private static String at(String engine) {
+    return engine.equals("milvus") ? milvusBase : base;
   }
 }

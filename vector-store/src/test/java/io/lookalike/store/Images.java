@@ -38,4 +38,31 @@ public final class Images {
         availability,
         Map.of("colour", "red", "size", "M"));
   }
+
+  /** A product image with the given text fields (for text search). */
+  public static StoredImage product(
+      String key,
+      float[] vector,
+      String title,
+      String brand,
+      String category,
+      Map<String, String> attributes) {
+    StoredImage base = image(key, vector, 1, category, brand, 10.0, "IN_STOCK");
+    return new StoredImage(
+        base.key(),
+        vector,
+        1,
+        base.sha256(),
+        base.position(),
+        base.sourceUrl(),
+        base.occurredAtMillis(),
+        base.embeddedAtMillis(),
+        title,
+        brand,
+        category,
+        base.price(),
+        base.currency(),
+        base.availability(),
+        attributes);
+  }
 }

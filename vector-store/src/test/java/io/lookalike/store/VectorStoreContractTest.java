@@ -1,6 +1,7 @@
 package io.lookalike.store;
 
 import static io.lookalike.store.Images.image;
+import static io.lookalike.store.Images.product;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -8,6 +9,7 @@ import static org.assertj.core.api.Assertions.within;
 import io.lookalike.schemas.ImageKey;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
@@ -246,6 +248,87 @@ public abstract class VectorStoreContractTest {
   void shouldTellItsModelAndDimension() {
     assertThat(store.modelId()).isEqualTo(MODEL);
     assertThat(store.dimension()).isEqualTo(DIM);
+  }
+
+  @Test
+  void shouldFindProductsByTextInTitleBrandCategoryAndAttributes() {
+    writeTextCatalog();
+
+    assertThat(textKeys("northwind", 10, SearchFilter.NONE)).containsOnly("p2/0", "p4/0");
+    assertThat(textKeys("NorthWind", 10, SearchFilter.NONE)).containsOnly("p2/0", "p4/0");
+    assertThat(textKeys("coats", 10, SearchFilter.NONE)).containsExactly("p2/0");
+    assertThat(textKeys("blue", 10, SearchFilter.NONE)).containsExactly("p4/0");
+    assertThat(textKeys("xylophone", 10, SearchFilter.NONE)).isEmpty();
+  }
+
+  @Test
+  void shouldRankTheProductMatchingMoreQueryTermsFirst() {
+    writeTextCatalog();
+
+    List<SearchHit> hits = store.searchText("summer dress", 10, SearchFilter.NONE);
+
+    assertThat(hits)
+        .extracting(h -> h.image().key().toString())
+        .containsExactlyInAnyOrder("p1/0", "p3/0", "p4/0");
+    assertThat(hits.get(0).image().key().toString()).isEqualTo("p1/0");
+    assertThat(hits)
+        .extracting(SearchHit::score)
+        .isSortedAccordingTo(Comparator.reverseOrder())
+        .allSatisfy(score -> assertThat(score).isPositive());
+    assertThat(hits.get(0).image().title()).isEqualTo("Linen summer dress");
+  }
+
+  @Test
+  void shouldFilterAndLimitATextSearch() {
+    writeTextCatalog();
+
+    assertThat(textKeys("black", 10, new SearchFilter(null, Set.of("northwind"), null, null, null)))
+        .containsExactly("p2/0");
+    assertThat(textKeys("black", 1, SearchFilter.NONE)).hasSize(1);
+    assertThat(textKeys("   ", 10, SearchFilter.NONE)).isEmpty();
+  }
+
+  @Test
+  void shouldNotFindADeletedProductByText() {
+    writeTextCatalog();
+
+    store.write(List.of(), List.of(ImageKey.parse("p2/0")));
+
+    assertThat(textKeys("northwind", 10, SearchFilter.NONE)).containsExactly("p4/0");
+  }
+
+  protected void writeTextCatalog() {
+    store.write(
+        List.of(
+            product(
+                "p1/0",
+                vectors.next(),
+                "Linen summer dress",
+                "Acme",
+                "Dresses",
+                Map.of("colour", "black")),
+            product(
+                "p2/0",
+                vectors.next(),
+                "Wool coat",
+                "Northwind",
+                "Coats",
+                Map.of("colour", "black")),
+            product(
+                "p3/0", vectors.next(), "Summer sandals", "Zeta", "Shoes", Map.of("colour", "red")),
+            product(
+                "p4/0",
+                vectors.next(),
+                "Cotton dress",
+                "Northwind",
+                "Dresses",
+                Map.of("colour", "blue")),
+            product("p5/0", vectors.next(), null, null, null, Map.of())),
+        List.of());
+  }
+
+  protected List<String> textKeys(String text, int k, SearchFilter filter) {
+    return store.searchText(text, k, filter).stream().map(h -> h.image().key().toString()).toList();
   }
 
   protected void writeCatalog() {

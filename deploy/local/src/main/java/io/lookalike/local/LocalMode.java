@@ -181,7 +181,11 @@ public final class LocalMode implements AutoCloseable {
     // way in.
     Thumbnails thumbnails = new Thumbnails(data.resolve("thumbnails"));
     remember(
-        new ThumbnailFeeder(kafka.bootstrapServers(), topics.productImages(), thumbnails).start());
+        new ThumbnailFeeder(
+                Map.of("bootstrap.servers", kafka.bootstrapServers()),
+                topics.productImages(),
+                thumbnails)
+            .start());
     gateway =
         remember(
             new GatewayServer(gatewayConfig, search, registry)

@@ -123,8 +123,15 @@ public final class StageCommands {
       if (!createTopics) {
         return;
       }
-      try (Admin admin =
-          Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+      Map<String, Object> adminConfig = new HashMap<>();
+      config()
+          .forEach(
+              (key, value) -> {
+                if (AdminClientConfig.configNames().contains(key)) {
+                  adminConfig.put(key, value);
+                }
+              });
+      try (Admin admin = Admin.create(adminConfig)) { // with security.protocol, sasl.*, ssl.*
         TopicAdmin.ensureTopics(admin, topics(), partitions, replication, modelIds);
       }
     }
@@ -434,9 +441,7 @@ public final class StageCommands {
                 gatewayConfig);
         Thumbnails thumbnails = new Thumbnails(dataDir.resolve("thumbnails"));
         resources.remember(
-            new ThumbnailFeeder(
-                    common.bootstrapServers, common.topics().productImages(), thumbnails)
-                .start());
+            new ThumbnailFeeder(config, common.topics().productImages(), thumbnails).start());
         GatewayServer gateway =
             resources.remember(
                 new GatewayServer(gatewayConfig, search, registry).thumbnails(thumbnails));

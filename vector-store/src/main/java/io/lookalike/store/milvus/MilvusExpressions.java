@@ -28,28 +28,27 @@ final class MilvusExpressions {
     }
     List<String> clauses = new ArrayList<>();
     Map<String, Object> values = new LinkedHashMap<>();
-    anyOf(clauses, values, MilvusVectorStore.CATEGORY_KEY, "categories", filter.categories());
-    anyOf(clauses, values, MilvusVectorStore.BRAND_KEY, "brands", filter.brands());
-    anyOf(
-        clauses, values, MilvusVectorStore.AVAILABILITY_KEY, "availability", filter.availability());
+    anyOf(clauses, values, MilvusSchema.CATEGORY_KEY, "categories", filter.categories());
+    anyOf(clauses, values, MilvusSchema.BRAND_KEY, "brands", filter.brands());
+    anyOf(clauses, values, MilvusSchema.AVAILABILITY_KEY, "availability", filter.availability());
     if (filter.minPrice() != null) {
-      clauses.add(MilvusVectorStore.PRICE + " >= {min_price}");
+      clauses.add(MilvusSchema.PRICE + " >= {min_price}");
       values.put("min_price", finite("minPrice", filter.minPrice()));
     }
     if (filter.maxPrice() != null) {
-      clauses.add(MilvusVectorStore.PRICE + " <= {max_price}");
+      clauses.add(MilvusSchema.PRICE + " <= {max_price}");
       values.put("max_price", finite("maxPrice", filter.maxPrice()));
     }
     return new Expression(String.join(" and ", clauses), values);
   }
 
   static Expression keyIn(List<String> keys) {
-    return new Expression(MilvusVectorStore.KEY + " in {keys}", Map.of("keys", List.copyOf(keys)));
+    return new Expression(MilvusSchema.KEY + " in {keys}", Map.of("keys", List.copyOf(keys)));
   }
 
   static Expression productIs(String productId) {
     return new Expression(
-        MilvusVectorStore.PRODUCT_ID + " == {product_id}", Map.of("product_id", productId));
+        MilvusSchema.PRODUCT_ID + " == {product_id}", Map.of("product_id", productId));
   }
 
   /** How filterable strings are stored in the *_key fields and compared: trimmed, lower case. */

@@ -82,9 +82,17 @@ import java.util.function.Supplier;
  * field >= {p}}, {@code field <= {p}} joined by {@code and}, values only as template parameters;
  * anything else is rejected like a syntax error). It checks the schema of what is written (unknown
  * or missing fields, vector dimension), and can inject failures: a gRPC status for the next calls
- * of a method, or a Milvus error status in its response. What it does not model: segments, index
- * build, consistency levels (every read is strong), rate limits, partitions, or any expression it
- * does not need.
+ * of a method, or a Milvus error status in its response.
+ *
+ * <p>Full-text search (Milvus >= 2.5) is modelled as far as our store uses it: a schema may hold a
+ * BM25 {@code Function} from a VARCHAR field with {@code enable_analyzer=true} to a
+ * SPARSE_FLOAT_VECTOR field; the double checks that shape, marks the output field as a function
+ * output (as the server does), refuses writes that fill it, and answers a search on it (metric
+ * BM25, the query as text) with {@link Bm25}: a small textbook BM25 over the stored input text,
+ * standing in for Milvus's server side only. What it does not model: segments, index build,
+ * consistency levels (every read is strong), rate limits, partitions, analyzers other than a
+ * standard-like one, BM25 statistics per segment (Milvus's scores differ in value, not in kind), or
+ * any expression it does not need.
  */
 public final class MilvusProtocolDouble implements AutoCloseable {
 
@@ -339,7 +347,7 @@ public final class MilvusProtocolDouble implements AutoCloseable {
             }
             CollectionSchema schema;
             try {
-              schema = CollectionSchema.parseFrom(request.getSchema());
+              schema = withFunctionOutputs(CollectionSchema.parseFrom(request.getSchema()));
             } catch (InvalidProtocolBufferException e) {
               throw new MilvusError(1100, "bad schema: " + e.getMessage());
             }
@@ -434,8 +442,19 @@ public final class MilvusProtocolDouble implements AutoCloseable {
           s -> s,
           () -> {
             Collection collection = existing(request.getCollectionName());
-            if (collection.field(request.getFieldName()) == null) {
+            FieldSchema field = collection.field(request.getFieldName());
+            if (field == null) {
               throw new MilvusError(1100, "no field " + request.getFieldName());
+            }
+            String metric = param(request.getExtraParamsList(), "metric_type");
+            if (field.getIsFunctionOutput() != "BM25".equals(metric)) {
+              throw new MilvusError(
+                  1100,
+                  "float vector index does not support metric type: "
+                      + metric
+                      + " (BM25 exactly on a BM25 function's output, "
+                      + field.getName()
+                      + ")");
             }
             collection.indexes.add(request);
             return ok();
@@ -579,7 +598,12 @@ public final class MilvusProtocolDouble implements AutoCloseable {
             for (Map<String, Object> row :
                 rows) { // validate all before applying any: a batch is all or nothing
               for (FieldSchema field : collection.schema.getFieldsList()) {
-                if (!row.containsKey(field.getName()) && !field.getNullable()) {
+                if (field.getIsFunctionOutput()) {
+                  if (row.containsKey(field.getName())) {
+                    throw new MilvusError(
+                        1100, "attempt to insert into function output field: " + field.getName());
+                  }
+                } else if (!row.containsKey(field.getName()) && !field.getNullable()) {
                   throw new MilvusError(1100, "missing field " + field.getName());
                 }
               }
@@ -671,22 +695,46 @@ public final class MilvusProtocolDouble implements AutoCloseable {
                     request.getSearchParamsList(),
                     "topk",
                     param(request.getSearchParamsList(), "limit", 10));
-            String metric =
-                request.getSearchParamsList().stream()
-                    .filter(p -> p.getKey().equals("metric_type"))
-                    .map(KeyValuePair::getValue)
-                    .findFirst()
-                    .orElse("COSINE");
-            if (!metric.equals("COSINE")) {
-              throw new MilvusError(1100, "the double only knows COSINE, got " + metric);
+            String metric = param(request.getSearchParamsList(), "metric_type");
+            String annsField = param(request.getSearchParamsList(), "anns_field");
+            FieldSchema anns =
+                annsField == null || annsField.isEmpty()
+                    ? collection.field(vectorField(collection))
+                    : collection.field(annsField);
+            if (anns == null) {
+              throw new MilvusError(1100, "failed to get field schema by name: " + annsField);
             }
-            float[] query = queryVector(request.getPlaceholderGroup(), collection.dimension());
-            String vectorField = vectorField(collection);
+            List<Scored> scored;
+            if (anns.getIsFunctionOutput()) {
+              if (!"BM25".equals(metric)) {
+                throw new MilvusError(
+                    1100, "metric type not match: expected BM25 on " + anns.getName());
+              }
+              String input = bm25Input(collection, anns.getName());
+              Bm25 bm25 =
+                  new Bm25(
+                      collection.rows.values().stream().map(r -> (String) r.get(input)).toList());
+              String text = queryText(request.getPlaceholderGroup());
+              scored =
+                  collection.rows.values().stream()
+                      .filter(filter::test)
+                      .map(row -> new Scored(row, bm25.score(text, (String) row.get(input))))
+                      .filter(s -> s.score() > 0) // only documents holding a query term
+                      .toList();
+            } else {
+              if (metric != null && !metric.equals("COSINE")) {
+                throw new MilvusError(1100, "the double only knows COSINE, got " + metric);
+              }
+              float[] query = queryVector(request.getPlaceholderGroup(), collection.dimension());
+              String vectorField = anns.getName();
+              scored =
+                  collection.rows.values().stream()
+                      .filter(filter::test)
+                      .map(row -> new Scored(row, cosine(query, (float[]) row.get(vectorField))))
+                      .toList();
+            }
             List<Scored> best =
-                collection.rows.values().stream()
-                    .filter(filter::test)
-                    .<Scored>map(
-                        row -> new Scored(row, cosine(query, (float[]) row.get(vectorField))))
+                scored.stream()
                     .sorted(Comparator.comparingDouble((Scored s) -> -s.score()))
                     .limit(topK)
                     .toList();
@@ -721,6 +769,127 @@ public final class MilvusProtocolDouble implements AutoCloseable {
 
   private record Scored(Map<String, Object> row, float score) {}
 
+  // --- full-text search ---
+
+  /**
+   * The schema as the server keeps it: each function checked (only BM25, from one VARCHAR with
+   * {@code enable_analyzer=true} to one SPARSE_FLOAT_VECTOR) and its output marked {@code
+   * is_function_output}.
+   */
+  private static CollectionSchema withFunctionOutputs(CollectionSchema schema) {
+    CollectionSchema.Builder builder = schema.toBuilder();
+    for (io.milvus.grpc.FunctionSchema function : schema.getFunctionsList()) {
+      if (function.getType() != io.milvus.grpc.FunctionType.BM25) {
+        throw new MilvusError(1100, "the double only knows BM25 functions: " + function.getType());
+      }
+      if (function.getInputFieldNamesCount() != 1 || function.getOutputFieldNamesCount() != 1) {
+        throw new MilvusError(1100, "BM25 function needs one input and one output field");
+      }
+      String input = function.getInputFieldNames(0);
+      String output = function.getOutputFieldNames(0);
+      boolean found = false;
+      for (int i = 0; i < builder.getFieldsCount(); i++) {
+        FieldSchema field = builder.getFields(i);
+        if (field.getName().equals(input)) {
+          if (field.getDataType() != DataType.VarChar
+              || !"true".equals(param(field.getTypeParamsList(), "enable_analyzer"))) {
+            throw new MilvusError(
+                1100, "BM25 function input field " + input + " must be VARCHAR with analyzer");
+          }
+        } else if (field.getName().equals(output)) {
+          if (field.getDataType() != DataType.SparseFloatVector) {
+            throw new MilvusError(
+                1100, "BM25 function output field " + output + " must be SPARSE_FLOAT_VECTOR");
+          }
+          builder.setFields(i, field.toBuilder().setIsFunctionOutput(true));
+          found = true;
+        }
+      }
+      if (!found) {
+        throw new MilvusError(1100, "function output field not found: " + output);
+      }
+    }
+    return builder.build();
+  }
+
+  /** The input field of the BM25 function whose output is {@code output}. */
+  private static String bm25Input(Collection collection, String output) {
+    return collection.schema.getFunctionsList().stream()
+        .filter(f -> f.getOutputFieldNamesList().contains(output))
+        .map(f -> f.getInputFieldNames(0))
+        .findFirst()
+        .orElseThrow(() -> new MilvusError(1100, output + " is not a function output"));
+  }
+
+  private static String queryText(ByteString placeholderGroup) {
+    try {
+      io.milvus.grpc.PlaceholderValue value =
+          PlaceholderGroup.parseFrom(placeholderGroup).getPlaceholders(0);
+      if (value.getType() != io.milvus.grpc.PlaceholderType.VarChar) {
+        throw new MilvusError(1100, "a BM25 search takes text, got " + value.getType());
+      }
+      return value.getValues(0).toStringUtf8();
+    } catch (InvalidProtocolBufferException e) {
+      throw new MilvusError(1100, "bad placeholder group");
+    }
+  }
+
+  /**
+   * Okapi BM25 over a set of documents, with Milvus's defaults (k1 = 1.2, b = 0.75) and the
+   * Lucene/Milvus idf {@code ln(1 + (N - df + 0.5) / (df + 0.5))}; tokens as a standard analyzer
+   * makes them (runs of letters and digits, lower-cased). A stand-in for Milvus's server side only:
+   * Milvus keeps these statistics per segment and scores from its inverted index.
+   */
+  static final class Bm25 {
+    private static final double K1 = 1.2;
+    private static final double B = 0.75;
+    private final int documents;
+    private final double averageLength;
+    private final Map<String, Integer> documentFrequency = new java.util.HashMap<>();
+
+    Bm25(List<String> corpus) {
+      long length = 0;
+      for (String document : corpus) {
+        List<String> tokens = tokens(document);
+        length += tokens.size();
+        new java.util.HashSet<>(tokens).forEach(t -> documentFrequency.merge(t, 1, Integer::sum));
+      }
+      documents = corpus.size();
+      averageLength = documents == 0 ? 0 : (double) length / documents;
+    }
+
+    static List<String> tokens(String text) {
+      List<String> tokens = new ArrayList<>();
+      if (text == null) {
+        return tokens;
+      }
+      for (String token : text.toLowerCase(java.util.Locale.ROOT).split("[^\\p{L}\\p{N}]+")) {
+        if (!token.isEmpty()) {
+          tokens.add(token);
+        }
+      }
+      return tokens;
+    }
+
+    float score(String query, String document) {
+      List<String> terms = tokens(document);
+      Map<String, Integer> frequency = new java.util.HashMap<>();
+      terms.forEach(t -> frequency.merge(t, 1, Integer::sum));
+      double score = 0;
+      for (String term : new java.util.LinkedHashSet<>(tokens(query))) {
+        int tf = frequency.getOrDefault(term, 0);
+        if (tf == 0) {
+          continue;
+        }
+        int df = documentFrequency.getOrDefault(term, 0);
+        double idf = Math.log(1 + (documents - df + 0.5) / (df + 0.5));
+        double norm = K1 * (1 - B + B * terms.size() / averageLength);
+        score += idf * tf * (K1 + 1) / (tf + norm);
+      }
+      return (float) score;
+    }
+  }
+
   // --- encoding and decoding of columns ---
 
   private static String vectorField(Collection collection) {
@@ -738,6 +907,14 @@ public final class MilvusProtocolDouble implements AutoCloseable {
       }
     }
     return requested;
+  }
+
+  private static String param(List<KeyValuePair> params, String key) {
+    return params.stream()
+        .filter(p -> p.getKey().equals(key))
+        .map(KeyValuePair::getValue)
+        .findFirst()
+        .orElse(null);
   }
 
   private static long param(List<KeyValuePair> params, String key, long fallback) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lookalike.schemas.ImageKey;
+import io.lookalike.store.Images;
 import io.lookalike.store.SearchFilter;
 import io.lookalike.store.StoredImage;
 import io.lookalike.store.VectorStore;
@@ -12,6 +13,10 @@ import io.lookalike.store.VectorStoreContractTest;
 import io.milvus.grpc.DataType;
 import io.milvus.grpc.FieldSchema;
 import io.milvus.shaded.io.grpc.Status;
+import io.milvus.v2.client.ConnectConfig;
+import io.milvus.v2.client.MilvusClientV2;
+import io.milvus.v2.common.IndexParam;
+import io.milvus.v2.service.collection.request.CreateCollectionReq;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -87,7 +92,8 @@ class MilvusVectorStoreTest extends VectorStoreContractTest {
             "availability",
             "attributes");
     assertThat(collection.indexes)
-        .singleElement()
+        .hasSize(2)
+        .first()
         .satisfies(
             index -> {
               assertThat(index.getFieldName()).isEqualTo("vector");
@@ -101,6 +107,109 @@ class MilvusVectorStoreTest extends VectorStoreContractTest {
             });
     assertThat(collection.loaded).isTrue();
     assertThat(collection.consistency).isEqualTo(io.milvus.grpc.ConsistencyLevel.Bounded);
+  }
+
+  @Test
+  void shouldDeclareFullTextSearchAsABm25FunctionOverAnAnalysedTextField() {
+    MilvusProtocolDouble.Collection collection = milvus.collection(prefix + MODEL);
+
+    FieldSchema text = collection.field("text");
+    assertThat(text.getDataType()).isEqualTo(DataType.VarChar);
+    assertThat(text.getTypeParamsList())
+        .anySatisfy(
+            p -> {
+              assertThat(p.getKey()).isEqualTo("enable_analyzer");
+              assertThat(p.getValue()).isEqualTo("true");
+            });
+    assertThat(collection.field("text_sparse").getDataType()).isEqualTo(DataType.SparseFloatVector);
+    assertThat(collection.field("text_sparse").getIsFunctionOutput()).isTrue();
+    assertThat(collection.schema.getFunctionsList())
+        .singleElement()
+        .satisfies(
+            f -> {
+              assertThat(f.getType()).isEqualTo(io.milvus.grpc.FunctionType.BM25);
+              assertThat(f.getInputFieldNamesList()).containsExactly("text");
+              assertThat(f.getOutputFieldNamesList()).containsExactly("text_sparse");
+            });
+    assertThat(collection.indexes.get(1).getFieldName()).isEqualTo("text_sparse");
+    assertThat(collection.indexes.get(1).getExtraParamsList())
+        .anySatisfy(
+            p -> {
+              assertThat(p.getKey()).isEqualTo("metric_type");
+              assertThat(p.getValue()).isEqualTo("BM25");
+            });
+
+    store.write(
+        List.of(
+            Images.product(
+                "p1/0",
+                vectors.next(),
+                "Wool coat",
+                "Northwind",
+                "Coats",
+                Map.of("colour", "red"))),
+        List.of());
+
+    // What the BM25 function reads: brand and category twice, as Lucene weighs them double.
+    assertThat(collection.rows.get("p1/0").get("text"))
+        .isEqualTo("Wool coat Northwind Northwind Coats Coats red");
+    assertThat(collection.rows.get("p1/0")).doesNotContainKey("text_sparse");
+  }
+
+  @Test
+  void shouldAnswerATextQueryOnACollectionFromBeforeFullTextSearchWithAClearError() {
+    String legacy = prefix + "legacy_model";
+    CreateCollectionReq.CollectionSchema full = MilvusSchema.schema(DIM);
+    CreateCollectionReq.CollectionSchema old =
+        CreateCollectionReq.CollectionSchema.builder().build();
+    full.getFieldSchemaList().stream()
+        .filter(f -> !f.getName().startsWith("text"))
+        .forEach(old.getFieldSchemaList()::add);
+    MilvusClientV2 client =
+        new MilvusClientV2(ConnectConfig.builder().uri(milvus.uri()).token("root:Milvus").build());
+    try {
+      client.createCollection(
+          CreateCollectionReq.builder()
+              .collectionName(legacy)
+              .collectionSchema(old)
+              .indexParams(
+                  List.of(
+                      IndexParam.builder()
+                          .fieldName("vector")
+                          .indexType(IndexParam.IndexType.HNSW)
+                          .metricType(IndexParam.MetricType.COSINE)
+                          .build()))
+              .build());
+    } finally {
+      client.close();
+    }
+    MilvusConfig config = new MilvusConfig(settings(milvus, prefix));
+    try (MilvusVectorStore before = MilvusVectorStore.open(config, "legacy_model", DIM)) {
+      float[] v = vectors.next();
+      before.write(List.of(image("p1/0", v, 1)), List.of());
+
+      assertThat(before.search(v, 1, SearchFilter.NONE)).hasSize(1);
+      assertThat(milvus.collection(legacy).rows.get("p1/0")).doesNotContainKey("text");
+      assertThatThrownBy(() -> before.searchText("dress", 5, SearchFilter.NONE))
+          .isInstanceOf(UnsupportedOperationException.class)
+          .hasMessageContaining(legacy)
+          .hasMessageContaining("before full-text search");
+    }
+  }
+
+  @Test
+  void shouldSearchTextThroughTheAlias() {
+    MilvusConfig config = new MilvusConfig(settings(milvus, prefix));
+    store.write(
+        List.of(
+            Images.product("p1/0", vectors.next(), "Wool coat", "Northwind", "Coats", Map.of())),
+        List.of());
+    milvusStore().activate();
+    try (MilvusVectorStore gateway = MilvusVectorStore.openAlias(config)) {
+      assertThat(gateway.searchText("wool", 5, SearchFilter.NONE))
+          .extracting(h -> h.image().key().toString())
+          .containsExactly("p1/0");
+    }
   }
 
   @Test
@@ -254,7 +363,7 @@ class MilvusVectorStoreTest extends VectorStoreContractTest {
     store.write(List.of(longTitle), List.of());
 
     assertThat(store.get(image.key()).orElseThrow().title())
-        .hasSize(MilvusVectorStore.LONG_MAX_BYTES / 2);
+        .hasSize(MilvusSchema.LONG_MAX_BYTES / 2);
   }
 
   @Test
