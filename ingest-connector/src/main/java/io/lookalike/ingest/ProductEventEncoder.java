@@ -7,6 +7,7 @@ import io.lookalike.schemas.registry.SchemaRegistryClient;
 import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import java.io.IOException;
 import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.Serializer;
 
 /**
  * Writes product events in the format configured ({@code value.format}): Avro single-object
@@ -38,20 +39,41 @@ public final class ProductEventEncoder {
         config.subjectNameStrategy().subject(topic, ProductEvent.getClassSchema()));
   }
 
-  public byte[] encode(ProductEvent event) {
+  /**
+   * Registers ProductEvent under its subject now (writers call it at start-up, to fail once with
+   * the registry's reason rather than on every record); its schema id, or -1 for single-object
+   * encoding.
+   */
+  public int register() throws IOException {
     if (registry == null) {
-      return Serdes.productEvent().serialize(event);
+      return -1;
     }
     int id = schemaId;
     if (id < 0) {
       try {
         id = registry.register(subject, ProductEvent.getClassSchema());
       } catch (IOException e) {
-        throw new SerializationException(
+        throw new IOException(
             "Cannot register ProductEvent under subject " + subject + ": " + e.getMessage(), e);
       }
       schemaId = id;
     }
-    return ConfluentWireFormat.encode(id, event);
+    return id;
+  }
+
+  public byte[] encode(ProductEvent event) {
+    if (registry == null) {
+      return Serdes.productEvent().serialize(event);
+    }
+    try {
+      return ConfluentWireFormat.encode(register(), event);
+    } catch (IOException e) {
+      throw new SerializationException(e.getMessage(), e);
+    }
+  }
+
+  /** This encoder as a Kafka value serializer (a null event is a null value). */
+  public Serializer<ProductEvent> serializer() {
+    return (topic, event) -> event == null ? null : encode(event);
   }
 }

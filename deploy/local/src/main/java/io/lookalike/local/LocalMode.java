@@ -353,6 +353,13 @@ public final class LocalMode implements AutoCloseable {
   }
 
   static KafkaProducer<String, ProductEvent> eventProducer(String bootstrapServers) {
+    return eventProducer(bootstrapServers, Serdes.productEvent().serializer());
+  }
+
+  /** A producer of product events written by {@code values} (e.g. a ProductEventEncoder's). */
+  static KafkaProducer<String, ProductEvent> eventProducer(
+      String bootstrapServers,
+      org.apache.kafka.common.serialization.Serializer<ProductEvent> values) {
     Map<String, Object> props = new HashMap<>();
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -361,7 +368,7 @@ public final class LocalMode implements AutoCloseable {
     props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000);
     props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
     props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
-    return new KafkaProducer<>(props, new StringSerializer(), Serdes.productEvent().serializer());
+    return new KafkaProducer<>(props, new StringSerializer(), values);
   }
 
   public String bootstrapServers() {

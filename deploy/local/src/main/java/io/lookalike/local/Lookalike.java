@@ -2,9 +2,11 @@ package io.lookalike.local;
 
 import io.lookalike.ingest.CatalogFileLoader;
 import io.lookalike.ingest.KafkaReachability;
+import io.lookalike.ingest.ProductEventEncoder;
 import io.lookalike.schemas.DataDirLock;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Topics;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -222,12 +224,28 @@ public final class Lookalike {
         })
     boolean allowFileUrls;
 
+    @Option(
+        names = "-D",
+        mapFallbackValue = "",
+        description = {
+          "A writer setting: the schema registry's keys (docs/producing.md), e.g. -Dschema.registry.url=URL",
+          "-Dvalue.format=confluent to write the Confluent wire format (default: Avro single-object encoding)."
+        })
+    Map<String, String> settings = new HashMap<>();
+
     @Override
     public Integer call() throws Exception {
       // The lookalike script changes to the repository first; a relative FILE is the caller's.
       Path catalog = callerDirectory().resolve(file).normalize();
       if (!Files.isReadable(catalog)) {
         System.err.println("Cannot read the catalog file " + catalog);
+        return 1;
+      }
+      ProductEventEncoder encoder;
+      try {
+        encoder = ProductEventEncoder.from(new SchemaRegistryConfig(settings), topic);
+      } catch (org.apache.kafka.common.config.ConfigException e) {
+        System.err.println(e.getMessage());
         return 1;
       }
       // The client's own WARN per reconnect attempt would bury the one line that says what to do.
@@ -247,8 +265,14 @@ public final class Lookalike {
       } finally {
         network.setLevel(level);
       }
+      try {
+        encoder.register(); // once, with the registry's reason, not once per line
+      } catch (java.io.IOException e) {
+        System.err.println(e.getMessage());
+        return 1;
+      }
       try (KafkaProducer<String, ProductEvent> producer =
-          LocalMode.eventProducer(bootstrapServers)) {
+          LocalMode.eventProducer(bootstrapServers, encoder.serializer())) {
         var result = CatalogFileLoader.load(catalog, producer, topic, true, allowFileUrls);
         System.out.println(describe(result, topic));
         return result.invalid() == 0 ? 0 : 2;

@@ -51,6 +51,20 @@ class LoadCommandTest {
   }
 
   @Test
+  void shouldRefuseTheConfluentFormatWithoutARegistryBeforeAskingKafka() throws Exception {
+    Files.writeString(dir.resolve("catalog.jsonl"), "{\"productId\":\"p1\"}\n");
+    System.setProperty("lookalike.cwd", dir.toString());
+
+    int exit =
+        load("--bootstrap-servers", "127.0.0.1:1", "-Dvalue.format=confluent", "catalog.jsonl");
+
+    assertThat(exit).isEqualTo(1);
+    String message = err.toString(StandardCharsets.UTF_8).strip();
+    assertThat(message).contains("value.format").contains("schema.registry.url");
+    assertThat(message.lines()).hasSize(1);
+  }
+
+  @Test
   void shouldResolveTheCatalogAgainstTheCallersDirectory() throws Exception {
     Files.createDirectories(dir.resolve("shop"));
     Files.writeString(dir.resolve("shop/catalog.jsonl"), "{\"productId\":\"p1\"}\n");
