@@ -1,6 +1,7 @@
 package io.lookalike.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.lookalike.schemas.DataDirLock;
 import java.io.IOException;
@@ -8,6 +9,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -114,7 +116,12 @@ class DataDirOwnerIT {
         Admin.create(
             Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
       admin.createTopics(List.of(new NewTopic(name, 1, (short) 1))).all().get(60, TimeUnit.SECONDS);
-      assertThat(admin.listTopics().names().get(60, TimeUnit.SECONDS)).contains(name);
+      // created is not yet listed: the broker applies the new metadata record a moment later
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .untilAsserted(
+              () ->
+                  assertThat(admin.listTopics().names().get(60, TimeUnit.SECONDS)).contains(name));
     }
   }
 
