@@ -73,6 +73,7 @@ class ConnectPluginPathIT {
       int port = freePort();
       Process worker = startWorker(kafka, plugins, port, bundled);
       String rest = "http://127.0.0.1:" + port;
+      boolean passed = false;
       try {
         // Given the worker up, with both plugins found through plugin.path
         await()
@@ -80,12 +81,14 @@ class ConnectPluginPathIT {
             .ignoreExceptions()
             .until(() -> get(rest + "/connector-plugins").isArray());
         assertThat(alive(worker)).isTrue();
-        List<String> classes = new ArrayList<>();
-        get(rest + "/connector-plugins").forEach(p -> classes.add(p.get("class").asText()));
-        assertThat(classes)
-            .contains(
-                "io.lookalike.ingest.connect.CatalogFeedSourceConnector",
-                "io.lookalike.indexer.connect.LookalikeSinkConnector");
+        long workerUp = System.nanoTime();
+        Map<String, String> versions = new HashMap<>();
+        get(rest + "/connector-plugins")
+            .forEach(p -> versions.put(p.get("class").asText(), p.get("version").asText()));
+        String version = projectVersion();
+        assertThat(versions)
+            .containsEntry("io.lookalike.ingest.connect.CatalogFeedSourceConnector", version)
+            .containsEntry("io.lookalike.indexer.connect.LookalikeSinkConnector", version);
 
         Map<String, Object> stage = new HashMap<>();
         stage.put("bootstrap.servers", kafka.bootstrapServers());
@@ -136,25 +139,73 @@ class ConnectPluginPathIT {
                     MilvusProtocolDouble.Collection c = milvus.collection(collection);
                     return c != null && c.rows.size() == PRODUCTS;
                   });
+          long searchable = System.nanoTime();
           assertThat(milvus.collection(collection).rows.keySet())
               .allMatch(key -> key.matches("p[0-3]/.+"));
           assertThat(milvus.aliasTarget("lookalike_active")).isEqualTo(collection);
+          // and the sink's group has committed the end of the embedder's transactional topic (lag 0)
+          await()
+              .atMost(Duration.ofSeconds(30))
+              .pollInterval(Duration.ofMillis(250))
+              .until(() -> lag(kafka, topics.embeddings(modelId)) == 0);
           for (String name : List.of("catalog-feed", "lookalike-sink")) {
             JsonNode status = get(rest + "/connectors/" + name + "/status");
             assertThat(status.at("/connector/state").asText()).as(name).isEqualTo("RUNNING");
             assertThat(status.at("/tasks/0/state").asText()).as(name).isEqualTo("RUNNING");
           }
           System.out.printf(
-              "plugin.path worker: %d products searchable, %d s from unzip%n",
-              PRODUCTS, (System.nanoTime() - t0) / 1_000_000_000);
+              "plugin.path worker: up %d ms after unzip; %d products searchable %d ms after the "
+                  + "worker was up; lag 0 %d ms later (%d ms in all)%n",
+              (workerUp - t0) / 1_000_000,
+              PRODUCTS,
+              (searchable - workerUp) / 1_000_000,
+              (System.nanoTime() - searchable) / 1_000_000,
+              (System.nanoTime() - t0) / 1_000_000);
         }
+        passed = true;
       } finally {
         worker.destroy();
         if (!worker.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
           worker.destroyForcibly();
         }
-        System.out.println("worker log tail:\n" + tail(tmp.resolve("worker.log"), 40));
+        if (!passed) {
+          System.out.println("worker log tail:\n" + tail(tmp.resolve("worker.log"), 80));
+        }
       }
+      assertThat(Files.readString(tmp.resolve("worker.log")))
+          .doesNotContain("Ignoring invalid task provided offset");
+    }
+  }
+
+  /** The version in the sink zip's name: what both connectors must report. */
+  private static String projectVersion() throws IOException {
+    String zip = pluginZip("indexer-sink", "lookalike-indexer-sink").getFileName().toString();
+    return zip.substring("lookalike-indexer-sink-".length(), zip.length() - "-plugin.zip".length());
+  }
+
+  /** End offset minus the sink group's committed offset, summed over the topic's partitions. */
+  private static long lag(KafkaBroker kafka, String topic) throws Exception {
+    try (var admin = kafka.admin()) {
+      var committed =
+          admin
+              .listConsumerGroupOffsets("connect-lookalike-sink")
+              .partitionsToOffsetAndMetadata()
+              .get();
+      long lag = 0;
+      for (int p = 0; p < 2; p++) {
+        var partition = new org.apache.kafka.common.TopicPartition(topic, p);
+        long end =
+            admin
+                .listOffsets(
+                    Map.of(partition, org.apache.kafka.clients.admin.OffsetSpec.latest()))
+                .all()
+                .get()
+                .get(partition)
+                .offset();
+        var done = committed.get(partition);
+        lag += end - (done == null ? 0 : done.offset());
+      }
+      return lag;
     }
   }
 
@@ -277,7 +328,7 @@ class ConnectPluginPathIT {
     try (ZipInputStream in = new ZipInputStream(Files.newInputStream(zip))) {
       for (ZipEntry entry; (entry = in.getNextEntry()) != null; ) {
         Path out = dir.resolve(entry.getName()).normalize();
-        assertThat(out).startsWith(dir);
+        assertThat(out.startsWith(dir)).as(entry.getName()).isTrue();
         if (entry.isDirectory()) {
           Files.createDirectories(out);
           continue;
