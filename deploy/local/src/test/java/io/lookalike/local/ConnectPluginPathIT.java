@@ -60,7 +60,8 @@ class ConnectPluginPathIT {
     long t0 = System.nanoTime();
     Path plugins = Files.createDirectories(tmp.resolve("plugins"));
     Set<String> bundled = new java.util.TreeSet<>();
-    bundled.addAll(unzip(pluginZip("ingest-connector", "lookalike-catalog-feed-connector"), plugins));
+    bundled.addAll(
+        unzip(pluginZip("ingest-connector", "lookalike-catalog-feed-connector"), plugins));
     bundled.addAll(unzip(pluginZip("indexer-sink", "lookalike-indexer-sink"), plugins));
     Path feeds = Files.createDirectories(tmp.resolve("feeds"));
 
@@ -143,7 +144,8 @@ class ConnectPluginPathIT {
           assertThat(milvus.collection(collection).rows.keySet())
               .allMatch(key -> key.matches("p[0-3]/.+"));
           assertThat(milvus.aliasTarget("lookalike_active")).isEqualTo(collection);
-          // and the sink's group has committed the end of the embedder's transactional topic (lag 0)
+          // and the sink's group has committed the end of the embedder's transactional topic (lag
+          // 0)
           await()
               .atMost(Duration.ofSeconds(30))
               .pollInterval(Duration.ofMillis(250))
@@ -196,8 +198,7 @@ class ConnectPluginPathIT {
         var partition = new org.apache.kafka.common.TopicPartition(topic, p);
         long end =
             admin
-                .listOffsets(
-                    Map.of(partition, org.apache.kafka.clients.admin.OffsetSpec.latest()))
+                .listOffsets(Map.of(partition, org.apache.kafka.clients.admin.OffsetSpec.latest()))
                 .all()
                 .get()
                 .get(partition)
@@ -219,8 +220,7 @@ class ConnectPluginPathIT {
   }
 
   /** The sample sink config of the zip (etc/), against the double and this broker. */
-  private ObjectNode sinkConfig(MilvusProtocolDouble milvus, KafkaBroker kafka)
-      throws IOException {
+  private ObjectNode sinkConfig(MilvusProtocolDouble milvus, KafkaBroker kafka) throws IOException {
     ObjectNode config = sample("lookalike-indexer-sink", "connect-sink.json");
     config.put("tasks.max", "1");
     config.put(MilvusConfig.URI_CONFIG, milvus.uri());

@@ -203,10 +203,10 @@ public class LookalikeSinkTask extends SinkTask {
    * Asks the worker to move each idle partition (none of its records in this batch) past the
    * markers and aborted records at its end, once {@link TransactionGap} has read that no committed
    * record lies between the last record written and the end. Connect's {@code
-   * SinkTaskContext.offset} seeks its consumer there and takes it as the partition's current
-   * offset (WorkerSinkTask.rewind), so {@link #preCommit} may then report it. The consumer's
-   * position is never past that end (it only reads up to the LSO, which only grows), so the seek
-   * only skips the range that was read.
+   * SinkTaskContext.offset} seeks its consumer there and takes it as the partition's current offset
+   * (WorkerSinkTask.rewind), so {@link #preCommit} may then report it. The consumer's position is
+   * never past that end (it only reads up to the LSO, which only grows), so the seek only skips the
+   * range that was read.
    */
   private void skipMarkers(Set<TopicPartition> busy) {
     if (gap == null) {

@@ -13,8 +13,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * Finds how far a sink may move its committed offset past the transaction markers (and aborted
- * records) that end a partition of a transactional topic, which Connect never delivers and so
- * never commits past (lag 1 forever).
+ * records) that end a partition of a transactional topic, which Connect never delivers and so never
+ * commits past (lag 1 forever).
  *
  * <p>{@link #skippableTo} reads, with its own read_committed consumer (no group), the range from
  * the task's position to the partition's last stable offset (LSO, the end under read_committed) and
@@ -46,7 +46,8 @@ final class TransactionGap implements AutoCloseable {
 
   /**
    * The LSO of {@code partition} when it is past {@code position} and no committed record lies in
-   * [position, LSO); empty when there is nothing to skip, a record to deliver, or no answer in time.
+   * [position, LSO); empty when there is nothing to skip, a record to deliver, or no answer in
+   * time.
    */
   OptionalLong skippableTo(TopicPartition partition, long position) {
     long deadline = System.nanoTime() + timeout.toNanos();

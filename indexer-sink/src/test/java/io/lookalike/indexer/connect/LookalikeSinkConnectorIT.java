@@ -176,7 +176,8 @@ class LookalikeSinkConnectorIT {
     config.put("key.converter", ByteArrayConverter.class.getName());
     config.put("value.converter", ByteArrayConverter.class.getName());
     config.put("consumer.override.isolation.level", "read_committed");
-    config.put(LookalikeSinkConfig.LAG_BOOTSTRAP_SERVERS_CONFIG, connect.kafka().bootstrapServers());
+    config.put(
+        LookalikeSinkConfig.LAG_BOOTSTRAP_SERVERS_CONFIG, connect.kafka().bootstrapServers());
     config.put(LookalikeSinkConfig.STORE_CONFIG, "milvus");
     config.put(MilvusConfig.URI_CONFIG, milvus.uri());
     config.put(MilvusConfig.COLLECTION_PREFIX_CONFIG, "it_");
@@ -189,10 +190,14 @@ class LookalikeSinkConnectorIT {
     try (KafkaProducer<byte[], byte[]> tx =
         new KafkaProducer<>(
             Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, connect.kafka().bootstrapServers(),
-                ProducerConfig.TRANSACTIONAL_ID_CONFIG, "sink-it-embedder",
-                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
-                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class))) {
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                connect.kafka().bootstrapServers(),
+                ProducerConfig.TRANSACTIONAL_ID_CONFIG,
+                "sink-it-embedder",
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+                ByteArraySerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
+                ByteArraySerializer.class))) {
       tx.initTransactions();
       // When committed transactions arrive, then an aborted one at the end of the log
       int live = 0;
@@ -228,9 +233,7 @@ class LookalikeSinkConnectorIT {
   private static ProducerRecord<byte[], byte[]> record(
       String topic, String key, ImageEmbedding embedding) {
     return new ProducerRecord<>(
-        topic,
-        key.getBytes(StandardCharsets.UTF_8),
-        Serdes.imageEmbedding().serialize(embedding));
+        topic, key.getBytes(StandardCharsets.UTF_8), Serdes.imageEmbedding().serialize(embedding));
   }
 
   /** Awaits the group's committed offset == end offset on every partition and the store's count. */

@@ -100,15 +100,20 @@ class TransactionGapIT {
   private static KafkaProducer<byte[], byte[]> transactional(KafkaBroker kafka, String id) {
     return new KafkaProducer<>(
         Map.of(
-            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-            ProducerConfig.TRANSACTIONAL_ID_CONFIG, id,
-            ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
-            ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class));
+            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            kafka.bootstrapServers(),
+            ProducerConfig.TRANSACTIONAL_ID_CONFIG,
+            id,
+            ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+            ByteArraySerializer.class,
+            ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
+            ByteArraySerializer.class));
   }
 
   private static RecordMetadata send(KafkaProducer<byte[], byte[]> producer, int i)
       throws Exception {
-    return producer.send(new ProducerRecord<>(TOPIC, 0, new byte[] {(byte) i}, new byte[] {1}))
+    return producer
+        .send(new ProducerRecord<>(TOPIC, 0, new byte[] {(byte) i}, new byte[] {1}))
         .get();
   }
 }
