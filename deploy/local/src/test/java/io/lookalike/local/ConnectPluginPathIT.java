@@ -76,21 +76,7 @@ class ConnectPluginPathIT {
       String rest = "http://127.0.0.1:" + port;
       boolean passed = false;
       try {
-        // Given the worker up, with both plugins found through plugin.path
-        await()
-            .atMost(Duration.ofSeconds(60))
-            .ignoreExceptions()
-            .until(() -> get(rest + "/connector-plugins").isArray());
-        assertThat(alive(worker)).isTrue();
-        long workerUp = System.nanoTime();
-        Map<String, String> versions = new HashMap<>();
-        get(rest + "/connector-plugins")
-            .forEach(p -> versions.put(p.get("class").asText(), p.get("version").asText()));
-        String version = projectVersion();
-        assertThat(versions)
-            .containsEntry("io.lookalike.ingest.connect.CatalogFeedSourceConnector", version)
-            .containsEntry("io.lookalike.indexer.connect.LookalikeSinkConnector", version);
-
+        // The fetcher and the embedder start while the worker does
         Map<String, Object> stage = new HashMap<>();
         stage.put("bootstrap.servers", kafka.bootstrapServers());
         stage.put("state.dir", Files.createDirectories(tmp.resolve("state")).toString());
@@ -111,6 +97,21 @@ class ConnectPluginPathIT {
           }
           fetcher.start();
           embed.start();
+
+          // Given the worker up, with both plugins found through plugin.path, at our version
+          await()
+              .atMost(Duration.ofSeconds(90))
+              .ignoreExceptions()
+              .until(() -> get(rest + "/connector-plugins").isArray());
+          assertThat(alive(worker)).isTrue();
+          long workerUp = System.nanoTime();
+          Map<String, String> versions = new HashMap<>();
+          get(rest + "/connector-plugins")
+              .forEach(p -> versions.put(p.get("class").asText(), p.get("version").asText()));
+          String version = projectVersion();
+          assertThat(versions)
+              .containsEntry("io.lookalike.ingest.connect.CatalogFeedSourceConnector", version)
+              .containsEntry("io.lookalike.indexer.connect.LookalikeSinkConnector", version);
 
           // When the source (sample config, feed.dir here) and the sink (sample config, Milvus
           // here) are created through the REST API, and a feed of real photos arrives
@@ -252,6 +253,9 @@ class ConnectPluginPathIT {
             "value.converter.schemas.enable=true",
             "offset.storage.topic=connect-offsets",
             "offset.storage.replication.factor=1",
+            // fewer partitions than the stock 25 and 5: one broker, one worker, quicker to create
+            "offset.storage.partitions=2",
+            "status.storage.partitions=1",
             "config.storage.topic=connect-configs",
             "config.storage.replication.factor=1",
             "status.storage.topic=connect-status",
@@ -314,7 +318,7 @@ class ConnectPluginPathIT {
     try (Stream<Path> files = Files.list(target)) {
       return files
           .filter(p -> p.getFileName().toString().matches(name + "-.+-plugin\\.zip"))
-          .findFirst()
+          .max(java.util.Comparator.comparing(p -> p.toFile().lastModified())) // the latest build
           .orElseThrow(
               () ->
                   new AssertionError(

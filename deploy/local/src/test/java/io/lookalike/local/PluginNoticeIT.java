@@ -93,7 +93,7 @@ class PluginNoticeIT {
     try (Stream<Path> files = Files.list(target)) {
       return files
           .filter(p -> p.getFileName().toString().matches(name + "-.+-plugin\\.zip"))
-          .findFirst()
+          .max(java.util.Comparator.comparing(p -> p.toFile().lastModified())) // the latest build
           .orElseThrow(
               () -> new AssertionError("No " + name + "-*-plugin.zip in " + target + ": -am"));
     }

@@ -37,6 +37,9 @@ final class TransactionGap implements AutoCloseable {
     config.remove(ConsumerConfig.GROUP_ID_CONFIG);
     config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    // A position below the log start (records deleted by retention) is an error, never a jump to the
+    // end past records the worker would still deliver from the log start
+    config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
     config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     config.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "lookalike-sink-transaction-gap");
