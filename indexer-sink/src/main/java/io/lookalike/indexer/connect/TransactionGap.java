@@ -25,6 +25,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  */
 final class TransactionGap implements AutoCloseable {
 
+  private static final java.util.concurrent.atomic.AtomicInteger INSTANCES =
+      new java.util.concurrent.atomic.AtomicInteger();
+
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final Duration timeout;
 
@@ -37,12 +40,18 @@ final class TransactionGap implements AutoCloseable {
     config.remove(ConsumerConfig.GROUP_ID_CONFIG);
     config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    // A position below the log start (records deleted by retention) is an error, never a jump to the
+    // A position below the log start (records deleted by retention) is an error, never a jump to
+    // the
     // end past records the worker would still deliver from the log start
     config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
     config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
-    config.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "lookalike-sink-transaction-gap");
+    // one per task: a client id of its own, or the worker logs a clash of their JMX MBeans
+    config.put(
+        ConsumerConfig.CLIENT_ID_CONFIG,
+        config.getOrDefault(ConsumerConfig.CLIENT_ID_CONFIG, "lookalike-sink-transaction-gap")
+            + "-"
+            + INSTANCES.incrementAndGet());
     this.consumer = new KafkaConsumer<>(config);
     this.timeout = timeout;
   }
