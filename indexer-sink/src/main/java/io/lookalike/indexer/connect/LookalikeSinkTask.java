@@ -206,7 +206,8 @@ public class LookalikeSinkTask extends SinkTask {
    * SinkTaskContext.offset} seeks its consumer there and takes it as the partition's current offset
    * (WorkerSinkTask.rewind), so {@link #preCommit} may then report it. The consumer's position is
    * never past that end (it only reads up to the LSO, which only grows), so the seek only skips the
-   * range that was read.
+   * range that was read. The worker applies the move at the start of its next poll, before any
+   * rebalance that poll may bring, so it never seeks a partition it no longer holds.
    */
   private void skipMarkers(Set<TopicPartition> busy) {
     if (gap == null) {
