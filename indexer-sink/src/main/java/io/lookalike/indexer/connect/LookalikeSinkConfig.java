@@ -55,6 +55,14 @@ public final class LookalikeSinkConfig extends AbstractConfig {
           + "by Connect after a back-off, nothing committed meanwhile) before the task fails, with the store's error "
           + "as the reason in its status; restart the task once the store is back.";
 
+  public static final String LAG_BOOTSTRAP_SERVERS_CONFIG = "lag.bootstrap.servers";
+  private static final String LAG_BOOTSTRAP_SERVERS_DOC =
+      "Kafka brokers the task reads the topics' ends from (with the connector's consumer.override.* "
+          + "security settings), so that, caught up, it commits past the transaction markers that end each "
+          + "partition of a transactional embeddings topic (consumer group lag 0). Empty: "
+          + "consumer.override.bootstrap.servers; when both are empty the commit stays at the last record "
+          + "(lag 1 per partition ending in a marker).";
+
   public static final ConfigDef CONFIG_DEF =
       Topics.include(new ConfigDef(MilvusConfig.CONFIG_DEF), EMBEDDINGS_PREFIX_CONFIG)
           .define(
@@ -80,7 +88,13 @@ public final class LookalikeSinkConfig extends AbstractConfig {
               300_000L,
               ConfigDef.Range.atLeast(0),
               Importance.MEDIUM,
-              UNAVAILABLE_MAX_MS_DOC);
+              UNAVAILABLE_MAX_MS_DOC)
+          .define(
+              LAG_BOOTSTRAP_SERVERS_CONFIG,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              LAG_BOOTSTRAP_SERVERS_DOC);
 
   private final MilvusConfig milvus;
 
@@ -90,6 +104,28 @@ public final class LookalikeSinkConfig extends AbstractConfig {
     if (isLucene() && getString(LUCENE_DIR_CONFIG).isBlank()) {
       throw new ConfigException(LUCENE_DIR_CONFIG, "", "is required with store=lucene");
     }
+  }
+
+  /**
+   * The settings of the task's own consumer that finds the topics' ends: the connector's
+   * consumer.override.* ones with bootstrap.servers from lag.bootstrap.servers; empty when no
+   * brokers are known.
+   */
+  public Map<String, Object> lagConsumerSettings(Map<String, String> props) {
+    Map<String, Object> settings = new java.util.HashMap<>();
+    String prefix = "consumer.override.";
+    props.forEach(
+        (key, value) -> {
+          if (key.startsWith(prefix)) {
+            settings.put(key.substring(prefix.length()), value);
+          }
+        });
+    String servers = getString(LAG_BOOTSTRAP_SERVERS_CONFIG);
+    if (!servers.isBlank()) {
+      settings.put("bootstrap.servers", servers);
+    }
+    Object known = settings.get("bootstrap.servers");
+    return known == null || known.toString().isBlank() ? Map.of() : settings;
   }
 
   public boolean isLucene() {

@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -20,7 +21,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.Set;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.connect.errors.ConnectException;
@@ -44,6 +48,12 @@ public class LookalikeSinkTask extends SinkTask {
   private static final Logger log = LoggerFactory.getLogger(LookalikeSinkTask.class);
   private static final long RETRY_BACKOFF_MS = 5_000;
 
+  /** How often an idle partition's end is looked at, at most. */
+  private static final long GAP_CHECK_INTERVAL_NS = Duration.ofSeconds(1).toNanos();
+
+  /** The metadata of an offset committed past transaction markers (tells the commit apart). */
+  static final String PAST_MARKERS_METADATA = "lookalike: past transaction markers";
+
   private final AvroSerde<ImageEmbedding> serde = Serdes.imageEmbedding();
   private final MeterRegistry registry;
   private final Map<String, EmbeddingIndexer> indexers = new HashMap<>();
@@ -62,6 +72,14 @@ public class LookalikeSinkTask extends SinkTask {
 
   private long unavailableMaxMs;
   private PluginMetricsBridge pluginMetrics;
+
+  /** Finds the markers at a partition's end; null when no brokers are known (lag stays 1). */
+  private TransactionGap gap;
+
+  /** Partitions the worker was asked to move past their markers, and to where. */
+  private final Map<TopicPartition, Long> skipping = new HashMap<>();
+
+  private final Map<TopicPartition, Long> lastGapCheck = new HashMap<>();
 
   /**
    * The task a worker creates: its metrics in a registry of its own, shown as Connect plugin
@@ -93,6 +111,14 @@ public class LookalikeSinkTask extends SinkTask {
     unavailableMaxMs = config.getLong(LookalikeSinkConfig.UNAVAILABLE_MAX_MS_CONFIG);
     unavailableSince = -1;
     pluginMetrics = PluginMetricsBridge.of(() -> context.pluginMetrics(), registry);
+    Map<String, Object> lagSettings = config.lagConsumerSettings(props);
+    gap = lagSettings.isEmpty() ? null : new TransactionGap(lagSettings, Duration.ofSeconds(5));
+    if (gap == null) {
+      log.info(
+          "No {} (nor consumer.override.bootstrap.servers): offsets are committed up to the last "
+              + "record, one below the end of a partition that ends in a transaction marker",
+          LookalikeSinkConfig.LAG_BOOTSTRAP_SERVERS_CONFIG);
+    }
     tolerateAll = "all".equalsIgnoreCase(props.getOrDefault("errors.tolerance", "none").strip());
     log.info(
         "Lookalike sink task started: store={}, bad records {}",
@@ -107,6 +133,7 @@ public class LookalikeSinkTask extends SinkTask {
   @Override
   public void put(Collection<SinkRecord> records) {
     if (records.isEmpty()) {
+      skipMarkers(Set.of());
       return;
     }
     Map<String, List<Parsed>> byTopic = new LinkedHashMap<>();
@@ -169,12 +196,67 @@ public class LookalikeSinkTask extends SinkTask {
     }
     unavailableSince = -1;
     written.putAll(handled); // only now: the store holds the batch
+    skipMarkers(handled.keySet());
+  }
+
+  /**
+   * Asks the worker to move each idle partition (none of its records in this batch) past the
+   * markers and aborted records at its end, once {@link TransactionGap} has read that no committed
+   * record lies between the last record written and the end. Connect's {@code
+   * SinkTaskContext.offset} seeks its consumer there and takes it as the partition's current offset
+   * (WorkerSinkTask.rewind), so {@link #preCommit} may then report it. The consumer's position is
+   * never past that end (it only reads up to the LSO, which only grows), so the seek only skips the
+   * range that was read. The worker applies the move at the start of its next poll, before any
+   * rebalance that poll may bring, so it never seeks a partition it no longer holds.
+   */
+  private void skipMarkers(Set<TopicPartition> busy) {
+    if (gap == null) {
+      return;
+    }
+    long now = System.nanoTime();
+    for (Map.Entry<TopicPartition, OffsetAndMetadata> entry : written.entrySet()) {
+      TopicPartition partition = entry.getKey();
+      Long checked = lastGapCheck.get(partition);
+      if (busy.contains(partition)
+          || skipping.containsKey(partition)
+          || (checked != null && now - checked < GAP_CHECK_INTERVAL_NS)) {
+        continue;
+      }
+      lastGapCheck.put(partition, now);
+      try {
+        OptionalLong end = gap.skippableTo(partition, entry.getValue().offset());
+        if (end.isPresent()) {
+          log.debug(
+              "Moving {} from {} past its transaction markers to {}",
+              partition,
+              entry.getValue().offset(),
+              end.getAsLong());
+          context.offset(partition, end.getAsLong());
+          skipping.put(partition, end.getAsLong());
+        }
+      } catch (KafkaException e) {
+        log.debug("Cannot read the end of {} (committing up to its last record)", partition, e);
+      }
+    }
   }
 
   @Override
   public Map<TopicPartition, OffsetAndMetadata> preCommit(
       Map<TopicPartition, OffsetAndMetadata> currentOffsets) {
     Map<TopicPartition, OffsetAndMetadata> durable = new HashMap<>();
+    for (Map.Entry<TopicPartition, OffsetAndMetadata> current : currentOffsets.entrySet()) {
+      Long end = skipping.get(current.getKey());
+      // Reported once the worker has taken the move (its current offset is there): a larger offset
+      // would be ignored as "not yet consumed". The metadata makes it differ from the offset the
+      // worker took as already committed, which it would otherwise skip as "no change".
+      if (end != null && current.getValue().offset() >= end) {
+        skipping.remove(current.getKey());
+        OffsetAndMetadata last = written.get(current.getKey());
+        if (last != null && last.offset() <= end) {
+          written.put(current.getKey(), new OffsetAndMetadata(end, PAST_MARKERS_METADATA));
+        }
+      }
+    }
     for (TopicPartition partition : currentOffsets.keySet()) {
       OffsetAndMetadata offset = written.get(partition);
       if (offset != null) {
@@ -187,6 +269,8 @@ public class LookalikeSinkTask extends SinkTask {
   @Override
   public void close(Collection<TopicPartition> partitions) {
     partitions.forEach(written::remove);
+    partitions.forEach(skipping::remove);
+    partitions.forEach(lastGapCheck::remove);
   }
 
   @Override
@@ -199,6 +283,10 @@ public class LookalikeSinkTask extends SinkTask {
       }
     }
     indexers.clear();
+    if (gap != null) {
+      gap.close();
+      gap = null;
+    }
   }
 
   /** A record with a well-formed key and value; {@code embedding == null} for a tombstone. */

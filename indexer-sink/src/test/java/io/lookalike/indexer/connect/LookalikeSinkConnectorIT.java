@@ -164,6 +164,119 @@ class LookalikeSinkConnectorIT {
     connect.deleteConnector(CONNECTOR);
   }
 
+  @Test
+  void shouldCommitPastTheTransactionMarkersSoThatLagReachesZeroWithoutLosingARecord()
+      throws Exception {
+    // Given the connector reading a transactional topic read_committed, with brokers to look at
+    String topic = "catalog.image-embeddings.tx_model";
+    String connector = "lookalike-sink-tx";
+    connect.kafka().createTopic(topic, 2);
+    Map<String, String> config = new HashMap<>();
+    config.put("connector.class", LookalikeSinkConnector.class.getName());
+    config.put("tasks.max", "1");
+    config.put("topics", topic);
+    config.put("key.converter", ByteArrayConverter.class.getName());
+    config.put("value.converter", ByteArrayConverter.class.getName());
+    config.put("consumer.override.isolation.level", "read_committed");
+    config.put(
+        LookalikeSinkConfig.LAG_BOOTSTRAP_SERVERS_CONFIG, connect.kafka().bootstrapServers());
+    config.put(LookalikeSinkConfig.STORE_CONFIG, "milvus");
+    config.put(MilvusConfig.URI_CONFIG, milvus.uri());
+    config.put(MilvusConfig.COLLECTION_PREFIX_CONFIG, "it_");
+    config.put(MilvusConfig.ALIAS_CONFIG, "it_tx_active");
+    connect.configureConnector(connector, config);
+    connect
+        .assertions()
+        .assertConnectorAndExactlyNumTasksAreRunning(connector, 1, "sink did not start");
+
+    try (KafkaProducer<byte[], byte[]> tx =
+        new KafkaProducer<>(
+            Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                connect.kafka().bootstrapServers(),
+                ProducerConfig.TRANSACTIONAL_ID_CONFIG,
+                "sink-it-embedder",
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+                ByteArraySerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
+                ByteArraySerializer.class))) {
+      tx.initTransactions();
+      // When committed transactions arrive, then an aborted one at the end of the log
+      int live = 0;
+      for (int t = 0; t < 3; t++) {
+        tx.beginTransaction();
+        for (int i = 0; i < 10; i++) {
+          String key = "t" + live++ + "/0";
+          tx.send(record(topic, key, embedding(key, "tx_model", vectors.next(), 1)));
+        }
+        tx.commitTransaction();
+      }
+      tx.beginTransaction();
+      tx.send(record(topic, "aborted/0", embedding("aborted/0", "tx_model", vectors.next(), 1)));
+      tx.abortTransaction();
+
+      // Then every partition's committed offset is its end (lag 0), and all 30 are indexed
+      awaitLagZero(connector, topic, "it_tx_model", live);
+      assertThat(milvus.collection("it_tx_model").rows).doesNotContainKey("aborted/0");
+
+      // When more records are committed after the task moved past the markers (appended after its
+      // check), they are still delivered: nothing skipped, lag 0 again
+      tx.beginTransaction();
+      for (int i = 0; i < 5; i++) {
+        String key = "t" + live++ + "/0";
+        tx.send(record(topic, key, embedding(key, "tx_model", vectors.next(), 1)));
+      }
+      tx.commitTransaction();
+      awaitLagZero(connector, topic, "it_tx_model", live);
+    }
+    connect.deleteConnector(connector);
+  }
+
+  private static ProducerRecord<byte[], byte[]> record(
+      String topic, String key, ImageEmbedding embedding) {
+    return new ProducerRecord<>(
+        topic, key.getBytes(StandardCharsets.UTF_8), Serdes.imageEmbedding().serialize(embedding));
+  }
+
+  /** Awaits the group's committed offset == end offset on every partition and the store's count. */
+  private static void awaitLagZero(String connector, String topic, String collection, int rows) {
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(250))
+        .until(
+            () -> {
+              MilvusProtocolDouble.Collection c = milvus.collection(collection);
+              return c != null && c.rows.size() == rows && lag(connector, topic) == 0;
+            });
+    System.out.printf("%s: lag 0 on every partition, %d rows%n", topic, rows);
+  }
+
+  /** The sum over the topic's partitions of end offset minus the group's committed offset. */
+  private static long lag(String connector, String topic) throws Exception {
+    try (Admin admin =
+        Admin.create(Map.of("bootstrap.servers", connect.kafka().bootstrapServers()))) {
+      Map<TopicPartition, OffsetAndMetadata> committed =
+          admin
+              .listConsumerGroupOffsets("connect-" + connector)
+              .partitionsToOffsetAndMetadata()
+              .get();
+      long lag = 0;
+      for (int p = 0; p < 2; p++) {
+        TopicPartition partition = new TopicPartition(topic, p);
+        long end =
+            admin
+                .listOffsets(Map.of(partition, OffsetSpec.latest()))
+                .all()
+                .get()
+                .get(partition)
+                .offset();
+        OffsetAndMetadata done = committed.get(partition);
+        lag += end - (done == null ? 0 : done.offset());
+      }
+      return lag;
+    }
+  }
+
   private static void awaitCaughtUp(int images) {
     await()
         .atMost(Duration.ofSeconds(60))
