@@ -100,7 +100,7 @@ class ConnectPluginPathIT {
 
           // Given the worker up, with both plugins found through plugin.path, at our version
           await()
-              .atMost(Duration.ofSeconds(90))
+              .atMost(Duration.ofSeconds(180))
               .ignoreExceptions()
               .until(() -> get(rest + "/connector-plugins").isArray());
           assertThat(alive(worker)).isTrue();
@@ -134,7 +134,7 @@ class ConnectPluginPathIT {
           // Then every product is searchable in Milvus, both connectors RUNNING
           String collection = "lookalike_" + modelId;
           await()
-              .atMost(Duration.ofSeconds(90))
+              .atMost(Duration.ofSeconds(180))
               .pollInterval(Duration.ofMillis(250))
               .until(
                   () -> {
@@ -148,7 +148,7 @@ class ConnectPluginPathIT {
           // and the sink's group has committed the end of the embedder's transactional topic (lag
           // 0)
           await()
-              .atMost(Duration.ofSeconds(30))
+              .atMost(Duration.ofSeconds(120))
               .pollInterval(Duration.ofMillis(250))
               .until(() -> lag(kafka, topics.embeddings(modelId)) == 0);
           for (String name : List.of("catalog-feed", "lookalike-sink")) {
