@@ -35,7 +35,11 @@ public enum ErrorCode {
       "ssrf_blocked",
       400,
       "the image URL's host resolves to a private, loopback or metadata address"),
-  BAD_MODEL("bad_model", 400, "admin API: the model cannot be loaded from the given URL"),
+  BAD_MODEL(
+      "bad_model",
+      400,
+      "admin API: the model cannot be loaded from the given URL, or cannot be used (more dimensions"
+          + " than an index holds, NaN output)"),
   UNAUTHORIZED(
       "unauthorized",
       401,
@@ -57,7 +61,13 @@ public enum ErrorCode {
       "the active index holds vectors of another model than the gateway embeds with"),
   NOT_CAUGHT_UP(
       "not_caught_up", 409, "admin API: the model has not caught up with the catalog yet"),
-  ACTIVE_MODEL("active_model", 409, "admin API: the active model cannot be dropped"),
+  ACTIVE_MODEL(
+      "active_model", 409, "admin API: the active model cannot be dropped or refused"),
+  REFUSED_MODEL(
+      "refused_model",
+      409,
+      "admin API: the model was refused (quality gate or broken first batch); register it again"
+          + " to retry"),
   TOO_LARGE("too_large", 413, "the body or image is larger than gateway.max.upload.bytes"),
   TOO_MANY_PIXELS("too_many_pixels", 413, "the image has more pixels than image.max.pixels"),
   UNSUPPORTED_TYPE(

@@ -205,7 +205,11 @@ public final class LocalMode implements AutoCloseable {
         "embedder",
         () -> {
           for (String id : pipelines.modelIds()) {
-            KafkaStreams.State state = pipelines.pipeline(id).app().streams().state();
+            var pipeline = pipelines.pipeline(id);
+            if (!pipeline.consuming()) {
+              continue; // refused: stopped on purpose
+            }
+            KafkaStreams.State state = pipeline.app().streams().state();
             if (!state.isRunningOrRebalancing()) {
               return HealthCheck.Status.down(id + ": " + state.name());
             }

@@ -124,9 +124,73 @@ class ReembedIT {
     String bad = otherModel(models, model1);
     assertThat(bad).startsWith("bad_first_conv_");
     assertThat(searchModel()).isEqualTo(model1);
+    // Refused, shown so, and no longer consuming
+    assertThat(modelNode(models, bad).get("state").asText()).isEqualTo("refused");
+    assertThat(modelNode(models, bad).get("reason").asText()).contains("below the gate 0.900");
+    assertThat(local.pipelines().pipeline(bad).consuming()).isFalse();
+    Run listed = cli("models", "--gateway", gatewayUrl());
+    assertThat(listed.out()).containsPattern(bad + " +refused").contains("refused: near-duplicate");
+    assertThat(post("/v1/admin/models/" + bad + "/activate").body()).contains("refused_model");
+    assertThat(metrics()).contains(bad);
 
     assertThat(cli("drop", bad, "--gateway", gatewayUrl()).exit()).isZero();
     assertThat(get("/v1/models").get("models")).hasSize(1);
+    assertThat(metrics()).doesNotContain(bad);
+  }
+
+  @Test
+  @Order(1)
+  void shouldRefuseAModelWithTooManyDimensionsAtRegistrationLeavingNothingBehind()
+      throws Exception {
+    Run run = cli("reembed", "--model", testModel("too_many_dims.pt"), "--gateway", gatewayUrl());
+
+    assertThat(run.exit()).as(run.toString()).isEqualTo(ModelCommands.FAILED);
+    assertThat(run.err())
+        .contains("failed with 400 bad_model")
+        .contains("outputs 5000 dimensions")
+        .contains("at most 4096");
+    assertThat(get("/v1/models").get("models")).hasSize(1);
+    assertThat(Files.readString(tmp.resolve("data").resolve("models.json")))
+        .doesNotContain("too_many_dims");
+    try (var admin =
+        org.apache.kafka.clients.admin.Admin.create(
+            Map.of("bootstrap.servers", local.bootstrapServers()))) {
+      assertThat(admin.listTopics().names().get()).noneMatch(t -> t.contains("too_many_dims"));
+    }
+  }
+
+  @Test
+  @Order(1)
+  void shouldRefuseAModelThatOutputsNanAtRegistrationWithTheReason() throws Exception {
+    Run run = cli("reembed", "--model", testModel("nan_out.pt"), "--gateway", gatewayUrl());
+
+    assertThat(run.exit()).as(run.toString()).isEqualTo(ModelCommands.FAILED);
+    assertThat(run.err()).contains("400 bad_model").contains("outputs NaN or infinity");
+    assertThat(get("/v1/models").get("models")).hasSize(1);
+  }
+
+  @Test
+  @Order(1)
+  void shouldStopTheReembedOfAModelWhoseFirstBatchIsAllZerosWithTheReason() throws Exception {
+    Run run = cli("reembed", "--model", testModel("zeros_out.pt"), "--gateway", gatewayUrl());
+
+    assertThat(run.exit()).as(run.toString()).isEqualTo(ModelCommands.GATE_FAILED);
+    assertThat(run.err())
+        .contains("was refused: broken model: its first batch gave no usable vector")
+        .contains(model1 + " stays active")
+        .doesNotContain("Caught up");
+    JsonNode models = get("/v1/models");
+    String zeros = otherModel(models, model1);
+    assertThat(modelNode(models, zeros).get("state").asText()).isEqualTo("refused");
+    // The embedding thread flags the model; the pipeline stops just after, off that thread
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> !local.pipelines().pipeline(zeros).consuming());
+    assertThat(get("/v1/models").toString()).contains("broken model: its first batch");
+    assertThat(searchModel()).isEqualTo(model1);
+
+    assertThat(cli("drop", zeros, "--gateway", gatewayUrl()).exit()).isZero();
+    assertThat(metrics()).doesNotContain(zeros);
   }
 
   @Test
@@ -540,6 +604,22 @@ class ReembedIT {
             .POST(HttpRequest.BodyPublishers.ofString("{}"))
             .build(),
         HttpResponse.BodyHandlers.ofString());
+  }
+
+  private String metrics() throws Exception {
+    return http.send(
+            HttpRequest.newBuilder(gateway("/metrics")).GET().build(),
+            HttpResponse.BodyHandlers.ofString())
+        .body();
+  }
+
+  private static JsonNode modelNode(JsonNode models, String modelId) {
+    for (JsonNode m : models.get("models")) {
+      if (m.get("modelId").asText().equals(modelId)) {
+        return m;
+      }
+    }
+    throw new AssertionError("no model " + modelId + " in " + models);
   }
 
   private String adminSecret() throws IOException {
