@@ -9,7 +9,9 @@ import io.lookalike.schemas.EventType;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.ImageRef;
 import io.lookalike.schemas.ProductEvent;
+import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.ProductMetadata;
+import io.lookalike.schemas.Serdes;
 import io.lookalike.store.StoredImage;
 import io.lookalike.store.VectorStore;
 import io.lookalike.testkit.SampleImages;
@@ -102,6 +104,89 @@ class ReembedIT {
   }
 
   @Test
+  @Order(0)
+  void shouldServeEveryMetricTheAlertRulesAndTheDashboardName() throws Exception {
+    // The dead-letter counters appear with the first dead letter: one for the fetcher (no such
+    // file), one for the embedder (bytes that are no image, straight onto product-images).
+    ProductEvent missing =
+        ProductEvent.newBuilder()
+            .setEventId(UUID.randomUUID().toString())
+            .setType(EventType.UPSERT)
+            .setProductId("p-missing")
+            .setVersion(1)
+            .setOccurredAt(Instant.now())
+            .setProduct(ProductMetadata.newBuilder().setTitle("Missing").build())
+            .setImages(
+                List.of(
+                    ImageRef.newBuilder()
+                        .setImageId("main")
+                        .setUrl(tmp.resolve("no-such-photo.jpg").toUri().toString())
+                        .setPosition(0)
+                        .build()))
+            .build();
+    producer.send(new ProducerRecord<>(local.topics().productEvents(), "p-missing", missing)).get();
+    byte[] garbage = "not an image at all".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    ProductImage image =
+        ProductImage.newBuilder()
+            .setProductId("p-garbage")
+            .setImageId("main")
+            .setVersion(1)
+            .setOccurredAt(Instant.now())
+            .setSourceUrl("file:///garbage.jpg")
+            .setPosition(0)
+            .setSha256(java.util.HexFormat.of().formatHex(new byte[32]))
+            .setMediaType("image/jpeg")
+            .setSizeBytes(garbage.length)
+            .setWidth(10)
+            .setHeight(10)
+            .setBytes(java.nio.ByteBuffer.wrap(garbage))
+            .setProduct(ProductMetadata.newBuilder().setTitle("Garbage").build())
+            .build();
+    try (var raw =
+        new KafkaProducer<String, byte[]>(
+            Map.of("bootstrap.servers", local.bootstrapServers()),
+            new org.apache.kafka.common.serialization.StringSerializer(),
+            new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+      raw.send(
+              new ProducerRecord<>(
+                  local.topics().productImages(),
+                  new ImageKey("p-garbage", "main").toString(),
+                  Serdes.productImage().serialize(image)))
+          .get();
+    }
+    searchModel();
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(200))
+        .until(
+            () ->
+                metrics().contains("lookalike_fetcher_rejected_total")
+                    && metrics().contains("lookalike_embedder_rejected_total"));
+
+    String scraped = metrics();
+    List<MonitoringFiles.Expr> all = new java.util.ArrayList<>(MonitoringFiles.ruleExpressions());
+    all.addAll(MonitoringFiles.dashboardExpressions());
+    Set<String> recorded = MonitoringFiles.recordedNames();
+    Set<String> checked = new java.util.TreeSet<>();
+    for (MonitoringFiles.Expr expr : all) {
+      for (String name : MonitoringFiles.metricNames(expr.promql())) {
+        if (recorded.contains(name)) {
+          continue;
+        }
+        checked.add(name);
+        assertThat(scraped)
+            .as("%s names %s", expr, name)
+            .containsPattern("(?m)^" + java.util.regex.Pattern.quote(name) + "[{ ]");
+      }
+    }
+    System.out.println("Metrics the rules and dashboard name, all in /metrics: " + checked);
+    assertThat(checked).hasSizeGreaterThanOrEqualTo(12);
+    // The SLO's bucket is there
+    assertThat(scraped).containsPattern("lookalike_freshness_seconds_bucket\\{[^}]*le=\"2.0\"");
+    assertThat(scraped).containsPattern("lookalike_model_active\\{[^}]*model=\"" + model1 + "\"[^}]*} 1");
+  }
+
+  @Test
   @Order(1)
   void shouldRefuseToSwitchWhenTheGateFailsAndSayWhy() throws Exception {
     Run run =
@@ -132,6 +217,13 @@ class ReembedIT {
     assertThat(listed.out()).containsPattern(bad + " +refused").contains("refused: near-duplicate");
     assertThat(post("/v1/admin/models/" + bad + "/activate").body()).contains("refused_model");
     assertThat(metrics()).contains(bad);
+    // Its whole replay is replay progress, none of it freshness (no live change came meanwhile)
+    assertThat(local.registry().find("lookalike.indexer.replayed").tag("model", bad).counter())
+        .satisfies(c -> assertThat(c.count()).isGreaterThanOrEqualTo(PRODUCTS));
+    assertThat(local.registry().find("lookalike.freshness").tag("model", bad).timer().count())
+        .isZero();
+    assertThat(local.registry().find("lookalike.freshness").tag("model", model1).timer().count())
+        .isGreaterThanOrEqualTo(PRODUCTS);
 
     assertThat(cli("drop", bad, "--gateway", gatewayUrl()).exit()).isZero();
     assertThat(get("/v1/models").get("models")).hasSize(1);
