@@ -16,7 +16,9 @@ public class ModelLifecycleException extends RuntimeException {
     NOT_CAUGHT_UP("not_caught_up"),
     /** The model is the one searches use, so it cannot be dropped. */
     ACTIVE_MODEL("active_model"),
-    /** The model was refused (quality gate, or a broken first batch), so it cannot be switched to. */
+    /**
+     * The model was refused (quality gate, or a broken first batch), so it cannot be switched to.
+     */
     REFUSED_MODEL("refused_model");
 
     private final String code;

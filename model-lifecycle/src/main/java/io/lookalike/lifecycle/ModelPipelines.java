@@ -418,7 +418,8 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
           "model " + modelId + " is the active one: it cannot be refused");
     }
     ModelRegistry.Entry entry = models.get(modelId).orElse(pipeline.entry);
-    models.put(entry.withRefused(reason == null || reason.isBlank() ? "refused" : reason, keepWarm));
+    models.put(
+        entry.withRefused(reason == null || reason.isBlank() ? "refused" : reason, keepWarm));
     if (!keepWarm && pipeline.consuming()) {
       pipelines.put(modelId, pipeline.stopped());
       log.info("Model {} refused ({}): its pipeline stopped consuming", modelId, reason);

@@ -61,8 +61,7 @@ public enum ErrorCode {
       "the active index holds vectors of another model than the gateway embeds with"),
   NOT_CAUGHT_UP(
       "not_caught_up", 409, "admin API: the model has not caught up with the catalog yet"),
-  ACTIVE_MODEL(
-      "active_model", 409, "admin API: the active model cannot be dropped or refused"),
+  ACTIVE_MODEL("active_model", 409, "admin API: the active model cannot be dropped or refused"),
   REFUSED_MODEL(
       "refused_model",
       409,

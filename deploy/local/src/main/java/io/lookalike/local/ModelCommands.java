@@ -298,7 +298,8 @@ final class ModelCommands {
         ShopperChecksReport.print(out, shopper, previous);
         String worse = shopper.refusal(maxDrop);
         if (worse != null) {
-          err.printf(Locale.ROOT, "Not switching: %s. %s stays active; %s%n", worse, previous, behind);
+          err.printf(
+              Locale.ROOT, "Not switching: %s. %s stays active; %s%n", worse, previous, behind);
           refuse(admin, modelId, worse);
           return GATE_FAILED;
         }
@@ -323,7 +324,10 @@ final class ModelCommands {
     private void refuse(AdminClient admin, String modelId, String reason) throws Exception {
       var body = JSON.createObjectNode().put("reason", reason).put("keepWarm", keepWarm);
       admin.send(
-          "POST", "/v1/admin/models/" + modelId + "/refuse", body.toString(), Duration.ofMinutes(2));
+          "POST",
+          "/v1/admin/models/" + modelId + "/refuse",
+          body.toString(),
+          Duration.ofMinutes(2));
     }
 
     private JsonNode waitUntilCaughtUp(AdminClient admin, String modelId) throws Exception {

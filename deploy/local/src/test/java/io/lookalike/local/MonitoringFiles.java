@@ -36,9 +36,31 @@ final class MonitoringFiles {
       Pattern.compile("\\s*\\d+(ms|[smhdwy])(\\s*:\\s*(\\d+(ms|[smhdwy]))?)?\\s*");
   private static final Set<String> KEYWORDS =
       Set.of(
-          "sum", "min", "max", "avg", "count", "stddev", "stdvar", "topk", "bottomk", "quantile",
-          "count_values", "group", "by", "without", "on", "ignoring", "group_left", "group_right",
-          "and", "or", "unless", "bool", "offset", "inf", "nan");
+          "sum",
+          "min",
+          "max",
+          "avg",
+          "count",
+          "stddev",
+          "stdvar",
+          "topk",
+          "bottomk",
+          "quantile",
+          "count_values",
+          "group",
+          "by",
+          "without",
+          "on",
+          "ignoring",
+          "group_left",
+          "group_right",
+          "and",
+          "or",
+          "unless",
+          "bool",
+          "offset",
+          "inf",
+          "nan");
   private static final Set<String> LABEL_LIST_BEFORE =
       Set.of("by", "without", "on", "ignoring", "group_left", "group_right");
 
@@ -53,7 +75,8 @@ final class MonitoringFiles {
     List<Expr> out = new ArrayList<>();
     for (JsonNode group : rules.path("groups")) {
       for (JsonNode rule : group.path("rules")) {
-        String name = rule.hasNonNull("alert") ? rule.get("alert").asText() : rule.path("record").asText();
+        String name =
+            rule.hasNonNull("alert") ? rule.get("alert").asText() : rule.path("record").asText();
         out.add(new Expr("rule " + name, rule.path("expr").asText()));
       }
     }

@@ -183,7 +183,8 @@ class ReembedIT {
     assertThat(checked).hasSizeGreaterThanOrEqualTo(12);
     // The SLO's bucket is there
     assertThat(scraped).containsPattern("lookalike_freshness_seconds_bucket\\{[^}]*le=\"2.0\"");
-    assertThat(scraped).containsPattern("lookalike_model_active\\{[^}]*model=\"" + model1 + "\"[^}]*} 1");
+    assertThat(scraped)
+        .containsPattern("lookalike_model_active\\{[^}]*model=\"" + model1 + "\"[^}]*} 1");
   }
 
   @Test
