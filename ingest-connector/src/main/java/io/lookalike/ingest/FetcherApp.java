@@ -269,6 +269,27 @@ public final class FetcherApp implements AutoCloseable {
     streams.start();
   }
 
+  /**
+   * The latest version of the product this fetcher has processed (its images published or
+   * dead-lettered), from its state store; empty when it has seen none or cannot tell now.
+   */
+  public java.util.OptionalLong processedVersion(String productId) {
+    try {
+      org.apache.kafka.streams.state.ReadOnlyKeyValueStore<String, ProductState> store =
+          streams.store(
+              org.apache.kafka.streams.StoreQueryParameters.fromNameAndType(
+                  STORE_NAME,
+                  org.apache.kafka.streams.state.QueryableStoreTypes
+                      .<String, ProductState>keyValueStore()));
+      ProductState state = store.get(productId);
+      return state == null
+          ? java.util.OptionalLong.empty()
+          : java.util.OptionalLong.of(state.version());
+    } catch (org.apache.kafka.streams.errors.InvalidStateStoreException e) {
+      return java.util.OptionalLong.empty();
+    }
+  }
+
   public KafkaStreams streams() {
     return streams;
   }

@@ -82,6 +82,11 @@ public enum ErrorCode {
       499,
       "admin API: the client went away, so the work it asked for was cancelled"),
   INTERNAL("internal", 500, "an unexpected failure (logged; the answer never holds a stack trace)"),
+  CONSISTENCY_UNSUPPORTED(
+      "consistency_unsupported",
+      501,
+      "a read-your-writes token (status, consistentWith) on a gateway that cannot follow one (the"
+          + " local mode's can)"),
   TEXT_UNSUPPORTED(
       "text_unsupported",
       501,
@@ -91,7 +96,12 @@ public enum ErrorCode {
       "check_timeout",
       503,
       "admin API: a quality check ran past gateway.admin.check.budget.ms and was cancelled"),
-  INTERRUPTED("interrupted", 503, "the server is stopping: the call was interrupted");
+  INTERRUPTED("interrupted", 503, "the server is stopping: the call was interrupted"),
+  NOT_YET_SEARCHABLE(
+      "not_yet_searchable",
+      504,
+      "consistentWith: the token's changes were not searchable within"
+          + " gateway.consistency.max.wait.ms (GET /v1/status?token= says where they are)");
 
   private final String code;
   private final int status;

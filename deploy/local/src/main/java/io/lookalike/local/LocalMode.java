@@ -192,6 +192,7 @@ public final class LocalMode implements AutoCloseable {
             new GatewayServer(gatewayConfig, search, registry)
                 .thumbnails(thumbnails)
                 .modelDirectory(pipelines)
+                .changeStatus(new LocalChangeStatus(fetcher, pipelines))
                 .addRoutes(
                     new ModelAdminRoutes(
                         new LocalModelAdmin(

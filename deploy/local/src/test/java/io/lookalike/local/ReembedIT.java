@@ -105,6 +105,84 @@ class ReembedIT {
 
   @Test
   @Order(0)
+  void shouldReadItsOwnWritesThroughTheWebhookToken() throws Exception {
+    Photo photo = SampleImages.photos("validation", 14).get(13); // not among the other photos
+    String event =
+        JSON.createObjectNode()
+            .put("eventId", "ryw-1")
+            .put("type", "UPSERT")
+            .put("productId", "p-ryw")
+            .put("version", 1)
+            .put("occurredAt", Instant.now().toString())
+            .<com.fasterxml.jackson.databind.node.ObjectNode>set(
+                "product", JSON.createObjectNode().put("title", "Read your writes"))
+            .<com.fasterxml.jackson.databind.node.ObjectNode>set(
+                "images",
+                JSON.createArrayNode()
+                    .add(
+                        JSON.createObjectNode()
+                            .put("imageId", "main")
+                            .put("url", photo.path().toUri().toString())))
+            .toString();
+    HttpResponse<String> accepted =
+        http.send(
+            HttpRequest.newBuilder(gateway("/v1/events"))
+                .header(
+                    "Authorization",
+                    "Bearer "
+                        + Files.readString(tmp.resolve("data").resolve("webhook.secret")).strip())
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(event))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
+    String token = JSON.readTree(accepted.body()).get("token").asText();
+    assertThat(token).startsWith("ct1.");
+
+    // A search that asks to be consistent with the write finds it, however long the pipeline takes
+    HttpResponse<String> found =
+        http.send(
+            HttpRequest.newBuilder(gateway("/v1/search?k=3&consistentWith=" + token))
+                .header("Content-Type", "image/jpeg")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(photo.bytes()))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(found.statusCode()).as(found.body()).isEqualTo(200);
+    assertThat(JSON.readTree(found.body()).at("/results/0/productId").asText()).isEqualTo("p-ryw");
+    JsonNode status = get("/v1/status?token=" + token);
+    assertThat(status.get("searchable").asBoolean()).as(status.toString()).isTrue();
+    assertThat(status.at("/changes/0/fetched").asBoolean()).isTrue();
+    assertThat(status.at("/changes/0/models/" + model1 + "/indexed").asBoolean()).isTrue();
+    assertThat(status.at("/changes/0/models/" + model1 + "/embedded").asBoolean()).isTrue();
+
+    // A version that never comes: not fetched, and a consistent search gives up with 504
+    String never =
+        new io.lookalike.schemas.ChangeToken(
+                List.of(new io.lookalike.schemas.ChangeToken.Change("p-ryw", 99, false)))
+            .encode();
+    JsonNode pending = get("/v1/status?token=" + never);
+    assertThat(pending.get("searchable").asBoolean()).isFalse();
+    assertThat(pending.at("/changes/0/fetched").asBoolean()).isFalse();
+    assertThat(pending.at("/changes/0/models/" + model1 + "/indexed").asBoolean()).isFalse();
+    HttpResponse<String> late =
+        http.send(
+            HttpRequest.newBuilder(gateway("/v1/search?k=3&consistentWithinMs=300"))
+                .header("Consistent-With", never)
+                .header("Content-Type", "image/jpeg")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(photo.bytes()))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(late.statusCode()).as(late.body()).isEqualTo(504);
+    assertThat(JSON.readTree(late.body()).get("code").asText()).isEqualTo("not_yet_searchable");
+    HttpResponse<String> bad =
+        http.send(
+            HttpRequest.newBuilder(gateway("/v1/status?token=nonsense")).GET().build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(bad.statusCode()).isEqualTo(400);
+  }
+
+  @Test
+  @Order(0)
   void shouldServeEveryMetricTheAlertRulesAndTheDashboardName() throws Exception {
     // The dead-letter counters appear with the first dead letter: one for the fetcher (no such
     // file), one for the embedder (bytes that are no image, straight onto product-images).
@@ -626,7 +704,7 @@ class ReembedIT {
                     null,
                     2,
                     false,
-                    Map.of()))
+                    Map.of("gateway.consistency.max.wait.ms", "60000")))
             .start();
     producer = LocalMode.eventProducer(local.bootstrapServers());
   }
