@@ -179,6 +179,43 @@ class ReembedIT {
             HttpRequest.newBuilder(gateway("/v1/status?token=nonsense")).GET().build(),
             HttpResponse.BodyHandlers.ofString());
     assertThat(bad.statusCode()).isEqualTo(400);
+
+    // Deleting it again is read back the same way (and leaves the catalog as the other tests
+    // expect)
+    String delete =
+        JSON.createObjectNode()
+            .put("eventId", "ryw-2")
+            .put("type", "DELETE")
+            .put("productId", "p-ryw")
+            .put("version", 2)
+            .put("occurredAt", Instant.now().toString())
+            .toString();
+    HttpResponse<String> deleted =
+        http.send(
+            HttpRequest.newBuilder(gateway("/v1/events"))
+                .header(
+                    "Authorization",
+                    "Bearer "
+                        + Files.readString(tmp.resolve("data").resolve("webhook.secret")).strip())
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(delete))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(202);
+    String deleteToken = JSON.readTree(deleted.body()).get("token").asText();
+    HttpResponse<String> gone =
+        http.send(
+            HttpRequest.newBuilder(gateway("/v1/search?k=3"))
+                .header("Consistent-With", deleteToken)
+                .header("Content-Type", "image/jpeg")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(photo.bytes()))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(gone.statusCode()).as(gone.body()).isEqualTo(200);
+    assertThat(JSON.readTree(gone.body()).at("/results/0/productId").asText())
+        .isNotEqualTo("p-ryw");
+    assertThat(local.store().imagesOf("p-ryw")).isEmpty();
+    assertThat(get("/v1/status?token=" + deleteToken).get("searchable").asBoolean()).isTrue();
   }
 
   @Test
