@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,6 +36,22 @@ public final class EmbeddingIndexer {
   public static final String REJECTED_METRIC = "lookalike.indexer.rejected";
   public static final String WRITE_METRIC = "lookalike.indexer.write";
   public static final String FRESHNESS_METRIC = "lookalike.freshness";
+  public static final String REPLAYED_METRIC = "lookalike.indexer.replayed";
+
+  /**
+   * Freshness buckets besides Micrometer's defaults, so that an SLO such as "99 % of changes
+   * searchable within 2 s" is a ratio of two series ({@code le="2.0"} over {@code _count}).
+   */
+  static final Duration[] FRESHNESS_SLO_BUCKETS = {
+    Duration.ofMillis(250),
+    Duration.ofMillis(500),
+    Duration.ofSeconds(1),
+    Duration.ofSeconds(2),
+    Duration.ofSeconds(5),
+    Duration.ofSeconds(10),
+    Duration.ofSeconds(30),
+    Duration.ofSeconds(60)
+  };
 
   /**
    * One record of the embeddings topic: an embedding, or a tombstone ({@code embedding == null}).
@@ -55,8 +72,22 @@ public final class EmbeddingIndexer {
   private final Counter stale;
   private final Timer writes;
   private final Timer freshness;
+  private final Counter replayed;
+  private final long liveSinceMillis;
 
+  /** Every indexed change counts as freshness (a sink that is not replaying history). */
   public EmbeddingIndexer(VectorStore store, MeterRegistry registry) {
+    this(store, registry, null);
+  }
+
+  /**
+   * @param liveSince when this index started following the catalog (its model's registration):
+   *     changes that happened before it are a replay of history, counted in {@code
+   *     lookalike.indexer.replayed} as replay progress and not as freshness, so a re-embed does not
+   *     set off a freshness alert; null: every change counts as freshness
+   */
+  public EmbeddingIndexer(VectorStore store, MeterRegistry registry, Instant liveSince) {
+    this.liveSinceMillis = liveSince == null ? Long.MIN_VALUE : liveSince.toEpochMilli();
     this.store = Objects.requireNonNull(store, "store");
     this.registry = Objects.requireNonNull(registry, "registry");
     String model = store.modelId();
@@ -83,10 +114,20 @@ public final class EmbeddingIndexer {
     freshness =
         Timer.builder(FRESHNESS_METRIC)
             .tag("model", model)
-            .description("From the catalog change (occurredAt) to the image being searchable")
+            .description(
+                "From a product's catalog change (occurredAt) to its images being searchable, once"
+                    + " per product and batch; replayed history is not counted")
             .publishPercentileHistogram()
+            .serviceLevelObjectives(FRESHNESS_SLO_BUCKETS)
             .publishPercentiles(0.5, 0.95, 0.99)
             .maximumExpectedValue(Duration.ofHours(1))
+            .register(registry);
+    replayed =
+        Counter.builder(REPLAYED_METRIC)
+            .tag("model", model)
+            .description(
+                "Images indexed from a replay (their change predates the model's registration):"
+                    + " replay progress, not freshness")
             .register(registry);
   }
 
@@ -174,8 +215,17 @@ public final class EmbeddingIndexer {
     VectorStore.WriteResult result = store.write(toUpsert, toDelete);
     writes.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     long visibleAt = System.currentTimeMillis();
+    // Per product: a change is searchable when its last image is (within this batch).
+    Map<String, Long> oldestChange = new LinkedHashMap<>();
     for (StoredImage image : toUpsert) {
-      freshness.record(Math.max(0, visibleAt - image.occurredAtMillis()), TimeUnit.MILLISECONDS);
+      if (image.occurredAtMillis() < liveSinceMillis) {
+        replayed.increment();
+      } else {
+        oldestChange.merge(image.productId(), image.occurredAtMillis(), Math::min);
+      }
+    }
+    for (long occurredAt : oldestChange.values()) {
+      freshness.record(Math.max(0, visibleAt - occurredAt), TimeUnit.MILLISECONDS);
     }
     upserts.increment(result.upserted());
     deletes.increment(result.deleted());

@@ -105,9 +105,22 @@ public final class EmbeddingSink implements AutoCloseable {
   private volatile boolean running = true;
 
   public EmbeddingSink(Map<String, Object> config, VectorStore store, MeterRegistry registry) {
+    this(config, store, registry, null);
+  }
+
+  /**
+   * @param liveSince when the index started following the catalog; older changes count as replay
+   *     progress, not freshness (see {@link EmbeddingIndexer#EmbeddingIndexer(VectorStore,
+   *     MeterRegistry, java.time.Instant)})
+   */
+  public EmbeddingSink(
+      Map<String, Object> config,
+      VectorStore store,
+      MeterRegistry registry,
+      java.time.Instant liveSince) {
     AbstractConfig parsed = new AbstractConfig(CONFIG_DEF, config, false);
     Topics topics = Topics.from(config);
-    this.indexer = new EmbeddingIndexer(store, registry);
+    this.indexer = new EmbeddingIndexer(store, registry, liveSince);
     this.topic = topics.embeddings(store.modelId());
     this.deadLetterTopic = topics.deadLetters();
     String group = parsed.getString(GROUP_ID_CONFIG);

@@ -28,7 +28,12 @@ public final class CatalogFileLoader {
   private static final Logger log = LoggerFactory.getLogger(CatalogFileLoader.class);
 
   /** How a load went: events published and lines refused (each logged with its line number). */
-  public record Result(long published, long invalid) {}
+  public record Result(long published, long invalid, String token) {
+
+    public Result(long published, long invalid) {
+      this(published, invalid, null);
+    }
+  }
 
   private final Path file;
   private final CatalogFeedParser parser;
@@ -76,6 +81,9 @@ public final class CatalogFileLoader {
     AtomicLong failedSends = new AtomicLong();
     long published = 0;
     long invalid = 0;
+    // The last version per product, for the read-your-writes token.
+    java.util.Map<String, io.lookalike.schemas.ChangeToken.Change> changes =
+        new java.util.LinkedHashMap<>();
     try (ProgressBar bar =
         showProgress
             ? new ProgressBarBuilder()
@@ -98,6 +106,13 @@ public final class CatalogFileLoader {
                   }
                 });
             published++;
+            changes.merge(
+                event.getProductId(),
+                new io.lookalike.schemas.ChangeToken.Change(
+                    event.getProductId(),
+                    event.getVersion(),
+                    event.getType() == io.lookalike.schemas.EventType.DELETE),
+                (a, b) -> b.version() >= a.version() ? b : a);
           }
         } catch (IllegalArgumentException e) {
           invalid++;
@@ -109,7 +124,13 @@ public final class CatalogFileLoader {
       }
       producer.flush();
     }
-    Result result = new Result(published - failedSends.get(), invalid + failedSends.get());
+    Result result =
+        new Result(
+            published - failedSends.get(),
+            invalid + failedSends.get(),
+            changes.isEmpty()
+                ? null
+                : new io.lookalike.schemas.ChangeToken(List.copyOf(changes.values())).encode());
     log.info(
         "Published {} product events from {} to {} ({} invalid lines)",
         result.published(),

@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -20,15 +21,19 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes.ByteArraySerde;
 import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
 
@@ -242,6 +247,24 @@ public final class FetcherApp implements AutoCloseable {
 
   public void start() {
     app.start();
+  }
+
+  /**
+   * The latest version of the product this fetcher has processed (its images published or
+   * dead-lettered), from its state store; empty when it has seen none or cannot tell now.
+   */
+  public OptionalLong processedVersion(String productId) {
+    try {
+      ReadOnlyKeyValueStore<String, ProductState> store =
+          app.streams()
+              .store(
+                  StoreQueryParameters.fromNameAndType(
+                      STORE_NAME, QueryableStoreTypes.<String, ProductState>keyValueStore()));
+      ProductState state = store.get(productId);
+      return state == null ? OptionalLong.empty() : OptionalLong.of(state.version());
+    } catch (InvalidStateStoreException e) {
+      return OptionalLong.empty();
+    }
   }
 
   public KafkaStreams streams() {

@@ -113,7 +113,10 @@ public final class MilvusReembed {
           Admin admin =
               Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
         try (EmbedderApp app = new EmbedderApp(new HashMap<>(stageConfig), embedder, registry);
-            EmbeddingSink sink = new EmbeddingSink(new HashMap<>(stageConfig), store, registry)) {
+            // Everything before now is the replay: replay progress, not freshness.
+            EmbeddingSink sink =
+                new EmbeddingSink(
+                    new HashMap<>(stageConfig), store, registry, java.time.Instant.now())) {
           app.start();
           sink.start();
           out.printf(

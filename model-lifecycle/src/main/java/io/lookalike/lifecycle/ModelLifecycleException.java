@@ -15,7 +15,11 @@ public class ModelLifecycleException extends RuntimeException {
     /** The model has not caught up with the catalog yet, so searches cannot switch to it. */
     NOT_CAUGHT_UP("not_caught_up"),
     /** The model is the one searches use, so it cannot be dropped. */
-    ACTIVE_MODEL("active_model");
+    ACTIVE_MODEL("active_model"),
+    /**
+     * The model was refused (quality gate, or a broken first batch), so it cannot be switched to.
+     */
+    REFUSED_MODEL("refused_model");
 
     private final String code;
 

@@ -5,6 +5,7 @@ import io.lookalike.gateway.ActiveModel;
 import io.lookalike.gateway.ModelDirectory;
 import io.lookalike.gateway.ModelStatus;
 import io.lookalike.indexer.EmbeddingSink;
+import io.lookalike.model.BadModelOutputException;
 import io.lookalike.model.DjlEmbedder;
 import io.lookalike.model.Embedder;
 import io.lookalike.schemas.GroupProgress;
@@ -12,6 +13,7 @@ import io.lookalike.schemas.TopicAdmin;
 import io.lookalike.schemas.Topics;
 import io.lookalike.store.VectorStore;
 import io.lookalike.store.lucene.LuceneVectorStore;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -25,6 +27,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -51,6 +54,9 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ModelPipelines.class);
   private static final long ADMIN_TIMEOUT_MS = 10_000;
 
+  /** How the reason of a model refused for its own first batch starts. */
+  private static final String BROKEN = "broken model: ";
+
   /**
    * How long an activation waits for a model that has caught up once to drain its last live
    * records.
@@ -64,6 +70,7 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     private final LuceneVectorStore store;
     private final EmbedderApp app;
     private final EmbeddingSink sink;
+    private final String sinkGroup;
     private final ActiveModel asActive;
 
     private Pipeline(
@@ -77,7 +84,24 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
       this.store = store;
       this.app = app;
       this.sink = sink;
-      this.asActive = new ActiveModel(embedder, store);
+      this.sinkGroup = sink == null ? defaultSinkGroup(entry.modelId()) : sink.groupId();
+      // Null while a failed start is cleaned up (no store yet).
+      this.asActive = store == null ? null : new ActiveModel(embedder, store);
+    }
+
+    /** Whether its embedder app and sink run (false for a refused model not kept warm). */
+    public boolean consuming() {
+      return app != null;
+    }
+
+    /**
+     * The same model and index with its embedder app and sink stopped (they leave their groups;
+     * their offsets stay, so a later start resumes).
+     */
+    private Pipeline stopped() {
+      AutoCloseable leave = app == null ? null : () -> app.app().closeLeavingGroup();
+      closeAll(new AutoCloseable[] {sink, leave});
+      return new Pipeline(entry, embedder, store, null, null);
     }
 
     public String modelId() {
@@ -112,7 +136,11 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     @Override
     public void close() {
       AutoCloseable leave = app == null ? null : () -> app.app().closeLeavingGroup();
-      for (AutoCloseable part : new AutoCloseable[] {sink, leave, store, embedder}) {
+      closeAll(new AutoCloseable[] {sink, leave, store, embedder});
+    }
+
+    private void closeAll(AutoCloseable[] parts) {
+      for (AutoCloseable part : parts) {
         if (part == null) {
           continue;
         }
@@ -146,7 +174,8 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
       long vectors,
       double rate,
       boolean caughtUp,
-      String state) {}
+      String state,
+      String reason) {}
 
   private final Path dataDir;
   private final Map<String, Object> stageConfig;
@@ -201,7 +230,9 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
                 + entry.modelId()
                 + ": its file changed; register it again with reembed");
       }
-      pipelines.put(entry.modelId(), startPipeline(entry, embedder));
+      pipelines.put(
+          entry.modelId(),
+          entry.stopped() ? openStopped(entry, embedder) : startPipeline(entry, embedder));
     }
     if (pipelines.isEmpty()) {
       String modelId = register(firstModelUrl, null).modelId();
@@ -213,6 +244,7 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
       models.activate(activeId);
     }
     active.set(pipelines.get(activeId).asActive);
+    pipelines.keySet().forEach(this::registerGauges);
     log.info("Models: {}; active: {}", pipelines.keySet(), activeId);
     return this;
   }
@@ -251,6 +283,9 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     DjlEmbedder embedder;
     try {
       embedder = DjlEmbedder.load(url, name, stageConfig);
+    } catch (BadModelOutputException e) {
+      throw new ModelLifecycleException(
+          ModelLifecycleException.Reason.BAD_MODEL, "cannot use that model: " + e.getMessage(), e);
     } catch (RuntimeException e) {
       // The reason names server paths (model file, caches): it goes to the log, not to the caller.
       log.warn("Cannot load the model {}", url, e);
@@ -262,9 +297,37 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
           e);
     }
     String modelId = embedder.model().modelId();
-    if (pipelines.containsKey(modelId)) {
+    int dimension = embedder.model().dimension();
+    if (dimension > LuceneVectorStore.MAX_DIMENSION) {
+      // Refused before anything is made: no topic, no index, no registry entry.
       embedder.close();
-      log.info("Model {} is registered already; its pipeline goes on", modelId);
+      throw new ModelLifecycleException(
+          ModelLifecycleException.Reason.BAD_MODEL,
+          "the model outputs "
+              + dimension
+              + " dimensions; an index holds at most "
+              + LuceneVectorStore.MAX_DIMENSION
+              + " (dimension must be in [1, "
+              + LuceneVectorStore.MAX_DIMENSION
+              + "])");
+    }
+    Pipeline existing = pipelines.get(modelId);
+    if (existing != null) {
+      ModelRegistry.Entry known = models.get(modelId).orElse(existing.entry);
+      if (known.refused() != null && !existing.consuming()) {
+        // Registering a refused model again asks for another try: it resumes from its offsets.
+        ModelRegistry.Entry retried = known.withRefused(null, false);
+        existing.close();
+        pipelines.put(modelId, startPipeline(retried, embedder));
+        models.put(retried);
+        log.info("Model {} was refused; registered again, it resumes", modelId);
+      } else {
+        embedder.close();
+        if (known.refused() != null) {
+          models.put(known.withRefused(null, false));
+        }
+        log.info("Model {} is registered already; its pipeline goes on", modelId);
+      }
       return status(modelId);
     }
     ModelRegistry.Entry entry =
@@ -277,6 +340,7 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
             null);
     pipelines.put(modelId, startPipeline(entry, embedder));
     models.put(entry);
+    registerGauges(modelId);
     log.info(
         "Registered model {} ({}-d) from {}: replaying {}",
         modelId,
@@ -292,6 +356,16 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
    */
   public synchronized ModelStatus activate(String modelId) {
     Pipeline pipeline = pipeline(modelId);
+    String refused = models.get(modelId).map(ModelRegistry.Entry::refused).orElse(null);
+    if (refused != null) {
+      throw new ModelLifecycleException(
+          ModelLifecycleException.Reason.REFUSED_MODEL,
+          "model "
+              + modelId
+              + " was refused ("
+              + refused
+              + "); register it again (lookalike reembed) to give it another try");
+    }
     long deadline = System.currentTimeMillis() + ACTIVATE_WAIT_MS;
     Progress progress = progress(modelId);
     while (!progress.caughtUp()) {
@@ -318,6 +392,31 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
   }
 
   /**
+   * Marks a model refused, persisted, with the reason: it shows as {@link ModelStatus#REFUSED},
+   * cannot be activated, and, unless {@code keepWarm}, its embedder app and sink stop (also after a
+   * restart) until it is registered again. The active model cannot be refused.
+   */
+  public synchronized ModelStatus refuse(String modelId, String reason, boolean keepWarm) {
+    Pipeline pipeline = pipeline(modelId);
+    ActiveModel now = active.get();
+    if (now != null && now.modelId().equals(modelId)) {
+      throw new ModelLifecycleException(
+          ModelLifecycleException.Reason.ACTIVE_MODEL,
+          "model " + modelId + " is the active one: it cannot be refused");
+    }
+    ModelRegistry.Entry entry = models.get(modelId).orElse(pipeline.entry);
+    models.put(
+        entry.withRefused(reason == null || reason.isBlank() ? "refused" : reason, keepWarm));
+    if (!keepWarm && pipeline.consuming()) {
+      pipelines.put(modelId, pipeline.stopped());
+      log.info("Model {} refused ({}): its pipeline stopped consuming", modelId, reason);
+    } else {
+      log.info("Model {} refused ({}){}", modelId, reason, keepWarm ? "; kept warm" : "");
+    }
+    return status(modelId);
+  }
+
+  /**
    * Stops the model's pipeline and deletes everything it made: its index, its embeddings topic, its
    * embedder app's local state and internal topics, and both consumer groups. The active model
    * cannot be dropped.
@@ -334,7 +433,8 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     firstSeen.remove(modelId);
     pipeline.close();
     String appId = embedderGroup(modelId);
-    deleteGroups(modelId, List.of(appId, pipeline.sink.groupId()));
+    deleteGroups(modelId, List.of(appId, pipeline.sinkGroup));
+    removeMeters(modelId);
     try {
       Set<String> doomed =
           admin.listTopics().names().get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).stream()
@@ -361,6 +461,32 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     }
     models.remove(modelId);
     log.info("Dropped model {}", modelId);
+  }
+
+  /**
+   * Removes the model's meters (every meter tagged {@code model=<modelId>}, and the Kafka clients'
+   * meters of its embedder app and sink), so that /metrics stops reporting a dropped model.
+   */
+  private void removeMeters(String modelId) {
+    String appId = embedderGroup(modelId);
+    for (var meter : List.copyOf(registry.getMeters())) {
+      var id = meter.getId();
+      boolean ours =
+          modelId.equals(id.getTag("model"))
+              || id.getTags().stream()
+                  .anyMatch(
+                      t ->
+                          names(t.getValue(), appId)
+                              || names(t.getValue(), defaultSinkGroup(modelId)));
+      if (ours) {
+        registry.remove(meter);
+      }
+    }
+  }
+
+  /** Whether a Kafka client tag value (client.id, group) is {@code name} or one of its clients. */
+  private static boolean names(String value, String name) {
+    return value.equals(name) || value.startsWith(name + "-") || value.contains("-" + name + "-");
   }
 
   /**
@@ -417,10 +543,14 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     }
     long embedderLag = done < 0 ? -1 : total - done;
     long indexerLag =
-        embedderLag < 0 ? -1 : pipeline.sink.lag(); // after the embedder's: sees what it wrote
+        embedderLag < 0 ? -1 : indexerLag(pipeline); // after the embedder's: sees what it wrote
     long lag = embedderLag < 0 || indexerLag < 0 ? -1 : embedderLag + indexerLag;
-    boolean caughtUp = lag == 0;
     ModelRegistry.Entry entry = models.get(modelId).orElse(pipeline.entry);
+    // Read before the offsets are committed, so a replay that caught up shows a broken model too.
+    String broken = pipeline.embedder.brokenReason();
+    String reason =
+        entry.refused() != null ? entry.refused() : broken == null ? null : BROKEN + broken;
+    boolean caughtUp = lag == 0 && reason == null;
     if (caughtUp && entry.caughtUpAt() == null) {
       models.put(entry.withCaughtUpAt(Instant.now().toString()));
       log.info(
@@ -445,7 +575,29 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
         pipeline.store.count(),
         rate,
         caughtUp,
-        state(modelId, caughtUp));
+        reason != null && !ModelStatus.ACTIVE.equals(state(modelId, caughtUp))
+            ? ModelStatus.REFUSED
+            : state(modelId, caughtUp),
+        reason);
+  }
+
+  private long indexerLag(Pipeline pipeline) {
+    if (pipeline.sink != null) {
+      return pipeline.sink.lag();
+    }
+    try {
+      return GroupProgress.of(
+              admin,
+              topics.embeddings(pipeline.modelId()),
+              pipeline.sinkGroup,
+              Duration.ofMillis(ADMIN_TIMEOUT_MS))
+          .lag();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    } catch (Exception e) {
+      return -1;
+    }
   }
 
   /** Every registered model, the active one first. */
@@ -476,7 +628,8 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
         progress.vectors(),
         progress.lag(),
         progress.state(),
-        entry.createdAt());
+        entry.createdAt(),
+        progress.reason());
   }
 
   private String state(String modelId, boolean caughtUp) {
@@ -484,12 +637,75 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     if (now != null && now.modelId().equals(modelId)) {
       return ModelStatus.ACTIVE;
     }
-    boolean once = models.get(modelId).map(e -> e.caughtUpAt() != null).orElse(false);
+    ModelRegistry.Entry entry = models.get(modelId).orElse(null);
+    if (entry != null && entry.refused() != null) {
+      return ModelStatus.REFUSED;
+    }
+    boolean once = entry != null && entry.caughtUpAt() != null;
     return caughtUp || once ? ModelStatus.READY : ModelStatus.CATCHING_UP;
+  }
+
+  /**
+   * The model's gauges: {@code lookalike.pipeline.lag} (records left to embed or index, NaN when
+   * unknown), {@code lookalike.model.active} and {@code lookalike.model.refused} (1 or 0). Read on
+   * each scrape; removed by {@link #drop}.
+   */
+  private void registerGauges(String modelId) {
+    Gauge.builder(
+            "lookalike.pipeline.lag",
+            this,
+            p -> {
+              try {
+                long lag = p.progress(modelId).lag();
+                return lag < 0 ? Double.NaN : lag;
+              } catch (ModelLifecycleException e) {
+                return Double.NaN;
+              }
+            })
+        .tag("model", modelId)
+        .description("Records of product-images left to embed or index for the model")
+        .register(registry);
+    Gauge.builder(
+            "lookalike.model.active",
+            this,
+            p -> {
+              ActiveModel now = p.active.get();
+              return now != null && now.modelId().equals(modelId) ? 1 : 0;
+            })
+        .tag("model", modelId)
+        .description("1 for the model searches use, else 0")
+        .register(registry);
+    Gauge.builder(
+            "lookalike.model.refused",
+            this,
+            p -> p.models.get(modelId).map(e -> e.refused() != null ? 1 : 0).orElse(0))
+        .tag("model", modelId)
+        .description("1 for a model refused by the quality gate or broken on its first batch")
+        .register(registry);
+  }
+
+  /** The model's index, opened without its embedder app and sink (a refused model). */
+  private Pipeline openStopped(ModelRegistry.Entry entry, DjlEmbedder embedder) {
+    LuceneVectorStore store =
+        LuceneVectorStore.open(
+            indexDir(entry.modelId()), entry.modelId(), embedder.model().dimension());
+    return new Pipeline(entry, embedder, store, null, null);
   }
 
   private Pipeline startPipeline(ModelRegistry.Entry entry, DjlEmbedder embedder) {
     String modelId = entry.modelId();
+    // A model whose first batch is all NaN or zeros stops at once, with the reason, instead of
+    // dead-lettering the whole replay; not from the embedding thread, which close() waits for.
+    embedder.onBroken(
+        reason ->
+            CompletableFuture.runAsync(
+                () -> {
+                  try {
+                    refuse(modelId, BROKEN + reason, false);
+                  } catch (RuntimeException e) {
+                    log.debug("Model {} is gone before it could be refused", modelId, e);
+                  }
+                }));
     LuceneVectorStore store = null;
     EmbedderApp app = null;
     try {
@@ -497,7 +713,8 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
       store = LuceneVectorStore.open(indexDir(modelId), modelId, embedder.model().dimension());
       app = new EmbedderApp(new HashMap<>(stageConfig), embedder, registry);
       app.start();
-      EmbeddingSink sink = new EmbeddingSink(new HashMap<>(stageConfig), store, registry);
+      EmbeddingSink sink =
+          new EmbeddingSink(new HashMap<>(stageConfig), store, registry, liveSince(entry));
       sink.start();
       return new Pipeline(entry, embedder, store, app, sink);
     } catch (InterruptedException e) {
@@ -510,8 +727,22 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     }
   }
 
+  /** When the model was registered: changes before it are its replay, not freshness. */
+  private static Instant liveSince(ModelRegistry.Entry entry) {
+    try {
+      return entry.createdAt() == null ? null : Instant.parse(entry.createdAt());
+    } catch (java.time.format.DateTimeParseException e) {
+      return null;
+    }
+  }
+
   private Path indexDir(String modelId) {
     return dataDir.resolve("index").resolve(modelId);
+  }
+
+  /** The sink's consumer group when the settings name none. */
+  static String defaultSinkGroup(String modelId) {
+    return "lookalike-indexer-" + modelId;
   }
 
   /** The embedder app's application.id, which is also its consumer group. */

@@ -21,12 +21,40 @@ final class ModelRegistry {
 
   /**
    * One registered model; {@code url} empty means the bundled default, {@code caughtUpAt} null
-   * until it caught up.
+   * until it caught up, {@code refused} the reason the quality gate (or its own first batch)
+   * refused it, null while it is not refused; {@code warm}: a refused model that keeps consuming.
    */
   record Entry(
-      String modelId, String name, String url, int dimension, String createdAt, String caughtUpAt) {
+      String modelId,
+      String name,
+      String url,
+      int dimension,
+      String createdAt,
+      String caughtUpAt,
+      String refused,
+      boolean warm) {
+
+    Entry(
+        String modelId,
+        String name,
+        String url,
+        int dimension,
+        String createdAt,
+        String caughtUpAt) {
+      this(modelId, name, url, dimension, createdAt, caughtUpAt, null, false);
+    }
+
     Entry withCaughtUpAt(String when) {
-      return new Entry(modelId, name, url, dimension, createdAt, when);
+      return new Entry(modelId, name, url, dimension, createdAt, when, refused, warm);
+    }
+
+    Entry withRefused(String reason, boolean keepWarm) {
+      return new Entry(modelId, name, url, dimension, createdAt, caughtUpAt, reason, keepWarm);
+    }
+
+    /** Refused, and not asked to stay warm: its pipeline does not consume. */
+    boolean stopped() {
+      return refused != null && !warm;
     }
   }
 

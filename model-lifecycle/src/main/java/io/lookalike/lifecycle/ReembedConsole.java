@@ -20,8 +20,20 @@ public final class ReembedConsole {
    * @param done records of {@code product-images} embedded so far, -1 when unknown
    * @param total records in {@code product-images}, -1 when unknown
    * @param lag records left to embed or index, -1 when unknown
+   * @param refused why the model was refused meanwhile (e.g. its first batch was all NaN or zeros),
+   *     null while it is not: following stops there
    */
-  public record Step(long done, long total, long lag, boolean caughtUp) {}
+  public record Step(long done, long total, long lag, boolean caughtUp, String refused) {
+
+    public Step(long done, long total, long lag, boolean caughtUp) {
+      this(done, total, lag, caughtUp, null);
+    }
+
+    /** Nothing more will come: caught up, or refused. */
+    boolean over() {
+      return caughtUp || refused != null;
+    }
+  }
 
   /** Reads where the replay is now. */
   @FunctionalInterface
@@ -32,12 +44,12 @@ public final class ReembedConsole {
   private ReembedConsole() {}
 
   /**
-   * Polls every {@code pollMs} until the replay has caught up, with a progress bar meanwhile; the
-   * last step.
+   * Polls every {@code pollMs} until the replay has caught up or the model is refused, with a
+   * progress bar meanwhile; the last step.
    */
   public static Step follow(Poll poll, long pollMs) throws Exception {
     Step step = poll.next();
-    if (step.caughtUp()) {
+    if (step.over()) {
       return step;
     }
     try (ProgressBar bar =
@@ -50,7 +62,7 @@ public final class ReembedConsole {
             .setConsumer(new ConsoleProgressBarConsumer(System.err))
             .startsFrom(Math.max(0, step.done()), Duration.ZERO)
             .build()) {
-      while (!step.caughtUp()) {
+      while (!step.over()) {
         Thread.sleep(pollMs);
         step = poll.next();
         if (step.total() > 0) {
@@ -59,7 +71,9 @@ public final class ReembedConsole {
         bar.stepTo(Math.max(0, step.done()));
         bar.setExtraMessage(" lag " + step.lag());
       }
-      bar.stepTo(bar.getMax());
+      if (step.caughtUp()) {
+        bar.stepTo(bar.getMax());
+      }
     }
     return step;
   }

@@ -36,7 +36,9 @@ import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
@@ -60,6 +62,9 @@ public final class DjlEmbedder implements Embedder {
 
   public static final String REASON_INFERENCE = "inference_failed";
 
+  /** The model gave a vector that cannot be searched: NaN, infinite, or all zero. */
+  public static final String REASON_DEGENERATE = "degenerate_embedding";
+
   /** Where the bundled default model lies on the classpath. */
   static final String DEFAULT_MODEL_RESOURCE =
       "lookalike/models/mobilenet_v2_features/mobilenet_v2_features.pt";
@@ -75,6 +80,9 @@ public final class DjlEmbedder implements Embedder {
   private final ImageFactory images = new BufferedImageFactory();
   private final ModelInfo info;
   private final int batchMaxSize;
+  private final AtomicBoolean firstBatchSeen = new AtomicBoolean();
+  private volatile String brokenReason;
+  private volatile Consumer<String> onBroken = reason -> {};
 
   /**
    * Decoding more pixels than this ({@code image.max.pixels}) would take gigabytes: refused from
@@ -94,12 +102,21 @@ public final class DjlEmbedder implements Embedder {
     BufferedImage blank =
         new BufferedImage(config.inputSizePx(), config.inputSizePx(), BufferedImage.TYPE_INT_RGB);
     int dimension;
+    float[] probe;
     try {
-      dimension = predictor.predict(images.fromImage(blank)).length;
+      probe = predictor.predict(images.fromImage(blank));
+      dimension = probe.length;
     } catch (TranslateException e) {
       close();
       throw new IllegalStateException(
           "Model " + name + " fails on a blank " + config.inputSizePx() + " px image", e);
+    }
+    if (!isFinite(probe)) {
+      close();
+      throw new BadModelOutputException(
+          "the model outputs NaN or infinity (on a blank "
+              + config.inputSizePx()
+              + " px image): its vectors cannot be searched");
     }
     this.info = new ModelInfo(ModelInfo.modelId(name, weightsSha256), name, dimension);
   }
@@ -211,14 +228,70 @@ public final class DjlEmbedder implements Embedder {
                 REASON_UNDECODABLE, "Cannot decode the image: " + e.getMessage(), e);
       }
     }
+    int degenerate = 0;
     for (int from = 0; from < decoded.size(); from += batchMaxSize) {
       int to = Math.min(decoded.size(), from + batchMaxSize);
       List<EmbeddingResult> vectors = infer(decoded.subList(from, to));
       for (int j = from; j < to; j++) {
-        results[positions.get(j)] = vectors.get(j - from);
+        EmbeddingResult result = vectors.get(j - from);
+        if (result instanceof EmbeddingResult.Vector v && degeneracy(v.values()) != null) {
+          result =
+              new EmbeddingResult.Failed(
+                  REASON_DEGENERATE, "The model output " + degeneracy(v.values()), null);
+          degenerate++;
+        }
+        results[positions.get(j)] = result;
+      }
+    }
+    if (!decoded.isEmpty() && firstBatchSeen.compareAndSet(false, true)) {
+      if (degenerate == decoded.size()) {
+        brokenReason =
+            "its first batch gave no usable vector: all "
+                + degenerate
+                + " decoded images came out as NaN, infinity or all zeros";
+        log.warn("Model {} is broken: {}", info.modelId(), brokenReason);
+        onBroken.accept(brokenReason);
       }
     }
     return Arrays.asList(results);
+  }
+
+  /**
+   * Why this model is unusable, judged on its first batch (every decoded image of it came out as
+   * NaN, infinity or zeros); null while it looks sound.
+   */
+  public String brokenReason() {
+    return brokenReason;
+  }
+
+  /**
+   * Called once, from the embedding thread, when the first batch shows the model is broken (see
+   * {@link #brokenReason()}); must not block.
+   */
+  public void onBroken(Consumer<String> listener) {
+    this.onBroken = listener;
+  }
+
+  private static boolean isFinite(float[] v) {
+    for (float x : v) {
+      if (!Float.isFinite(x)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** What is wrong with the vector ("NaN or infinity", "a zero vector"), or null. */
+  private static String degeneracy(float[] v) {
+    if (!isFinite(v)) {
+      return "NaN or infinity";
+    }
+    for (float x : v) {
+      if (x != 0) {
+        return null;
+      }
+    }
+    return "a zero vector";
   }
 
   @Override

@@ -35,7 +35,11 @@ public enum ErrorCode {
       "ssrf_blocked",
       400,
       "the image URL's host resolves to a private, loopback or metadata address"),
-  BAD_MODEL("bad_model", 400, "admin API: the model cannot be loaded from the given URL"),
+  BAD_MODEL(
+      "bad_model",
+      400,
+      "admin API: the model cannot be loaded from the given URL, or cannot be used (more dimensions"
+          + " than an index holds, NaN output)"),
   UNAUTHORIZED(
       "unauthorized",
       401,
@@ -57,7 +61,12 @@ public enum ErrorCode {
       "the active index holds vectors of another model than the gateway embeds with"),
   NOT_CAUGHT_UP(
       "not_caught_up", 409, "admin API: the model has not caught up with the catalog yet"),
-  ACTIVE_MODEL("active_model", 409, "admin API: the active model cannot be dropped"),
+  ACTIVE_MODEL("active_model", 409, "admin API: the active model cannot be dropped or refused"),
+  REFUSED_MODEL(
+      "refused_model",
+      409,
+      "admin API: the model was refused (quality gate or broken first batch); register it again"
+          + " to retry"),
   TOO_LARGE("too_large", 413, "the body or image is larger than gateway.max.upload.bytes"),
   TOO_MANY_PIXELS("too_many_pixels", 413, "the image has more pixels than image.max.pixels"),
   UNSUPPORTED_TYPE(
@@ -73,6 +82,11 @@ public enum ErrorCode {
       499,
       "admin API: the client went away, so the work it asked for was cancelled"),
   INTERNAL("internal", 500, "an unexpected failure (logged; the answer never holds a stack trace)"),
+  CONSISTENCY_UNSUPPORTED(
+      "consistency_unsupported",
+      501,
+      "a read-your-writes token (status, consistentWith) on a gateway that cannot follow one (the"
+          + " local mode's can)"),
   TEXT_UNSUPPORTED(
       "text_unsupported",
       501,
@@ -82,7 +96,12 @@ public enum ErrorCode {
       "check_timeout",
       503,
       "admin API: a quality check ran past gateway.admin.check.budget.ms and was cancelled"),
-  INTERRUPTED("interrupted", 503, "the server is stopping: the call was interrupted");
+  INTERRUPTED("interrupted", 503, "the server is stopping: the call was interrupted"),
+  NOT_YET_SEARCHABLE(
+      "not_yet_searchable",
+      504,
+      "consistentWith: the token's changes were not searchable within"
+          + " gateway.consistency.max.wait.ms (GET /v1/status?token= says where they are)");
 
   private final String code;
   private final int status;

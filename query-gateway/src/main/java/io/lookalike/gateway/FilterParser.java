@@ -33,7 +33,15 @@ final class FilterParser {
    * crop} (a region of the photo) is listed so that it is never mistaken for a filter.
    */
   static final List<String> OTHER_PARAMS =
-      List.of("k", "q", "imageWeight", "textWeight", "crop", "image");
+      List.of(
+          "k",
+          "q",
+          "imageWeight",
+          "textWeight",
+          "crop",
+          "image",
+          "consistentWith",
+          "consistentWithinMs");
 
   /** Keys of a JSON search body besides {@code filters}. */
   static final List<String> JSON_KEYS =

@@ -70,6 +70,11 @@ public class GatewayConfig extends AbstractConfig {
       "Longest a quality check may run; then it is cancelled and "
           + "answered 503 check_timeout. It is also cancelled when its client disconnects.";
 
+  public static final String CONSISTENCY_MAX_WAIT_MS_CONFIG = "gateway.consistency.max.wait.ms";
+  public static final String CONSISTENCY_MAX_WAIT_MS_DOC =
+      "Longest a search with consistentWith=<token> waits for the token's changes to be searchable;"
+          + " then it is answered 504 not_yet_searchable.";
+
   public static final String FETCH_BUDGET_MS_CONFIG = "gateway.fetch.budget.ms";
   public static final String FETCH_BUDGET_MS_DOC =
       "Longest the download of a search's image URL may take, retries "
@@ -168,6 +173,13 @@ public class GatewayConfig extends AbstractConfig {
               Range.atLeast(1),
               Importance.LOW,
               ADMIN_CHECK_BUDGET_MS_DOC)
+          .define(
+              CONSISTENCY_MAX_WAIT_MS_CONFIG,
+              Type.LONG,
+              10_000L,
+              Range.between(0, 120_000),
+              Importance.LOW,
+              CONSISTENCY_MAX_WAIT_MS_DOC)
           .define(
               FETCH_BUDGET_MS_CONFIG,
               Type.LONG,

@@ -10,6 +10,7 @@ import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.UploadedFile;
 import io.javalin.json.JavalinJackson;
+import io.lookalike.schemas.ChangeToken;
 import io.lookalike.store.VectorStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
@@ -30,6 +31,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -88,6 +90,10 @@ public class GatewayServer implements AutoCloseable {
   private static final long MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 
   private static final String CLOSE_CONNECTION = "lookalike.closeConnection";
+
+  /** The header a search may carry a read-your-writes token in, instead of consistentWith. */
+  public static final String CONSISTENT_WITH_HEADER = "Consistent-With";
+
   private static final Set<String> IMAGE_TYPES =
       Set.of("image/jpeg", "image/png", "image/webp", "application/octet-stream");
 
@@ -102,6 +108,7 @@ public class GatewayServer implements AutoCloseable {
   private final List<Consumer<RoutesConfig>> extraRoutes = new CopyOnWriteArrayList<>();
   private volatile ModelDirectory modelDirectory;
   private volatile Thumbnails thumbnails;
+  private volatile ChangeStatus changeStatus;
   private Javalin app;
 
   public GatewayServer(
@@ -145,6 +152,15 @@ public class GatewayServer implements AutoCloseable {
   }
 
   /**
+   * Where {@code GET /v1/status?token=} and searches with {@code consistentWith=} learn how far a
+   * write is; without it they answer 501.
+   */
+  public GatewayServer changeStatus(ChangeStatus status) {
+    this.changeStatus = status;
+    return this;
+  }
+
+  /**
    * Where result images and their thumbnails are served from (the pipeline's bytes); call before
    * {@link #start()}.
    */
@@ -181,6 +197,7 @@ public class GatewayServer implements AutoCloseable {
               cfg.routes.get("/v1/images/{productId}/{imageId}", images::original);
               cfg.routes.get("/v1/images/{productId}/{imageId}/thumbnail", images::thumbnail);
               cfg.routes.get("/v1/models", this::models);
+              cfg.routes.get("/v1/status", ctx -> ctx.json(changeStatus().status(token(ctx))));
               cfg.routes.get("/health", this::health);
               extraRoutes.forEach(routes -> routes.accept(cfg.routes));
               cfg.routes.get(
@@ -325,7 +342,82 @@ public class GatewayServer implements AutoCloseable {
     respond(ctx, "product", () -> service.byProduct(productId, request));
   }
 
+  /** The read-your-writes token of {@code GET /v1/status?token=}. */
+  private static ChangeToken token(Context ctx) {
+    String raw = ctx.queryParam("token");
+    if (raw == null || raw.isBlank()) {
+      throw SearchException.badRequest("give the token of a write: /v1/status?token=...");
+    }
+    return parseToken(raw);
+  }
+
+  private static ChangeToken parseToken(String raw) {
+    try {
+      return ChangeToken.decode(raw.strip());
+    } catch (IllegalArgumentException e) {
+      throw SearchException.badRequest(e.getMessage());
+    }
+  }
+
+  private ChangeStatus changeStatus() {
+    ChangeStatus status = changeStatus;
+    if (status == null) {
+      throw new SearchException(
+          ErrorCode.CONSISTENCY_UNSUPPORTED,
+          "this gateway cannot follow a write: read-your-writes tokens are answered by the local"
+              + " mode");
+    }
+    return status;
+  }
+
+  /**
+   * Read your writes: with {@code consistentWith=<token>} (or the {@link #CONSISTENT_WITH_HEADER}
+   * header) the search waits, at most {@code gateway.consistency.max.wait.ms} (or the shorter
+   * {@code consistentWithinMs=} it asks for), until the token's changes are searchable in the
+   * active index.
+   */
+  private void awaitConsistency(Context ctx) {
+    String raw = ctx.header(CONSISTENT_WITH_HEADER);
+    if (raw == null || raw.isBlank()) {
+      raw = ctx.queryParam("consistentWith");
+    }
+    if (raw == null || raw.isBlank()) {
+      return;
+    }
+    ChangeToken token = parseToken(raw);
+    ChangeStatus status = changeStatus();
+    long maxWaitMs = config.getLong(GatewayConfig.CONSISTENCY_MAX_WAIT_MS_CONFIG);
+    String within = ctx.queryParam("consistentWithinMs");
+    if (within != null && !within.isBlank()) {
+      try {
+        maxWaitMs = Math.min(maxWaitMs, Math.max(0, Long.parseLong(within.strip())));
+      } catch (NumberFormatException e) {
+        throw SearchException.badRequest(
+            "consistentWithinMs must be a whole number, got " + within);
+      }
+    }
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(maxWaitMs);
+    while (!status.searchable(token)) {
+      if (System.nanoTime() - deadline >= 0) {
+        throw new SearchException(
+            ErrorCode.NOT_YET_SEARCHABLE,
+            "the write is not searchable after "
+                + maxWaitMs
+                + " ms ("
+                + GatewayConfig.CONSISTENCY_MAX_WAIT_MS_CONFIG
+                + "); GET /v1/status?token= says where it is");
+      }
+      try {
+        Thread.sleep(25);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new SearchException(ErrorCode.INTERRUPTED, "interrupted while waiting for a write");
+      }
+    }
+  }
+
   private void respond(Context ctx, String by, Supplier<SearchResponse> search) {
+    awaitConsistency(ctx);
     Timer.Sample sample = Timer.start(registry);
     String outcome = "error";
     try {

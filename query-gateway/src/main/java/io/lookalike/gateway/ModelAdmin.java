@@ -33,6 +33,12 @@ public interface ModelAdmin extends ModelDirectory {
   void drop(String modelId);
 
   /**
+   * Marks a model refused (by the quality gate) with the reason; unless {@code keepWarm}, its
+   * pipeline stops consuming until it is registered again.
+   */
+  ModelStatus refuse(String modelId, String reason, boolean keepWarm);
+
+  /**
    * A request the lifecycle refuses: {@code code} is the stable reason (e.g. {@code
    * not_caught_up}).
    */

@@ -28,6 +28,8 @@ import java.util.function.Supplier;
  * curl -H "$A" -H "$J" -d '{}' 'http://localhost:8080/v1/admin/models/next_1a2b3c4d/check?sample=100'
  * # switch searches to it (409 not_caught_up while it is replaying)
  * curl -H "$A" -H "$J" -d '{}' http://localhost:8080/v1/admin/models/next_1a2b3c4d/activate
+ * # mark a model refused (what reembed does when the gate fails): it stops consuming unless keepWarm
+ * curl -H "$A" -H "$J" -d '{"reason": "recall@1 0.24 below 0.9", "keepWarm": false}' http://localhost:8080/v1/admin/models/next_1a2b3c4d/refuse
  * # drop a model that is not active: its pipeline, index, topic and state
  * curl -H "$A" -H "$J" -X DELETE http://localhost:8080/v1/admin/models/mobilenet_v2_features_eac6fd98
  * </pre>
@@ -65,6 +67,7 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
         ctx -> ctx.json(answer(() -> pipelines.progress(ctx.pathParam("modelId")))));
     routes.post("/v1/admin/models/{modelId}/check", this::check);
     routes.post("/v1/admin/models/{modelId}/activate", this::activate);
+    routes.post("/v1/admin/models/{modelId}/refuse", this::refuse);
     routes.delete("/v1/admin/models/{modelId}", this::drop);
   }
 
@@ -109,6 +112,18 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
     body.put("active", status.modelId());
     body.put("previous", previous);
     ctx.json(body);
+  }
+
+  private void refuse(Context ctx) {
+    JsonNode body;
+    try {
+      body = JSON.readTree(ctx.bodyAsBytes());
+    } catch (IOException e) {
+      throw SearchException.badRequest("invalid JSON: " + e.getMessage());
+    }
+    String reason = body != null && body.hasNonNull("reason") ? body.get("reason").asText() : null;
+    boolean keepWarm = body != null && body.path("keepWarm").asBoolean(false);
+    ctx.json(answer(() -> pipelines.refuse(ctx.pathParam("modelId"), reason, keepWarm)));
   }
 
   private void drop(Context ctx) {

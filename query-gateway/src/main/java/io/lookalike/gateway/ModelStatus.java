@@ -6,8 +6,10 @@ package io.lookalike.gateway;
  * @param createdAt when it was registered, ISO-8601, null when unknown
  * @param vectors images in its index, -1 when unknown
  * @param lag embeddings not yet indexed plus images not yet embedded, -1 when unknown
- * @param state {@link #ACTIVE}, {@link #READY} (caught up, can be switched to) or {@link
- *     #CATCHING_UP}
+ * @param state {@link #ACTIVE}, {@link #READY} (caught up, can be switched to), {@link
+ *     #CATCHING_UP} or {@link #REFUSED}
+ * @param reason why it is refused (the quality gate's verdict, or its first batch's NaN/zero
+ *     vectors); null otherwise
  */
 public record ModelStatus(
     String modelId,
@@ -17,9 +19,28 @@ public record ModelStatus(
     long vectors,
     long lag,
     String state,
-    String createdAt) {
+    String createdAt,
+    String reason) {
 
   public static final String ACTIVE = "active";
   public static final String READY = "ready";
   public static final String CATCHING_UP = "catching_up";
+
+  /**
+   * Refused by the quality gate or broken on its first batch: cannot be switched to, and does not
+   * consume unless asked to stay warm.
+   */
+  public static final String REFUSED = "refused";
+
+  public ModelStatus(
+      String modelId,
+      String name,
+      String url,
+      int dimension,
+      long vectors,
+      long lag,
+      String state,
+      String createdAt) {
+    this(modelId, name, url, dimension, vectors, lag, state, createdAt, null);
+  }
 }

@@ -191,6 +191,7 @@ public final class LocalMode implements AutoCloseable {
             new GatewayServer(gatewayConfig, search, registry)
                 .thumbnails(thumbnails)
                 .modelDirectory(pipelines)
+                .changeStatus(new LocalChangeStatus(fetcher, pipelines))
                 .addRoutes(
                     new ModelAdminRoutes(
                         new LocalModelAdmin(
@@ -204,7 +205,11 @@ public final class LocalMode implements AutoCloseable {
         "embedder",
         () -> {
           for (String id : pipelines.modelIds()) {
-            KafkaStreams.State state = pipelines.pipeline(id).app().app().state();
+            var pipeline = pipelines.pipeline(id);
+            if (!pipeline.consuming()) {
+              continue; // refused: stopped on purpose
+            }
+            KafkaStreams.State state = pipeline.app().streams().state();
             if (!state.isRunningOrRebalancing()) {
               return HealthCheck.Status.down(id + ": " + state.name());
             }

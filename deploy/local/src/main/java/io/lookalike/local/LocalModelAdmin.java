@@ -74,6 +74,11 @@ final class LocalModelAdmin implements ModelAdmin {
         });
   }
 
+  @Override
+  public ModelStatus refuse(String modelId, String reason, boolean keepWarm) {
+    return refusals(() -> pipelines.refuse(modelId, reason, keepWarm));
+  }
+
   private static <T> T refusals(Supplier<T> call) {
     try {
       return call.get();
@@ -82,7 +87,7 @@ final class LocalModelAdmin implements ModelAdmin {
           switch (e.reason()) {
             case UNKNOWN_MODEL -> ModelAdmin.Refused.Kind.NOT_FOUND;
             case BAD_MODEL -> ModelAdmin.Refused.Kind.INVALID;
-            case NOT_CAUGHT_UP, ACTIVE_MODEL -> ModelAdmin.Refused.Kind.CONFLICT;
+            case NOT_CAUGHT_UP, ACTIVE_MODEL, REFUSED_MODEL -> ModelAdmin.Refused.Kind.CONFLICT;
           };
       throw new ModelAdmin.Refused(kind, e.reason().code(), e.getMessage(), e);
     }

@@ -275,6 +275,10 @@ public final class Lookalike {
           LocalMode.eventProducer(bootstrapServers, encoder.serializer())) {
         var result = CatalogFileLoader.load(catalog, producer, topic, true, allowFileUrls);
         System.out.println(describe(result, topic));
+        if (result.token() != null) {
+          // Read your writes: GET /v1/status?token=..., or search with consistentWith=...
+          System.out.println("Token: " + result.token());
+        }
         return result.invalid() == 0 ? 0 : 2;
       }
     }

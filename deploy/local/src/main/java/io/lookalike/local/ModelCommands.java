@@ -174,6 +174,13 @@ final class ModelCommands {
     int sample;
 
     @Option(
+        names = "--keep-warm",
+        description =
+            "When the check refuses the new model, keep its pipeline following the catalog (default:"
+                + " it stops consuming, shown as refused, until registered again).")
+    boolean keepWarm;
+
+    @Option(
         names = "--drop-old",
         description = "After the switch, drop the previous model (pipeline, index, topic).")
     boolean dropOld;
@@ -242,6 +249,12 @@ final class ModelCommands {
         }
 
         JsonNode progress = waitUntilCaughtUp(admin, modelId);
+        if (progress.path("reason").isTextual()) {
+          err.printf(
+              "Not switching: %s was refused: %s. %s stays active; drop it (lookalike drop %s).%n",
+              modelId, progress.path("reason").asText(), previous, modelId);
+          return GATE_FAILED;
+        }
         out.printf("Caught up: %d images indexed.%n", progress.path("vectors").asLong());
 
         out.printf("Checking %s against %s on %d sampled photos…%n", modelId, previous, sample);
@@ -257,16 +270,27 @@ final class ModelCommands {
                     + java.net.URLEncoder.encode(field, java.nio.charset.StandardCharsets.UTF_8),
                 null,
                 Duration.ofMinutes(10));
-        if (!ReembedConsole.report(
-            out,
-            err,
-            JSON.treeToValue(check, QualityGate.Result.class),
-            previous,
-            gate,
-            modelId
-                + " keeps following the catalog until you drop it (lookalike drop "
-                + modelId
-                + ").")) {
+        String behind =
+            keepWarm
+                ? modelId
+                    + " is marked refused but keeps following the catalog until you drop it"
+                    + " (lookalike drop "
+                    + modelId
+                    + ")."
+                : modelId
+                    + " is marked refused and stops consuming; drop it (lookalike drop "
+                    + modelId
+                    + ") or run reembed again to retry.";
+        QualityGate.Result gateResult = JSON.treeToValue(check, QualityGate.Result.class);
+        if (!ReembedConsole.report(out, err, gateResult, previous, gate, behind)) {
+          refuse(
+              admin,
+              modelId,
+              String.format(
+                  Locale.ROOT,
+                  "near-duplicate recall@1 %.3f below the gate %.3f",
+                  gateResult.nearDuplicateRecall(),
+                  gate));
           return GATE_FAILED;
         }
         ShopperChecks.Result shopper =
@@ -275,13 +299,8 @@ final class ModelCommands {
         String worse = shopper.refusal(maxDrop);
         if (worse != null) {
           err.printf(
-              Locale.ROOT,
-              "Not switching: %s. %s stays active; %s keeps following the catalog until you drop"
-                  + " it (lookalike drop %s).%n",
-              worse,
-              previous,
-              modelId,
-              modelId);
+              Locale.ROOT, "Not switching: %s. %s stays active; %s%n", worse, previous, behind);
+          refuse(admin, modelId, worse);
           return GATE_FAILED;
         }
 
@@ -302,6 +321,15 @@ final class ModelCommands {
       }
     }
 
+    private void refuse(AdminClient admin, String modelId, String reason) throws Exception {
+      var body = JSON.createObjectNode().put("reason", reason).put("keepWarm", keepWarm);
+      admin.send(
+          "POST",
+          "/v1/admin/models/" + modelId + "/refuse",
+          body.toString(),
+          Duration.ofMinutes(2));
+    }
+
     private JsonNode waitUntilCaughtUp(AdminClient admin, String modelId) throws Exception {
       JsonNode[] last = new JsonNode[1];
       ReembedConsole.follow(
@@ -313,7 +341,8 @@ final class ModelCommands {
                 progress.path("done").asLong(),
                 progress.path("total").asLong(),
                 progress.path("lag").asLong(),
-                progress.path("caughtUp").asBoolean());
+                progress.path("caughtUp").asBoolean(),
+                progress.path("reason").isTextual() ? progress.path("reason").asText() : null);
           },
           pollMs);
       return last[0];
@@ -324,7 +353,7 @@ final class ModelCommands {
       name = "models",
       mixinStandardHelpOptions = true,
       description = {
-        "Lists the models: the active one, and those catching up or ready.",
+        "Lists the models: the active one, and those catching up, ready or refused (with why).",
         "Vectors and lag (records left to embed or index) for each."
       })
   static final class Models extends GatewayOption implements Callable<Integer> {
@@ -347,6 +376,9 @@ final class ModelCommands {
               m.path("vectors").asLong(),
               m.path("lag").asLong(),
               url.isEmpty() ? "(bundled default)" : url);
+          if (m.path("reason").isTextual()) {
+            out.printf("  refused: %s%n", m.path("reason").asText());
+          }
         }
         return 0;
       } catch (AdminClient.Failure e) {

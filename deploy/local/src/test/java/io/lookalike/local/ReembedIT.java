@@ -9,7 +9,9 @@ import io.lookalike.schemas.EventType;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.ImageRef;
 import io.lookalike.schemas.ProductEvent;
+import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.ProductMetadata;
+import io.lookalike.schemas.Serdes;
 import io.lookalike.store.StoredImage;
 import io.lookalike.store.VectorStore;
 import io.lookalike.testkit.SampleImages;
@@ -102,6 +104,205 @@ class ReembedIT {
   }
 
   @Test
+  @Order(0)
+  void shouldReadItsOwnWritesThroughTheWebhookToken() throws Exception {
+    Photo photo = SampleImages.photos("validation", 14).get(13); // not among the other photos
+    String event =
+        JSON.createObjectNode()
+            .put("eventId", "ryw-1")
+            .put("type", "UPSERT")
+            .put("productId", "p-ryw")
+            .put("version", 1)
+            .put("occurredAt", Instant.now().toString())
+            .<com.fasterxml.jackson.databind.node.ObjectNode>set(
+                "product", JSON.createObjectNode().put("title", "Read your writes"))
+            .<com.fasterxml.jackson.databind.node.ObjectNode>set(
+                "images",
+                JSON.createArrayNode()
+                    .add(
+                        JSON.createObjectNode()
+                            .put("imageId", "main")
+                            .put("url", photo.path().toUri().toString())))
+            .toString();
+    HttpResponse<String> accepted =
+        http.send(
+            HttpRequest.newBuilder(gateway("/v1/events"))
+                .header(
+                    "Authorization",
+                    "Bearer "
+                        + Files.readString(tmp.resolve("data").resolve("webhook.secret")).strip())
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(event))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
+    String token = JSON.readTree(accepted.body()).get("token").asText();
+    assertThat(token).startsWith("ct1.");
+
+    // A search that asks to be consistent with the write finds it, however long the pipeline takes
+    HttpResponse<String> found =
+        http.send(
+            HttpRequest.newBuilder(gateway("/v1/search?k=3&consistentWith=" + token))
+                .header("Content-Type", "image/jpeg")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(photo.bytes()))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(found.statusCode()).as(found.body()).isEqualTo(200);
+    assertThat(JSON.readTree(found.body()).at("/results/0/productId").asText()).isEqualTo("p-ryw");
+    JsonNode status = get("/v1/status?token=" + token);
+    assertThat(status.get("searchable").asBoolean()).as(status.toString()).isTrue();
+    assertThat(status.at("/changes/0/fetched").asBoolean()).isTrue();
+    assertThat(status.at("/changes/0/models/" + model1 + "/indexed").asBoolean()).isTrue();
+    assertThat(status.at("/changes/0/models/" + model1 + "/embedded").asBoolean()).isTrue();
+
+    // A version that never comes: not fetched, and a consistent search gives up with 504
+    String never =
+        new io.lookalike.schemas.ChangeToken(
+                List.of(new io.lookalike.schemas.ChangeToken.Change("p-ryw", 99, false)))
+            .encode();
+    JsonNode pending = get("/v1/status?token=" + never);
+    assertThat(pending.get("searchable").asBoolean()).isFalse();
+    assertThat(pending.at("/changes/0/fetched").asBoolean()).isFalse();
+    assertThat(pending.at("/changes/0/models/" + model1 + "/indexed").asBoolean()).isFalse();
+    HttpResponse<String> late =
+        http.send(
+            HttpRequest.newBuilder(gateway("/v1/search?k=3&consistentWithinMs=300"))
+                .header("Consistent-With", never)
+                .header("Content-Type", "image/jpeg")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(photo.bytes()))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(late.statusCode()).as(late.body()).isEqualTo(504);
+    assertThat(JSON.readTree(late.body()).get("code").asText()).isEqualTo("not_yet_searchable");
+    HttpResponse<String> bad =
+        http.send(
+            HttpRequest.newBuilder(gateway("/v1/status?token=nonsense")).GET().build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(bad.statusCode()).isEqualTo(400);
+
+    // Deleting it again is read back the same way (and leaves the catalog as the other tests
+    // expect)
+    String delete =
+        JSON.createObjectNode()
+            .put("eventId", "ryw-2")
+            .put("type", "DELETE")
+            .put("productId", "p-ryw")
+            .put("version", 2)
+            .put("occurredAt", Instant.now().toString())
+            .toString();
+    HttpResponse<String> deleted =
+        http.send(
+            HttpRequest.newBuilder(gateway("/v1/events"))
+                .header(
+                    "Authorization",
+                    "Bearer "
+                        + Files.readString(tmp.resolve("data").resolve("webhook.secret")).strip())
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(delete))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(202);
+    String deleteToken = JSON.readTree(deleted.body()).get("token").asText();
+    HttpResponse<String> gone =
+        http.send(
+            HttpRequest.newBuilder(gateway("/v1/search?k=3"))
+                .header("Consistent-With", deleteToken)
+                .header("Content-Type", "image/jpeg")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(photo.bytes()))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(gone.statusCode()).as(gone.body()).isEqualTo(200);
+    assertThat(JSON.readTree(gone.body()).at("/results/0/productId").asText())
+        .isNotEqualTo("p-ryw");
+    assertThat(local.store().imagesOf("p-ryw")).isEmpty();
+    assertThat(get("/v1/status?token=" + deleteToken).get("searchable").asBoolean()).isTrue();
+  }
+
+  @Test
+  @Order(0)
+  void shouldServeEveryMetricTheAlertRulesAndTheDashboardName() throws Exception {
+    // The dead-letter counters appear with the first dead letter: one for the fetcher (no such
+    // file), one for the embedder (bytes that are no image, straight onto product-images).
+    ProductEvent missing =
+        ProductEvent.newBuilder()
+            .setEventId(UUID.randomUUID().toString())
+            .setType(EventType.UPSERT)
+            .setProductId("p-missing")
+            .setVersion(1)
+            .setOccurredAt(Instant.now())
+            .setProduct(ProductMetadata.newBuilder().setTitle("Missing").build())
+            .setImages(
+                List.of(
+                    ImageRef.newBuilder()
+                        .setImageId("main")
+                        .setUrl(tmp.resolve("no-such-photo.jpg").toUri().toString())
+                        .setPosition(0)
+                        .build()))
+            .build();
+    producer.send(new ProducerRecord<>(local.topics().productEvents(), "p-missing", missing)).get();
+    byte[] garbage = "not an image at all".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    ProductImage image =
+        ProductImage.newBuilder()
+            .setProductId("p-garbage")
+            .setImageId("main")
+            .setVersion(1)
+            .setOccurredAt(Instant.now())
+            .setSourceUrl("file:///garbage.jpg")
+            .setPosition(0)
+            .setSha256(java.util.HexFormat.of().formatHex(new byte[32]))
+            .setMediaType("image/jpeg")
+            .setSizeBytes(garbage.length)
+            .setWidth(10)
+            .setHeight(10)
+            .setBytes(java.nio.ByteBuffer.wrap(garbage))
+            .setProduct(ProductMetadata.newBuilder().setTitle("Garbage").build())
+            .build();
+    try (var raw =
+        new KafkaProducer<String, byte[]>(
+            Map.of("bootstrap.servers", local.bootstrapServers()),
+            new org.apache.kafka.common.serialization.StringSerializer(),
+            new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+      raw.send(
+              new ProducerRecord<>(
+                  local.topics().productImages(),
+                  new ImageKey("p-garbage", "main").toString(),
+                  Serdes.productImage().serialize(image)))
+          .get();
+    }
+    searchModel();
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(200))
+        .until(
+            () ->
+                metrics().contains("lookalike_fetcher_rejected_total")
+                    && metrics().contains("lookalike_embedder_rejected_total"));
+
+    String scraped = metrics();
+    List<MonitoringFiles.Expr> all = new java.util.ArrayList<>(MonitoringFiles.ruleExpressions());
+    all.addAll(MonitoringFiles.dashboardExpressions());
+    Set<String> recorded = MonitoringFiles.recordedNames();
+    Set<String> checked = new java.util.TreeSet<>();
+    for (MonitoringFiles.Expr expr : all) {
+      for (String name : MonitoringFiles.metricNames(expr.promql())) {
+        if (recorded.contains(name)) {
+          continue;
+        }
+        checked.add(name);
+        assertThat(scraped)
+            .as("%s names %s", expr, name)
+            .containsPattern("(?m)^" + java.util.regex.Pattern.quote(name) + "[{ ]");
+      }
+    }
+    System.out.println("Metrics the rules and dashboard name, all in /metrics: " + checked);
+    assertThat(checked).hasSizeGreaterThanOrEqualTo(12);
+    // The SLO's bucket is there
+    assertThat(scraped).containsPattern("lookalike_freshness_seconds_bucket\\{[^}]*le=\"2.0\"");
+    assertThat(scraped)
+        .containsPattern("lookalike_model_active\\{[^}]*model=\"" + model1 + "\"[^}]*} 1");
+  }
+
+  @Test
   @Order(1)
   void shouldRefuseToSwitchWhenTheGateFailsAndSayWhy() throws Exception {
     Run run =
@@ -124,9 +325,80 @@ class ReembedIT {
     String bad = otherModel(models, model1);
     assertThat(bad).startsWith("bad_first_conv_");
     assertThat(searchModel()).isEqualTo(model1);
+    // Refused, shown so, and no longer consuming
+    assertThat(modelNode(models, bad).get("state").asText()).isEqualTo("refused");
+    assertThat(modelNode(models, bad).get("reason").asText()).contains("below the gate 0.900");
+    assertThat(local.pipelines().pipeline(bad).consuming()).isFalse();
+    Run listed = cli("models", "--gateway", gatewayUrl());
+    assertThat(listed.out()).containsPattern(bad + " +refused").contains("refused: near-duplicate");
+    assertThat(post("/v1/admin/models/" + bad + "/activate").body()).contains("refused_model");
+    assertThat(metrics()).contains(bad);
+    // Its whole replay is replay progress, none of it freshness (no live change came meanwhile)
+    assertThat(local.registry().find("lookalike.indexer.replayed").tag("model", bad).counter())
+        .satisfies(c -> assertThat(c.count()).isGreaterThanOrEqualTo(PRODUCTS));
+    assertThat(local.registry().find("lookalike.freshness").tag("model", bad).timer().count())
+        .isZero();
+    assertThat(local.registry().find("lookalike.freshness").tag("model", model1).timer().count())
+        .isGreaterThanOrEqualTo(PRODUCTS);
 
     assertThat(cli("drop", bad, "--gateway", gatewayUrl()).exit()).isZero();
     assertThat(get("/v1/models").get("models")).hasSize(1);
+    assertThat(metrics()).doesNotContain(bad);
+  }
+
+  @Test
+  @Order(1)
+  void shouldRefuseAModelWithTooManyDimensionsAtRegistrationLeavingNothingBehind()
+      throws Exception {
+    Run run = cli("reembed", "--model", testModel("too_many_dims.pt"), "--gateway", gatewayUrl());
+
+    assertThat(run.exit()).as(run.toString()).isEqualTo(ModelCommands.FAILED);
+    assertThat(run.err())
+        .contains("failed with 400 bad_model")
+        .contains("outputs 5000 dimensions")
+        .contains("at most 4096");
+    assertThat(get("/v1/models").get("models")).hasSize(1);
+    assertThat(Files.readString(tmp.resolve("data").resolve("models.json")))
+        .doesNotContain("too_many_dims");
+    try (var admin =
+        org.apache.kafka.clients.admin.Admin.create(
+            Map.of("bootstrap.servers", local.bootstrapServers()))) {
+      assertThat(admin.listTopics().names().get()).noneMatch(t -> t.contains("too_many_dims"));
+    }
+  }
+
+  @Test
+  @Order(1)
+  void shouldRefuseAModelThatOutputsNanAtRegistrationWithTheReason() throws Exception {
+    Run run = cli("reembed", "--model", testModel("nan_out.pt"), "--gateway", gatewayUrl());
+
+    assertThat(run.exit()).as(run.toString()).isEqualTo(ModelCommands.FAILED);
+    assertThat(run.err()).contains("400 bad_model").contains("outputs NaN or infinity");
+    assertThat(get("/v1/models").get("models")).hasSize(1);
+  }
+
+  @Test
+  @Order(1)
+  void shouldStopTheReembedOfAModelWhoseFirstBatchIsAllZerosWithTheReason() throws Exception {
+    Run run = cli("reembed", "--model", testModel("zeros_out.pt"), "--gateway", gatewayUrl());
+
+    assertThat(run.exit()).as(run.toString()).isEqualTo(ModelCommands.GATE_FAILED);
+    assertThat(run.err())
+        .contains("was refused: broken model: its first batch gave no usable vector")
+        .contains(model1 + " stays active")
+        .doesNotContain("Caught up");
+    JsonNode models = get("/v1/models");
+    String zeros = otherModel(models, model1);
+    assertThat(modelNode(models, zeros).get("state").asText()).isEqualTo("refused");
+    // The embedding thread flags the model; the pipeline stops just after, off that thread
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> !local.pipelines().pipeline(zeros).consuming());
+    assertThat(get("/v1/models").toString()).contains("broken model: its first batch");
+    assertThat(searchModel()).isEqualTo(model1);
+
+    assertThat(cli("drop", zeros, "--gateway", gatewayUrl()).exit()).isZero();
+    assertThat(metrics()).doesNotContain(zeros);
   }
 
   @Test
@@ -469,7 +741,7 @@ class ReembedIT {
                     null,
                     2,
                     false,
-                    Map.of()))
+                    Map.of("gateway.consistency.max.wait.ms", "60000")))
             .start();
     producer = LocalMode.eventProducer(local.bootstrapServers());
   }
@@ -540,6 +812,22 @@ class ReembedIT {
             .POST(HttpRequest.BodyPublishers.ofString("{}"))
             .build(),
         HttpResponse.BodyHandlers.ofString());
+  }
+
+  private String metrics() throws Exception {
+    return http.send(
+            HttpRequest.newBuilder(gateway("/metrics")).GET().build(),
+            HttpResponse.BodyHandlers.ofString())
+        .body();
+  }
+
+  private static JsonNode modelNode(JsonNode models, String modelId) {
+    for (JsonNode m : models.get("models")) {
+      if (m.get("modelId").asText().equals(modelId)) {
+        return m;
+      }
+    }
+    throw new AssertionError("no model " + modelId + " in " + models);
   }
 
   private String adminSecret() throws IOException {

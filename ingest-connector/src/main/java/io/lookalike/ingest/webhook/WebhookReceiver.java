@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lookalike.ingest.ProductEventEncoder;
 import io.lookalike.ingest.ProductEventJson;
+import io.lookalike.schemas.ChangeToken;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -293,6 +294,19 @@ public final class WebhookReceiver implements AutoCloseable {
     registry.counter("lookalike.webhook.events", "outcome", "duplicate").increment(duplicates);
     ObjectNode out =
         JSON.createObjectNode().put("accepted", fresh.size()).put("duplicates", duplicates);
+    // Read your writes: GET /v1/status?token=, or a search with consistentWith=, on the local mode.
+    out.put(
+        "token",
+        new ChangeToken(
+                events.values().stream()
+                    .map(
+                        e ->
+                            new ChangeToken.Change(
+                                e.getProductId(),
+                                e.getVersion(),
+                                e.getType() == io.lookalike.schemas.EventType.DELETE))
+                    .toList())
+            .encode());
     return json(202, out);
   }
 

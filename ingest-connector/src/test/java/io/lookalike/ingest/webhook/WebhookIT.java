@@ -90,6 +90,12 @@ class WebhookIT {
     HttpResponse<String> first = post(batch, SECRET);
     assertThat(first.statusCode()).isEqualTo(202);
     assertThat(JSON.readTree(first.body()).get("accepted").asInt()).isEqualTo(2);
+    // The read-your-writes token names both product versions
+    assertThat(
+            io.lookalike.schemas.ChangeToken.decode(
+                    JSON.readTree(first.body()).get("token").asText())
+                .changes())
+        .hasSize(2);
 
     HttpResponse<String> retried = post(batch, SECRET);
     assertThat(retried.statusCode()).isEqualTo(202);
