@@ -431,11 +431,13 @@ public final class StageCommands {
         GatewayConfig gatewayConfig = new GatewayConfig(gatewayProps);
         FetcherConfig fetcherConfig = new FetcherConfig(common.settings);
         SearchService search =
-            new SearchService(
-                active,
-                PhotoValidator.of(ImageNormaliser.from(fetcherConfig)),
-                UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
-                gatewayConfig);
+            remember(
+                resources,
+                new SearchService(
+                    active,
+                    PhotoValidator.of(ImageNormaliser.from(fetcherConfig)),
+                    UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
+                    gatewayConfig));
         Thumbnails thumbnails = new Thumbnails(dataDir.resolve("thumbnails"));
         remember(
             resources,
