@@ -75,7 +75,7 @@ mkdir -p "$out"
 models=("")
 labels=("fp32")
 # fp16: the bundled model wrapped to run in half precision (needs a Python torch to write it).
-src=model/src/main/resources/lookalike/models/mobilenet_v2_features/mobilenet_v2_features.pt
+src=models/mobilenet_v2_features/mobilenet_v2_features.pt
 if [[ $cpu -eq 0 ]]; then
   for py in python3 /usr/bin/python3; do
     if "$py" deploy/gpu/half.py "$src" "$PWD/$out/mobilenet_v2_features_fp16.pt" >/dev/null 2>&1; then
@@ -88,13 +88,20 @@ else
   echo "CPU path: fp32 only (PyTorch's CPU kernels gain nothing from fp16)." >&2
 fi
 
-./mvnw -B -q "${offline[@]}" -pl model -am test-compile -Dspotless.check.skip=true
+# Build and resolve the test classpath in one reactor run (sibling modules come from their target/
+# folders, so nothing needs installing), then run the bench main with plain java.
+./mvnw -B -q "${offline[@]}" -pl model -am test-compile dependency:build-classpath \
+  -Dmdep.outputFile=target/cp.txt -Dmdep.includeScope=test -Dspotless.check.skip=true
+shared="$PWD/../shared"; [[ -d shared/datasets ]] && shared="$PWD/shared"
+cp="model/target/test-classes:model/target/classes:$(cat model/target/cp.txt)"
 for i in "${!models[@]}"; do
-  # -pl model alone: the reactor's earlier modules are compiled above. Only the table and its
-  # heading go to the screen (and to $out/table-<label>.md); the logs go to $out/bench-<label>.log.
-  timeout 240 ./mvnw -B -q "${offline[@]}" -pl model exec:java \
-    -Dbench=io.lookalike.model.ModelBench -Dbench.batches="$batches" -Dbench.seconds="$seconds" \
-    -Dbench.model="${models[$i]}" -Dbench.label="${labels[$i]}" >"$out/bench-${labels[$i]}.log" 2>&1 \
+  # Only the table and its heading go to the screen (and to $out/table-<label>.md); the logs go
+  # to $out/bench-<label>.log.
+  timeout 240 java -Xmx4g -Dai.djl.offline=true -DDJL_CACHE_DIR="$PWD/target/djl-cache" \
+    -Dlookalike.shared.dir="$shared" \
+    -Dbench.batches="$batches" -Dbench.seconds="$seconds" -Dbench.model="${models[$i]}" \
+    -Dbench.label="${labels[$i]}" -cp "$cp" io.lookalike.model.ModelBench \
+    >"$out/bench-${labels[$i]}.log" 2>&1 \
     || { echo "the ${labels[$i]} run failed; see $out/bench-${labels[$i]}.log" >&2; tail -20 "$out/bench-${labels[$i]}.log" >&2; exit 1; }
   grep -E '^(\||PyTorch )' "$out/bench-${labels[$i]}.log" >"$out/table-${labels[$i]}.md"
   if [[ $i -eq 0 ]]; then cat "$out/table-${labels[$i]}.md"; else grep -E '^\| [^-m]' "$out/table-${labels[$i]}.md"; fi

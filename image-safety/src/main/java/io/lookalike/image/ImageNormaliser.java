@@ -39,9 +39,9 @@ public final class ImageNormaliser {
   /**
    * Longer side : shorter side kept at most; a longer photo keeps its centre (chosen before
    * decoding, so its other pixels are never decoded). A model resizes the short side to a fixed
-   * size and crops a centred square, so a 20000×2 strip would otherwise become a 160000×256
-   * tensor (~0.5 GB, ~1 s) for a square it then crops; at 4:1 a query costs at most about three
-   * normal photos, and what a square-cropping model sees is unchanged.
+   * size and crops a centred square, so a 20000×2 strip would otherwise become a 160000×256 tensor
+   * (~0.5 GB, ~1 s) for a square it then crops; at 4:1 a query costs at most about three normal
+   * photos, and what a square-cropping model sees is unchanged.
    */
   public static final int MAX_ASPECT_RATIO = 4;
 
@@ -176,7 +176,8 @@ public final class ImageNormaliser {
       int regionH = (int) Math.min(height, (long) width * MAX_ASPECT_RATIO);
       if (regionW < width || regionH < height) {
         param.setSourceRegion(
-            new java.awt.Rectangle((width - regionW) / 2, (height - regionH) / 2, regionW, regionH));
+            new java.awt.Rectangle(
+                (width - regionW) / 2, (height - regionH) / 2, regionW, regionH));
       }
       // Skip whole rows/columns while decoding very large photos, keeping at least twice the output
       // size so that the halving steps below still average away the aliasing.

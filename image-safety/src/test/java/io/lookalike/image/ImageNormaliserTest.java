@@ -210,8 +210,7 @@ class ImageNormaliserTest {
   @Test
   void shouldBoundDecodedPixelsOfAWideLargePhotoByTheOutputSize() throws Exception {
     // 9,000,000 pixels at 9:1: the centre 4:1 region (4000×1000), subsampled by 3.
-    byte[] wide =
-        NearDuplicates.png(new BufferedImage(9_000, 1_000, BufferedImage.TYPE_BYTE_GRAY));
+    byte[] wide = NearDuplicates.png(new BufferedImage(9_000, 1_000, BufferedImage.TYPE_BYTE_GRAY));
     ImageNormaliser counted = new ImageNormaliser();
 
     NormalisedImage image = counted.normalise(wide);
@@ -219,7 +218,8 @@ class ImageNormaliserTest {
     assertThat(image.width()).isEqualTo(640);
     assertThat(image.height()).isEqualTo(160);
     assertThat(counted.decodedPixels())
-        .isLessThanOrEqualTo(4L * ImageNormaliser.DEFAULT_MAX_SIDE_PX * ImageNormaliser.DEFAULT_MAX_SIDE_PX);
+        .isLessThanOrEqualTo(
+            4L * ImageNormaliser.DEFAULT_MAX_SIDE_PX * ImageNormaliser.DEFAULT_MAX_SIDE_PX);
   }
 
   private void assertRejected(byte[] bytes, String reason) {

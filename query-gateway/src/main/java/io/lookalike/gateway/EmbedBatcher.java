@@ -25,9 +25,9 @@ import org.slf4j.LoggerFactory;
  * Dynamic batching of concurrent query embeddings: callers enqueue their (normalised) photo and
  * wait; one thread takes up to {@code maxSize} waiting photos, at most {@code maxWaitMs} after the
  * first, and embeds them in one batched call per model, so that concurrent photo searches share a
- * forward pass. The queue is bounded (full: {@link ErrorCode#EMBED_BUSY}); each request gets its own
- * result or error. Hand-written: no library on the classpath batches calls into a list API with a
- * bounded wait (a JDK queue and one thread are all it takes).
+ * forward pass. The queue is bounded (full: {@link ErrorCode#EMBED_BUSY}); each request gets its
+ * own result or error. Hand-written: no library on the classpath batches calls into a list API with
+ * a bounded wait (a JDK queue and one thread are all it takes).
  */
 public final class EmbedBatcher implements AutoCloseable {
 
@@ -60,7 +60,10 @@ public final class EmbedBatcher implements AutoCloseable {
 
   /** A photo waiting for its vector. */
   private record Pending(
-      Embedder embedder, byte[] photo, long enqueuedNanos, CompletableFuture<EmbeddingResult> out) {}
+      Embedder embedder,
+      byte[] photo,
+      long enqueuedNanos,
+      CompletableFuture<EmbeddingResult> out) {}
 
   /**
    * @param maxSize the most photos in one batch (at least 2; 1 means no batching: do not build one)

@@ -136,8 +136,7 @@ class EmbedBatcherTest {
     for (CompletableFuture<EmbeddingResult> f : waiting) {
       assertThat(errorCode(f)).isEqualTo(ErrorCode.INTERRUPTED);
     }
-    assertThat(errorCode(batcher.submit(counting, photos.get(2))))
-        .isEqualTo(ErrorCode.INTERRUPTED);
+    assertThat(errorCode(batcher.submit(counting, photos.get(2)))).isEqualTo(ErrorCode.INTERRUPTED);
     assertThat(counting.calls).hasValue(0);
   }
 
