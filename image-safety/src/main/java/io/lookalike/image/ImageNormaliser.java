@@ -36,6 +36,15 @@ public final class ImageNormaliser {
   public static final String MEDIA_TYPE = "image/jpeg";
   private static final float JPEG_QUALITY = 0.9f;
 
+  /**
+   * Longer side : shorter side kept at most; a longer photo keeps its centre (chosen before
+   * decoding, so its other pixels are never decoded). A model resizes the short side to a fixed
+   * size and crops a centred square, so a 20000×2 strip would otherwise become a 160000×256 tensor
+   * (~0.5 GB, ~1 s) for a square it then crops; at 4:1 a query costs at most about three normal
+   * photos, and what a square-cropping model sees is unchanged.
+   */
+  public static final int MAX_ASPECT_RATIO = 4;
+
   static {
     ImageIO
         .scanForPlugins(); // registers the TwelveMonkeys WebP reader where the context class loader
@@ -45,6 +54,10 @@ public final class ImageNormaliser {
   private final long maxBytes;
   private final long maxPixels;
   private final int maxSidePx;
+
+  /** Pixels decoded so far, by all calls: what a photo costs, whatever its header claims. */
+  private final java.util.concurrent.atomic.LongAdder decodedPixels =
+      new java.util.concurrent.atomic.LongAdder();
 
   public ImageNormaliser() {
     this(DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE_PX);
@@ -91,6 +104,11 @@ public final class ImageNormaliser {
     BufferedImage scaled = scaleOntoWhite(decoded);
     return new NormalisedImage(
         jpeg(scaled), MEDIA_TYPE, scaled.getWidth(), scaled.getHeight(), sha256(original));
+  }
+
+  /** Pixels this normaliser has decoded so far (after cropping and subsampling). */
+  public long decodedPixels() {
+    return decodedPixels.sum();
   }
 
   /** The ImageIO format name for the magic bytes, or null when neither JPEG, PNG nor WebP. */
@@ -153,9 +171,17 @@ public final class ImageNormaliser {
             width + "x" + height + " is more than " + maxPixels + " pixels");
       }
       ImageReadParam param = reader.getDefaultReadParam();
+      // An extreme aspect ratio keeps its centre, at most MAX_ASPECT_RATIO : 1, before decoding.
+      int regionW = (int) Math.min(width, (long) height * MAX_ASPECT_RATIO);
+      int regionH = (int) Math.min(height, (long) width * MAX_ASPECT_RATIO);
+      if (regionW < width || regionH < height) {
+        param.setSourceRegion(
+            new java.awt.Rectangle(
+                (width - regionW) / 2, (height - regionH) / 2, regionW, regionH));
+      }
       // Skip whole rows/columns while decoding very large photos, keeping at least twice the output
       // size so that the halving steps below still average away the aliasing.
-      int step = Math.max(width, height) / (maxSidePx * 2);
+      int step = Math.max(regionW, regionH) / (maxSidePx * 2);
       if (step >= 2) {
         param.setSourceSubsampling(step, step, 0, 0);
       }
@@ -163,6 +189,7 @@ public final class ImageNormaliser {
       if (image == null) {
         throw new RejectedImageException(RejectedImageException.CORRUPT_IMAGE, "no image decoded");
       }
+      decodedPixels.add((long) image.getWidth() * image.getHeight());
       if (warnings.missingData() != null) {
         throw new RejectedImageException(
             RejectedImageException.CORRUPT_IMAGE,

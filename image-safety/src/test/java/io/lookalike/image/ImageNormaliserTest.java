@@ -187,6 +187,41 @@ class ImageNormaliserTest {
     assertRejected(huge, "too_many_pixels");
   }
 
+  @Test
+  void shouldDecodeOnlyTheCentreOfAnExtremeAspectRatio() throws Exception {
+    // 207 bytes, within every limit: before, it became a 640×1 JPEG that the model resized to
+    // 163840×256 (~0.5 GB) only to crop a square from it.
+    for (byte[] strip :
+        List.of(
+            HostileImages.hugePng(20_000, 2),
+            NearDuplicates.png(new BufferedImage(2, 20_000, BufferedImage.TYPE_BYTE_GRAY)))) {
+      ImageNormaliser counted = new ImageNormaliser();
+
+      NormalisedImage image = counted.normalise(strip);
+
+      int longer = Math.max(image.width(), image.height());
+      int shorter = Math.min(image.width(), image.height());
+      assertThat(longer).isLessThanOrEqualTo(ImageNormaliser.MAX_ASPECT_RATIO * shorter);
+      // The centre 8×2 only: never the 40,000 pixels the header announces.
+      assertThat(counted.decodedPixels()).isEqualTo(2L * 2 * ImageNormaliser.MAX_ASPECT_RATIO);
+    }
+  }
+
+  @Test
+  void shouldBoundDecodedPixelsOfAWideLargePhotoByTheOutputSize() throws Exception {
+    // 9,000,000 pixels at 9:1: the centre 4:1 region (4000×1000), subsampled by 3.
+    byte[] wide = NearDuplicates.png(new BufferedImage(9_000, 1_000, BufferedImage.TYPE_BYTE_GRAY));
+    ImageNormaliser counted = new ImageNormaliser();
+
+    NormalisedImage image = counted.normalise(wide);
+
+    assertThat(image.width()).isEqualTo(640);
+    assertThat(image.height()).isEqualTo(160);
+    assertThat(counted.decodedPixels())
+        .isLessThanOrEqualTo(
+            4L * ImageNormaliser.DEFAULT_MAX_SIDE_PX * ImageNormaliser.DEFAULT_MAX_SIDE_PX);
+  }
+
   private void assertRejected(byte[] bytes, String reason) {
     assertThatThrownBy(() -> normaliser.normalise(bytes))
         .isInstanceOfSatisfying(

@@ -96,6 +96,10 @@ public enum ErrorCode {
       "check_timeout",
       503,
       "admin API: a quality check ran past gateway.admin.check.budget.ms and was cancelled"),
+  EMBED_BUSY(
+      "embed_busy",
+      503,
+      "too many photo searches wait to be embedded (gateway.embed.queue.max): retry shortly"),
   INTERRUPTED("interrupted", 503, "the server is stopping: the call was interrupted"),
   NOT_YET_SEARCHABLE(
       "not_yet_searchable",

@@ -111,6 +111,21 @@ public class GatewayConfig extends AbstractConfig {
           + "to the catalog's own http(s) image URL (e.g. a CDN) instead of serving the bytes the pipeline holds; "
           + "thumbnails are always served from the pipeline.";
 
+  public static final String EMBED_BATCH_MAX_SIZE_CONFIG = "gateway.embed.batch.max.size";
+  private static final String EMBED_BATCH_MAX_SIZE_DOC =
+      "The most query photos embedded together in one batched call: concurrent photo searches "
+          + "share a forward pass. 1 turns batching off (each search embeds its photo alone, in its "
+          + "own thread).";
+
+  public static final String EMBED_BATCH_MAX_WAIT_MS_CONFIG = "gateway.embed.batch.max.wait.ms";
+  private static final String EMBED_BATCH_MAX_WAIT_MS_DOC =
+      "How long a batch of query photos waits for more after its first, in milliseconds; a "
+          + "lone search pays at most this much extra.";
+
+  public static final String EMBED_QUEUE_MAX_CONFIG = "gateway.embed.queue.max";
+  private static final String EMBED_QUEUE_MAX_DOC =
+      "Query photos that may wait to be embedded at once; more are answered 503 embed_busy.";
+
   public static final ConfigDef CONFIG_DEF =
       new ConfigDef()
           .define(PORT_CONFIG, Type.INT, 8080, Range.between(0, 65535), Importance.HIGH, PORT_DOC)
@@ -222,7 +237,28 @@ public class GatewayConfig extends AbstractConfig {
               Type.BOOLEAN,
               false,
               Importance.LOW,
-              IMAGES_REDIRECT_HTTP_DOC);
+              IMAGES_REDIRECT_HTTP_DOC)
+          .define(
+              EMBED_BATCH_MAX_SIZE_CONFIG,
+              Type.INT,
+              8,
+              Range.between(1, 256),
+              Importance.MEDIUM,
+              EMBED_BATCH_MAX_SIZE_DOC)
+          .define(
+              EMBED_BATCH_MAX_WAIT_MS_CONFIG,
+              Type.LONG,
+              2L,
+              Range.between(0, 1000),
+              Importance.LOW,
+              EMBED_BATCH_MAX_WAIT_MS_DOC)
+          .define(
+              EMBED_QUEUE_MAX_CONFIG,
+              Type.INT,
+              64,
+              Range.between(1, 100_000),
+              Importance.LOW,
+              EMBED_QUEUE_MAX_DOC);
 
   private static ConfigDef.Validator boost(String kind) {
     return (name, value) -> {

@@ -125,6 +125,7 @@ public class GatewayServer implements AutoCloseable {
     new ProcessorMetrics().bindTo(registry);
     new UptimeMetrics().bindTo(registry);
     gcMetrics.bindTo(registry);
+    service.bindMetrics(registry);
   }
 
   /** Adds a check to {@code GET /health}; any check that is down makes the gateway DOWN. */

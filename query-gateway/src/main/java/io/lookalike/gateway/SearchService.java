@@ -17,7 +17,7 @@ import java.util.function.Supplier;
  * Answers similarity searches by photo, image URL, product id or raw vector against the active
  * index, grouped by product. Thread-safe.
  */
-public class SearchService {
+public class SearchService implements AutoCloseable {
 
   /**
    * How many image hits to ask the store for per wanted product, so that grouping still fills k.
@@ -37,6 +37,9 @@ public class SearchService {
   private final Map<String, String> defaultBoosts;
   private final double imageWeight;
   private final double textWeight;
+
+  /** Batches concurrent query embeddings; null: each request embeds its photo alone. */
+  private final EmbedBatcher batcher;
 
   /**
    * @param active the model to embed queries with and the index of its vectors; read once per
@@ -61,6 +64,7 @@ public class SearchService {
     this.defaultBoosts = Map.of();
     this.imageWeight = 1;
     this.textWeight = 1;
+    this.batcher = null;
   }
 
   /**
@@ -85,6 +89,22 @@ public class SearchService {
     this.defaultBoosts = config.defaultBoosts();
     this.imageWeight = config.getDouble(GatewayConfig.SEARCH_IMAGE_WEIGHT_CONFIG);
     this.textWeight = config.getDouble(GatewayConfig.SEARCH_TEXT_WEIGHT_CONFIG);
+    this.batcher = EmbedBatcher.from(config);
+  }
+
+  /** Exports the query-embedding batcher's metrics (when batching is on). */
+  public void bindMetrics(io.micrometer.core.instrument.MeterRegistry registry) {
+    if (batcher != null) {
+      batcher.bindTo(registry);
+    }
+  }
+
+  /** Stops the query-embedding batcher: photo searches still waiting fail with 503. */
+  @Override
+  public void close() {
+    if (batcher != null) {
+      batcher.close();
+    }
   }
 
   /** The gateway's default boosts by kind, which a request's own replace. */
@@ -288,8 +308,9 @@ public class SearchService {
     return k;
   }
 
-  private static float[] embed(Embedder embedder, byte[] photo) {
-    EmbeddingResult result = embedder.embed(List.of(photo)).get(0);
+  private float[] embed(Embedder embedder, byte[] photo) {
+    EmbeddingResult result =
+        batcher == null ? embedder.embed(List.of(photo)).get(0) : batcher.embed(embedder, photo);
     if (result instanceof EmbeddingResult.Vector vector) {
       return vector.values();
     }

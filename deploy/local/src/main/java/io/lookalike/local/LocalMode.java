@@ -171,11 +171,12 @@ public final class LocalMode implements AutoCloseable {
     // One read per request of the active model: the query is embedded with the model of the index
     // it searches.
     SearchService search =
-        new SearchService(
-            pipelines::active,
-            PhotoValidator.of(ImageNormaliser.from(fetcherConfig)),
-            UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
-            gatewayConfig);
+        remember(
+            new SearchService(
+                pipelines::active,
+                PhotoValidator.of(ImageNormaliser.from(fetcherConfig)),
+                UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
+                gatewayConfig));
     boolean allowRemote = gatewayConfig.adminAllowRemote();
     // Result images and card thumbnails come from the normalised bytes in product-images, for every
     // way in.

@@ -434,11 +434,12 @@ public final class StageCommands {
         GatewayConfig gatewayConfig = new GatewayConfig(gatewayProps);
         FetcherConfig fetcherConfig = new FetcherConfig(common.settings);
         SearchService search =
-            new SearchService(
-                active,
-                PhotoValidator.of(ImageNormaliser.from(fetcherConfig)),
-                UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
-                gatewayConfig);
+            resources.remember(
+                new SearchService(
+                    active,
+                    PhotoValidator.of(ImageNormaliser.from(fetcherConfig)),
+                    UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
+                    gatewayConfig));
         Thumbnails thumbnails = new Thumbnails(dataDir.resolve("thumbnails"));
         resources.remember(
             new ThumbnailFeeder(config, common.topics().productImages(), thumbnails).start());
