@@ -2,6 +2,7 @@ package io.lookalike.gateway;
 
 import io.lookalike.model.DjlEmbedder;
 import io.lookalike.model.EmbeddingModelConfig;
+import io.lookalike.store.milvus.MilvusAlias;
 import io.lookalike.store.milvus.MilvusConfig;
 import io.lookalike.store.milvus.MilvusVectorStore;
 import java.util.HashMap;
@@ -24,6 +25,10 @@ import org.slf4j.LoggerFactory;
  * Each pair searches its own collection, never the alias, so a query is always embedded and
  * searched with the same model. The old pair is closed a while later, once the searches that read
  * it have finished.
+ *
+ * <p>On a fresh cluster the alias does not exist until the sink's first write: the follower then
+ * starts with no model ({@link #get()} null, so searches answer 503 {@code no_index} and {@link
+ * #health()} is DOWN) and loads the model once the alias appears.
  */
 public final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable {
 
@@ -37,7 +42,7 @@ public final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable
 
   private final MilvusConfig milvus;
   private final Map<String, Object> config;
-  private final MilvusVectorStore alias;
+  private final MilvusAlias alias;
   private final AtomicReference<ActiveModel> active = new AtomicReference<>();
   private final ScheduledExecutorService scheduler =
       Executors.newSingleThreadScheduledExecutor(
@@ -49,7 +54,8 @@ public final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable
   private volatile String failedTarget;
 
   /**
-   * Loads the model the alias points at now (fails if it cannot) and starts following the alias.
+   * Loads the model the alias points at now, if it exists (fails if that model cannot be loaded),
+   * and starts following the alias. Fails when Milvus cannot be reached.
    *
    * @param config the gateway's settings: milvus.*, model.* (preprocessing), {@code model.url} as
    *     the model of collections that name none, {@link #REFRESH_MS_CONFIG}
@@ -59,20 +65,38 @@ public final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable
     Map<String, String> strings = new HashMap<>();
     config.forEach((k, v) -> strings.put(k, String.valueOf(v)));
     this.milvus = new MilvusConfig(strings);
-    this.alias = MilvusVectorStore.openAlias(milvus);
+    long refreshMs = new GatewayConfig(config).aliasRefreshMs();
+    this.alias = MilvusAlias.connect(milvus);
     try {
-      active.set(load(milvus, this.config, alias.aliasTarget()));
+      alias
+          .target()
+          .ifPresentOrElse(
+              target -> active.set(load(milvus, this.config, target)),
+              () ->
+                  log.info(
+                      "Waiting for Milvus alias {}: no model to search with until it exists"
+                          + " (checked every {} ms)",
+                      milvus.alias(),
+                      refreshMs));
     } catch (RuntimeException e) {
       alias.close();
       throw e;
     }
-    long refreshMs = new GatewayConfig(config).aliasRefreshMs();
     scheduler.scheduleWithFixedDelay(this::refresh, refreshMs, refreshMs, TimeUnit.MILLISECONDS);
   }
 
+  /** The model searches use now; null while the alias does not exist yet. */
   @Override
   public ActiveModel get() {
     return active.get();
+  }
+
+  /** For {@code /health}: DOWN while waiting for the alias, UP once its model is loaded. */
+  public HealthCheck.Status health() {
+    ActiveModel now = active.get();
+    return now == null
+        ? HealthCheck.Status.down("waiting for Milvus alias " + milvus.alias())
+        : HealthCheck.Status.up("Milvus alias " + milvus.alias() + ": model " + now.modelId());
   }
 
   /**
@@ -81,9 +105,11 @@ public final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable
    */
   void refresh() {
     try {
-      MilvusVectorStore.AliasTarget target = alias.aliasTarget();
+      MilvusVectorStore.AliasTarget target = alias.target().orElse(null);
       ActiveModel current = active.get();
-      if (target.modelId().equals(current.modelId()) || target.collection().equals(failedTarget)) {
+      if (target == null // not there yet (or removed: keep searching the old pair)
+          || (current != null && target.modelId().equals(current.modelId()))
+          || target.collection().equals(failedTarget)) {
         return;
       }
       log.info(
@@ -100,19 +126,21 @@ public final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable
             "Cannot follow Milvus alias {} to {}; still searching with {}",
             target.alias(),
             target.collection(),
-            current.modelId(),
+            modelIdOf(current),
             e);
         return;
       }
       active.set(next);
       failedTarget = null;
-      log.info("Searching with model {} (was {})", next.modelId(), current.modelId());
-      scheduler.schedule(() -> closeQuietly(current), RETIRE_AFTER_MS, TimeUnit.MILLISECONDS);
+      log.info("Searching with model {} (was {})", next.modelId(), modelIdOf(current));
+      if (current != null) {
+        scheduler.schedule(() -> closeQuietly(current), RETIRE_AFTER_MS, TimeUnit.MILLISECONDS);
+      }
     } catch (RuntimeException e) {
       log.warn(
           "Cannot read Milvus alias {}; still searching with {}: {}",
           milvus.alias(),
-          active.get().modelId(),
+          modelIdOf(active.get()),
           e.toString());
     }
   }
@@ -153,7 +181,14 @@ public final class AliasFollower implements Supplier<ActiveModel>, AutoCloseable
     }
   }
 
+  private static String modelIdOf(ActiveModel model) {
+    return model == null ? "none" : model.modelId();
+  }
+
   private static void closeQuietly(ActiveModel model) {
+    if (model == null) {
+      return;
+    }
     try {
       model.store().close();
       model.embedder().close();

@@ -91,7 +91,10 @@ public enum ErrorCode {
       "text_unsupported",
       501,
       "a text query (q) on an index without full-text search (a Milvus collection created before it)"),
-  NO_INDEX("no_index", 503, "no model is active yet"),
+  NO_INDEX(
+      "no_index",
+      503,
+      "no model is active yet (distributed gateway: until the Milvus alias exists, i.e. the sink's first write)"),
   CHECK_TIMEOUT(
       "check_timeout",
       503,

@@ -510,7 +510,7 @@ public class GatewayServer implements AutoCloseable {
 
   private void error(Context ctx, int status, ErrorCode error, String message, Exception e) {
     String code = error.code();
-    if (status >= 500) {
+    if (status >= 500 && error != ErrorCode.NO_INDEX) { // no model yet: expected, not a fault
       log.error("{} {} failed with {}: {}", ctx.method(), ctx.path(), status, message, e);
     } else {
       log.debug(

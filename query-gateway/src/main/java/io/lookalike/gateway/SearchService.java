@@ -282,7 +282,8 @@ public class SearchService implements AutoCloseable {
   private ActiveModel checkedModel() {
     ActiveModel model = active.get();
     if (model == null) {
-      throw new SearchException(ErrorCode.NO_INDEX, "no index is active yet");
+      throw new SearchException(
+          ErrorCode.NO_INDEX, "no model is active yet: the index has none to search with");
     }
     VectorStore store = model.store();
     String queryModel = model.modelId();

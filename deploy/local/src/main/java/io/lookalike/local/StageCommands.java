@@ -422,8 +422,9 @@ public final class StageCommands {
           searching =
               "Milvus alias "
                   + new MilvusConfig(common.settings).alias()
-                  + " (model "
-                  + follower.get().modelId()
+                  + (follower.get() == null
+                      ? " (not there yet: waiting for it"
+                      : " (model " + follower.get().modelId())
                   + ", followed every "
                   + new GatewayConfig(config).aliasRefreshMs()
                   + " ms)";
@@ -446,6 +447,9 @@ public final class StageCommands {
         GatewayServer gateway =
             resources.remember(
                 new GatewayServer(gatewayConfig, search, registry).thumbnails(thumbnails));
+        if (active instanceof AliasFollower follower) {
+          gateway.addHealthCheck("alias", follower::health);
+        }
         if (sink != null) {
           EmbeddingSink feeding = sink;
           gateway.addHealthCheck(

@@ -15,6 +15,7 @@ import io.milvus.v2.service.utility.request.CreateAliasReq;
 import io.milvus.v2.service.utility.request.DescribeAliasReq;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +26,9 @@ import org.slf4j.LoggerFactory;
 final class MilvusCollections {
 
   private static final Logger log = LoggerFactory.getLogger(MilvusCollections.class);
+
+  /** Milvus's server code for "alias not found" ({@code merr.ErrAliasNotFound}). */
+  private static final int ALIAS_NOT_FOUND = 1600;
 
   private final MilvusClientV2 client;
   private final MilvusConfig config;
@@ -54,6 +58,22 @@ final class MilvusCollections {
                 client
                     .describeAlias(DescribeAliasReq.builder().alias(alias).build())
                     .getCollectionName());
+  }
+
+  /**
+   * The collection {@code milvus.alias} points at, or empty when there is no such alias (yet);
+   * fails on any other error (unlike {@link #aliasedOrNull()}).
+   */
+  Optional<String> aliasedIfSet() {
+    try {
+      return Optional.of(aliased());
+    } catch (MilvusStoreException e) {
+      if (e.getCause() instanceof MilvusClientException c
+          && c.getServerErrCode() == ALIAS_NOT_FOUND) {
+        return Optional.empty();
+      }
+      throw e;
+    }
   }
 
   DescribeCollectionResp describe(String collection) {

@@ -194,7 +194,11 @@ public final class MilvusVectorStore implements VectorStore {
    * poll): a gateway follows it to switch models.
    */
   public AliasTarget aliasTarget() {
-    String aliased = collections.aliased();
+    return target(config, collections, collections.aliased());
+  }
+
+  /** Where the alias points: {@code aliased}, its model, dimension and properties. */
+  static AliasTarget target(MilvusConfig config, MilvusCollections collections, String aliased) {
     DescribeCollectionResp description = collections.describe(aliased);
     Map<String, String> properties =
         description.getProperties() == null ? Map.of() : Map.copyOf(description.getProperties());
@@ -242,7 +246,7 @@ public final class MilvusVectorStore implements VectorStore {
     return true;
   }
 
-  private static MilvusClientV2 connect(MilvusConfig config) {
+  static MilvusClientV2 connect(MilvusConfig config) {
     try {
       MilvusClientV2 client = new MilvusClientV2(config.connectConfig());
       client.retryConfig(config.retryConfig());
