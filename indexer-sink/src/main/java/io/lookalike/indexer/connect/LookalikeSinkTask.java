@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,6 +80,9 @@ public class LookalikeSinkTask extends SinkTask {
   /** Partitions the worker was asked to move past their markers, and to where. */
   private final Map<TopicPartition, Long> skipping = new HashMap<>();
 
+  /** Partitions with a record handed to this task since they were assigned (written or not). */
+  private final Set<TopicPartition> delivered = new HashSet<>();
+
   private final Map<TopicPartition, Long> lastGapCheck = new HashMap<>();
 
   /**
@@ -140,6 +144,7 @@ public class LookalikeSinkTask extends SinkTask {
     Map<TopicPartition, OffsetAndMetadata> handled = new HashMap<>();
     try (var stage = MDC.putCloseable("stage", EmbeddingSink.STAGE)) {
       for (SinkRecord record : records) {
+        delivered.add(new TopicPartition(record.originalTopic(), record.originalKafkaPartition()));
         handled.put(
             new TopicPartition(record.originalTopic(), record.originalKafkaPartition()),
             new OffsetAndMetadata(record.originalKafkaOffset() + 1));
@@ -245,6 +250,13 @@ public class LookalikeSinkTask extends SinkTask {
       Map<TopicPartition, OffsetAndMetadata> currentOffsets) {
     Map<TopicPartition, OffsetAndMetadata> durable = new HashMap<>();
     for (Map.Entry<TopicPartition, OffsetAndMetadata> current : currentOffsets.entrySet()) {
+      // A partition this task has written nothing to (just assigned, idle since): the worker's
+      // current offset is where the group's committed offset left it, so everything below it is
+      // durable, and the marker check may start there (a task restarted one behind the last
+      // commit marker reaches lag 0 without waiting for a new record).
+      if (gap != null && !delivered.contains(current.getKey())) {
+        written.putIfAbsent(current.getKey(), current.getValue());
+      }
       Long end = skipping.get(current.getKey());
       // Reported once the worker has taken the move (its current offset is there): a larger offset
       // would be ignored as "not yet consumed". The metadata makes it differ from the offset the
@@ -271,6 +283,7 @@ public class LookalikeSinkTask extends SinkTask {
     partitions.forEach(written::remove);
     partitions.forEach(skipping::remove);
     partitions.forEach(lastGapCheck::remove);
+    partitions.forEach(delivered::remove);
   }
 
   @Override

@@ -228,6 +228,34 @@ class LookalikeSinkConnectorIT {
       }
       tx.commitTransaction();
       awaitLagZero(connector, topic, "it_tx_model", live);
+
+      // When a task without the brokers to look at (no lag.bootstrap.servers) commits up to the
+      // last record of a new transaction, one behind its marker
+      Map<String, String> blind = new HashMap<>(config);
+      blind.remove(LookalikeSinkConfig.LAG_BOOTSTRAP_SERVERS_CONFIG);
+      connect.configureConnector(connector, blind);
+      connect
+          .assertions()
+          .assertConnectorAndExactlyNumTasksAreRunning(connector, 1, "sink did not restart");
+      tx.beginTransaction();
+      for (int i = 0; i < 5; i++) {
+        String key = "t" + live++ + "/0";
+        tx.send(record(topic, key, embedding(key, "tx_model", vectors.next(), 1)));
+      }
+      tx.commitTransaction();
+      int rows = live;
+      await()
+          .atMost(Duration.ofSeconds(120))
+          .pollInterval(Duration.ofMillis(250))
+          .until(
+              () ->
+                  milvus.collection("it_tx_model").rows.size() == rows
+                      && committedToLastRecord(connector, topic));
+      assertThat(lag(connector, topic)).isPositive();
+
+      // Then a task that can look, started on that commit with no new record, reaches lag 0
+      connect.configureConnector(connector, config);
+      awaitLagZero(connector, topic, "it_tx_model", live);
     }
     connect.deleteConnector(connector);
   }
@@ -241,7 +269,7 @@ class LookalikeSinkConnectorIT {
   /** Awaits the group's committed offset == end offset on every partition and the store's count. */
   private static void awaitLagZero(String connector, String topic, String collection, int rows) {
     await()
-        .atMost(Duration.ofSeconds(60))
+        .atMost(Duration.ofSeconds(120))
         .pollInterval(Duration.ofMillis(250))
         .until(
             () -> {
@@ -249,6 +277,36 @@ class LookalikeSinkConnectorIT {
               return c != null && c.rows.size() == rows && lag(connector, topic) == 0;
             });
     System.out.printf("%s: lag 0 on every partition, %d rows%n", topic, rows);
+  }
+
+  /**
+   * True when, on every partition, the group has committed at least up to the last record (end
+   * offset minus the commit marker at the end).
+   */
+  private static boolean committedToLastRecord(String connector, String topic) throws Exception {
+    try (Admin admin =
+        Admin.create(Map.of("bootstrap.servers", connect.kafka().bootstrapServers()))) {
+      Map<TopicPartition, OffsetAndMetadata> committed =
+          admin
+              .listConsumerGroupOffsets("connect-" + connector)
+              .partitionsToOffsetAndMetadata()
+              .get();
+      for (int p = 0; p < 2; p++) {
+        TopicPartition partition = new TopicPartition(topic, p);
+        long end =
+            admin
+                .listOffsets(Map.of(partition, OffsetSpec.latest()))
+                .all()
+                .get()
+                .get(partition)
+                .offset();
+        OffsetAndMetadata offset = committed.get(partition);
+        if (offset == null || offset.offset() < end - 1) {
+          return false;
+        }
+      }
+      return true;
+    }
   }
 
   /** The sum over the topic's partitions of end offset minus the group's committed offset. */
