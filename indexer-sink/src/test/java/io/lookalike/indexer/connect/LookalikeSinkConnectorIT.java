@@ -11,6 +11,7 @@ import io.lookalike.store.milvus.MilvusConfig;
 import io.lookalike.store.milvus.MilvusProtocolDouble;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -284,33 +285,16 @@ class LookalikeSinkConnectorIT {
    * offset minus the commit marker at the end).
    */
   private static boolean committedToLastRecord(String connector, String topic) throws Exception {
-    try (Admin admin =
-        Admin.create(Map.of("bootstrap.servers", connect.kafka().bootstrapServers()))) {
-      Map<TopicPartition, OffsetAndMetadata> committed =
-          admin
-              .listConsumerGroupOffsets("connect-" + connector)
-              .partitionsToOffsetAndMetadata()
-              .get();
-      for (int p = 0; p < 2; p++) {
-        TopicPartition partition = new TopicPartition(topic, p);
-        long end =
-            admin
-                .listOffsets(Map.of(partition, OffsetSpec.latest()))
-                .all()
-                .get()
-                .get(partition)
-                .offset();
-        OffsetAndMetadata offset = committed.get(partition);
-        if (offset == null || offset.offset() < end - 1) {
-          return false;
-        }
-      }
-      return true;
-    }
+    return Arrays.stream(behind(connector, topic)).allMatch(records -> records <= 1);
   }
 
   /** The sum over the topic's partitions of end offset minus the group's committed offset. */
   private static long lag(String connector, String topic) throws Exception {
+    return Arrays.stream(behind(connector, topic)).sum();
+  }
+
+  /** Per partition of the 2-partition topic: end offset minus the group's committed offset. */
+  private static long[] behind(String connector, String topic) throws Exception {
     try (Admin admin =
         Admin.create(Map.of("bootstrap.servers", connect.kafka().bootstrapServers()))) {
       Map<TopicPartition, OffsetAndMetadata> committed =
@@ -318,7 +302,7 @@ class LookalikeSinkConnectorIT {
               .listConsumerGroupOffsets("connect-" + connector)
               .partitionsToOffsetAndMetadata()
               .get();
-      long lag = 0;
+      long[] behind = new long[2];
       for (int p = 0; p < 2; p++) {
         TopicPartition partition = new TopicPartition(topic, p);
         long end =
@@ -329,9 +313,9 @@ class LookalikeSinkConnectorIT {
                 .get(partition)
                 .offset();
         OffsetAndMetadata done = committed.get(partition);
-        lag += end - (done == null ? 0 : done.offset());
+        behind[p] = end - (done == null ? 0 : done.offset());
       }
-      return lag;
+      return behind;
     }
   }
 
@@ -344,29 +328,7 @@ class LookalikeSinkConnectorIT {
 
   /** True when the connector's consumer group has committed the end of every partition. */
   private static boolean committedToEnd() throws Exception {
-    try (Admin admin =
-        Admin.create(Map.of("bootstrap.servers", connect.kafka().bootstrapServers()))) {
-      Map<TopicPartition, OffsetAndMetadata> committed =
-          admin
-              .listConsumerGroupOffsets("connect-" + CONNECTOR)
-              .partitionsToOffsetAndMetadata()
-              .get();
-      for (int p = 0; p < 2; p++) {
-        TopicPartition partition = new TopicPartition(TOPIC, p);
-        long end =
-            admin
-                .listOffsets(Map.of(partition, OffsetSpec.latest()))
-                .all()
-                .get()
-                .get(partition)
-                .offset();
-        OffsetAndMetadata done = committed.get(partition);
-        if (end > 0 && (done == null || done.offset() < end)) {
-          return false;
-        }
-      }
-      return true;
-    }
+    return lag(CONNECTOR, TOPIC) == 0;
   }
 
   private static int liveImages() {
