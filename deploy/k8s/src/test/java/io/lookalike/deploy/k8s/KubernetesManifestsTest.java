@@ -82,13 +82,21 @@ class KubernetesManifestsTest {
       for (JsonNode container : pod.get("containers")) {
         List<String> ports = new ArrayList<>();
         container.path("ports").forEach(p -> ports.add(p.get("name").asText()));
+        // Ready = /health; alive = /health, or (the gateway, which waits on a fresh cluster with
+        // /health DOWN) its HTTP port answering
+        assertThat(container.at("/readinessProbe/httpGet/path").asText())
+            .as(id(workload) + " readinessProbe")
+            .isEqualTo("/health");
         for (String probe : List.of("readinessProbe", "livenessProbe")) {
-          assertThat(container.at("/" + probe + "/httpGet/path").asText())
-              .as(id(workload) + " " + probe)
-              .isEqualTo("/health");
-          assertThat(ports)
-              .as(id(workload) + " " + probe)
-              .contains(container.at("/" + probe + "/httpGet/port").asText());
+          JsonNode check = container.at("/" + probe);
+          JsonNode port =
+              check.has("tcpSocket") ? check.at("/tcpSocket/port") : check.at("/httpGet/port");
+          if (!check.has("tcpSocket")) {
+            assertThat(check.at("/httpGet/path").asText())
+                .as(id(workload) + " " + probe)
+                .isEqualTo("/health");
+          }
+          assertThat(ports).as(id(workload) + " " + probe).contains(port.asText());
         }
         assertThat(container.at("/resources/requests/cpu").isMissingNode())
             .as(id(workload))
