@@ -149,6 +149,10 @@ try {
   check(Math.abs(drawn.w - (drawn.pw / 2 - 30)) <= 1, 'keyboard: Shift+arrows resize the box');
   check(/Crop box .*Enter searches/.test(drawn.said), 'keyboard: the box is announced: ' + drawn.said);
   await keys.keyboard.press('Enter');
+  // The previous search's cards stay on screen until the region's answer replaces them: wait for
+  // the status of this search (the crop is made asynchronously before the request starts)
+  await keys.waitForFunction(() => /this region/.test(document.getElementById('statusText').textContent),
+    null, { timeout: 60000 }).catch(() => {});
   r = await results(keys);
   const sent = await keys.evaluate(() => window.uploads.at(-1));
   const crop = await keys.evaluate(() => crop);
