@@ -15,17 +15,57 @@ import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 
 /**
- * A real single-node Kafka broker (combined KRaft broker + controller) in the test JVM, from
- * Kafka's own test runtime. Starts in ~1.5 s; settings for a single node so that consumer groups
- * and exactly-once transactions work.
+ * A real Kafka cluster in the test JVM, from Kafka's own test runtime: by default a single node
+ * (combined KRaft broker + controller, ~1.5 s to start) with settings for one node so that consumer
+ * groups and exactly-once transactions work; or, with {@link #startCluster(int)}, several brokers
+ * beside one controller, each of which can be stopped and started again.
  */
 public final class KafkaBroker implements AutoCloseable {
 
   private final KafkaClusterTestKit cluster;
+  private final short replication;
   private boolean closed;
 
-  private KafkaBroker(KafkaClusterTestKit cluster) {
+  private KafkaBroker(KafkaClusterTestKit cluster, short replication) {
     this.cluster = cluster;
+    this.replication = replication;
+  }
+
+  /**
+   * {@code brokers} brokers and one KRaft controller (apart, so that stopping a broker leaves the
+   * quorum alone), every topic replicated to {@code min(3, brokers)} brokers with {@code
+   * min.insync.replicas} one less (at least 1): the internal topics too, so that a broker may go
+   * away without stopping consumer groups or transactions.
+   */
+  public static KafkaBroker startCluster(int brokers) {
+    int replicas = Math.min(3, brokers);
+    String minIsr = Integer.toString(Math.max(1, replicas - 1));
+    try {
+      KafkaClusterTestKit cluster =
+          new KafkaClusterTestKit.Builder(
+                  new TestKitNodes.Builder()
+                      .setCombined(false)
+                      .setNumBrokerNodes(brokers)
+                      .setNumControllerNodes(1)
+                      .build())
+              .setConfigProp("default.replication.factor", Integer.toString(replicas))
+              .setConfigProp("min.insync.replicas", minIsr)
+              .setConfigProp("offsets.topic.replication.factor", Integer.toString(replicas))
+              .setConfigProp("offsets.topic.num.partitions", "4")
+              .setConfigProp("transaction.state.log.replication.factor", Integer.toString(replicas))
+              .setConfigProp("transaction.state.log.min.isr", minIsr)
+              .setConfigProp("transaction.state.log.num.partitions", "4")
+              .setConfigProp("group.initial.rebalance.delay.ms", "0")
+              .setConfigProp("message.max.bytes", Integer.toString(16 * 1024 * 1024))
+              .setConfigProp("replica.fetch.max.bytes", Integer.toString(16 * 1024 * 1024))
+              .build();
+      cluster.format();
+      cluster.startup();
+      cluster.waitForReadyBrokers();
+      return new KafkaBroker(cluster, (short) replicas);
+    } catch (Exception e) {
+      throw new IllegalStateException("Could not start the in-process Kafka cluster", e);
+    }
   }
 
   public static KafkaBroker start() {
@@ -48,7 +88,7 @@ public final class KafkaBroker implements AutoCloseable {
       cluster.format();
       cluster.startup();
       cluster.waitForReadyBrokers();
-      return new KafkaBroker(cluster);
+      return new KafkaBroker(cluster, (short) 1);
     } catch (Exception e) {
       throw new IllegalStateException("Could not start the in-process Kafka broker", e);
     }
@@ -56,6 +96,38 @@ public final class KafkaBroker implements AutoCloseable {
 
   public String bootstrapServers() {
     return cluster.bootstrapServers();
+  }
+
+  /** The ids of the brokers, running or stopped. */
+  public java.util.Set<Integer> brokerIds() {
+    return new java.util.TreeSet<>(cluster.brokers().keySet());
+  }
+
+  /** How many brokers each topic this class creates is replicated to. */
+  public short replicationFactor() {
+    return replication;
+  }
+
+  /**
+   * Stops one broker (its clients see it go away; a JVM cannot kill -9 a broker it hosts): its
+   * partitions' leadership moves to the others, and it keeps its log directory for {@link
+   * #startBroker(int)}.
+   */
+  public void stopBroker(int id) {
+    broker(id).shutdown();
+  }
+
+  /** Starts a broker stopped by {@link #stopBroker(int)} again, on its log directory. */
+  public void startBroker(int id) {
+    broker(id).startup();
+  }
+
+  private kafka.server.BrokerServer broker(int id) {
+    kafka.server.BrokerServer broker = cluster.brokers().get(id);
+    if (broker == null) {
+      throw new IllegalArgumentException("No broker " + id + ": " + brokerIds());
+    }
+    return broker;
   }
 
   public Admin admin() {
@@ -79,7 +151,7 @@ public final class KafkaBroker implements AutoCloseable {
     try (Admin admin = admin()) {
       List<NewTopic> topics =
           Arrays.stream(names)
-              .map(n -> new NewTopic(n, partitions, (short) 1).configs(configs))
+              .map(n -> new NewTopic(n, partitions, replication).configs(configs))
               .toList();
       for (var f : admin.createTopics(topics).values().values()) {
         try {
