@@ -487,6 +487,7 @@ public class GatewayServer implements AutoCloseable {
       body.put("index", "unavailable: " + e.getMessage());
     }
     Map<String, Object> checks = new LinkedHashMap<>();
+    boolean degraded = false;
     for (Map.Entry<String, HealthCheck> check : healthChecks) {
       HealthCheck.Status status;
       try {
@@ -495,16 +496,14 @@ public class GatewayServer implements AutoCloseable {
         status = HealthCheck.Status.down("check failed: " + e);
       }
       up &= status.up();
+      degraded |= status.degraded();
       checks.put(
           check.getKey(),
           Map.of(
-              "status",
-              status.up() ? "UP" : "DOWN",
-              "detail",
-              status.detail() == null ? "" : status.detail()));
+              "status", status.word(), "detail", status.detail() == null ? "" : status.detail()));
     }
     body.put("checks", checks);
-    body.put("status", up ? "UP" : "DOWN");
+    body.put("status", up ? (degraded ? "DEGRADED" : "UP") : "DOWN");
     ctx.status(up ? 200 : 503).json(body);
   }
 

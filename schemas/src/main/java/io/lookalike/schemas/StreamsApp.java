@@ -34,6 +34,7 @@ public final class StreamsApp implements AutoCloseable {
   private final KafkaStreamsMetrics streamsMetrics;
   private final MeterRegistry registry;
   private final DataDirLock stateDirLock;
+  private final RestoreProgress restore;
 
   /**
    * Locks the app's state directory, then creates (but does not start) the app.
@@ -57,6 +58,7 @@ public final class StreamsApp implements AutoCloseable {
       throw e;
     }
     this.streamsMetrics = new KafkaStreamsMetrics(streams);
+    this.restore = new RestoreProgress(name);
   }
 
   /**
@@ -98,6 +100,15 @@ public final class StreamsApp implements AutoCloseable {
               e);
           return StreamThreadExceptionResponse.REPLACE_THREAD;
         });
+    // Before start: Kafka Streams takes the listener once, for every store of the app.
+    streams.setGlobalStateRestoreListener(restore);
+    io.micrometer.core.instrument.Gauge.builder(
+            "lookalike.streams.restore.remaining", restore, RestoreProgress::remaining)
+        .tag("app", name)
+        .description(
+            "Changelog records this app still has to restore into its state stores before it"
+                + " processes the partitions being restored")
+        .register(registry);
     streamsMetrics.bindTo(registry);
     streams.start();
   }
@@ -108,6 +119,15 @@ public final class StreamsApp implements AutoCloseable {
 
   public KafkaStreams.State state() {
     return streams.state();
+  }
+
+  /**
+   * What the app is restoring from its changelogs now, e.g. {@code restoring 2 stores (3 changelog
+   * partitions): 12,000 of 100,000 records}; empty when nothing is. Kafka Streams reports RUNNING
+   * meanwhile, but the partitions being restored are not processed.
+   */
+  public java.util.Optional<String> restoring() {
+    return restore.now().map(RestoreProgress.Restoring::toString);
   }
 
   /**

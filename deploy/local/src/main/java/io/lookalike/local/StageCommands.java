@@ -524,7 +524,7 @@ public final class StageCommands {
                   exchange,
                   status.up() ? 200 : 503,
                   "{\"status\":\""
-                      + (status.up() ? "UP" : "DOWN")
+                      + status.word()
                       + "\",\"detail\":\""
                       + status.detail().replace("\"", "'")
                       + "\"}",
@@ -558,13 +558,20 @@ public final class StageCommands {
     }
   }
 
-  /** UP while a Kafka Streams app runs or rebalances, DOWN with its state otherwise. */
+  /**
+   * UP while a Kafka Streams app runs or rebalances; DEGRADED (still 200, so that a liveness probe
+   * does not restart a restore from scratch) while it restores state from its changelogs, with how
+   * far it got; DOWN with its state otherwise.
+   */
   static HealthCheck streamsHealth(StreamsApp app) {
     return () -> {
       KafkaStreams.State now = app.state();
-      return now.isRunningOrRebalancing()
-          ? HealthCheck.Status.up(now.name())
-          : HealthCheck.Status.down(now.name());
+      if (!now.isRunningOrRebalancing()) {
+        return HealthCheck.Status.down(now.name());
+      }
+      return app.restoring()
+          .map(restoring -> HealthCheck.Status.degraded(now.name() + ", " + restoring))
+          .orElseGet(() -> HealthCheck.Status.up(now.name()));
     };
   }
 
