@@ -16,6 +16,7 @@ import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -24,6 +25,10 @@ import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
 
 /**
@@ -79,6 +84,7 @@ public final class EmbedderApp implements AutoCloseable {
       EmbedderConfig config,
       MeterRegistry registry) {
     String embeddingsTopic = topics.embeddings(embedder.model().modelId());
+    String photoCacheTopic = topics.embeddingCache(embedder.model().modelId());
     // The buffer holds whole images: its changelog must take records as large as the input's, and
     // it is
     // compacted on a bound (BUFFER_CHANGELOG_CONFIG) so that it does not keep a second copy of the
@@ -100,6 +106,19 @@ public final class EmbedderApp implements AutoCloseable {
                 Serdes.String(),
                 Serdes.ByteArray())
             .withLoggingEnabled(Map.of()));
+    // One inference per (sha256, model) across products, images and instances: every instance
+    // reads the whole photo cache topic (which the batcher writes) into this store; see
+    // EmbeddingBatcher for why this, and not a repartition by sha256. The topic is its changelog.
+    EmbeddingBatcher.RecentVectors recent = new EmbeddingBatcher.RecentVectors();
+    builder.addGlobalStore(
+        Stores.keyValueStoreBuilder(
+                Stores.persistentKeyValueStore(EmbeddingBatcher.PHOTO_CACHE_STORE),
+                Serdes.String(),
+                Serdes.ByteArray())
+            .withLoggingDisabled(),
+        photoCacheTopic,
+        Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("photo-cache"),
+        () -> new PhotoCacheUpdater(recent));
     // Values are read as bytes so that an undecodable record can be dead-lettered with its original
     // bytes.
     builder.stream(
@@ -113,6 +132,7 @@ public final class EmbedderApp implements AutoCloseable {
                     topics.deadLetters(),
                     config.batchMaxSize(),
                     config.batchMaxWaitMs(),
+                    recent,
                     registry),
             Named.as("embed"),
             EmbeddingBatcher.BUFFER_STORE,
@@ -122,8 +142,48 @@ public final class EmbedderApp implements AutoCloseable {
                 DeadLetters.header(context.headers(), DeadLetters.STAGE) != null
                     ? topics.deadLetters()
                     : embeddingsTopic,
-            Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("out"));
-    return builder.build();
+            Produced.with(Serdes.ByteArray(), Serdes.ByteArray()).withName(EmbeddingBatcher.OUT));
+    Topology topology = builder.build();
+    // A second child of the batcher, which forwards to each by name.
+    topology.addSink(
+        EmbeddingBatcher.PHOTO_CACHE_OUT,
+        photoCacheTopic,
+        new ByteArraySerializer(),
+        new ByteArraySerializer(),
+        "embed");
+    return topology;
+  }
+
+  /**
+   * Copies the photo cache topic into the global store; a tombstone erases a photo's vector. What
+   * it has read back, this instance's {@link EmbeddingBatcher.RecentVectors} no longer needs.
+   */
+  private static final class PhotoCacheUpdater implements Processor<String, byte[], Void, Void> {
+
+    private final EmbeddingBatcher.RecentVectors recent;
+    private KeyValueStore<String, byte[]> store;
+
+    PhotoCacheUpdater(EmbeddingBatcher.RecentVectors recent) {
+      this.recent = recent;
+    }
+
+    @Override
+    public void init(ProcessorContext<Void, Void> context) {
+      store = context.getStateStore(EmbeddingBatcher.PHOTO_CACHE_STORE);
+    }
+
+    @Override
+    public void process(Record<String, byte[]> record) {
+      if (record.key() == null) {
+        return;
+      }
+      if (record.value() == null) {
+        store.delete(record.key());
+      } else {
+        store.put(record.key(), record.value());
+      }
+      recent.remove(record.key());
+    }
   }
 
   static Properties streamsProperties(

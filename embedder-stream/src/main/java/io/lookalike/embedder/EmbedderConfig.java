@@ -30,7 +30,8 @@ public final class EmbedderConfig extends AbstractConfig {
       Topics.configDef(
               Topics.PRODUCT_IMAGES_CONFIG,
               Topics.DEAD_LETTERS_CONFIG,
-              Topics.EMBEDDINGS_PREFIX_CONFIG)
+              Topics.EMBEDDINGS_PREFIX_CONFIG,
+              Topics.EMBEDDING_CACHE_PREFIX_CONFIG)
           .define(EmbeddingModelConfig.CONFIG_DEF.configKeys().get(BATCH_MAX_SIZE_CONFIG))
           .define(
               BATCH_MAX_WAIT_CONFIG,

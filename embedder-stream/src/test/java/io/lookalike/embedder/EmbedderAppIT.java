@@ -162,6 +162,120 @@ class EmbedderAppIT {
     }
   }
 
+  @Test
+  void shouldEmbedEachPhotoOnceForAThousandProductsSharingAHundredPhotos() throws Exception {
+    // Given 1,000 products over 2 partitions, product i showing photo i % 100
+    List<ProductImage> photos = sampleImages(100);
+    assertThat(photos.stream().map(ProductImage::getSha256).distinct()).hasSize(100);
+    List<ProductImage> products = new ArrayList<>();
+    for (int i = 0; i < 1000; i++) {
+      ProductImage product = ProductImage.newBuilder(photos.get(i % 100)).build();
+      product.setProductId(String.format("p%04d", i));
+      products.add(product);
+    }
+    Map<String, Object> config = config("shared", stateDir.resolve("a"), 32, 50);
+    createTopics(config, 2);
+    CountingEmbedder counting = new CountingEmbedder(embedder);
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (EmbedderApp app = new EmbedderApp(config, counting, registry)) {
+      app.start();
+
+      // When they are published
+      publish(config, products);
+      List<ConsumerRecord<String, byte[]>> out =
+          readCommitted(embeddingsTopic(config), products.size());
+
+      // Then every product has its vector, and each photo was embedded once
+      assertThat(out).extracting(ConsumerRecord::key).doesNotHaveDuplicates().hasSize(1000);
+      System.out.printf(
+          "1,000 products sharing 100 photos: %d images inferred; cache hits %.0f, misses %.0f%n",
+          counting.images.get(),
+          registry.get("lookalike.embedder.cache.hits").counter().count(),
+          registry.get("lookalike.embedder.cache.misses").counter().count());
+      assertThat(counting.images.get()).isEqualTo(100);
+      assertThat(registry.get("lookalike.embedder.cache.misses").counter().count()).isEqualTo(100);
+      assertThat(registry.get("lookalike.embedder.cache.hits").counter().count()).isEqualTo(900);
+      Map<String, ImageEmbedding> latest = latest(out);
+      assertThat(latest.get("p0100/1").getVector())
+          .as("the same photo, the same vector")
+          .isEqualTo(latest.get("p0000/1").getVector());
+      assertThat(latest.get("p0100/1").getProductId()).isEqualTo("p0100");
+
+      // When one of the products sharing photo 0 is deleted
+      publish(config, "p0000/1", null);
+      List<ConsumerRecord<String, byte[]>> after = readCommitted(embeddingsTopic(config), 1001);
+
+      // Then only its vector is gone; the others showing that photo keep theirs
+      Map<String, ImageEmbedding> now = latest(after);
+      assertThat(now).containsKey("p0000/1");
+      assertThat(now.get("p0000/1")).as("tombstone").isNull();
+      for (int i = 100; i < 1000; i += 100) {
+        assertThat(now.get(String.format("p%04d/1", i))).isNotNull();
+      }
+      assertThat(now.values().stream().filter(java.util.Objects::nonNull)).hasSize(999);
+    }
+
+    // And an instance with an empty state directory embeds none of those photos again: it reads
+    // the compacted photo cache topic into its global store before it processes anything
+    Map<String, Object> takeover = new HashMap<>(config);
+    takeover.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.resolve("b").toString());
+    CountingEmbedder countingB = new CountingEmbedder(embedder);
+    try (EmbedderApp b = new EmbedderApp(takeover, countingB, new SimpleMeterRegistry())) {
+      b.start();
+      List<ProductImage> more = new ArrayList<>();
+      for (int i = 0; i < 100; i++) {
+        ProductImage product = ProductImage.newBuilder(photos.get(i)).build();
+        product.setProductId(String.format("q%04d", i));
+        more.add(product);
+      }
+      publish(config, more);
+      List<ConsumerRecord<String, byte[]>> out = readCommitted(embeddingsTopic(config), 1101);
+      assertThat(latest(out).keySet().stream().filter(k -> k.startsWith("q"))).hasSize(100);
+      System.out.printf(
+          "after a restart with an empty state directory: %d images inferred for 100 more"
+              + " products%n",
+          countingB.images.get());
+      assertThat(countingB.images.get()).isZero();
+    }
+  }
+
+  private static Map<String, ImageEmbedding> latest(List<ConsumerRecord<String, byte[]>> records) {
+    Map<String, ImageEmbedding> latest = new HashMap<>();
+    records.forEach(
+        r ->
+            latest.put(
+                r.key(),
+                r.value() == null ? null : Serdes.imageEmbedding().deserialize(r.value())));
+    return latest;
+  }
+
+  /** The real model, counting the images it is asked to embed. */
+  static final class CountingEmbedder implements io.lookalike.model.Embedder {
+    final java.util.concurrent.atomic.AtomicInteger images =
+        new java.util.concurrent.atomic.AtomicInteger();
+    private final io.lookalike.model.Embedder delegate;
+
+    CountingEmbedder(io.lookalike.model.Embedder delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public io.lookalike.model.ModelInfo model() {
+      return delegate.model();
+    }
+
+    @Override
+    public List<io.lookalike.model.EmbeddingResult> embed(List<byte[]> batch) {
+      images.addAndGet(batch.size());
+      return delegate.embed(batch);
+    }
+
+    @Override
+    public void close() {
+      // the real model is shared by the tests
+    }
+  }
+
   private static List<Long> committedOffsets(String group) throws Exception {
     try (Admin admin = broker.admin()) {
       return admin
@@ -190,6 +304,7 @@ class EmbedderAppIT {
     config.put("topic.product-images", name + ".product-images");
     config.put("topic.dead-letters", name + ".dead-letters");
     config.put("topic.image-embeddings.prefix", name + ".image-embeddings.");
+    config.put("topic.embedding-cache.prefix", name + ".embedding-cache.");
     config.put(EmbedderConfig.BATCH_MAX_SIZE_CONFIG, batchSize);
     config.put(EmbedderConfig.BATCH_MAX_WAIT_CONFIG, waitMs);
     return config;
@@ -201,7 +316,11 @@ class EmbedderAppIT {
 
   private static void createTopics(Map<String, Object> config, int partitions) {
     EmbedderConfig c = new EmbedderConfig(config);
-    broker.createCompactedTopics(partitions, c.topics().productImages(), embeddingsTopic(config));
+    broker.createCompactedTopics(
+        partitions,
+        c.topics().productImages(),
+        embeddingsTopic(config),
+        c.topics().embeddingCache(embedder.model().modelId()));
     broker.createTopics(1, c.topics().deadLetters());
   }
 
@@ -215,7 +334,7 @@ class EmbedderAppIT {
   }
 
   static void publish(Map<String, Object> config, String key, byte[] value) {
-    publish(config, Map.of(key, value));
+    publish(config, java.util.Collections.singletonMap(key, value));
   }
 
   static void publish(Map<String, Object> config, Map<String, byte[]> records) {

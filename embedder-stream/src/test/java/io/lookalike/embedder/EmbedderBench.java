@@ -107,7 +107,8 @@ public final class EmbedderBench {
       EmbedderConfig embedderConfig = new EmbedderConfig(config);
       String input = embedderConfig.topics().productImages();
       String output = embedderConfig.topics().embeddings(embedder.model().modelId());
-      broker.createCompactedTopics(1, input, output);
+      broker.createCompactedTopics(
+          1, input, output, embedderConfig.topics().embeddingCache(embedder.model().modelId()));
       broker.createTopics(1, embedderConfig.topics().deadLetters());
       Properties props = broker.clientProperties();
       props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");

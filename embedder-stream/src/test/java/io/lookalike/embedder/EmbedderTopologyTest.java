@@ -51,6 +51,7 @@ class EmbedderTopologyTest {
   private TestInputTopic<String, byte[]> images;
   private TestOutputTopic<String, ImageEmbedding> embeddings;
   private TestOutputTopic<byte[], byte[]> deadLetters;
+  private TestOutputTopic<String, byte[]> photoCache;
 
   @AfterEach
   void close() {
@@ -87,6 +88,11 @@ class EmbedderTopologyTest {
     deadLetters =
         driver.createOutputTopic(
             TOPICS.deadLetters(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    photoCache =
+        driver.createOutputTopic(
+            TOPICS.embeddingCache(embedder.model().modelId()),
+            new StringDeserializer(),
+            new ByteArrayDeserializer());
   }
 
   @Test
@@ -201,15 +207,95 @@ class EmbedderTopologyTest {
   }
 
   @Test
-  void shouldEmbedAgainAfterATombstoneEvenWithTheSameSha256() {
+  void shouldWriteTheVectorAgainAfterATombstoneFromThePhotoCache() {
     start(1, 50);
     pipe("p1", "a", 1, "pixels-1");
     images.pipeInput("p1/a", null);
 
     pipe("p1", "a", 2, "pixels-1");
 
-    assertThat(embeddings.readValuesToList()).hasSize(3);
+    List<ImageEmbedding> out = embeddings.readValuesToList();
+    assertThat(out).hasSize(3);
+    assertThat(out.get(1)).isNull();
+    assertThat(out.get(2).getVersion()).isEqualTo(2);
+    assertThat(embedder.batchSizes).as("the photo's vector is cached by sha256").containsExactly(1);
+  }
+
+  @Test
+  void shouldEmbedAPhotoSharedByProductsInOneBatchOnce() {
+    start(3, 60_000);
+    pipe("p1", "a", 1, "pixels-1");
+    pipe("p2", "b", 1, "pixels-1");
+    pipe("p3", "a", 1, "pixels-2");
+
+    var out = embeddings.readKeyValuesToList();
+    assertThat(out).extracting(kv -> kv.key).containsExactlyInAnyOrder("p1/a", "p2/b", "p3/a");
+    assertThat(embedder.batchSizes).containsExactly(2);
+    assertThat(vectorOf(out, "p2/b")).isEqualTo(vectorOf(out, "p1/a"));
+    assertThat(photoCache.readKeyValuesToList())
+        .extracting(kv -> kv.key)
+        .containsExactlyInAnyOrder(sha("pixels-1"), sha("pixels-2"));
+    assertThat(registry.get("lookalike.embedder.cache.misses").counter().count()).isEqualTo(2);
+    assertThat(registry.get("lookalike.embedder.cache.hits").counter().count()).isEqualTo(1);
+  }
+
+  @Test
+  void shouldReuseTheVectorOfAPhotoSeenUnderAnotherProduct() {
+    start(1, 50);
+    pipe("p1", "a", 1, "pixels-1");
+    pipe("p2", "a", 1, "pixels-1");
+
+    var out = embeddings.readKeyValuesToList();
+    assertThat(out).extracting(kv -> kv.key).containsExactly("p1/a", "p2/a");
+    assertThat(out.get(1).value.getProductId()).isEqualTo("p2");
+    assertThat(vectorOf(out, "p2/a")).isEqualTo(vectorOf(out, "p1/a"));
+    assertThat(embedder.batchSizes).containsExactly(1);
+    assertThat(registry.get("lookalike.embedder.cache.hits").counter().count()).isEqualTo(1);
+  }
+
+  @Test
+  void shouldTombstoneOnlyTheDeletedProductOfTwoSharingAPhoto() {
+    start(1, 50);
+    pipe("p1", "a", 1, "pixels-1");
+    pipe("p2", "a", 1, "pixels-1");
+    embeddings.readKeyValuesToList();
+
+    images.pipeInput("p1/a", null);
+    pipe("p3", "a", 1, "pixels-1"); // the shared photo still serves other products
+
+    var out = embeddings.readKeyValuesToList();
+    assertThat(out).extracting(kv -> kv.key).containsExactly("p1/a", "p3/a");
+    assertThat(out.get(0).value).isNull();
+    assertThat(out.get(1).value).isNotNull();
+    assertThat(embedder.batchSizes).containsExactly(1);
+  }
+
+  @Test
+  void shouldEmbedAgainAPhotoErasedFromTheCacheTopic() {
+    start(1, 50);
+    pipe("p1", "a", 1, "pixels-1");
+    images.pipeInput("p1/a", null);
+    driver
+        .createInputTopic(
+            TOPICS.embeddingCache(embedder.model().modelId()),
+            new StringSerializer(),
+            new ByteArraySerializer())
+        .pipeInput(sha("pixels-1"), null);
+    driver.advanceWallClockTime(Duration.ofMillis(100));
+
+    pipe("p2", "a", 1, "pixels-1");
+
     assertThat(embedder.batchSizes).containsExactly(1, 1);
+  }
+
+  private static List<Float> vectorOf(
+      List<org.apache.kafka.streams.KeyValue<String, ImageEmbedding>> out, String key) {
+    return out.stream()
+        .filter(kv -> kv.key.equals(key))
+        .findFirst()
+        .orElseThrow()
+        .value
+        .getVector();
   }
 
   @Test

@@ -88,7 +88,8 @@ public final class FetcherBenchmark {
                 topics.productEvents() + suffix,
                 topics.productImages() + suffix,
                 topics.deadLetters() + suffix,
-                topics.embeddingsPrefix());
+                topics.embeddingsPrefix(),
+                topics.embeddingCachePrefix());
         broker.createTopics(4, t.productEvents(), t.deadLetters());
         broker.createCompactedTopics(4, t.productImages());
         Map<String, Object> config = new HashMap<>();

@@ -417,9 +417,9 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
   }
 
   /**
-   * Stops the model's pipeline and deletes everything it made: its index, its embeddings topic, its
-   * embedder app's local state and internal topics, and both consumer groups. The active model
-   * cannot be dropped.
+   * Stops the model's pipeline and deletes everything it made: its index, its embeddings topic and
+   * photo cache topic, its embedder app's local state and internal topics, and both consumer
+   * groups. The active model cannot be dropped.
    */
   public synchronized void drop(String modelId) {
     Pipeline pipeline = pipeline(modelId);
@@ -438,7 +438,11 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
     try {
       Set<String> doomed =
           admin.listTopics().names().get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).stream()
-              .filter(t -> t.equals(topics.embeddings(modelId)) || t.startsWith(appId + "-"))
+              .filter(
+                  t ->
+                      t.equals(topics.embeddings(modelId))
+                          || t.equals(topics.embeddingCache(modelId))
+                          || t.startsWith(appId + "-"))
               .collect(Collectors.toSet());
       admin.deleteTopics(doomed).all().get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
       // Deletion is asynchronous: wait, so that registering the same model again starts from

@@ -19,7 +19,10 @@ public final class TopicAdmin {
 
   private TopicAdmin() {}
 
-  /** The event, image and dead-letter topics, and the embedding topic of each given model. */
+  /**
+   * The event, image and dead-letter topics, and the embedding topic and photo cache of each given
+   * model.
+   */
   public static void ensureTopics(
       Admin admin, Topics topics, int partitions, short replication, String... modelIds)
       throws InterruptedException {
@@ -43,6 +46,8 @@ public final class TopicAdmin {
                     MAX_MESSAGE_BYTES)));
     for (String modelId : modelIds) {
       wanted.add(compacted(topics.embeddings(modelId), partitions, replication));
+      // Read whole by every embedder instance (a global store): partitions only spread the writes.
+      wanted.add(compacted(topics.embeddingCache(modelId), partitions, replication));
     }
     for (var result : admin.createTopics(wanted).values().entrySet()) {
       try {

@@ -13,17 +13,23 @@ import org.apache.kafka.common.config.ConfigDef.Type;
  * #configDef(String...)}.
  */
 public record Topics(
-    String productEvents, String productImages, String deadLetters, String embeddingsPrefix) {
+    String productEvents,
+    String productImages,
+    String deadLetters,
+    String embeddingsPrefix,
+    String embeddingCachePrefix) {
 
   public static final String PRODUCT_EVENTS_CONFIG = "topic.product-events";
   public static final String PRODUCT_IMAGES_CONFIG = "topic.product-images";
   public static final String DEAD_LETTERS_CONFIG = "topic.dead-letters";
   public static final String EMBEDDINGS_PREFIX_CONFIG = "topic.image-embeddings.prefix";
+  public static final String EMBEDDING_CACHE_PREFIX_CONFIG = "topic.embedding-cache.prefix";
 
   public static final String DEFAULT_PRODUCT_EVENTS = "catalog.product-events";
   public static final String DEFAULT_PRODUCT_IMAGES = "catalog.product-images";
   public static final String DEFAULT_DEAD_LETTERS = "catalog.dead-letters";
   public static final String DEFAULT_EMBEDDINGS_PREFIX = "catalog.image-embeddings.";
+  public static final String DEFAULT_EMBEDDING_CACHE_PREFIX = "catalog.embedding-cache.";
 
   /**
    * Every topic key with its default and doc: the one declaration the stages' ConfigDefs include.
@@ -60,13 +66,25 @@ public record Topics(
               new ConfigDef.NonEmptyString(),
               Importance.MEDIUM,
               "Prefix of the compacted embedding topics: the vectors of a model go to this prefix "
-                  + "plus its modelId (catalog.image-embeddings.<modelId>).");
+                  + "plus its modelId (catalog.image-embeddings.<modelId>).")
+          .define(
+              EMBEDDING_CACHE_PREFIX_CONFIG,
+              Type.STRING,
+              DEFAULT_EMBEDDING_CACHE_PREFIX,
+              new ConfigDef.NonEmptyString(),
+              Importance.LOW,
+              "Prefix of the compacted photo caches: a model's embedder writes each vector it "
+                  + "infers to this prefix plus its modelId (catalog.embedding-cache.<modelId>, key: "
+                  + "sha256 of the photo) and reads the topic back as a global store, so a photo "
+                  + "shared by products or images is embedded once per model. Must not match the "
+                  + "sink's topics.regex.");
 
   public Topics {
     Objects.requireNonNull(productEvents, PRODUCT_EVENTS_CONFIG);
     Objects.requireNonNull(productImages, PRODUCT_IMAGES_CONFIG);
     Objects.requireNonNull(deadLetters, DEAD_LETTERS_CONFIG);
     Objects.requireNonNull(embeddingsPrefix, EMBEDDINGS_PREFIX_CONFIG);
+    Objects.requireNonNull(embeddingCachePrefix, EMBEDDING_CACHE_PREFIX_CONFIG);
   }
 
   public static Topics defaults() {
@@ -74,7 +92,8 @@ public record Topics(
         DEFAULT_PRODUCT_EVENTS,
         DEFAULT_PRODUCT_IMAGES,
         DEFAULT_DEAD_LETTERS,
-        DEFAULT_EMBEDDINGS_PREFIX);
+        DEFAULT_EMBEDDINGS_PREFIX,
+        DEFAULT_EMBEDDING_CACHE_PREFIX);
   }
 
   /** Reads overrides from properties, falling back to the defaults. */
@@ -83,7 +102,8 @@ public record Topics(
         get(props, PRODUCT_EVENTS_CONFIG, DEFAULT_PRODUCT_EVENTS),
         get(props, PRODUCT_IMAGES_CONFIG, DEFAULT_PRODUCT_IMAGES),
         get(props, DEAD_LETTERS_CONFIG, DEFAULT_DEAD_LETTERS),
-        get(props, EMBEDDINGS_PREFIX_CONFIG, DEFAULT_EMBEDDINGS_PREFIX));
+        get(props, EMBEDDINGS_PREFIX_CONFIG, DEFAULT_EMBEDDINGS_PREFIX),
+        get(props, EMBEDDING_CACHE_PREFIX_CONFIG, DEFAULT_EMBEDDING_CACHE_PREFIX));
   }
 
   /**
@@ -109,6 +129,14 @@ public record Topics(
   /** The compacted topic holding the vectors of one model. */
   public String embeddings(String modelId) {
     return embeddingsPrefix + modelId;
+  }
+
+  /**
+   * The compacted topic holding one model's vectors by photo (key: sha256; value: the vector as
+   * big-endian 4-byte floats): the embedder's cache, read back as a global store.
+   */
+  public String embeddingCache(String modelId) {
+    return embeddingCachePrefix + modelId;
   }
 
   private static String get(Map<?, ?> props, String key, String fallback) {

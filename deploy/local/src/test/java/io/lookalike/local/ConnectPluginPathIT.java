@@ -91,7 +91,10 @@ class ConnectPluginPathIT {
                 .createTopics(
                     List.of(
                         new org.apache.kafka.clients.admin.NewTopic(
-                            topics.embeddings(modelId), 2, (short) 1)))
+                            topics.embeddings(modelId), 2, (short) 1),
+                        new org.apache.kafka.clients.admin.NewTopic(
+                                topics.embeddingCache(modelId), 2, (short) 1)
+                            .configs(Map.of("cleanup.policy", "compact"))))
                 .all()
                 .get();
           }

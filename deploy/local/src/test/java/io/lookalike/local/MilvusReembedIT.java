@@ -39,6 +39,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -161,7 +162,8 @@ class MilvusReembedIT {
                 .setVersion(1)
                 .setOccurredAt(Instant.now())
                 .setSourceUrl("https://shop.example/" + photo.id() + ".jpg")
-                .setSha256("0")
+                .setSha256(
+                    io.lookalike.image.ImageNormaliser.sha256(bytes)) // the photo cache's key
                 .setMediaType("image/jpeg")
                 .setSizeBytes(bytes.length)
                 .setWidth(0)
@@ -191,10 +193,13 @@ class MilvusReembedIT {
         MilvusVectorStore store =
             MilvusVectorStore.open(
                 config, embedder.model().modelId(), embedder.model().dimension());
+        Admin admin = kafka.admin();
         EmbedderApp app =
             new EmbedderApp(new HashMap<>(stage), embedder, new SimpleMeterRegistry());
         EmbeddingSink sink =
             new EmbeddingSink(new HashMap<>(stage), store, new SimpleMeterRegistry())) {
+      TopicAdmin.ensureTopics(
+          admin, Topics.from(stage), 2, (short) 1, embedder.model().modelId()); // its photo cache
       app.start();
       sink.start();
       await().atMost(Duration.ofSeconds(60)).until(() -> store.count() == IMAGES);
