@@ -61,7 +61,8 @@ import org.slf4j.LoggerFactory;
  * # a result's image and its 256 px card rendition, from the pipeline's bytes (see ImageRoutes)
  * curl -L http://localhost:8080/v1/images/p42/main
  * curl http://localhost:8080/v1/images/p42/main/thumbnail
- * # the active model and the others known (vectors, lag, state: active, ready, catching_up)
+ * # the active model and the others known (vectors, lag, state: active, ready, catching_up,
+ * # refused), with each candidate's agreement with the live answers on mirrored searches (shadow)
  * curl http://localhost:8080/v1/models
  * # health (200 UP, 503 DOWN) and Prometheus metrics
  * curl http://localhost:8080/health
@@ -458,9 +459,17 @@ public class GatewayServer implements AutoCloseable {
                   ModelStatus.ACTIVE,
                   null));
     }
+    ShadowTraffic shadow = service.shadow();
+    if (shadow != null && active != null) {
+      models =
+          models.stream()
+              .map(m -> m.withShadow(shadow.summary(m.modelId(), active.modelId())))
+              .toList();
+    }
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("active", active == null ? null : active.modelId());
     body.put("models", models);
+    body.put("shadowShare", shadow == null ? 0.0 : shadow.share());
     ctx.json(body);
   }
 
