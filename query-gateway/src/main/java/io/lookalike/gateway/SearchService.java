@@ -198,7 +198,7 @@ public class SearchService implements AutoCloseable {
     int n = checkK(request.k());
     byte[] valid = validator.validate(photo);
     float[] query = embed(model.embedder(), valid);
-    SearchResponse answer = run("photo", model.store(), start, query, n, request, Set.of());
+    SearchResponse answer = run("photo", store(model, request), start, query, n, request, Set.of());
     mirrorPhoto("photo", model, answer, valid, n, request);
     return answer;
   }
@@ -246,7 +246,7 @@ public class SearchService implements AutoCloseable {
     }
     byte[] valid = validator.validate(fetcher.fetch(url.strip()));
     float[] query = embed(model.embedder(), valid);
-    SearchResponse answer = run("url", model.store(), start, query, n, request, Set.of());
+    SearchResponse answer = run("url", store(model, request), start, query, n, request, Set.of());
     mirrorPhoto("url", model, answer, valid, n, request); // the bytes, not the URL again
     return answer;
   }
@@ -259,7 +259,7 @@ public class SearchService implements AutoCloseable {
   public SearchResponse byProduct(String productId, SearchRequest request) {
     long start = System.nanoTime();
     ActiveModel model = checkedModel();
-    VectorStore store = model.store();
+    VectorStore store = store(model, request);
     int n = checkK(request.k());
     List<StoredImage> images = productId == null ? List.of() : store.imagesOf(productId);
     if (images.isEmpty()) {
@@ -297,7 +297,7 @@ public class SearchService implements AutoCloseable {
 
   public SearchResponse byVector(float[] vector, SearchRequest request) {
     long start = System.nanoTime();
-    VectorStore store = checkedModel().store();
+    VectorStore store = store(checkedModel(), request);
     int n = checkK(request.k());
     float[] query = normalised(vector, store.dimension());
     return run("vector", store, start, query, n, request, Set.of());
@@ -309,7 +309,7 @@ public class SearchService implements AutoCloseable {
    */
   public SearchResponse byText(SearchRequest request) {
     long start = System.nanoTime();
-    VectorStore store = checkedModel().store();
+    VectorStore store = store(checkedModel(), request);
     int n = checkK(request.k());
     if (request.text() == null || request.text().isBlank()) {
       throw SearchException.badRequest("give a photo, imageUrl, productId, vector or a text q");
@@ -380,6 +380,11 @@ public class SearchService implements AutoCloseable {
       throw SearchException.badRequest(name + " must be between 0 and 100, got " + requested);
     }
     return requested;
+  }
+
+  /** The model's index, at strong consistency when the request must read its own writes. */
+  private static VectorStore store(ActiveModel model, SearchRequest request) {
+    return request.strongReads() ? model.store().strong() : model.store();
   }
 
   /** The active model, read once for the whole request. */

@@ -546,7 +546,8 @@ final class ModelCommands {
       mixinStandardHelpOptions = true,
       description = {
         "Lists the models: the active one, and those catching up, ready or refused (with why).",
-        "Vectors and lag (records left to embed or index) for each."
+        "Vectors and lag (records left to embed or index) for each, and for a candidate how its",
+        "answers to mirrored live searches agree with the active model's (shadow traffic)."
       })
   static final class Models extends GatewayOption implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -570,6 +571,17 @@ final class ModelCommands {
               url.isEmpty() ? "(bundled default)" : url);
           if (m.path("reason").isTextual()) {
             out.printf("  refused: %s%n", m.path("reason").asText());
+          }
+          JsonNode shadow = m.path("shadow");
+          if (shadow.path("queries").asLong() > 0) {
+            out.printf(
+                Locale.ROOT,
+                "  shadow: %d live searches mirrored, top-1 agreement %.3f, top-10 overlap %.3f,"
+                    + " score shift %+.3f%n",
+                shadow.path("queries").asLong(),
+                shadow.path("top1Agreement").asDouble(),
+                shadow.path("top10Overlap").asDouble(),
+                shadow.path("scoreShift").asDouble(0));
           }
         }
         return 0;
