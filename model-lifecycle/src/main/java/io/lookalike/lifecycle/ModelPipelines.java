@@ -4,6 +4,7 @@ import io.lookalike.embedder.EmbedderApp;
 import io.lookalike.gateway.ActiveModel;
 import io.lookalike.gateway.ModelDirectory;
 import io.lookalike.gateway.ModelStatus;
+import io.lookalike.gateway.ShadowCandidates;
 import io.lookalike.indexer.EmbeddingSink;
 import io.lookalike.model.BadModelOutputException;
 import io.lookalike.model.DjlEmbedder;
@@ -49,7 +50,7 @@ import org.slf4j.LoggerFactory;
  * the topic from the start. Switching is one {@link AtomicReference} swap, persisted in the
  * registry.
  */
-public final class ModelPipelines implements ModelDirectory, AutoCloseable {
+public final class ModelPipelines implements ModelDirectory, ShadowCandidates, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(ModelPipelines.class);
   private static final long ADMIN_TIMEOUT_MS = 10_000;
@@ -252,6 +253,32 @@ public final class ModelPipelines implements ModelDirectory, AutoCloseable {
   /** What searches use now. */
   public ActiveModel active() {
     return active.get();
+  }
+
+  /**
+   * The models live searches are mirrored to: every consuming one that is not active, not refused
+   * and not broken (catching up, or caught up and waiting for the switch). No broker calls.
+   */
+  @Override
+  public List<ActiveModel> shadowed() {
+    ActiveModel now = active.get();
+    List<ActiveModel> out = new ArrayList<>();
+    for (Pipeline pipeline : pipelines.values()) {
+      if (pipeline.asActive == null
+          || !pipeline.consuming()
+          || (now != null && now.modelId().equals(pipeline.modelId()))
+          || pipeline.embedder.brokenReason() != null
+          || models.get(pipeline.modelId()).map(e -> e.refused() != null).orElse(true)) {
+        continue;
+      }
+      out.add(pipeline.asActive);
+    }
+    return out;
+  }
+
+  @Override
+  public boolean known(String modelId) {
+    return pipelines.containsKey(modelId);
   }
 
   public Pipeline pipeline(String modelId) {

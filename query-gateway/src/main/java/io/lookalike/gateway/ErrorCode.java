@@ -86,7 +86,7 @@ public enum ErrorCode {
       "consistency_unsupported",
       501,
       "a read-your-writes token (status, consistentWith) on a gateway that cannot follow one (the"
-          + " local mode's can)"),
+          + " local mode's and lookalike gateway's can; one embedded without a ChangeStatus cannot)"),
   TEXT_UNSUPPORTED(
       "text_unsupported",
       501,

@@ -126,6 +126,26 @@ public class GatewayConfig extends AbstractConfig {
   private static final String EMBED_QUEUE_MAX_DOC =
       "Query photos that may wait to be embedded at once; more are answered 503 embed_busy.";
 
+  public static final String SHADOW_SHARE_CONFIG = "gateway.shadow.share";
+  public static final String SHADOW_SHARE_DOC =
+      "Share of live searches (0..1) also run against each candidate model (registered, not active,"
+          + " not refused: catching up or waiting for the switch), off the request's path, to measure"
+          + " its agreement with the live answers (GET /v1/models, lookalike.shadow.* metrics,"
+          + " lookalike reembed --shadow-min-*). 0 turns shadow traffic off. A photo search is"
+          + " embedded again with the candidate's model: each mirrored photo costs one inference per"
+          + " candidate.";
+
+  public static final String SHADOW_THREADS_CONFIG = "gateway.shadow.threads";
+  public static final String SHADOW_THREADS_DOC =
+      "Threads that run shadow searches against candidate models (their own pool, never the"
+          + " request's thread).";
+
+  public static final String SHADOW_QUEUE_MAX_CONFIG = "gateway.shadow.queue.max";
+  public static final String SHADOW_QUEUE_MAX_DOC =
+      "Shadow searches that may wait for a shadow thread; when the queue is full a shadow search is"
+          + " dropped and counted (lookalike.shadow.searches{outcome=dropped}), the live search is"
+          + " never slowed.";
+
   public static final ConfigDef CONFIG_DEF =
       new ConfigDef()
           .define(PORT_CONFIG, Type.INT, 8080, Range.between(0, 65535), Importance.HIGH, PORT_DOC)
@@ -258,7 +278,41 @@ public class GatewayConfig extends AbstractConfig {
               64,
               Range.between(1, 100_000),
               Importance.LOW,
-              EMBED_QUEUE_MAX_DOC);
+              EMBED_QUEUE_MAX_DOC)
+          .define(
+              SHADOW_SHARE_CONFIG, Type.DOUBLE, 0.1, share(), Importance.MEDIUM, SHADOW_SHARE_DOC)
+          .define(
+              SHADOW_THREADS_CONFIG,
+              Type.INT,
+              1,
+              Range.between(1, 64),
+              Importance.LOW,
+              SHADOW_THREADS_DOC)
+          .define(
+              SHADOW_QUEUE_MAX_CONFIG,
+              Type.INT,
+              16,
+              Range.between(1, 10_000),
+              Importance.LOW,
+              SHADOW_QUEUE_MAX_DOC);
+
+  /** A share in [0, 1] (a plain Range lets NaN through). */
+  private static ConfigDef.Validator share() {
+    return new ConfigDef.Validator() {
+      @Override
+      public void ensureValid(String name, Object value) {
+        double share = value == null ? Double.NaN : ((Number) value).doubleValue();
+        if (!(share >= 0 && share <= 1)) {
+          throw new ConfigException(name, value, "must be a share between 0 and 1");
+        }
+      }
+
+      @Override
+      public String toString() {
+        return "[0,...,1]";
+      }
+    };
+  }
 
   private static ConfigDef.Validator boost(String kind) {
     return (name, value) -> {

@@ -34,7 +34,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,7 +60,8 @@ import org.slf4j.LoggerFactory;
  * # a result's image and its 256 px card rendition, from the pipeline's bytes (see ImageRoutes)
  * curl -L http://localhost:8080/v1/images/p42/main
  * curl http://localhost:8080/v1/images/p42/main/thumbnail
- * # the active model and the others known (vectors, lag, state: active, ready, catching_up)
+ * # the active model and the others known (vectors, lag, state: active, ready, catching_up,
+ * # refused), with each candidate's agreement with the live answers on mirrored searches (shadow)
  * curl http://localhost:8080/v1/models
  * # health (200 UP, 503 DOWN) and Prometheus metrics
  * curl http://localhost:8080/health
@@ -265,14 +265,14 @@ public class GatewayServer implements AutoCloseable {
         if (request.text() == null) {
           throw SearchException.badRequest("missing the file part 'image' (or a text q)");
         }
-        respond(ctx, "text", () -> service.byText(request));
+        respond(ctx, "text", request, service::byText);
         return;
       }
       byte[] photo;
       try (InputStream in = file.content()) {
         photo = readLimited(in);
       }
-      respond(ctx, "photo", () -> service.byPhoto(photo, request));
+      respond(ctx, "photo", request, r -> service.byPhoto(photo, r));
     } else if (IMAGE_TYPES.contains(type)) {
       if (length > maxUploadBytes) {
         throw SearchException.tooLarge(maxUploadBytes);
@@ -281,7 +281,7 @@ public class GatewayServer implements AutoCloseable {
           SearchRequests.fromParams(
               ctx.queryParamMap().keySet(), ctx::queryParams, service.defaultBoosts());
       byte[] photo = readLimited(ctx.bodyInputStream());
-      respond(ctx, "photo", () -> service.byPhoto(photo, request));
+      respond(ctx, "photo", request, r -> service.byPhoto(photo, r));
     } else if (type.equals("application/json")) {
       if (length > maxUploadBytes) {
         throw SearchException.tooLarge(maxUploadBytes);
@@ -316,7 +316,7 @@ public class GatewayServer implements AutoCloseable {
       }
     }
     if (given.isEmpty() && request.text() != null && !request.text().isBlank()) {
-      respond(ctx, "text", () -> service.byText(request));
+      respond(ctx, "text", request, service::byText);
       return;
     }
     if (given.size() != 1) {
@@ -325,12 +325,13 @@ public class GatewayServer implements AutoCloseable {
     }
     switch (given.get(0)) {
       case "imageUrl" ->
-          respond(ctx, "url", () -> service.byUrl(json.get("imageUrl").asText(), request));
+          respond(ctx, "url", request, r -> service.byUrl(json.get("imageUrl").asText(), r));
       case "productId" ->
-          respond(ctx, "product", () -> service.byProduct(json.get("productId").asText(), request));
+          respond(
+              ctx, "product", request, r -> service.byProduct(json.get("productId").asText(), r));
       default -> {
         float[] vector = jsonVector(json.get("vector"));
-        respond(ctx, "vector", () -> service.byVector(vector, request));
+        respond(ctx, "vector", request, r -> service.byVector(vector, r));
       }
     }
   }
@@ -340,7 +341,7 @@ public class GatewayServer implements AutoCloseable {
     SearchRequest request =
         SearchRequests.fromParams(
             ctx.queryParamMap().keySet(), ctx::queryParams, service.defaultBoosts());
-    respond(ctx, "product", () -> service.byProduct(productId, request));
+    respond(ctx, "product", request, r -> service.byProduct(productId, r));
   }
 
   /** The read-your-writes token of {@code GET /v1/status?token=}. */
@@ -365,8 +366,7 @@ public class GatewayServer implements AutoCloseable {
     if (status == null) {
       throw new SearchException(
           ErrorCode.CONSISTENCY_UNSUPPORTED,
-          "this gateway cannot follow a write: read-your-writes tokens are answered by the local"
-              + " mode");
+          "this gateway cannot follow a write: it was started without a change status");
     }
     return status;
   }
@@ -377,13 +377,13 @@ public class GatewayServer implements AutoCloseable {
    * {@code consistentWithinMs=} it asks for), until the token's changes are searchable in the
    * active index.
    */
-  private void awaitConsistency(Context ctx) {
+  private boolean awaitConsistency(Context ctx) {
     String raw = ctx.header(CONSISTENT_WITH_HEADER);
     if (raw == null || raw.isBlank()) {
       raw = ctx.queryParam("consistentWith");
     }
     if (raw == null || raw.isBlank()) {
-      return;
+      return false;
     }
     ChangeToken token = parseToken(raw);
     ChangeStatus status = changeStatus();
@@ -415,14 +415,23 @@ public class GatewayServer implements AutoCloseable {
         throw new SearchException(ErrorCode.INTERRUPTED, "interrupted while waiting for a write");
       }
     }
+    return true;
   }
 
-  private void respond(Context ctx, String by, Supplier<SearchResponse> search) {
-    awaitConsistency(ctx);
+  /**
+   * Answers the search; one with a read-your-writes token first waits for it, then reads the index
+   * at strong consistency, so that it sees what the wait saw (on Milvus; Lucene always does).
+   */
+  private void respond(
+      Context ctx,
+      String by,
+      SearchRequest request,
+      Function<SearchRequest, SearchResponse> search) {
+    SearchRequest asked = awaitConsistency(ctx) ? request.withStrongReads() : request;
     Timer.Sample sample = Timer.start(registry);
     String outcome = "error";
     try {
-      SearchResponse response = search.get();
+      SearchResponse response = search.apply(asked);
       outcome = "ok";
       ctx.json(response);
     } finally {
@@ -458,9 +467,17 @@ public class GatewayServer implements AutoCloseable {
                   ModelStatus.ACTIVE,
                   null));
     }
+    ShadowTraffic shadow = service.shadow();
+    if (shadow != null && active != null) {
+      models =
+          models.stream()
+              .map(m -> m.withShadow(shadow.summary(m.modelId(), active.modelId())))
+              .toList();
+    }
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("active", active == null ? null : active.modelId());
     body.put("models", models);
+    body.put("shadowShare", shadow == null ? 0.0 : shadow.share());
     ctx.json(body);
   }
 

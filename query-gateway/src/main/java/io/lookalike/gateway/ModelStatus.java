@@ -10,6 +10,8 @@ package io.lookalike.gateway;
  *     #CATCHING_UP} or {@link #REFUSED}
  * @param reason why it is refused (the quality gate's verdict, or its first batch's NaN/zero
  *     vectors); null otherwise
+ * @param shadow how its answers to mirrored live searches agree with the active model's ({@link
+ *     ShadowTraffic}); null when none was mirrored to it
  */
 public record ModelStatus(
     String modelId,
@@ -20,7 +22,8 @@ public record ModelStatus(
     long lag,
     String state,
     String createdAt,
-    String reason) {
+    String reason,
+    ShadowTraffic.Summary shadow) {
 
   public static final String ACTIVE = "active";
   public static final String READY = "ready";
@@ -31,6 +34,25 @@ public record ModelStatus(
    * consume unless asked to stay warm.
    */
   public static final String REFUSED = "refused";
+
+  public ModelStatus(
+      String modelId,
+      String name,
+      String url,
+      int dimension,
+      long vectors,
+      long lag,
+      String state,
+      String createdAt,
+      String reason) {
+    this(modelId, name, url, dimension, vectors, lag, state, createdAt, reason, null);
+  }
+
+  /** The same, with its shadow-traffic agreement. */
+  public ModelStatus withShadow(ShadowTraffic.Summary summary) {
+    return new ModelStatus(
+        modelId, name, url, dimension, vectors, lag, state, createdAt, reason, summary);
+  }
 
   public ModelStatus(
       String modelId,

@@ -5,7 +5,8 @@ import io.lookalike.store.SearchFilter;
 /**
  * What a search asks besides its query photo, URL, product or vector: how many products, the
  * filter, an optional text {@code q} fused with the visual ranking, the fusion weights (null: the
- * gateway's defaults) and the boosts.
+ * gateway's defaults) and the boosts; {@code strongReads}: read the index at strong consistency (a
+ * search with consistentWith, which must see the writes it waited for).
  */
 public record SearchRequest(
     Integer k,
@@ -13,7 +14,23 @@ public record SearchRequest(
     String text,
     Double imageWeight,
     Double textWeight,
-    Boosts boosts) {
+    Boosts boosts,
+    boolean strongReads) {
+
+  public SearchRequest(
+      Integer k,
+      SearchFilter filter,
+      String text,
+      Double imageWeight,
+      Double textWeight,
+      Boosts boosts) {
+    this(k, filter, text, imageWeight, textWeight, boosts, false);
+  }
+
+  /** The same request, read at strong consistency. */
+  public SearchRequest withStrongReads() {
+    return new SearchRequest(k, filter, text, imageWeight, textWeight, boosts, true);
+  }
 
   public static SearchRequest of(Integer k, SearchFilter filter) {
     return new SearchRequest(k, filter, null, null, null, Boosts.NONE);

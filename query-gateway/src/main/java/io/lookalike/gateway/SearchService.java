@@ -41,6 +41,14 @@ public class SearchService implements AutoCloseable {
   /** Batches concurrent query embeddings; null: each request embeds its photo alone. */
   private final EmbedBatcher batcher;
 
+  /** Shadow traffic's settings (share, threads, queue); null: set by the plain constructor. */
+  private final GatewayConfig config;
+
+  /** Mirrors a share of live searches to candidate models; null until {@link #mirrorTo}. */
+  private volatile ShadowTraffic shadow;
+
+  private volatile io.micrometer.core.instrument.MeterRegistry registry;
+
   /**
    * @param active the model to embed queries with and the index of its vectors; read once per
    *     request, so it can be swapped atomically (blue/green) while searches run; null while none
@@ -65,6 +73,7 @@ public class SearchService implements AutoCloseable {
     this.imageWeight = 1;
     this.textWeight = 1;
     this.batcher = null;
+    this.config = null;
   }
 
   /**
@@ -90,20 +99,58 @@ public class SearchService implements AutoCloseable {
     this.imageWeight = config.getDouble(GatewayConfig.SEARCH_IMAGE_WEIGHT_CONFIG);
     this.textWeight = config.getDouble(GatewayConfig.SEARCH_TEXT_WEIGHT_CONFIG);
     this.batcher = EmbedBatcher.from(config);
+    this.config = config;
   }
 
-  /** Exports the query-embedding batcher's metrics (when batching is on). */
-  public void bindMetrics(io.micrometer.core.instrument.MeterRegistry registry) {
+  /**
+   * Mirrors {@code gateway.shadow.share} of the live searches by photo, image URL and product to
+   * the candidate models (see {@link ShadowTraffic}); nothing when the share is 0.
+   */
+  public synchronized SearchService mirrorTo(ShadowCandidates candidates) {
+    GatewayConfig settings = config == null ? new GatewayConfig(Map.of()) : config;
+    if (settings.getDouble(GatewayConfig.SHADOW_SHARE_CONFIG) <= 0) {
+      return this;
+    }
+    ShadowTraffic traffic = ShadowTraffic.from(settings, candidates);
+    if (registry != null) {
+      traffic.bindTo(registry);
+    }
+    ShadowTraffic previous = shadow;
+    shadow = traffic;
+    if (previous != null) {
+      previous.close();
+    }
+    return this;
+  }
+
+  /** Shadow traffic, or null when off. */
+  public ShadowTraffic shadow() {
+    return shadow;
+  }
+
+  /** Exports the query-embedding batcher's (when batching is on) and shadow traffic's metrics. */
+  public synchronized void bindMetrics(io.micrometer.core.instrument.MeterRegistry registry) {
+    this.registry = registry;
     if (batcher != null) {
       batcher.bindTo(registry);
     }
+    if (shadow != null) {
+      shadow.bindTo(registry);
+    }
   }
 
-  /** Stops the query-embedding batcher: photo searches still waiting fail with 503. */
+  /**
+   * Stops the query-embedding batcher (photo searches still waiting fail with 503) and shadow
+   * traffic.
+   */
   @Override
   public void close() {
     if (batcher != null) {
       batcher.close();
+    }
+    ShadowTraffic traffic = shadow;
+    if (traffic != null) {
+      traffic.close();
     }
   }
 
@@ -149,8 +196,40 @@ public class SearchService implements AutoCloseable {
     long start = System.nanoTime();
     ActiveModel model = checkedModel();
     int n = checkK(request.k());
-    float[] query = embed(model.embedder(), validator.validate(photo));
-    return run("photo", model.store(), start, query, n, request, Set.of());
+    byte[] valid = validator.validate(photo);
+    float[] query = embed(model.embedder(), valid);
+    SearchResponse answer = run("photo", store(model, request), start, query, n, request, Set.of());
+    mirrorPhoto("photo", model, answer, valid, n, request);
+    return answer;
+  }
+
+  /**
+   * Shadow traffic of a photo search: the candidate embeds the photo with its own model, on the
+   * shadow pool.
+   */
+  private void mirrorPhoto(
+      String by,
+      ActiveModel model,
+      SearchResponse answer,
+      byte[] photo,
+      int n,
+      SearchRequest request) {
+    ShadowTraffic traffic = shadow;
+    if (traffic != null) {
+      traffic.mirror(
+          model,
+          answer,
+          candidate -> {
+            EmbeddingResult result = candidate.embedder().embed(List.of(photo)).get(0);
+            if (!(result instanceof EmbeddingResult.Vector vector)) {
+              throw new IllegalStateException(
+                  "the candidate could not read the photo: "
+                      + ((EmbeddingResult.Failed) result).reason());
+            }
+            return run(
+                by, candidate.store(), System.nanoTime(), vector.values(), n, request, Set.of());
+          });
+    }
   }
 
   /** Downloads the image, then as {@link #byPhoto}. */
@@ -165,8 +244,11 @@ public class SearchService implements AutoCloseable {
     if (url == null || url.isBlank()) {
       throw SearchException.badRequest("imageUrl is empty");
     }
-    float[] query = embed(model.embedder(), validator.validate(fetcher.fetch(url.strip())));
-    return run("url", model.store(), start, query, n, request, Set.of());
+    byte[] valid = validator.validate(fetcher.fetch(url.strip()));
+    float[] query = embed(model.embedder(), valid);
+    SearchResponse answer = run("url", store(model, request), start, query, n, request, Set.of());
+    mirrorPhoto("url", model, answer, valid, n, request); // the bytes, not the URL again
+    return answer;
   }
 
   /** Products that look like this one (its main image), the product itself excluded. */
@@ -176,14 +258,36 @@ public class SearchService implements AutoCloseable {
 
   public SearchResponse byProduct(String productId, SearchRequest request) {
     long start = System.nanoTime();
-    VectorStore store = checkedModel().store();
+    ActiveModel model = checkedModel();
+    VectorStore store = store(model, request);
     int n = checkK(request.k());
     List<StoredImage> images = productId == null ? List.of() : store.imagesOf(productId);
     if (images.isEmpty()) {
       throw SearchException.notFound("unknown product: " + productId);
     }
     float[] query = images.get(0).vector();
-    return run("product", store, start, query, n, request, Set.of(productId));
+    SearchResponse answer = run("product", store, start, query, n, request, Set.of(productId));
+    ShadowTraffic traffic = shadow;
+    if (traffic != null) {
+      traffic.mirror(
+          model,
+          answer,
+          candidate -> {
+            // The product's vector of the candidate's own model; none yet while it catches up.
+            List<StoredImage> own = candidate.store().imagesOf(productId);
+            return own.isEmpty()
+                ? null
+                : run(
+                    "product",
+                    candidate.store(),
+                    System.nanoTime(),
+                    own.get(0).vector(),
+                    n,
+                    request,
+                    Set.of(productId));
+          });
+    }
+    return answer;
   }
 
   /** Products nearest to a vector of the index's model; it is L2-normalised here. */
@@ -193,7 +297,7 @@ public class SearchService implements AutoCloseable {
 
   public SearchResponse byVector(float[] vector, SearchRequest request) {
     long start = System.nanoTime();
-    VectorStore store = checkedModel().store();
+    VectorStore store = store(checkedModel(), request);
     int n = checkK(request.k());
     float[] query = normalised(vector, store.dimension());
     return run("vector", store, start, query, n, request, Set.of());
@@ -205,7 +309,7 @@ public class SearchService implements AutoCloseable {
    */
   public SearchResponse byText(SearchRequest request) {
     long start = System.nanoTime();
-    VectorStore store = checkedModel().store();
+    VectorStore store = store(checkedModel(), request);
     int n = checkK(request.k());
     if (request.text() == null || request.text().isBlank()) {
       throw SearchException.badRequest("give a photo, imageUrl, productId, vector or a text q");
@@ -276,6 +380,11 @@ public class SearchService implements AutoCloseable {
       throw SearchException.badRequest(name + " must be between 0 and 100, got " + requested);
     }
     return requested;
+  }
+
+  /** The model's index, at strong consistency when the request must read its own writes. */
+  private static VectorStore store(ActiveModel model, SearchRequest request) {
+    return request.strongReads() ? model.store().strong() : model.store();
   }
 
   /** The active model, read once for the whole request. */

@@ -41,4 +41,21 @@ class GatewayConfigTest {
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining(GatewayConfig.PORT_CONFIG);
   }
+
+  @Test
+  void shouldMirrorATenthOfLiveSearchesByDefault() {
+    assertThat(new GatewayConfig(Map.of()).getDouble(GatewayConfig.SHADOW_SHARE_CONFIG))
+        .isEqualTo(0.1);
+  }
+
+  @Test
+  void shouldRefuseAShadowShareOutsideZeroToOneNamingKeyAndValue() {
+    for (String share : new String[] {"1.5", "-0.1", "NaN"}) {
+      assertThatThrownBy(() -> new GatewayConfig(Map.of(GatewayConfig.SHADOW_SHARE_CONFIG, share)))
+          .isInstanceOf(ConfigException.class)
+          .hasMessageContaining(GatewayConfig.SHADOW_SHARE_CONFIG)
+          .hasMessageContaining(share)
+          .hasMessageContaining("between 0 and 1");
+    }
+  }
 }

@@ -49,6 +49,16 @@ public interface VectorStore extends AutoCloseable {
   /** Number of stored images. */
   long count();
 
+  /**
+   * This index with reads and searches that see every write acknowledged before them, for a search
+   * that must read its own writes (consistentWith). Stores whose reads always do (Lucene, which
+   * makes a write visible before it returns) are their own; a Milvus store returns a view at STRONG
+   * consistency over the same client. Do not close the view: close this store.
+   */
+  default VectorStore strong() {
+    return this;
+  }
+
   @Override
   void close();
 

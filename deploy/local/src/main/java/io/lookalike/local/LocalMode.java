@@ -177,6 +177,8 @@ public final class LocalMode implements AutoCloseable {
                 PhotoValidator.of(ImageNormaliser.from(fetcherConfig)),
                 UrlFetcher.of(ImageDownloader.from(fetcherConfig)),
                 gatewayConfig));
+    // A share of live searches also runs against the models catching up or waiting for the switch.
+    search.mirrorTo(pipelines);
     boolean allowRemote = gatewayConfig.adminAllowRemote();
     // Result images and card thumbnails come from the normalised bytes in product-images, for every
     // way in.

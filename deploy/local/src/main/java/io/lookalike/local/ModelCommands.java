@@ -40,6 +40,16 @@ final class ModelCommands {
   /** Exit code when the gateway cannot be reached or refuses a request. */
   static final int FAILED = 1;
 
+  /** Mirrored live searches the shadow minimums of reembed are measured on by default. */
+  static final long DEFAULT_SHADOW_MIN_QUERIES = 20;
+
+  /** Not enough live searches were mirrored in time: said already, nothing refused. */
+  private static final class ShadowWaitExpired extends Exception {
+    ShadowWaitExpired() {
+      super(null, null, false, false);
+    }
+  }
+
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern URL_SCHEME = Pattern.compile("^[a-zA-Z][a-zA-Z0-9+.-]+:.*");
 
@@ -114,6 +124,13 @@ final class ModelCommands {
         "10 nearest other products), or on recall@1 of the photo under a price",
         "overlay or pasted at 40%% into another photo.",
         "",
+        "Shadow traffic: while the new model catches up and until the switch, the",
+        "gateway also runs gateway.shadow.share of the live searches against it, off",
+        "the request's path, and prints how its answers agree with the live ones",
+        "(top-1 agreement, top-10 overlap, score shift). --shadow-min-overlap and",
+        "--shadow-min-agreement refuse the switch below them, measured on at least",
+        "--shadow-min-queries mirrored searches (waited for, --shadow-wait-s).",
+        "",
         "--store milvus (the distributed mode; -b and -Dmilvus.uri=... name the cluster):",
         "this command runs the new model's embedder and indexer itself, into the",
         "model's own collection (its property lookalike.model.url names the model),",
@@ -128,6 +145,7 @@ final class ModelCommands {
         "Examples:",
         "  lookalike reembed --model models/next/next.pt",
         "  lookalike reembed --model https://example.com/v7.pt --name shop_v7 --drop-old",
+        "  lookalike reembed --model models/next/next.pt --shadow-min-overlap 0.6 --shadow-min-queries 200",
         "  lookalike reembed --store milvus -b kafka:9092 -Dmilvus.uri=http://milvus:19530 --model s3://m/v7.pt"
       })
   static final class Reembed extends GatewayOption implements Callable<Integer> {
@@ -174,6 +192,42 @@ final class ModelCommands {
     int sample;
 
     @Option(
+        names = "--shadow-min-overlap",
+        paramLabel = "OVERLAP",
+        description =
+            "Least mean top-10 overlap (0..1) of the new model's answers with the live ones on"
+                + " mirrored live searches (shadow traffic, gateway.shadow.share) to switch."
+                + " Default: not required.")
+    Double shadowMinOverlap;
+
+    @Option(
+        names = "--shadow-min-agreement",
+        paramLabel = "AGREEMENT",
+        description =
+            "Least top-1 agreement (0..1: share of mirrored live searches whose first product is"
+                + " the live one's) to switch. Default: not required.")
+    Double shadowMinAgreement;
+
+    @Option(
+        names = "--shadow-min-queries",
+        paramLabel = "N",
+        description =
+            "Mirrored live searches the shadow minimums are measured on; reembed waits for them"
+                + " (at most --shadow-wait-s) before the switch (default: "
+                + DEFAULT_SHADOW_MIN_QUERIES
+                + " when a minimum is given).")
+    Long shadowMinQueries;
+
+    @Option(
+        names = "--shadow-wait-s",
+        defaultValue = "600",
+        paramLabel = "SECONDS",
+        description =
+            "Longest to wait for --shadow-min-queries mirrored searches after the check (default:"
+                + " ${DEFAULT-VALUE}).")
+    long shadowWaitS;
+
+    @Option(
         names = "--keep-warm",
         description =
             "When the check refuses the new model, keep its pipeline following the catalog (default:"
@@ -212,6 +266,22 @@ final class ModelCommands {
         throw new picocli.CommandLine.ParameterException(
             spec.commandLine(),
             String.format(Locale.ROOT, "--max-drop must be between 0 and 1, got %s", maxDrop));
+      }
+      checkShare("--shadow-min-overlap", shadowMinOverlap);
+      checkShare("--shadow-min-agreement", shadowMinAgreement);
+      if (shadowMinQueries != null && shadowMinQueries < 1) {
+        throw new picocli.CommandLine.ParameterException(
+            spec.commandLine(), "--shadow-min-queries must be at least 1, got " + shadowMinQueries);
+      }
+      if (shadowWaitS < 0) {
+        throw new picocli.CommandLine.ParameterException(
+            spec.commandLine(), "--shadow-wait-s must not be negative, got " + shadowWaitS);
+      }
+      if (shadowRequired() && !StageCommands.isLucene(store)) {
+        throw new picocli.CommandLine.ParameterException(
+            spec.commandLine(),
+            "--shadow-min-* need the local mode's gateway (--store lucene): the distributed"
+                + " gateways do not mirror live searches to a candidate collection");
       }
       AdminClient admin = admin();
       try {
@@ -304,6 +374,18 @@ final class ModelCommands {
           return GATE_FAILED;
         }
 
+        String shadowRefusal = shadow(admin, modelId, previous, out, err);
+        if (shadowRefusal != null) {
+          err.printf(
+              Locale.ROOT,
+              "Not switching: %s. %s stays active; %s%n",
+              shadowRefusal,
+              previous,
+              behind);
+          refuse(admin, modelId, shadowRefusal);
+          return GATE_FAILED;
+        }
+
         JsonNode activated =
             admin.send(
                 "POST", "/v1/admin/models/" + modelId + "/activate", null, Duration.ofMinutes(2));
@@ -315,10 +397,120 @@ final class ModelCommands {
           out.printf("Dropped %s.%n", previous);
         }
         return 0;
+      } catch (ShadowWaitExpired e) {
+        return GATE_FAILED;
       } catch (AdminClient.Failure e) {
         err.println(e.getMessage());
         return FAILED;
       }
+    }
+
+    private void checkShare(String option, Double value) {
+      if (value != null && !(value >= 0 && value <= 1)) {
+        throw new picocli.CommandLine.ParameterException(
+            spec.commandLine(),
+            String.format(Locale.ROOT, "%s must be between 0 and 1, got %s", option, value));
+      }
+    }
+
+    private boolean shadowRequired() {
+      return shadowMinOverlap != null || shadowMinAgreement != null || shadowMinQueries != null;
+    }
+
+    /** Mirrored searches the shadow minimums need. */
+    private long shadowQueriesNeeded() {
+      return shadowMinQueries == null ? DEFAULT_SHADOW_MIN_QUERIES : shadowMinQueries;
+    }
+
+    /**
+     * Prints the shadow traffic's agreement (waiting for enough mirrored searches when a minimum is
+     * required); the reason not to switch, or null.
+     */
+    private String shadow(
+        AdminClient admin, String modelId, String previous, PrintWriter out, PrintWriter err)
+        throws Exception {
+      JsonNode models = admin.send("GET", "/v1/models", null);
+      double share = models.path("shadowShare").asDouble(0);
+      if (share <= 0) {
+        if (shadowRequired()) {
+          throw new AdminClient.Failure(
+              "The gateway mirrors no live search (gateway.shadow.share=0): cannot require a"
+                  + " shadow agreement; set gateway.shadow.share above 0, or leave out"
+                  + " --shadow-min-*");
+        }
+        return null;
+      }
+      JsonNode shadow = shadowOf(models, modelId);
+      if (shadowRequired()) {
+        long needed = shadowQueriesNeeded();
+        long deadline = System.nanoTime() + Duration.ofSeconds(shadowWaitS).toNanos();
+        if (shadow.path("queries").asLong() < needed) {
+          out.printf(
+              "Waiting for %d live searches mirrored to %s (%d so far, gateway.shadow.share %s)…%n",
+              needed, modelId, shadow.path("queries").asLong(), share);
+          out.flush();
+        }
+        while (shadow.path("queries").asLong() < needed) {
+          if (System.nanoTime() - deadline >= 0) {
+            err.printf(
+                "Not switching: only %d live searches were mirrored to %s within %d s; %d needed"
+                    + " (--shadow-min-queries). %s stays active; run reembed again once the"
+                    + " storefront searches, or lower --shadow-min-queries.%n",
+                shadow.path("queries").asLong(), modelId, shadowWaitS, needed, previous);
+            throw new ShadowWaitExpired();
+          }
+          Thread.sleep(pollMs);
+          shadow = shadowOf(admin.send("GET", "/v1/models", null), modelId);
+        }
+      }
+      long queries = shadow.path("queries").asLong();
+      if (queries == 0) {
+        out.printf(
+            "  shadow traffic: no live search mirrored to %s yet (gateway.shadow.share %s)%n",
+            modelId, share);
+        out.flush();
+        return null;
+      }
+      double overlap = shadow.path("top10Overlap").asDouble();
+      double agreement = shadow.path("top1Agreement").asDouble();
+      out.printf(
+          Locale.ROOT,
+          "  shadow traffic: %d live searches mirrored: top-1 agreement with %s %.3f, top-10 overlap"
+              + " %.3f, score shift %+.3f (%d dropped, %d failed)%n",
+          queries,
+          previous,
+          agreement,
+          overlap,
+          shadow.path("scoreShift").asDouble(0),
+          shadow.path("dropped").asLong(),
+          shadow.path("failed").asLong());
+      out.flush();
+      if (shadowMinOverlap != null && overlap < shadowMinOverlap) {
+        return String.format(
+            Locale.ROOT,
+            "shadow top-10 overlap %.3f below --shadow-min-overlap %.3f on %d live searches",
+            overlap,
+            shadowMinOverlap,
+            queries);
+      }
+      if (shadowMinAgreement != null && agreement < shadowMinAgreement) {
+        return String.format(
+            Locale.ROOT,
+            "shadow top-1 agreement %.3f below --shadow-min-agreement %.3f on %d live searches",
+            agreement,
+            shadowMinAgreement,
+            queries);
+      }
+      return null;
+    }
+
+    private static JsonNode shadowOf(JsonNode models, String modelId) {
+      for (JsonNode m : models.path("models")) {
+        if (modelId.equals(m.path("modelId").asText()) && m.path("shadow").isObject()) {
+          return m.path("shadow");
+        }
+      }
+      return JSON.createObjectNode().put("queries", 0);
     }
 
     private void refuse(AdminClient admin, String modelId, String reason) throws Exception {
@@ -354,7 +546,8 @@ final class ModelCommands {
       mixinStandardHelpOptions = true,
       description = {
         "Lists the models: the active one, and those catching up, ready or refused (with why).",
-        "Vectors and lag (records left to embed or index) for each."
+        "Vectors and lag (records left to embed or index) for each, and for a candidate how its",
+        "answers to mirrored live searches agree with the active model's (shadow traffic)."
       })
   static final class Models extends GatewayOption implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -378,6 +571,17 @@ final class ModelCommands {
               url.isEmpty() ? "(bundled default)" : url);
           if (m.path("reason").isTextual()) {
             out.printf("  refused: %s%n", m.path("reason").asText());
+          }
+          JsonNode shadow = m.path("shadow");
+          if (shadow.path("queries").asLong() > 0) {
+            out.printf(
+                Locale.ROOT,
+                "  shadow: %d live searches mirrored, top-1 agreement %.3f, top-10 overlap %.3f,"
+                    + " score shift %+.3f%n",
+                shadow.path("queries").asLong(),
+                shadow.path("top1Agreement").asDouble(),
+                shadow.path("top10Overlap").asDouble(),
+                shadow.path("scoreShift").asDouble(0));
           }
         }
         return 0;

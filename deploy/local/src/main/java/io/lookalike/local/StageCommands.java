@@ -9,6 +9,7 @@ import io.lookalike.gateway.GatewayServer;
 import io.lookalike.gateway.HealthCheck;
 import io.lookalike.gateway.PhotoValidator;
 import io.lookalike.gateway.SearchService;
+import io.lookalike.gateway.StoreChangeStatus;
 import io.lookalike.gateway.ThumbnailFeeder;
 import io.lookalike.gateway.Thumbnails;
 import io.lookalike.gateway.UrlFetcher;
@@ -446,7 +447,10 @@ public final class StageCommands {
             new ThumbnailFeeder(config, common.topics().productImages(), thumbnails).start());
         GatewayServer gateway =
             resources.remember(
-                new GatewayServer(gatewayConfig, search, registry).thumbnails(thumbnails));
+                new GatewayServer(gatewayConfig, search, registry)
+                    .thumbnails(thumbnails)
+                    // Read-your-writes from the index itself (on Milvus at STRONG consistency).
+                    .changeStatus(new StoreChangeStatus(active)));
         if (active instanceof AliasFollower follower) {
           gateway.addHealthCheck("alias", follower::health);
         }

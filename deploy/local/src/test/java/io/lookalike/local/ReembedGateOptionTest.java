@@ -10,13 +10,23 @@ import org.junit.jupiter.params.provider.CsvSource;
 import picocli.CommandLine;
 
 /**
- * A gate outside [0, 1] disabled the check (-0.2) or could never pass (1.5): refused before
- * anything runs.
+ * A gate or shadow minimum outside [0, 1] disabled the check (-0.2) or could never pass (1.5):
+ * refused before anything runs.
  */
 class ReembedGateOptionTest {
 
   @ParameterizedTest
-  @CsvSource({"--gate, -0.2", "--gate, 1.5", "--gate, NaN", "--max-drop, -0.1", "--max-drop, 2"})
+  @CsvSource({
+    "--gate, -0.2",
+    "--gate, 1.5",
+    "--gate, NaN",
+    "--max-drop, -0.1",
+    "--max-drop, 2",
+    "--shadow-min-overlap, 1.5",
+    "--shadow-min-overlap, -0.1",
+    "--shadow-min-overlap, NaN",
+    "--shadow-min-agreement, 2"
+  })
   void shouldRefuseAGateOutsideZeroToOneAtOnce(String option, String value) throws Exception {
     int unusedPort;
     try (ServerSocket socket = new ServerSocket(0)) {

@@ -348,6 +348,116 @@ class ReembedIT {
 
   @Test
   @Order(1)
+  void shouldMirrorLiveSearchesToACandidateAndRefuseItBelowTheRequiredShadowAgreement()
+      throws Exception {
+    // Given the live answer to a photo search before any candidate exists
+    JsonNode before = photoSearch(photos.get(3));
+    // A shadow minimum outside [0, 1] is refused before anything is registered
+    Run outOfRange =
+        cli(
+            "reembed",
+            "--model",
+            testModel("bad_first_conv.pt"),
+            "--gateway",
+            gatewayUrl(),
+            "--shadow-min-overlap",
+            "1.5");
+    assertThat(outOfRange.exit()).as(outOfRange.toString()).isEqualTo(2);
+    assertThat(outOfRange.err()).contains("--shadow-min-overlap must be between 0 and 1, got 1.5");
+    assertThat(get("/v1/models").get("models")).hasSize(1);
+
+    // When a candidate re-embeds while a storefront searches, and the switch needs a shadow
+    // agreement it cannot have (its first convolution is scrambled)
+    List<Search> searches = new CopyOnWriteArrayList<>();
+    AtomicBoolean running = new AtomicBoolean(true);
+    CompletableFuture<Void> client =
+        CompletableFuture.runAsync(() -> searchContinuously(searches, running));
+    Run run;
+    try {
+      run =
+          cli(
+              "reembed",
+              "--model",
+              testModel("bad_first_conv.pt"),
+              "--gateway",
+              gatewayUrl(),
+              "--gate",
+              "0",
+              "--max-drop",
+              "1",
+              "--shadow-min-overlap",
+              "0.99",
+              "--shadow-min-queries",
+              "3",
+              "--poll-ms",
+              "200");
+    } finally {
+      running.set(false);
+      client.get();
+    }
+
+    // Then it is refused with the reason and the measured numbers, and nothing switched
+    assertThat(run.exit()).as(run.toString()).isEqualTo(ModelCommands.GATE_FAILED);
+    assertThat(run.out()).contains("shadow traffic: ").contains("live searches mirrored");
+    assertThat(run.err())
+        .contains("Not switching: shadow top-10 overlap")
+        .contains("below --shadow-min-overlap 0.990")
+        .contains(model1 + " stays active");
+    JsonNode models = get("/v1/models");
+    assertThat(models.get("active").asText()).isEqualTo(model1);
+    assertThat(models.get("shadowShare").asDouble()).isEqualTo(1.0);
+    String candidate = otherModel(models, model1);
+    JsonNode shadow = modelNode(models, candidate).get("shadow");
+    assertThat(shadow.get("against").asText()).isEqualTo(model1);
+    assertThat(shadow.get("queries").asLong()).isGreaterThanOrEqualTo(3);
+    assertThat(shadow.get("top10Overlap").asDouble()).isLessThan(0.99);
+    assertThat(shadow.has("top1Agreement")).isTrue();
+    assertThat(shadow.has("scoreShift")).isTrue();
+    assertThat(modelNode(models, candidate).get("state").asText()).isEqualTo("refused");
+    assertThat(modelNode(models, candidate).get("reason").asText())
+        .contains("shadow top-10 overlap");
+    assertThat(modelNode(models, model1).get("shadow").isNull()).isTrue();
+    assertThat(metrics())
+        .containsPattern(
+            "lookalike_shadow_searches_total\\{[^}]*model=\""
+                + candidate
+                + "\",outcome=\"compared\"")
+        .containsPattern("lookalike_shadow_top10_overlap\\{[^}]*model=\"" + candidate + "\"");
+    // and the live searches were answered by the live model all along, the same as without shadow
+    assertThat(searches)
+        .isNotEmpty()
+        .allSatisfy(s -> assertThat(s.status()).as(s.toString()).isEqualTo(200))
+        .allSatisfy(s -> assertThat(s.modelId()).isEqualTo(model1));
+    JsonNode after = photoSearch(photos.get(3));
+    assertThat(after.get("modelId").asText()).isEqualTo(model1);
+    assertThat(after.get("results").size()).isEqualTo(before.get("results").size());
+    for (int i = 0; i < before.get("results").size(); i++) {
+      JsonNode was = before.get("results").get(i);
+      JsonNode is = after.get("results").get(i);
+      assertThat(is.get("productId").asText()).isEqualTo(was.get("productId").asText());
+      assertThat(is.get("score").asDouble())
+          .isCloseTo(was.get("score").asDouble(), org.assertj.core.api.Assertions.within(1e-6));
+    }
+
+    assertThat(cli("drop", candidate, "--gateway", gatewayUrl()).exit()).isZero();
+    assertThat(get("/v1/models").get("models")).hasSize(1);
+    assertThat(metrics()).doesNotContain(candidate);
+  }
+
+  private JsonNode photoSearch(Photo photo) throws Exception {
+    HttpResponse<String> response =
+        http.send(
+            HttpRequest.newBuilder(gateway("/v1/search?k=10"))
+                .header("Content-Type", "image/jpeg")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(photo.bytes()))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    return JSON.readTree(response.body());
+  }
+
+  @Test
+  @Order(1)
   void shouldRefuseAModelWithTooManyDimensionsAtRegistrationLeavingNothingBehind()
       throws Exception {
     Run run = cli("reembed", "--model", testModel("too_many_dims.pt"), "--gateway", gatewayUrl());
@@ -741,7 +851,12 @@ class ReembedIT {
                     null,
                     2,
                     false,
-                    Map.of("gateway.consistency.max.wait.ms", "60000")))
+                    Map.of(
+                        "gateway.consistency.max.wait.ms",
+                        "60000",
+                        // every live search is mirrored to the models catching up (shadow traffic)
+                        "gateway.shadow.share",
+                        "1")))
             .start();
     producer = LocalMode.eventProducer(local.bootstrapServers());
   }

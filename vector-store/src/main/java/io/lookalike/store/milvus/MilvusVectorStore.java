@@ -102,6 +102,9 @@ public final class MilvusVectorStore implements VectorStore {
   /** Whether the collection has full-text search (one created before it has not). */
   private final boolean text;
 
+  /** Whether closing this closes the client: false for a {@link #strong()} view. */
+  private final boolean owner;
+
   private MilvusVectorStore(
       MilvusClientV2 client,
       MilvusConfig config,
@@ -110,6 +113,19 @@ public final class MilvusVectorStore implements VectorStore {
       String modelId,
       int dimension,
       boolean text) {
+    this(client, config, collection, target, modelId, dimension, text, config.consistencyLevel());
+  }
+
+  private MilvusVectorStore(
+      MilvusClientV2 client,
+      MilvusConfig config,
+      String collection,
+      String target,
+      String modelId,
+      int dimension,
+      boolean text,
+      ConsistencyLevel consistency) {
+    this.owner = consistency == config.consistencyLevel();
     this.client = client;
     this.config = config;
     this.collections = new MilvusCollections(client, config);
@@ -117,7 +133,7 @@ public final class MilvusVectorStore implements VectorStore {
     this.target = target;
     this.modelId = modelId;
     this.dimension = dimension;
-    this.consistency = config.consistencyLevel();
+    this.consistency = consistency;
     this.text = text;
   }
 
@@ -435,9 +451,25 @@ public final class MilvusVectorStore implements VectorStore {
     return ((Number) response.getQueryResults().get(0).getEntity().get(COUNT)).longValue();
   }
 
+  /**
+   * The same collection (or alias) read and searched at STRONG consistency: each call waits until
+   * the query nodes have applied every write acknowledged before it, whatever {@code
+   * milvus.consistency.level} says. Shares this store's client; closing it does nothing.
+   */
+  @Override
+  public MilvusVectorStore strong() {
+    if (consistency == ConsistencyLevel.STRONG) {
+      return this;
+    }
+    return new MilvusVectorStore(
+        client, config, collection, target, modelId, dimension, text, ConsistencyLevel.STRONG);
+  }
+
   @Override
   public void close() {
-    client.close();
+    if (owner) {
+      client.close();
+    }
   }
 
   @Override

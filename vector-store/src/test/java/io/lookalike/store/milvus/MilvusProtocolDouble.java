@@ -90,9 +90,10 @@ import java.util.function.Supplier;
  * output (as the server does), refuses writes that fill it, and answers a search on it (metric
  * BM25, the query as text) with {@link Bm25}: a small textbook BM25 over the stored input text,
  * standing in for Milvus's server side only. What it does not model: segments, index build,
- * consistency levels (every read is strong), rate limits, partitions, analyzers other than a
- * standard-like one, BM25 statistics per segment (Milvus's scores differ in value, not in kind), or
- * any expression it does not need.
+ * consistency levels (every read is strong; the level each query and search asked for is recorded,
+ * {@link #consistencyLevels}), rate limits, partitions, analyzers other than a standard-like one,
+ * BM25 statistics per segment (Milvus's scores differ in value, not in kind), or any expression it
+ * does not need.
  */
 public final class MilvusProtocolDouble implements AutoCloseable {
 
@@ -164,6 +165,8 @@ public final class MilvusProtocolDouble implements AutoCloseable {
   private final Map<String, String> aliases = new ConcurrentHashMap<>();
   private final Map<String, Deque<Supplier<RuntimeException>>> failures = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+  private final Map<String, java.util.List<io.milvus.grpc.ConsistencyLevel>> levels =
+      new ConcurrentHashMap<>();
   private final Server server;
 
   public MilvusProtocolDouble() throws IOException {
@@ -218,6 +221,17 @@ public final class MilvusProtocolDouble implements AutoCloseable {
   public int calls(String method) {
     AtomicInteger count = calls.get(method);
     return count == null ? 0 : count.get();
+  }
+
+  /** The consistency level of each {@code method} call ("query" or "search"), oldest first. */
+  public java.util.List<io.milvus.grpc.ConsistencyLevel> consistencyLevels(String method) {
+    return java.util.List.copyOf(levels.getOrDefault(method, java.util.List.of()));
+  }
+
+  private void recordLevel(String method, io.milvus.grpc.ConsistencyLevel level) {
+    levels
+        .computeIfAbsent(method, m -> new java.util.concurrent.CopyOnWriteArrayList<>())
+        .add(level);
   }
 
   public Collection collection(String name) {
@@ -644,6 +658,7 @@ public final class MilvusProtocolDouble implements AutoCloseable {
 
     @Override
     public void query(QueryRequest request, StreamObserver<QueryResults> observer) {
+      recordLevel("query", request.getConsistencyLevel());
       answer(
           "query",
           observer,
@@ -680,6 +695,7 @@ public final class MilvusProtocolDouble implements AutoCloseable {
 
     @Override
     public void search(SearchRequest request, StreamObserver<SearchResults> observer) {
+      recordLevel("search", request.getConsistencyLevel());
       answer(
           "search",
           observer,
