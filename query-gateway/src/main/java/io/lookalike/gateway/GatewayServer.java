@@ -102,7 +102,7 @@ public class GatewayServer implements AutoCloseable {
   private final PrometheusMeterRegistry registry;
   private final long maxUploadBytes;
   private final Path imagesDir;
-  private final List<Map.Entry<String, HealthCheck>> healthChecks = new CopyOnWriteArrayList<>();
+  private final StageHealth healthChecks = new StageHealth();
   private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
   private final byte[] page;
   private final List<Consumer<RoutesConfig>> extraRoutes = new CopyOnWriteArrayList<>();
@@ -130,7 +130,7 @@ public class GatewayServer implements AutoCloseable {
 
   /** Adds a check to {@code GET /health}; any check that is down makes the gateway DOWN. */
   public GatewayServer addHealthCheck(String name, HealthCheck check) {
-    healthChecks.add(Map.entry(name, check));
+    healthChecks.add(name, check);
     return this;
   }
 
@@ -505,13 +505,8 @@ public class GatewayServer implements AutoCloseable {
     }
     Map<String, Object> checks = new LinkedHashMap<>();
     boolean degraded = false;
-    for (Map.Entry<String, HealthCheck> check : healthChecks) {
-      HealthCheck.Status status;
-      try {
-        status = check.getValue().check();
-      } catch (RuntimeException e) {
-        status = HealthCheck.Status.down("check failed: " + e);
-      }
+    for (Map.Entry<String, HealthCheck.Status> check : healthChecks.checkAll().entrySet()) {
+      HealthCheck.Status status = check.getValue();
       up &= status.up();
       degraded |= status.degraded();
       checks.put(

@@ -1,5 +1,6 @@
 package io.lookalike.gateway;
 
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 
 /**
@@ -14,6 +15,7 @@ public final class LagProgressCheck implements HealthCheck {
   private final LongSupplier lag;
   private final long stuckAfterMs;
   private final LongSupplier clockMs;
+  private volatile BooleanSupplier busy = () -> false;
   private long lastLag = -1;
   private long lastProgressMs;
 
@@ -29,6 +31,15 @@ public final class LagProgressCheck implements HealthCheck {
     this.lastProgressMs = clockMs.getAsLong();
   }
 
+  /**
+   * While {@code busy} says so the lag counts as moving, e.g. while a Streams app restores its
+   * stores (reported DEGRADED by its own check, and not to be restarted for it).
+   */
+  public LagProgressCheck whileBusy(BooleanSupplier busy) {
+    this.busy = busy == null ? () -> false : busy;
+    return this;
+  }
+
   @Override
   public synchronized Status check() {
     long now = clockMs.getAsLong();
@@ -36,7 +47,7 @@ public final class LagProgressCheck implements HealthCheck {
     if (current < 0) {
       return Status.down(what + ": cannot read its lag");
     }
-    if (current == 0 || lastLag < 0 || current < lastLag) {
+    if (current == 0 || lastLag < 0 || current < lastLag || busy.getAsBoolean()) {
       lastProgressMs = now;
     }
     lastLag = current;

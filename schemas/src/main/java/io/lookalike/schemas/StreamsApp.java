@@ -35,6 +35,8 @@ public final class StreamsApp implements AutoCloseable {
   private final MeterRegistry registry;
   private final DataDirLock stateDirLock;
   private final RestoreProgress restore;
+  private final String applicationId;
+  private final Path appDir;
 
   /**
    * Locks the app's state directory, then creates (but does not start) the app.
@@ -49,6 +51,8 @@ public final class StreamsApp implements AutoCloseable {
     // anything. Beside the app's state directory, not in it: Kafka Streams manages that directory
     // (and its own .lock).
     Path appDir = stateDir(props);
+    this.appDir = appDir;
+    this.applicationId = props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG);
     this.stateDirLock =
         DataDirLock.acquire(appDir.getParent(), appDir.getFileName() + DataDirLock.STREAMS_SUFFIX);
     try {
@@ -115,6 +119,16 @@ public final class StreamsApp implements AutoCloseable {
 
   public KafkaStreams streams() {
     return streams;
+  }
+
+  /** Its {@code application.id}: also the group whose committed offsets say how far it read. */
+  public String applicationId() {
+    return applicationId;
+  }
+
+  /** Its own state directory, {@code <state.dir>/<application.id>}. */
+  public Path stateDir() {
+    return appDir;
   }
 
   public KafkaStreams.State state() {

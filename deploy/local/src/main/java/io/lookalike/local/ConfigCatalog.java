@@ -2,6 +2,7 @@ package io.lookalike.local;
 
 import io.lookalike.embedder.EmbedderConfig;
 import io.lookalike.gateway.GatewayConfig;
+import io.lookalike.gateway.HealthConfig;
 import io.lookalike.indexer.EmbeddingSink;
 import io.lookalike.indexer.connect.LookalikeSinkConfig;
 import io.lookalike.ingest.FetcherConfig;
@@ -73,7 +74,10 @@ public final class ConfigCatalog {
           new Section(
               "Query gateway", "`lookalike gateway`, `lookalike local`", GatewayConfig.CONFIG_DEF),
           new Section("Re-embedding", "`lookalike reembed`", ReembedConfig.CONFIG_DEF),
-          new Section("Local mode", "`lookalike local`", LocalModeConfig.CONFIG_DEF));
+          new Section(
+              "Health",
+              "`lookalike local`, `fetcher`, `embedder`, `indexer`, `gateway` (GET /health)",
+              HealthConfig.CONFIG_DEF));
 
   /** Kafka's own prefixes for settings of one client of a Streams app (see StreamsConfig). */
   private static final List<String> CLIENT_PREFIXES =
@@ -177,6 +181,16 @@ public final class ConfigCatalog {
    */
   public static void validate(Map<?, ?> settings) {
     List<String> problems = new ArrayList<>();
+    try {
+      new HealthConfig(
+          settings.containsKey(HealthConfig.OLD_MIN_FREE_BYTES_CONFIG)
+              ? Map.of(
+                  HealthConfig.OLD_MIN_FREE_BYTES_CONFIG,
+                  settings.get(HealthConfig.OLD_MIN_FREE_BYTES_CONFIG))
+              : Map.of());
+    } catch (ConfigException e) {
+      problems.add(e.getMessage()); // renamed: say the new name rather than "unknown setting"
+    }
     Map<String, ConfigDef.ConfigKey> keys = new java.util.HashMap<>();
     SECTIONS.forEach(section -> section.def().configKeys().forEach(keys::putIfAbsent));
     new TreeMap<>(

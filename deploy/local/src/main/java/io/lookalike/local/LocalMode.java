@@ -6,11 +6,13 @@ import io.lookalike.gateway.AdminGuard;
 import io.lookalike.gateway.GatewayConfig;
 import io.lookalike.gateway.GatewayServer;
 import io.lookalike.gateway.HealthCheck;
+import io.lookalike.gateway.HealthConfig;
 import io.lookalike.gateway.LagProgressCheck;
 import io.lookalike.gateway.ModelAdminRoutes;
 import io.lookalike.gateway.PhotoValidator;
 import io.lookalike.gateway.SearchService;
 import io.lookalike.gateway.SecretFile;
+import io.lookalike.gateway.StageHealth;
 import io.lookalike.gateway.ThumbnailFeeder;
 import io.lookalike.gateway.Thumbnails;
 import io.lookalike.gateway.UrlFetcher;
@@ -70,8 +72,8 @@ public final class LocalMode implements AutoCloseable {
    */
   public static final String ADMIN_ALLOW_REMOTE_CONFIG = GatewayConfig.ADMIN_ALLOW_REMOTE_CONFIG;
 
-  public static final String MIN_FREE_BYTES_CONFIG = LocalModeConfig.MIN_FREE_BYTES_CONFIG;
-  public static final String STUCK_AFTER_MS_CONFIG = LocalModeConfig.STUCK_AFTER_MS_CONFIG;
+  public static final String MIN_FREE_BYTES_CONFIG = HealthConfig.MIN_FREE_BYTES_CONFIG;
+  public static final String STUCK_AFTER_MS_CONFIG = HealthConfig.STUCK_AFTER_MS_CONFIG;
 
   /** What to start. Ports of 0 for the gateway mean "any free port". */
   public record Options(
@@ -114,8 +116,8 @@ public final class LocalMode implements AutoCloseable {
     remember(DataDirLock.acquire(data));
     // A full disk makes Kafka halt and the index die of "unsafe memory access": say so first, by
     // name.
-    FreeSpace freeSpace =
-        new FreeSpace(data, new LocalModeConfig(options.overrides()).minFreeBytes());
+    HealthConfig healthRules = new HealthConfig(options.overrides());
+    FreeSpace freeSpace = new FreeSpace(data, healthRules.minFreeBytes());
     freeSpace.requireRoom(MIN_FREE_BYTES_CONFIG);
     long t0 = System.nanoTime();
 
@@ -219,16 +221,20 @@ public final class LocalMode implements AutoCloseable {
           }
           return HealthCheck.Status.up("RUNNING (" + pipelines.modelIds().size() + " models)");
         });
-    gateway.addHealthCheck(
-        "disk",
-        () -> {
-          String problem = freeSpace.problem();
-          return problem == null
-              ? HealthCheck.Status.up(freeSpace.usableBytes() / (1024 * 1024) + " MiB free")
-              : HealthCheck.Status.down(problem);
-        });
-    gateway.addHealthCheck(
-        "progress", progressCheck(new LocalModeConfig(options.overrides()).stuckAfterMs()));
+    HealthCheck disk = StageHealth.disk(freeSpace);
+    gateway.addHealthCheck("disk", disk);
+    // Checked every 5 s whether or not anyone asks /health: running out of room is logged, naming
+    // the directory, before the broker's append fails.
+    java.util.concurrent.ScheduledExecutorService diskWatch =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "lookalike-disk-watch");
+              t.setDaemon(true);
+              return t;
+            });
+    diskWatch.scheduleWithFixedDelay(disk::check, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
+    remember((AutoCloseable) diskWatch::shutdownNow);
+    gateway.addHealthCheck("progress", progressCheck(healthRules.stuckAfterMs()));
     gatewayPort = gateway.start();
     log.info("Local mode up in {} ms", (System.nanoTime() - t0) / 1_000_000);
 

@@ -7,8 +7,10 @@ import io.lookalike.gateway.AliasFollower;
 import io.lookalike.gateway.GatewayConfig;
 import io.lookalike.gateway.GatewayServer;
 import io.lookalike.gateway.HealthCheck;
+import io.lookalike.gateway.HealthConfig;
 import io.lookalike.gateway.PhotoValidator;
 import io.lookalike.gateway.SearchService;
+import io.lookalike.gateway.StageHealth;
 import io.lookalike.gateway.StoreChangeStatus;
 import io.lookalike.gateway.ThumbnailFeeder;
 import io.lookalike.gateway.Thumbnails;
@@ -25,6 +27,8 @@ import io.lookalike.ingest.webhook.WebhookServer;
 import io.lookalike.model.DjlEmbedder;
 import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.schemas.DataDirLock;
+import io.lookalike.schemas.FreeSpace;
+import io.lookalike.schemas.GroupProgress;
 import io.lookalike.schemas.StreamsApp;
 import io.lookalike.schemas.TopicAdmin;
 import io.lookalike.schemas.Topics;
@@ -40,7 +44,9 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -62,6 +68,8 @@ import picocli.CommandLine.Option;
 public final class StageCommands {
 
   private static final Logger log = LoggerFactory.getLogger(StageCommands.class);
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
 
   private StageCommands() {}
 
@@ -120,10 +128,13 @@ public final class StageCommands {
       return Topics.from(settings);
     }
 
-    void ensureTopics(String... modelIds) throws InterruptedException {
-      if (!createTopics) {
-        return;
-      }
+    /** The rules of the stage's /health (and its start-up free-space check). */
+    HealthConfig health() {
+      return new HealthConfig(settings);
+    }
+
+    /** The stage's settings an Admin client reads: with security.protocol, sasl.*, ssl.*. */
+    Map<String, Object> adminConfig() {
       Map<String, Object> adminConfig = new HashMap<>();
       config()
           .forEach(
@@ -132,7 +143,14 @@ public final class StageCommands {
                   adminConfig.put(key, value);
                 }
               });
-      try (Admin admin = Admin.create(adminConfig)) { // with security.protocol, sasl.*, ssl.*
+      return adminConfig;
+    }
+
+    void ensureTopics(String... modelIds) throws InterruptedException {
+      if (!createTopics) {
+        return;
+      }
+      try (Admin admin = Admin.create(adminConfig())) {
         TopicAdmin.ensureTopics(admin, topics(), partitions, replication, modelIds);
       }
     }
@@ -168,11 +186,11 @@ public final class StageCommands {
       return runStage(
           "fetcher",
           metrics,
-          (registry, stage) -> {
+          (registry, stage, health) -> {
             common.ensureTopics();
             FetcherApp app = stage.remember(new FetcherApp(common.config(), registry));
+            addStreamsChecks(health, app.app(), common.topics().productEvents(), common, stage);
             app.start();
-            return streamsHealth(app.app());
           });
     }
   }
@@ -211,13 +229,14 @@ public final class StageCommands {
       return runStage(
           "webhook",
           metrics,
-          (registry, stage) -> {
+          (registry, stage, health) -> {
             common.ensureTopics();
             WebhookServer server =
                 stage.remember(new WebhookServer(config, new WebhookReceiver(config, registry)));
             int port = server.start();
             System.out.println("Lookalike webhook on port " + port + " (POST /v1/events)");
-            return () -> HealthCheck.Status.up("listening on port " + port);
+            // No data directory and no input topic: nothing to fill up, no lag to stand still.
+            health.add("webhook", () -> HealthCheck.Status.up("listening on port " + port));
           });
     }
   }
@@ -244,7 +263,7 @@ public final class StageCommands {
       return runStage(
           "embedder",
           metrics,
-          (registry, stage) -> {
+          (registry, stage, health) -> {
             Map<String, Object> config = common.config();
             if (model != null) {
               config.put(EmbeddingModelConfig.URL_CONFIG, model);
@@ -257,10 +276,10 @@ public final class StageCommands {
             String modelId = embedder.model().modelId();
             common.ensureTopics(modelId);
             EmbedderApp app = stage.remember(new EmbedderApp(config, embedder, registry));
+            addStreamsChecks(health, app.app(), common.topics().productImages(), common, stage);
             app.start();
             log.info(
                 "Embedding with model {} ({} dimensions)", modelId, embedder.model().dimension());
-            return streamsHealth(app.app());
           });
     }
   }
@@ -308,12 +327,16 @@ public final class StageCommands {
       return runStage(
           "indexer",
           metrics,
-          (registry, stage) -> {
+          (registry, stage, health) -> {
             common.ensureTopics(modelId);
+            HealthConfig rules = common.health();
+            FreeSpace disk = null;
             if (isLucene(store)) {
               // One writer per index directory, refused with the holder's PID (Lucene's own lock
               // names none).
               stage.remember(DataDirLock.acquire(dataDir.resolve(modelId)));
+              disk = new FreeSpace(dataDir.resolve(modelId), rules.minFreeBytes());
+              disk.requireRoom(HealthConfig.MIN_FREE_BYTES_CONFIG);
             }
             VectorStore vectors =
                 stage.remember(openStore(store, common.settings, dataDir, modelId, dimension));
@@ -323,12 +346,8 @@ public final class StageCommands {
             EmbeddingSink sink =
                 stage.remember(new EmbeddingSink(common.config(), vectors, registry));
             sink.start();
-            return () -> {
-              long lag = sink.lag();
-              return lag < 0
-                  ? HealthCheck.Status.down("cannot read the lag of " + sink.topic())
-                  : HealthCheck.Status.up("lag " + lag);
-            };
+            health.add("indexer", sinkHealth(sink));
+            health.addDiskAndProgress(disk, "indexer of " + sink.topic(), sink::lag, null, rules);
           });
     }
   }
@@ -392,6 +411,10 @@ public final class StageCommands {
         if (model != null) {
           config.put(EmbeddingModelConfig.URL_CONFIG, model);
         }
+        HealthConfig rules = common.health();
+        // Thumbnails (and with --store lucene the index) live here.
+        FreeSpace disk = new FreeSpace(dataDir, rules.minFreeBytes());
+        disk.requireRoom(HealthConfig.MIN_FREE_BYTES_CONFIG);
         Supplier<ActiveModel> active;
         String searching;
         EmbeddingSink sink = null;
@@ -431,6 +454,7 @@ public final class StageCommands {
                   + " ms)";
         }
         Map<String, Object> gatewayProps = new HashMap<>(config);
+        gatewayProps.keySet().removeAll(HealthConfig.CONFIG_DEF.names());
         gatewayProps.put(GatewayConfig.PORT_CONFIG, Integer.toString(port));
         gatewayProps.put(GatewayConfig.HOST_CONFIG, bind);
         GatewayConfig gatewayConfig = new GatewayConfig(gatewayProps);
@@ -455,15 +479,14 @@ public final class StageCommands {
           gateway.addHealthCheck("alias", follower::health);
         }
         if (sink != null) {
-          EmbeddingSink feeding = sink;
+          gateway.addHealthCheck("indexer", sinkHealth(sink));
+        }
+        gateway.addHealthCheck("disk", StageHealth.disk(disk));
+        if (sink != null) {
           gateway.addHealthCheck(
-              "indexer",
-              () -> {
-                long lag = feeding.lag();
-                return lag < 0
-                    ? HealthCheck.Status.down("cannot read the lag of " + feeding.topic())
-                    : HealthCheck.Status.up("lag " + lag);
-              });
+              "progress",
+              StageHealth.progress(
+                  "indexer of " + sink.topic(), sink::lag, null, rules.stuckAfterMs()));
         }
         int bound = gateway.start();
         System.out.println(
@@ -500,8 +523,9 @@ public final class StageCommands {
   // --- running a stage until Ctrl-C ---
 
   interface StageStarter {
-    /** Starts the stage and returns its health check. */
-    HealthCheck start(PrometheusMeterRegistry registry, Resources stage) throws Exception;
+    /** Starts the stage and adds its checks to {@code health}. */
+    void start(PrometheusMeterRegistry registry, Resources stage, StageHealth health)
+        throws Exception;
   }
 
   static int runStage(String name, Metrics metrics, StageStarter starter) throws Exception {
@@ -512,7 +536,8 @@ public final class StageCommands {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Resources stage = new Resources(log);
     try {
-      HealthCheck health = starter.start(registry, stage);
+      StageHealth health = new StageHealth();
+      starter.start(registry, stage, health);
       if (metrics.port > 0) {
         HttpServer server = HttpServer.create(new InetSocketAddress(metrics.bind, metrics.port), 0);
         server.createContext(
@@ -523,15 +548,12 @@ public final class StageCommands {
         server.createContext(
             "/health",
             exchange -> {
-              HealthCheck.Status status = health.check();
+              Map<String, HealthCheck.Status> checks = health.checkAll();
+              HealthCheck.Status status = StageHealth.overall(checks);
               respond(
                   exchange,
                   status.up() ? 200 : 503,
-                  "{\"status\":\""
-                      + status.word()
-                      + "\",\"detail\":\""
-                      + status.detail().replace("\"", "'")
-                      + "\"}",
+                  healthJson(status, checks),
                   "application/json");
             });
         server.start();
@@ -549,6 +571,75 @@ public final class StageCommands {
       stage.close();
       throw e;
     }
+  }
+
+  /**
+   * {@code
+   * {"status":"UP|DEGRADED|DOWN","detail":"...","checks":{"disk":{"status":..,"detail":..},..}}}:
+   * the gateway's shape.
+   */
+  static String healthJson(HealthCheck.Status status, Map<String, HealthCheck.Status> checks) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("status", status.word());
+    body.put("detail", status.detail());
+    Map<String, Object> each = new LinkedHashMap<>();
+    checks.forEach(
+        (name, check) ->
+            each.put(
+                name,
+                Map.of(
+                    "status",
+                    check.word(),
+                    "detail",
+                    check.detail() == null ? "" : check.detail())));
+    body.put("checks", each);
+    try {
+      return JSON.writeValueAsString(body);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * A Streams stage's checks: its state ({@link #streamsHealth}), the free space of its state
+   * directory (refused at start below the floor), and its lag on {@code inputTopic} (its
+   * application id's committed offsets), which may not stand still while it is not restoring.
+   */
+  static void addStreamsChecks(
+      StageHealth health, StreamsApp app, String inputTopic, Common common, Resources stage) {
+    HealthConfig rules = common.health();
+    FreeSpace disk = new FreeSpace(app.stateDir(), rules.minFreeBytes());
+    disk.requireRoom(HealthConfig.MIN_FREE_BYTES_CONFIG);
+    Admin admin = stage.remember(Admin.create(common.adminConfig()));
+    health.add("streams", streamsHealth(app));
+    health.addDiskAndProgress(
+        disk,
+        app.applicationId() + " on " + inputTopic,
+        () -> groupLag(admin, inputTopic, app.applicationId()),
+        () -> app.restoring().isPresent(),
+        rules);
+  }
+
+  /** Records of {@code topic} the group has not committed past; -1 when that cannot be read. */
+  static long groupLag(Admin admin, String topic, String group) {
+    try {
+      return GroupProgress.of(admin, topic, group, Duration.ofSeconds(5)).lag();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    } catch (Exception e) {
+      log.debug("Cannot read the lag of {} on {}", group, topic, e);
+      return -1;
+    }
+  }
+
+  static HealthCheck sinkHealth(EmbeddingSink sink) {
+    return () -> {
+      long lag = sink.lag();
+      return lag < 0
+          ? HealthCheck.Status.down("cannot read the lag of " + sink.topic())
+          : HealthCheck.Status.up("lag " + lag);
+    };
   }
 
   private static void respond(
