@@ -90,7 +90,7 @@ public final class DiskUseBench {
           producer.send(new ProducerRecord<>(local.topics().productEvents(), id, event(id, p)));
         }
       }
-      awaitCaughtUp(local, first);
+      awaitCaughtUp(local, first, photos.size());
       System.out.printf(
           "1 model (%s): %d images indexed in %.1f s%n",
           first, local.store().count(), (System.nanoTime() - t0) / 1e9);
@@ -103,7 +103,7 @@ public final class DiskUseBench {
       if (before) {
         unbound(admin, second);
       }
-      awaitCaughtUp(local, second);
+      awaitCaughtUp(local, second, local.store().count());
       System.out.printf(
           "2 models (+%s): replayed and indexed in %.1f s%n",
           second, (System.nanoTime() - r0) / 1e9);
@@ -138,11 +138,29 @@ public final class DiskUseBench {
         .get();
   }
 
-  private static void awaitCaughtUp(LocalMode local, String modelId) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(30);
-    while (!local.pipelines().progress(modelId).caughtUp()) {
+  /**
+   * Until the model has caught up with every photo loaded: its index holds {@code expected}
+   * vectors, or (a photo the fetcher refused is a dead letter) its lag is 0 and its count has not
+   * moved for a minute.
+   */
+  private static void awaitCaughtUp(LocalMode local, String modelId, long expected)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(60);
+    long last = -1;
+    long lastChange = System.nanoTime();
+    while (true) {
+      long count = local.pipelines().pipeline(modelId).store().count();
+      if (count != last) {
+        last = count;
+        lastChange = System.nanoTime();
+      }
+      boolean caughtUp = local.pipelines().progress(modelId).caughtUp();
+      if (caughtUp
+          && (count >= expected || System.nanoTime() - lastChange > TimeUnit.MINUTES.toNanos(1))) {
+        return;
+      }
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(modelId + " did not catch up in 30 minutes");
+        throw new IllegalStateException(modelId + " did not catch up in 60 minutes");
       }
       TimeUnit.SECONDS.sleep(1);
     }
