@@ -67,6 +67,20 @@ public final class SchemaRegistryClient {
     public int errorCode() {
       return errorCode;
     }
+
+    /**
+     * Whether this is the registry's definite answer about the schema or id asked (not found,
+     * incompatible, invalid, not Avro), as opposed to a registry that cannot answer now (5xx, 401,
+     * 403, a 404 without a registry error code: a wrong URL). Only a refusal may dead-letter a
+     * record.
+     */
+    public boolean isRefusal() {
+      return status / 100 == 2
+          || errorCode / 100 == 404
+          || status == 409
+          || status == 422
+          || errorCode / 100 == 422;
+    }
   }
 
   /** The answer of a compatibility test: whether, and the registry's reasons when not. */

@@ -155,6 +155,11 @@ public final class SchemaRegistryConfig extends AbstractConfig {
         SUBJECT_NAME_STRATEGY_CONFIG, getString(SUBJECT_NAME_STRATEGY_CONFIG));
   }
 
+  /** A client of the registry (one per stage: its caches serve all its serdes), or null. */
+  public SchemaRegistryClient clientOrNull() {
+    return enabled() ? new SchemaRegistryClient(this) : null;
+  }
+
   public String url() {
     return getString(URL_CONFIG);
   }
