@@ -203,7 +203,7 @@ public final class AvroValueSerde<T extends SpecificRecord> implements Serde<T> 
     String subject = subject(topic);
     int id =
         call(
-            "register " + type.getSimpleName() + " under subject " + subject,
+            "Cannot register " + type.getSimpleName() + " under subject " + subject,
             () -> registry.register(subject, schema),
             e ->
                 new SerializationException(
@@ -230,7 +230,7 @@ public final class AvroValueSerde<T extends SpecificRecord> implements Serde<T> 
     }
     Schema writer =
         call(
-            "fetch schema id " + id,
+            "Cannot fetch schema id " + id,
             () -> registry.schemaById(id),
             e ->
                 new SerializationException(
@@ -269,11 +269,16 @@ public final class AvroValueSerde<T extends SpecificRecord> implements Serde<T> 
       }
       if (attempt >= ATTEMPTS) {
         throw new RegistryUnavailableException(
-            "Schema registry unavailable (" + what + "): " + failure.getMessage(), failure);
+            what
+                + " (schema registry unavailable, "
+                + ATTEMPTS
+                + " attempts): "
+                + failure.getMessage(),
+            failure);
       }
       long backoff = FIRST_BACKOFF_MS << (attempt - 1);
       log.warn(
-          "Retry {} of {} in {} ms: cannot {}: {}",
+          "Retry {} of {} in {} ms: {}: {}",
           attempt,
           ATTEMPTS - 1,
           backoff,
@@ -283,7 +288,7 @@ public final class AvroValueSerde<T extends SpecificRecord> implements Serde<T> 
         Thread.sleep(backoff); // back-off between attempts, bounded by ATTEMPTS
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new RegistryUnavailableException("Interrupted waiting to " + what, e);
+        throw new RegistryUnavailableException(what + ": interrupted", e);
       }
     }
   }
