@@ -79,7 +79,7 @@ class LookalikeSinkConnectorRegistryIT {
             .name("sink-registry-it")
             .numWorkers(1)
             .brokerProps(broker)
-            .workerProps(Map.of("offset.flush.interval.ms", "500"))
+            .workerProps(new HashMap<>(Map.of("offset.flush.interval.ms", "500")))
             .build();
     connect.start();
     connect.kafka().createTopic(TOPIC, 1);
