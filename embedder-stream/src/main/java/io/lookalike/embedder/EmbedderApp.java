@@ -4,8 +4,13 @@ import io.lookalike.model.Embedder;
 import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.model.ModelInfo;
 import io.lookalike.schemas.DeadLetters;
+import io.lookalike.schemas.ImageEmbedding;
+import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.StreamsApp;
 import io.lookalike.schemas.Topics;
+import io.lookalike.schemas.registry.AvroValueSerde;
+import io.lookalike.schemas.registry.SchemaRegistryClient;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import java.util.HashMap;
@@ -110,6 +115,14 @@ public final class EmbedderApp implements AutoCloseable {
     // reads the whole photo cache topic (which the batcher writes) into this store; see
     // EmbeddingBatcher for why this, and not a repartition by sha256. The topic is its changelog.
     EmbeddingBatcher.RecentVectors recent = new EmbeddingBatcher.RecentVectors();
+    // One registry client for the app: its caches of ids and schemas serve both serdes.
+    SchemaRegistryConfig registryConfig = config.schemaRegistryConfig();
+    SchemaRegistryClient registryClient = registryConfig.clientOrNull();
+    AvroValueSerde<ProductImage> images =
+        io.lookalike.schemas.Serdes.productImageReader(registryClient);
+    AvroValueSerde<ImageEmbedding> embeddings =
+        io.lookalike.schemas.Serdes.imageEmbedding(registryConfig, registryClient);
+    embeddings.registerAtStartUp(embeddingsTopic);
     builder.addGlobalStore(
         Stores.keyValueStoreBuilder(
                 Stores.persistentKeyValueStore(EmbeddingBatcher.PHOTO_CACHE_STORE),
@@ -128,6 +141,9 @@ public final class EmbedderApp implements AutoCloseable {
             () ->
                 new EmbeddingBatcher(
                     embedder,
+                    images,
+                    embeddings,
+                    embeddingsTopic,
                     topics.productImages(),
                     topics.deadLetters(),
                     config.batchMaxSize(),

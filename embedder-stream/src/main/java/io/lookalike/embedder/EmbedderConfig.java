@@ -2,6 +2,7 @@ package io.lookalike.embedder;
 
 import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.schemas.Topics;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import java.util.Map;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
@@ -26,12 +27,18 @@ public final class EmbedderConfig extends AbstractConfig {
       "Largest record the app reads, buffers and dead-letters: sets the "
           + "producer's max.request.size and the state store changelogs' max.message.bytes.";
 
+  /**
+   * With the schema registry keys of {@link SchemaRegistryConfig}: product images are read in any
+   * Avro encoding, embeddings written in {@code value.format}. The photo cache topic holds raw
+   * vectors, not Avro.
+   */
   public static final ConfigDef CONFIG_DEF =
-      Topics.configDef(
-              Topics.PRODUCT_IMAGES_CONFIG,
-              Topics.DEAD_LETTERS_CONFIG,
-              Topics.EMBEDDINGS_PREFIX_CONFIG,
-              Topics.EMBEDDING_CACHE_PREFIX_CONFIG)
+      SchemaRegistryConfig.addTo(
+              Topics.configDef(
+                  Topics.PRODUCT_IMAGES_CONFIG,
+                  Topics.DEAD_LETTERS_CONFIG,
+                  Topics.EMBEDDINGS_PREFIX_CONFIG,
+                  Topics.EMBEDDING_CACHE_PREFIX_CONFIG))
           .define(EmbeddingModelConfig.CONFIG_DEF.configKeys().get(BATCH_MAX_SIZE_CONFIG))
           .define(
               BATCH_MAX_WAIT_CONFIG,
@@ -50,6 +57,11 @@ public final class EmbedderConfig extends AbstractConfig {
 
   public EmbedderConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props, false);
+    schemaRegistryConfig(); // a wrong registry setting fails here, naming the key
+  }
+
+  public SchemaRegistryConfig schemaRegistryConfig() {
+    return new SchemaRegistryConfig(originals());
   }
 
   public static EmbedderConfig defaults() {

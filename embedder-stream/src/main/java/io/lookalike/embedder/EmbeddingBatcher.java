@@ -2,11 +2,10 @@ package io.lookalike.embedder;
 
 import io.lookalike.model.Embedder;
 import io.lookalike.model.EmbeddingResult;
-import io.lookalike.schemas.AvroSerde;
 import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ProductImage;
-import io.lookalike.schemas.Serdes;
+import io.lookalike.schemas.registry.AvroValueSerde;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -82,8 +81,9 @@ final class EmbeddingBatcher implements Processor<byte[], byte[], byte[], byte[]
   private final int batchMaxSize;
   private final long batchMaxWaitMs;
   private final MeterRegistry registry;
-  private final AvroSerde<ProductImage> images = Serdes.productImage();
-  private final AvroSerde<ImageEmbedding> embeddings = Serdes.imageEmbedding();
+  private final AvroValueSerde<ProductImage> images;
+  private final AvroValueSerde<ImageEmbedding> embeddings;
+  private final String embeddingsTopic;
   private final Counter embedded;
   private final Counter reused;
   private final Counter cacheHits;
@@ -99,8 +99,17 @@ final class EmbeddingBatcher implements Processor<byte[], byte[], byte[], byte[]
   private int buffered;
   private long oldestBufferedAt = Long.MAX_VALUE;
 
+  /**
+   * @param images reads product images in any Avro encoding (a registry that cannot be asked throws
+   *     {@link io.lookalike.schemas.registry.RegistryUnavailableException} out of the processor:
+   *     the stream thread is replaced and the record read again, never dead-lettered)
+   * @param embeddings writes embeddings to {@code embeddingsTopic} in the configured format
+   */
   EmbeddingBatcher(
       Embedder embedder,
+      AvroValueSerde<ProductImage> images,
+      AvroValueSerde<ImageEmbedding> embeddings,
+      String embeddingsTopic,
       String sourceTopic,
       String deadLetterTopic,
       int batchMaxSize,
@@ -108,6 +117,9 @@ final class EmbeddingBatcher implements Processor<byte[], byte[], byte[], byte[]
       RecentVectors recent,
       MeterRegistry registry) {
     this.embedder = embedder;
+    this.images = images;
+    this.embeddings = embeddings;
+    this.embeddingsTopic = embeddingsTopic;
     this.sourceTopic = sourceTopic;
     this.deadLetterTopic = deadLetterTopic;
     this.batchMaxSize = batchMaxSize;
@@ -412,7 +424,8 @@ final class EmbeddingBatcher implements Processor<byte[], byte[], byte[], byte[]
             .setEmbeddedAt(java.time.Instant.ofEpochMilli(context.currentSystemTimeMs()))
             .setProduct(image.getProduct())
             .build();
-    context.forward(new Record<>(key, embeddings.serialize(embedding), timestamp), OUT);
+    context.forward(
+        new Record<>(key, embeddings.serialize(embeddingsTopic, embedding), timestamp), OUT);
   }
 
   private void deadLetter(

@@ -1,6 +1,7 @@
 package io.lookalike.embedder;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import io.lookalike.model.DjlEmbedder;
@@ -13,6 +14,7 @@ import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.ProductMetadata;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.Topics;
+import io.lookalike.schemas.registry.ConfluentWireFormat;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -61,13 +63,14 @@ class EmbedderTopologyTest {
   }
 
   private void start(int batchMaxSize, long batchMaxWaitMs) {
-    EmbedderConfig config =
-        new EmbedderConfig(
-            Map.of(
-                EmbedderConfig.BATCH_MAX_SIZE_CONFIG,
-                batchMaxSize,
-                EmbedderConfig.BATCH_MAX_WAIT_CONFIG,
-                batchMaxWaitMs));
+    start(batchMaxSize, batchMaxWaitMs, Map.of());
+  }
+
+  private void start(int batchMaxSize, long batchMaxWaitMs, Map<String, Object> extra) {
+    Map<String, Object> settings = new java.util.HashMap<>(extra);
+    settings.put(EmbedderConfig.BATCH_MAX_SIZE_CONFIG, batchMaxSize);
+    settings.put(EmbedderConfig.BATCH_MAX_WAIT_CONFIG, batchMaxWaitMs);
+    EmbedderConfig config = new EmbedderConfig(settings);
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "embedder-test");
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -355,6 +358,39 @@ class EmbedderTopologyTest {
     byte[] value = Serdes.productImage().serialize(image(productId, imageId, version, pixels));
     images.pipeInput(productId + "/" + imageId, value);
     return value;
+  }
+
+  @Test
+  void shouldDeadLetterAConfluentFramedImageNamingItsIdWhenNoRegistryIsConfigured() {
+    start(1, 60_000);
+
+    images.pipeInput("p1/a", ConfluentWireFormat.encode(42, image("p1", "a", 1, "pixels-1")));
+
+    var dead = deadLetters.readRecord();
+    assertThat(new String(dead.headers().lastHeader(DeadLetters.REASON).value()))
+        .contains("schema id 42")
+        .contains("schema.registry.url");
+    assertThat(embeddings.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldFailTheTaskRatherThanDeadLetterWhenTheRegistryCannotBeReached() {
+    // Nothing listens on port 1: a real connection refused, not a stand-in
+    start(1, 60_000, Map.of("schema.registry.url", "http://127.0.0.1:1"));
+
+    assertThatThrownBy(
+            () ->
+                images.pipeInput(
+                    "p1/a", ConfluentWireFormat.encode(42, image("p1", "a", 1, "pixels-1"))))
+        .hasMessageContaining("taskId=0_0")
+        .satisfies(
+            e ->
+                assertThat(e)
+                    .hasCauseInstanceOf(
+                        io.lookalike.schemas.registry.RegistryUnavailableException.class));
+    // Streams aborts the attempt (exactly-once) and a replacement thread reads the record again
+    assertThat(deadLetters.isEmpty()).isTrue();
+    assertThat(embeddings.isEmpty()).isTrue();
   }
 
   private static ProductImage image(String productId, String imageId, long version, String pixels) {

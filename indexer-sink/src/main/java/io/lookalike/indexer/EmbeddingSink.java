@@ -1,12 +1,13 @@
 package io.lookalike.indexer;
 
-import io.lookalike.schemas.AvroSerde;
 import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.GroupProgress;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.Topics;
+import io.lookalike.schemas.registry.AvroValueSerde;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import io.lookalike.store.VectorStore;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -66,7 +67,8 @@ public final class EmbeddingSink implements AutoCloseable {
       "How long one poll of the embeddings topic waits for records.";
 
   public static final ConfigDef CONFIG_DEF =
-      Topics.configDef(Topics.DEAD_LETTERS_CONFIG, Topics.EMBEDDINGS_PREFIX_CONFIG)
+      SchemaRegistryConfig.addTo(
+              Topics.configDef(Topics.DEAD_LETTERS_CONFIG, Topics.EMBEDDINGS_PREFIX_CONFIG))
           .define(
               BOOTSTRAP_SERVERS_CONFIG,
               Type.LIST,
@@ -93,7 +95,7 @@ public final class EmbeddingSink implements AutoCloseable {
   private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(10);
 
   private final EmbeddingIndexer indexer;
-  private final AvroSerde<ImageEmbedding> serde = Serdes.imageEmbedding();
+  private final AvroValueSerde<ImageEmbedding> serde;
   private final String topic;
   private final String deadLetterTopic;
   private final String groupId;
@@ -119,6 +121,9 @@ public final class EmbeddingSink implements AutoCloseable {
       MeterRegistry registry,
       java.time.Instant liveSince) {
     AbstractConfig parsed = new AbstractConfig(CONFIG_DEF, config, false);
+    // Reads embeddings in any Avro encoding; value.format does not matter to a reader.
+    this.serde =
+        Serdes.imageEmbeddingReader(new SchemaRegistryConfig(parsed.originals()).clientOrNull());
     Topics topics = Topics.from(config);
     this.indexer = new EmbeddingIndexer(store, registry, liveSince);
     this.topic = topics.embeddings(store.modelId());
@@ -256,6 +261,11 @@ public final class EmbeddingSink implements AutoCloseable {
   }
 
   private void process(ConsumerRecords<byte[], byte[]> records) {
+    // Every writer schema first: a registry that cannot be asked fails the batch (replayed after a
+    // back-off) before any of it is dead-lettered, so a replay writes no dead letter twice.
+    for (ConsumerRecord<byte[], byte[]> record : records) {
+      serde.prefetch(record.value());
+    }
     List<EmbeddingIndexer.Change> changes = new ArrayList<>(records.count());
     List<Future<RecordMetadata>> deadLetters = new ArrayList<>();
     for (ConsumerRecord<byte[], byte[]> record : records) {

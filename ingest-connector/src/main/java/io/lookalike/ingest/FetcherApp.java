@@ -2,9 +2,13 @@ package io.lookalike.ingest;
 
 import io.lookalike.image.ImageDownloader;
 import io.lookalike.image.ImageNormaliser;
+import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.StreamsApp;
 import io.lookalike.schemas.Topics;
+import io.lookalike.schemas.registry.AvroValueSerde;
+import io.lookalike.schemas.registry.SchemaRegistryClient;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
@@ -96,6 +100,10 @@ public final class FetcherApp implements AutoCloseable {
       Pipeline pipeline =
           new Pipeline(
               fetchPool, fetcherConfig.getInt(FetcherConfig.FETCH_PIPELINE_MAX_EVENTS_CONFIG));
+      SchemaRegistryConfig registryConfig = fetcherConfig.schemaRegistryConfig();
+      SchemaRegistryClient registryClient = registryConfig.clientOrNull();
+      AvroValueSerde<ProductImage> images = Serdes.productImage(registryConfig, registryClient);
+      images.registerAtStartUp(fetcherConfig.topics().productImages());
       Topology topology =
           buildTopology(
               new StreamsBuilder(),
@@ -103,7 +111,8 @@ public final class FetcherApp implements AutoCloseable {
               fetcher,
               registry,
               pipeline,
-              new ProductEventDecoder(fetcherConfig.schemaRegistry()));
+              new ProductEventDecoder(registryClient),
+              images);
       this.app = new StreamsApp("Fetcher", topology, streamsProperties(config), registry);
     } catch (RuntimeException e) {
       fetchPool.shutdownNow();
@@ -155,6 +164,28 @@ public final class FetcherApp implements AutoCloseable {
       MeterRegistry registry,
       Pipeline pipeline,
       ProductEventDecoder decoder) {
+    return buildTopology(
+        builder,
+        topics,
+        fetcher,
+        registry,
+        pipeline,
+        decoder,
+        AvroValueSerde.singleObject(ProductImage.class, ProductImage.getClassSchema(), null));
+  }
+
+  /**
+   * @param images writes {@code product-images} in the configured {@code value.format} (a registry
+   *     that cannot be asked fails the stream thread: its transaction is aborted and retried)
+   */
+  public static Topology buildTopology(
+      StreamsBuilder builder,
+      Topics topics,
+      ImageFetcher fetcher,
+      MeterRegistry registry,
+      Pipeline pipeline,
+      ProductEventDecoder decoder,
+      AvroValueSerde<ProductImage> images) {
     StoreBuilder<KeyValueStore<String, ProductState>> store =
         Stores.keyValueStoreBuilder(
             Stores.persistentKeyValueStore(STORE_NAME),
@@ -212,7 +243,7 @@ public final class FetcherApp implements AutoCloseable {
         topics.productImages(),
         Produced.with(
                 objectSerde(org.apache.kafka.common.serialization.Serdes.String()),
-                objectSerde(Serdes.productImage()))
+                objectSerde(images))
             .withName(IMAGES_SINK));
     out.to(
         topics.deadLetters(),

@@ -49,8 +49,8 @@ public final class FetcherConfig extends AbstractConfig {
   public static final String MAX_SIDE_PX_CONFIG = ImageSafetyConfig.MAX_SIDE_PX_CONFIG;
 
   /**
-   * With the schema registry keys of {@link SchemaRegistryConfig} (Confluent-framed product
-   * events).
+   * With the schema registry keys of {@link SchemaRegistryConfig}: product events are read in any
+   * encoding, product images written in {@code value.format}.
    */
   public static final ConfigDef CONFIG_DEF =
       Topics.include(
@@ -77,16 +77,14 @@ public final class FetcherConfig extends AbstractConfig {
     super(CONFIG_DEF, props, false);
   }
 
+  /** The schema registry settings (a wrong one fails here, naming the key). */
+  public SchemaRegistryConfig schemaRegistryConfig() {
+    return new SchemaRegistryConfig(originals());
+  }
+
   /** The registry client, or null when {@code schema.registry.url} is not set. */
   public SchemaRegistryClient schemaRegistry() {
-    SchemaRegistryConfig registry = new SchemaRegistryConfig(originals());
-    if (registry.format() == SchemaRegistryConfig.ValueFormat.CONFLUENT) {
-      throw new org.apache.kafka.common.config.ConfigException(
-          SchemaRegistryConfig.VALUE_FORMAT_CONFIG,
-          "confluent",
-          "not supported for catalog.product-images yet: the embedder reads single-object encoding only");
-    }
-    return registry.enabled() ? new SchemaRegistryClient(registry) : null;
+    return schemaRegistryConfig().clientOrNull();
   }
 
   public Topics topics() {

@@ -3,18 +3,18 @@ package io.lookalike.ingest;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lookalike.image.RejectedImageException;
-import io.lookalike.schemas.AvroSerde;
 import io.lookalike.schemas.ProductEvent;
-import io.lookalike.schemas.Serdes;
-import io.lookalike.schemas.registry.ConfluentWireFormat;
+import io.lookalike.schemas.registry.AvroValueSerde;
+import io.lookalike.schemas.registry.RegistryUnavailableException;
 import io.lookalike.schemas.registry.SchemaRegistryClient;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import org.apache.kafka.common.errors.SerializationException;
 
 /**
  * Reads a {@code product-events} record value in whichever encoding its producer chose, told apart per
  * record by its first bytes:
+ * (the Avro ones by {@link AvroValueSerde}, the serde of every stage):
+ *
  * <ul>
  *   <li>{@code C3 01}: Avro single-object encoding (then the writer schema's 8-byte fingerprint);
  *   <li>{@code 00}: Confluent wire format (then a 4-byte schema id, big-endian), needs a schema registry;
@@ -25,15 +25,7 @@ public final class ProductEventDecoder {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final AvroSerde<ProductEvent> avro = Serdes.productEvent();
-  private final SchemaRegistryClient registry;
-
-  /** Thrown when the schema registry cannot be asked (retriable: the record is not at fault). */
-  public static final class RegistryUnavailableException extends RuntimeException {
-    RegistryUnavailableException(String message, Throwable cause) {
-      super(message, cause);
-    }
-  }
+  private final AvroValueSerde<ProductEvent> avro;
 
   /** Without a schema registry: Confluent-framed records are dead-lettered, saying so. */
   public ProductEventDecoder() {
@@ -44,7 +36,8 @@ public final class ProductEventDecoder {
    * @param registry where Confluent-framed records' writer schemas are looked up; may be null
    */
   public ProductEventDecoder(SchemaRegistryClient registry) {
-    this.registry = registry;
+    this.avro =
+        AvroValueSerde.singleObject(ProductEvent.class, ProductEvent.getClassSchema(), registry);
   }
 
   /** The encodings a value can be in. */
@@ -57,11 +50,13 @@ public final class ProductEventDecoder {
 
   /** The encoding of a value, from its first bytes. */
   public static Encoding encoding(byte[] value) {
-    if (value.length >= 2 && (value[0] & 0xFF) == 0xC3 && value[1] == 0x01) {
-      return Encoding.AVRO_SINGLE_OBJECT;
-    }
-    if (value.length >= 5 && value[0] == 0) {
-      return Encoding.CONFLUENT;
+    switch (AvroValueSerde.encoding(value)) {
+      case AVRO_SINGLE_OBJECT:
+        return Encoding.AVRO_SINGLE_OBJECT;
+      case CONFLUENT:
+        return Encoding.CONFLUENT;
+      default:
+        break;
     }
     for (byte b : value) {
       if (b == '{') {
@@ -86,9 +81,8 @@ public final class ProductEventDecoder {
     }
     try {
       return switch (encoding(value)) {
-        case AVRO_SINGLE_OBJECT -> avro.deserialize(value);
+        case AVRO_SINGLE_OBJECT, CONFLUENT -> avro.deserialize(value);
         case JSON -> json(value, timestamp);
-        case CONFLUENT -> confluent(value);
         case UNKNOWN ->
             throw new RejectedImageException(
                 RejectedImageException.INVALID_EVENT,
@@ -100,43 +94,6 @@ public final class ProductEventDecoder {
     } catch (SerializationException e) {
       throw new RejectedImageException(RejectedImageException.INVALID_EVENT, e.getMessage(), e);
     }
-  }
-
-  private ProductEvent confluent(byte[] value) throws RejectedImageException {
-    int id = ByteBuffer.wrap(value, 1, 4).getInt();
-    if (registry == null) {
-      throw new RejectedImageException(
-          RejectedImageException.INVALID_EVENT,
-          "Confluent wire format (schema id "
-              + id
-              + ") but no schema registry is configured (schema.registry.url)");
-    }
-    org.apache.avro.Schema writer;
-    try {
-      writer = registry.schemaById(id);
-    } catch (SchemaRegistryClient.RegistryException e) {
-      if (e.status() == 404) {
-        throw new RejectedImageException(
-            RejectedImageException.INVALID_EVENT,
-            "schema id " + id + " is unknown to the registry: " + e.getMessage(),
-            e);
-      }
-      throw new RegistryUnavailableException(
-          "schema registry failed for schema id " + id + ": " + e.getMessage(), e);
-    } catch (IOException e) {
-      throw new RegistryUnavailableException(e.getMessage(), e);
-    }
-    if (!writer.getFullName().equals(ProductEvent.getClassSchema().getFullName())) {
-      throw new RejectedImageException(
-          RejectedImageException.INVALID_EVENT,
-          "schema id "
-              + id
-              + " is "
-              + writer.getFullName()
-              + ", not "
-              + ProductEvent.getClassSchema().getFullName());
-    }
-    return ConfluentWireFormat.decode(value, writer, ProductEvent.getClassSchema());
   }
 
   private static ProductEvent json(byte[] value, long timestamp) throws RejectedImageException {

@@ -1,8 +1,8 @@
 package io.lookalike.ingest;
 
 import io.lookalike.schemas.ProductEvent;
-import io.lookalike.schemas.Serdes;
-import io.lookalike.schemas.registry.ConfluentWireFormat;
+import io.lookalike.schemas.registry.AvroValueSerde;
+import io.lookalike.schemas.registry.RegistryUnavailableException;
 import io.lookalike.schemas.registry.SchemaRegistryClient;
 import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import java.io.IOException;
@@ -10,24 +10,24 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Serializer;
 
 /**
- * Writes product events in the format configured ({@code value.format}): Avro single-object
- * encoding, or the Confluent wire format with the schema registered under its subject ({@code
- * value.subject.name.strategy}).
+ * Writes product events to one topic in the format configured ({@code value.format}), through
+ * {@link AvroValueSerde}: Avro single-object encoding, or the Confluent wire format with the schema
+ * registered under its subject ({@code value.subject.name.strategy}).
  */
 public final class ProductEventEncoder {
 
-  private final SchemaRegistryClient registry;
-  private final String subject;
-  private volatile int schemaId = -1;
+  private final AvroValueSerde<ProductEvent> serde;
+  private final String topic;
 
-  private ProductEventEncoder(SchemaRegistryClient registry, String subject) {
-    this.registry = registry;
-    this.subject = subject;
+  private ProductEventEncoder(AvroValueSerde<ProductEvent> serde, String topic) {
+    this.serde = serde;
+    this.topic = topic;
   }
 
   /** Single-object encoding, no registry. */
   public static ProductEventEncoder singleObject() {
-    return new ProductEventEncoder(null, null);
+    return new ProductEventEncoder(
+        AvroValueSerde.singleObject(ProductEvent.class, ProductEvent.getClassSchema(), null), null);
   }
 
   public static ProductEventEncoder from(SchemaRegistryConfig config, String topic) {
@@ -35,8 +35,12 @@ public final class ProductEventEncoder {
       return singleObject();
     }
     return new ProductEventEncoder(
-        new SchemaRegistryClient(config),
-        config.subjectNameStrategy().subject(topic, ProductEvent.getClassSchema()));
+        AvroValueSerde.of(
+            ProductEvent.class,
+            ProductEvent.getClassSchema(),
+            config,
+            new SchemaRegistryClient(config)),
+        topic);
   }
 
   /**
@@ -45,35 +49,23 @@ public final class ProductEventEncoder {
    * encoding.
    */
   public int register() throws IOException {
-    if (registry == null) {
-      return -1;
+    try {
+      return serde.register(topic);
+    } catch (SerializationException | RegistryUnavailableException e) {
+      throw new IOException(e.getMessage(), e);
     }
-    int id = schemaId;
-    if (id < 0) {
-      try {
-        id = registry.register(subject, ProductEvent.getClassSchema());
-      } catch (IOException e) {
-        throw new IOException(
-            "Cannot register ProductEvent under subject " + subject + ": " + e.getMessage(), e);
-      }
-      schemaId = id;
-    }
-    return id;
   }
 
+  /**
+   * @throws SerializationException the registry refuses ProductEvent under the topic's subject
+   * @throws RegistryUnavailableException the registry cannot be asked now
+   */
   public byte[] encode(ProductEvent event) {
-    if (registry == null) {
-      return Serdes.productEvent().serialize(event);
-    }
-    try {
-      return ConfluentWireFormat.encode(register(), event);
-    } catch (IOException e) {
-      throw new SerializationException(e.getMessage(), e);
-    }
+    return serde.serialize(topic, event);
   }
 
   /** This encoder as a Kafka value serializer (a null event is a null value). */
   public Serializer<ProductEvent> serializer() {
-    return (topic, event) -> event == null ? null : encode(event);
+    return (t, event) -> event == null ? null : encode(event);
   }
 }

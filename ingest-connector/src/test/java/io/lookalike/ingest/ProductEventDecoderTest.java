@@ -62,9 +62,9 @@ class ProductEventDecoderTest {
     byte[] framed = ConfluentWireFormat.encode(7, EVENT);
 
     assertThatThrownBy(() -> decoder.decode(framed, 0))
-        .isInstanceOf(ProductEventDecoder.RegistryUnavailableException.class)
+        .isInstanceOf(io.lookalike.schemas.registry.RegistryUnavailableException.class)
         .hasMessageContaining("127.0.0.1:1");
     assertThatThrownBy(() -> decoder.productIdOrNull(framed, 0))
-        .isInstanceOf(ProductEventDecoder.RegistryUnavailableException.class);
+        .isInstanceOf(io.lookalike.schemas.registry.RegistryUnavailableException.class);
   }
 }

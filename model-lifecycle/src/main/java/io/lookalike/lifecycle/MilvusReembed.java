@@ -6,6 +6,7 @@ import io.lookalike.gateway.AliasFollower;
 import io.lookalike.indexer.EmbeddingSink;
 import io.lookalike.model.DjlEmbedder;
 import io.lookalike.schemas.Topics;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import io.lookalike.store.milvus.MilvusConfig;
 import io.lookalike.store.milvus.MilvusVectorStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -139,7 +140,10 @@ public final class MilvusReembed {
                     new ActiveModel(embedder, store),
                     current,
                     sample,
-                    42);
+                    42,
+                    ShopperChecks.DEFAULT_FIELD,
+                    // the stage settings' registry keys: product-images may be Confluent-framed
+                    new SchemaRegistryConfig(config).clientOrNull());
           } finally {
             current.store().close();
             current.embedder().close();

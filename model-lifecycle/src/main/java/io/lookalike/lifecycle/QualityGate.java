@@ -7,6 +7,8 @@ import io.lookalike.model.EmbeddingResult;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.Serdes;
+import io.lookalike.schemas.registry.RegistryUnavailableException;
+import io.lookalike.schemas.registry.SchemaRegistryClient;
 import io.lookalike.store.SearchFilter;
 import io.lookalike.store.SearchHit;
 import io.lookalike.store.VectorStore;
@@ -100,9 +102,29 @@ public final class QualityGate {
       int sample,
       long seed,
       String field) {
+    return check(
+        bootstrapServers, productImagesTopic, candidate, current, sample, seed, field, null);
+  }
+
+  /**
+   * As above, reading Confluent-framed product images through {@code registry} (null: none).
+   *
+   * @throws io.lookalike.schemas.registry.RegistryUnavailableException the registry cannot be asked
+   *     now: no check on a smaller sample than asked
+   */
+  public static Result check(
+      String bootstrapServers,
+      String productImagesTopic,
+      ActiveModel candidate,
+      ActiveModel current,
+      int sample,
+      long seed,
+      String field,
+      SchemaRegistryClient registry) {
     long t0 = System.nanoTime();
     List<ProductImage> images =
-        sampleLiveImages(bootstrapServers, productImagesTopic, candidate.store(), sample, seed);
+        sampleLiveImages(
+            bootstrapServers, productImagesTopic, candidate.store(), sample, seed, registry);
     int found = 0;
     int agreed = 0;
     double overlap = 0;
@@ -227,6 +249,17 @@ public final class QualityGate {
    */
   public static List<ProductImage> sampleLiveImages(
       String bootstrapServers, String topic, VectorStore indexed, int sample, long seed) {
+    return sampleLiveImages(bootstrapServers, topic, indexed, sample, seed, null);
+  }
+
+  /** As above; Confluent-framed images are read through {@code registry} (null: none). */
+  public static List<ProductImage> sampleLiveImages(
+      String bootstrapServers,
+      String topic,
+      VectorStore indexed,
+      int sample,
+      long seed,
+      SchemaRegistryClient registry) {
     Map<String, Object> props = new HashMap<>();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -272,7 +305,7 @@ public final class QualityGate {
         }
       }
       List<ProductImage> images = new ArrayList<>();
-      var serde = Serdes.productImage();
+      var serde = Serdes.productImageReader(registry);
       readToEnd(
           consumer,
           partitions,
@@ -281,6 +314,8 @@ public final class QualityGate {
             if (wanted.contains(((long) record.partition() << 48) | record.offset())) {
               try {
                 images.add(serde.deserialize(record.value()));
+              } catch (RegistryUnavailableException e) {
+                throw e;
               } catch (RuntimeException e) {
                 log.debug("Skipping an undecodable record in the quality gate: {}", e.toString());
               }

@@ -3,6 +3,9 @@ package io.lookalike.gateway;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.Serdes;
+import io.lookalike.schemas.registry.AvroValueSerde;
+import io.lookalike.schemas.registry.RegistryUnavailableException;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.HashMap;
@@ -35,6 +38,9 @@ public final class ThumbnailFeeder implements AutoCloseable {
   private final Thumbnails thumbnails;
   private final Thread thread;
   private final AtomicBoolean running = new AtomicBoolean(true);
+  private final AvroValueSerde<ProductImage> serde;
+
+  private static final long REGISTRY_BACKOFF_MS = 2_000;
 
   /**
    * Reads {@code topic} with the stage's Kafka client settings ({@code bootstrap.servers} and any
@@ -49,6 +55,10 @@ public final class ThumbnailFeeder implements AutoCloseable {
             new ByteArrayDeserializer());
     this.topic = topic;
     this.thumbnails = thumbnails;
+    // Reads the images in any Avro encoding; Confluent-framed ones through the stage's registry.
+    this.serde =
+        Serdes.productImageReader(
+            new SchemaRegistryConfig(registrySettings(kafkaSettings)).clientOrNull());
     this.thread = new Thread(this::run, "thumbnail-feeder");
     this.thread.setDaemon(true);
   }
@@ -80,8 +90,20 @@ public final class ThumbnailFeeder implements AutoCloseable {
     return this;
   }
 
+  /** The schema registry keys among the stage's settings. */
+  private static Map<String, Object> registrySettings(Map<String, ?> settings) {
+    Map<String, Object> out = new HashMap<>();
+    Set<String> names = SchemaRegistryConfig.CONFIG_DEF.names();
+    settings.forEach(
+        (key, value) -> {
+          if (names.contains(key)) {
+            out.put(key, value);
+          }
+        });
+    return out;
+  }
+
   private void run() {
-    var serde = Serdes.productImage();
     try {
       List<TopicPartition> partitions = List.of();
       while (running.get() && partitions.isEmpty()) {
@@ -94,13 +116,24 @@ public final class ThumbnailFeeder implements AutoCloseable {
       consumer.seekToBeginning(partitions);
       while (running.get()) {
         for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofSeconds(1))) {
-          apply(record, serde);
+          try {
+            apply(record, serde);
+          } catch (RegistryUnavailableException e) {
+            // Not the record's fault: read it again once the registry answers, losing no image.
+            log.warn(
+                "{}; {} read again in {} ms", e.getMessage(), record.key(), REGISTRY_BACKOFF_MS);
+            consumer.seek(new TopicPartition(record.topic(), record.partition()), record.offset());
+            Thread.sleep(REGISTRY_BACKOFF_MS);
+            break;
+          }
         }
       }
     } catch (WakeupException e) {
       if (running.get()) {
         throw e;
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     } catch (RuntimeException e) {
       log.error(
           "Thumbnail feeder stopped: results keep their image URLs, new images get no thumbnail",
@@ -127,6 +160,8 @@ public final class ThumbnailFeeder implements AutoCloseable {
       byte[] array = new byte[bytes.remaining()];
       bytes.duplicate().get(array);
       thumbnails.put(key, image.getSha256(), image.getMediaType(), array);
+    } catch (RegistryUnavailableException e) {
+      throw e;
     } catch (RuntimeException e) {
       log.warn(
           "No thumbnail for {} at {}-{}@{}: {}",

@@ -42,16 +42,18 @@ public record Topics(
               DEFAULT_PRODUCT_EVENTS,
               new ConfigDef.NonEmptyString(),
               Importance.HIGH,
-              "Topic of the product events (key: productId, value: ProductEvent in Avro single-object "
-                  + "encoding): written by the feed connector and the webhook, read by the fetcher.")
+              "Topic of the product events (key: productId, value: ProductEvent in Avro, single-object "
+                  + "or Confluent wire format, or JSON): written by the feed connector, the webhook "
+                  + "and lookalike load, read by the fetcher.")
           .define(
               PRODUCT_IMAGES_CONFIG,
               Type.STRING,
               DEFAULT_PRODUCT_IMAGES,
               new ConfigDef.NonEmptyString(),
               Importance.HIGH,
-              "Compacted topic of the normalised product photos (key: productId/imageId): written by "
-                  + "the fetcher, read by every model's embedder.")
+              "Compacted topic of the normalised product photos (key: productId/imageId, value: "
+                  + "ProductImage in the fetcher's value.format): written by the fetcher, read by "
+                  + "every model's embedder and the gateway's thumbnails.")
           .define(
               DEAD_LETTERS_CONFIG,
               Type.STRING,
@@ -66,7 +68,8 @@ public record Topics(
               new ConfigDef.NonEmptyString(),
               Importance.MEDIUM,
               "Prefix of the compacted embedding topics: the vectors of a model go to this prefix "
-                  + "plus its modelId (catalog.image-embeddings.<modelId>).")
+                  + "plus its modelId (catalog.image-embeddings.<modelId>; value: ImageEmbedding in "
+                  + "the embedder's value.format).")
           .define(
               EMBEDDING_CACHE_PREFIX_CONFIG,
               Type.STRING,
@@ -76,7 +79,8 @@ public record Topics(
               "Prefix of the compacted photo caches: a model's embedder writes each vector it "
                   + "infers to this prefix plus its modelId (catalog.embedding-cache.<modelId>, key: "
                   + "sha256 of the photo) and reads the topic back as a global store, so a photo "
-                  + "shared by products or images is embedded once per model. Must not match the "
+                  + "shared by products or images is embedded once per model (raw float vectors, not "
+                  + "Avro: no schema registry). Must not match the "
                   + "sink's topics.regex.");
 
   public Topics {

@@ -31,6 +31,7 @@ import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.TopicAdmin;
 import io.lookalike.schemas.Topics;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import io.lookalike.store.VectorStore;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -187,7 +188,7 @@ public final class LocalMode implements AutoCloseable {
     Thumbnails thumbnails = new Thumbnails(data.resolve("thumbnails"));
     remember(
         new ThumbnailFeeder(
-                Map.of("bootstrap.servers", kafka.bootstrapServers()),
+                feederSettings(kafka.bootstrapServers(), options.overrides()),
                 topics.productImages(),
                 thumbnails)
             .start());
@@ -200,7 +201,10 @@ public final class LocalMode implements AutoCloseable {
                 .addRoutes(
                     new ModelAdminRoutes(
                         new LocalModelAdmin(
-                            pipelines, kafka.bootstrapServers(), topics.productImages()),
+                            pipelines,
+                            kafka.bootstrapServers(),
+                            topics.productImages(),
+                            new SchemaRegistryConfig(options.overrides()).clientOrNull()),
                         allowRemote,
                         adminGuard(data, gatewayConfig),
                         gatewayConfig))
@@ -340,6 +344,20 @@ public final class LocalMode implements AutoCloseable {
       log.info("Sample catalog: {} product events published from {}", result.published(), catalog);
     }
     Files.writeString(data.resolve(SAMPLE_LOADED_MARKER), "loaded\n");
+  }
+
+  /** The thumbnail feeder's settings: the broker, and the schema registry keys set. */
+  private static Map<String, Object> feederSettings(
+      String bootstrapServers, Map<String, ?> overrides) {
+    Map<String, Object> settings = new HashMap<>();
+    overrides.forEach(
+        (key, value) -> {
+          if (SchemaRegistryConfig.CONFIG_DEF.names().contains(key)) {
+            settings.put(key, value);
+          }
+        });
+    settings.put("bootstrap.servers", bootstrapServers);
+    return settings;
   }
 
   static Path extractSampleCatalog(Path dir) throws IOException {

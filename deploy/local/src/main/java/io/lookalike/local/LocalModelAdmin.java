@@ -6,6 +6,7 @@ import io.lookalike.gateway.ModelStatus;
 import io.lookalike.lifecycle.ModelLifecycleException;
 import io.lookalike.lifecycle.ModelPipelines;
 import io.lookalike.lifecycle.QualityGate;
+import io.lookalike.schemas.registry.SchemaRegistryClient;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -19,9 +20,15 @@ final class LocalModelAdmin implements ModelAdmin {
   private final ModelPipelines pipelines;
   private final String bootstrapServers;
   private final String productImagesTopic;
+  private final SchemaRegistryClient schemaRegistry;
 
-  LocalModelAdmin(ModelPipelines pipelines, String bootstrapServers, String productImagesTopic) {
+  LocalModelAdmin(
+      ModelPipelines pipelines,
+      String bootstrapServers,
+      String productImagesTopic,
+      SchemaRegistryClient schemaRegistry) {
     this.pipelines = pipelines;
+    this.schemaRegistry = schemaRegistry;
     this.bootstrapServers = bootstrapServers;
     this.productImagesTopic = productImagesTopic;
   }
@@ -57,7 +64,8 @@ final class LocalModelAdmin implements ModelAdmin {
         current == null ? candidate : current,
         sample,
         seed,
-        field);
+        field,
+        schemaRegistry);
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.lookalike.indexer.connect;
 
 import io.lookalike.schemas.Topics;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import io.lookalike.store.VectorStore;
 import io.lookalike.store.lucene.LuceneVectorStore;
 import io.lookalike.store.milvus.MilvusConfig;
@@ -64,7 +65,9 @@ public final class LookalikeSinkConfig extends AbstractConfig {
           + "(lag 1 per partition ending in a marker).";
 
   public static final ConfigDef CONFIG_DEF =
-      Topics.include(new ConfigDef(MilvusConfig.CONFIG_DEF), EMBEDDINGS_PREFIX_CONFIG)
+      Topics.include(
+              SchemaRegistryConfig.addTo(new ConfigDef(MilvusConfig.CONFIG_DEF)),
+              EMBEDDINGS_PREFIX_CONFIG)
           .define(
               STORE_CONFIG,
               Type.STRING,
@@ -101,9 +104,15 @@ public final class LookalikeSinkConfig extends AbstractConfig {
   public LookalikeSinkConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props, true);
     this.milvus = new MilvusConfig(props);
+    schemaRegistryConfig(); // a wrong registry setting fails here, naming the key
     if (isLucene() && getString(LUCENE_DIR_CONFIG).isBlank()) {
       throw new ConfigException(LUCENE_DIR_CONFIG, "", "is required with store=lucene");
     }
+  }
+
+  /** The schema registry settings: Confluent-framed embeddings are read through it. */
+  public SchemaRegistryConfig schemaRegistryConfig() {
+    return new SchemaRegistryConfig(originals());
   }
 
   /**

@@ -2,11 +2,12 @@ package io.lookalike.indexer.connect;
 
 import io.lookalike.indexer.EmbeddingIndexer;
 import io.lookalike.indexer.EmbeddingSink;
-import io.lookalike.schemas.AvroSerde;
 import io.lookalike.schemas.ImageEmbedding;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.PluginMetricsBridge;
 import io.lookalike.schemas.Serdes;
+import io.lookalike.schemas.registry.AvroValueSerde;
+import io.lookalike.schemas.registry.RegistryUnavailableException;
 import io.lookalike.store.VectorStore;
 import io.lookalike.store.milvus.MilvusStoreException;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -55,7 +56,9 @@ public class LookalikeSinkTask extends SinkTask {
   /** The metadata of an offset committed past transaction markers (tells the commit apart). */
   static final String PAST_MARKERS_METADATA = "lookalike: past transaction markers";
 
-  private final AvroSerde<ImageEmbedding> serde = Serdes.imageEmbedding();
+  /** Reads embeddings in any Avro encoding (Confluent-framed ones through the registry). */
+  private AvroValueSerde<ImageEmbedding> serde = Serdes.imageEmbeddingReader(null);
+
   private final MeterRegistry registry;
   private final Map<String, EmbeddingIndexer> indexers = new HashMap<>();
   private final Map<TopicPartition, OffsetAndMetadata> written = new HashMap<>();
@@ -106,6 +109,7 @@ public class LookalikeSinkTask extends SinkTask {
   @Override
   public void start(Map<String, String> props) {
     config = new LookalikeSinkConfig(props);
+    serde = Serdes.imageEmbeddingReader(config.schemaRegistryConfig().clientOrNull());
     try {
       // non-null when the connector has errors.deadletterqueue.topic.name or errors.log.enable=true
       reporter = context.errantRecordReporter();
@@ -139,6 +143,19 @@ public class LookalikeSinkTask extends SinkTask {
     if (records.isEmpty()) {
       skipMarkers(Set.of());
       return;
+    }
+    // Every writer schema first: a registry that cannot be asked fails the batch (redelivered after
+    // a back-off) before any of it goes to the dead-letter queue, so a redelivery reports none
+    // twice.
+    try {
+      for (SinkRecord record : records) {
+        byte[] bytes = record.value() == null ? null : valueBytes(record.value());
+        serde.prefetch(bytes);
+      }
+    } catch (RegistryUnavailableException e) {
+      log.warn("{}; the batch of {} records is retried", e.getMessage(), records.size());
+      context.timeout(RETRY_BACKOFF_MS);
+      throw new RetriableException(e.getMessage(), e);
     }
     Map<String, List<Parsed>> byTopic = new LinkedHashMap<>();
     Map<TopicPartition, OffsetAndMetadata> handled = new HashMap<>();

@@ -1,6 +1,7 @@
 package io.lookalike.ingest.connect;
 
 import io.lookalike.schemas.Topics;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import java.net.URI;
 import java.util.Locale;
 import java.util.Map;
@@ -79,7 +80,7 @@ public final class CatalogFeedConfig extends AbstractConfig {
   public static final String DEAD_LETTER_TOPIC_CONFIG = Topics.DEAD_LETTERS_CONFIG;
 
   public static final ConfigDef CONFIG_DEF =
-      Topics.configDef(TOPIC_CONFIG, DEAD_LETTER_TOPIC_CONFIG)
+      SchemaRegistryConfig.addTo(Topics.configDef(TOPIC_CONFIG, DEAD_LETTER_TOPIC_CONFIG))
           .define(DIR_CONFIG, Type.STRING, "", Importance.HIGH, DIR_DOC)
           .define(
               DIR_PATTERN_CONFIG,

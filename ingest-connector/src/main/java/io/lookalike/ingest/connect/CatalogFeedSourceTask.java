@@ -37,6 +37,7 @@ public class CatalogFeedSourceTask extends SourceTask {
     // kafka.connect:type=plugins,connector=NAME,task=0
     pluginMetrics = PluginMetricsBridge.of(() -> context.pluginMetrics(), registry);
     FeedRecords records = new FeedRecords(config, registry);
+    records.registerSchema();
     batchSize = config.getInt(CatalogFeedConfig.BATCH_SIZE_CONFIG);
     intervalMs = config.getLong(CatalogFeedConfig.POLL_INTERVAL_MS_CONFIG);
     directory =

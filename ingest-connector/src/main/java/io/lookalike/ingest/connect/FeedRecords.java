@@ -5,6 +5,8 @@ import io.lookalike.schemas.DeadLetters;
 import io.lookalike.schemas.EventType;
 import io.lookalike.schemas.ProductEvent;
 import io.lookalike.schemas.Serdes;
+import io.lookalike.schemas.registry.AvroValueSerde;
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.ByteArrayInputStream;
@@ -23,6 +25,7 @@ import java.util.TreeMap;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 import org.apache.kafka.connect.data.Schema;
+import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.header.ConnectHeaders;
 import org.apache.kafka.connect.source.SourceRecord;
 
@@ -45,11 +48,40 @@ final class FeedRecords {
   private final String topic;
   private final String deadLetterTopic;
   private final MeterRegistry registry;
+  private final AvroValueSerde<ProductEvent> events;
 
   FeedRecords(CatalogFeedConfig config, MeterRegistry registry) {
     this.topic = config.getString(CatalogFeedConfig.TOPIC_CONFIG);
     this.deadLetterTopic = config.getString(CatalogFeedConfig.DEAD_LETTER_TOPIC_CONFIG);
     this.registry = registry;
+    SchemaRegistryConfig registryConfig = new SchemaRegistryConfig(config.originals());
+    this.events = Serdes.productEvent(registryConfig, registryConfig.clientOrNull());
+  }
+
+  /**
+   * Registers ProductEvent under the topic's subject when {@code value.format=confluent} (the task
+   * calls it at start-up): its id is then cached, so polls never ask the registry and a registry
+   * outage cannot interrupt a poll half-way through a file.
+   *
+   * @throws ConnectException the registry refuses the schema or cannot be asked (the task fails at
+   *     start, saying so; restart it once the registry answers)
+   */
+  void registerSchema() {
+    try {
+      events.register(topic);
+    } catch (RuntimeException e) {
+      throw new ConnectException(
+          e.getMessage()
+              + " (restart the task once the registry answers, or set "
+              + SchemaRegistryConfig.VALUE_FORMAT_CONFIG
+              + "=avro-single-object)",
+          e);
+    }
+  }
+
+  /** A product event's value bytes in the configured {@code value.format}. */
+  byte[] encode(ProductEvent event) {
+    return events.serialize(topic, event);
   }
 
   /**
@@ -180,7 +212,7 @@ final class FeedRecords {
         Schema.STRING_SCHEMA,
         event.getProductId(),
         Schema.BYTES_SCHEMA,
-        Serdes.productEvent().serialize(event),
+        encode(event),
         null,
         null);
   }
@@ -236,7 +268,7 @@ final class FeedRecords {
         Schema.STRING_SCHEMA,
         productId,
         Schema.BYTES_SCHEMA,
-        Serdes.productEvent().serialize(event),
+        encode(event),
         null,
         null);
   }

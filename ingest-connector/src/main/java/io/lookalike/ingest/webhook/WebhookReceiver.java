@@ -286,7 +286,11 @@ public final class WebhookReceiver implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return unavailable(fresh, acknowledged, e);
-    } catch (ExecutionException | TimeoutException | org.apache.kafka.common.KafkaException e) {
+    } catch (ExecutionException
+        | TimeoutException
+        | org.apache.kafka.common.KafkaException
+        | io.lookalike.schemas.registry.RegistryUnavailableException e) {
+      // a schema registry that cannot be asked is answered like a broker that cannot: 503, retry
       return unavailable(fresh, acknowledged, e);
     }
     fresh.forEach(dedup::acknowledge);

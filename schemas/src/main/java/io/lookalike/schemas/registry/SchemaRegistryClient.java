@@ -30,6 +30,12 @@ import org.apache.avro.Schema;
  * ccompat} API and Karapace): register a schema under a subject, fetch a schema by id, test
  * compatibility, set a subject's compatibility level. Ids and schemas are cached: they never change
  * once assigned. Thread-safe.
+ *
+ * <p>Why our own and not a library's: Confluent's {@code kafka-schema-registry-client} is not on
+ * Maven Central, and Apicurio's (2.4.2.Final: {@code apicurio-registry-client} and the serdes on
+ * it) speak Apicurio's own {@code apis/registry/v2} API, not the Confluent one that Confluent
+ * Schema Registry, Karapace and Apicurio's {@code ccompat} all serve; the four calls we need fit in
+ * this class on the JDK's HttpClient.
  */
 public final class SchemaRegistryClient {
 
@@ -66,6 +72,20 @@ public final class SchemaRegistryClient {
      */
     public int errorCode() {
       return errorCode;
+    }
+
+    /**
+     * Whether this is the registry's definite answer about the schema or id asked (not found,
+     * incompatible, invalid, not Avro), as opposed to a registry that cannot answer now (5xx, 401,
+     * 403, a 404 without a registry error code: a wrong URL). Only a refusal may dead-letter a
+     * record.
+     */
+    public boolean isRefusal() {
+      return status / 100 == 2
+          || errorCode / 100 == 404
+          || status == 409
+          || status == 422
+          || errorCode / 100 == 422;
     }
   }
 

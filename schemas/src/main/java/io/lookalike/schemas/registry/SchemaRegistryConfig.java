@@ -21,7 +21,8 @@ public final class SchemaRegistryConfig extends AbstractConfig {
   private static final String URL_DOC =
       "Base URL of a Confluent-compatible schema registry (e.g. "
           + "http://registry:8081, or Apicurio's http://registry:8080/apis/ccompat/v7). Empty: no registry; records "
-          + "in the Confluent wire format are then dead-lettered, and writers use Avro single-object encoding.";
+          + "in the Confluent wire format are then dead-lettered, and writers use Avro single-object encoding. "
+          + "A registry that does not answer is retried (the record waits), never a dead letter.";
   public static final String BASIC_AUTH_USER_INFO_CONFIG = "schema.registry.basic.auth.user.info";
   private static final String BASIC_AUTH_USER_INFO_DOC =
       "user:password for HTTP basic authentication; never logged.";
@@ -41,9 +42,11 @@ public final class SchemaRegistryConfig extends AbstractConfig {
           + "(<topic>-<record full name>). Confluent's class names (io.confluent...TopicNameStrategy) are accepted.";
   public static final String VALUE_FORMAT_CONFIG = "value.format";
   private static final String VALUE_FORMAT_DOC =
-      "How Avro values are written: avro-single-object (C3 01 + "
-          + "fingerprint, no registry needed) or confluent (00 + schema id; needs schema.registry.url). Readers "
-          + "accept both (and JSON on catalog.product-events) whatever this says.";
+      "How this stage writes Avro values (the webhook and load: product events; the fetcher: "
+          + "product images; the embedder: embeddings): avro-single-object (C3 01 + fingerprint, no "
+          + "registry needed) or confluent (00 + schema id, the schema registered under its subject at "
+          + "start-up; needs schema.registry.url). Readers accept both, per record (and JSON on "
+          + "catalog.product-events), whatever this says.";
   public static final String REQUEST_TIMEOUT_MS_CONFIG = "schema.registry.request.timeout.ms";
   private static final String REQUEST_TIMEOUT_MS_DOC = "Longest wait for one registry request.";
 
@@ -153,6 +156,11 @@ public final class SchemaRegistryConfig extends AbstractConfig {
   public SubjectNameStrategy subjectNameStrategy() {
     return SubjectNameStrategy.parse(
         SUBJECT_NAME_STRATEGY_CONFIG, getString(SUBJECT_NAME_STRATEGY_CONFIG));
+  }
+
+  /** A client of the registry (one per stage: its caches serve all its serdes), or null. */
+  public SchemaRegistryClient clientOrNull() {
+    return enabled() ? new SchemaRegistryClient(this) : null;
   }
 
   public String url() {
