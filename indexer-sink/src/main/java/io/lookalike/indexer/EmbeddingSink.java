@@ -262,8 +262,7 @@ public final class EmbeddingSink implements AutoCloseable {
     } catch (RuntimeException e) {
       log.error("Indexer of {} stopped", topic, e);
     } finally {
-      // Leave even as a static member (group.instance.id), which a plain close does not: a
-      // stopped
+      // Leave even as a static member (group.instance.id), which a plain close does not: a stopped
       // indexer's partitions move at once and its group can be deleted.
       consumer.close(
           org.apache.kafka.clients.consumer.CloseOptions.groupMembershipOperation(

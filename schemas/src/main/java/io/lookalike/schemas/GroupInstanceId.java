@@ -48,11 +48,13 @@ public final class GroupInstanceId {
         Path tmp = Files.createTempFile(dir, FILE_NAME, ".tmp");
         Files.writeString(tmp, id + "\n");
         try {
-          // Not REPLACE_EXISTING: a second app of this JVM making one at the same moment keeps the
-          // first.
-          Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+          // A link fails when the file exists (a rename would replace it): a second app of this
+          // JVM making one at the same moment keeps the first one's id.
+          Files.createLink(file, tmp);
         } catch (FileAlreadyExistsException e) {
-          Files.deleteIfExists(tmp);
+          // made meanwhile: read it below
+        } catch (UnsupportedOperationException | java.nio.file.FileSystemException e) {
+          Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE); // no hard links on this one
         } finally {
           Files.deleteIfExists(tmp);
         }

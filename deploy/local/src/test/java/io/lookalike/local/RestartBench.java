@@ -93,6 +93,16 @@ public final class RestartBench {
           gateway,
           groups,
           searchable);
+    } finally {
+      deleteRecursively(tmp);
+    }
+  }
+
+  private static void deleteRecursively(Path dir) throws java.io.IOException {
+    try (var files = Files.walk(dir)) {
+      for (Path p : (Iterable<Path>) files.sorted(java.util.Comparator.reverseOrder())::iterator) {
+        Files.deleteIfExists(p);
+      }
     }
   }
 
