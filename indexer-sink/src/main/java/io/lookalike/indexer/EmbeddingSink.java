@@ -99,6 +99,7 @@ public final class EmbeddingSink implements AutoCloseable {
   private final String topic;
   private final String deadLetterTopic;
   private final String groupId;
+  private final String instanceId;
   private final Duration pollTimeout;
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final KafkaProducer<byte[], byte[]> producer;
@@ -148,6 +149,12 @@ public final class EmbeddingSink implements AutoCloseable {
     producerProps.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
     producerProps.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
 
+    Object instance = consumerProps.get(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
+    if (instance != null && instance.toString().isBlank()) {
+      consumerProps.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG); // empty: static membership off
+      instance = null;
+    }
+    this.instanceId = instance == null ? null : instance.toString();
     this.consumer = new KafkaConsumer<>(consumerProps);
     this.producer = new KafkaProducer<>(producerProps);
     this.admin = Admin.create(only(config, AdminClientConfig.configNames()));
@@ -217,7 +224,12 @@ public final class EmbeddingSink implements AutoCloseable {
   private void run() {
     try (var stage = MDC.putCloseable("stage", STAGE)) {
       consumer.subscribe(List.of(topic));
-      log.info("Indexing {} into {} as group {}", topic, indexer.store(), groupId);
+      log.info(
+          "Indexing {} into {} as group {}{}",
+          topic,
+          indexer.store(),
+          groupId,
+          instanceId == null ? "" : ", static member " + instanceId);
       int failures = 0;
       while (running) {
         ConsumerRecords<byte[], byte[]> records = consumer.poll(pollTimeout);
@@ -255,7 +267,11 @@ public final class EmbeddingSink implements AutoCloseable {
     } catch (RuntimeException e) {
       log.error("Indexer of {} stopped", topic, e);
     } finally {
-      consumer.close();
+      // Leave even as a static member (group.instance.id), which a plain close does not: a stopped
+      // indexer's partitions move at once and its group can be deleted.
+      consumer.close(
+          org.apache.kafka.clients.consumer.CloseOptions.groupMembershipOperation(
+              org.apache.kafka.clients.consumer.CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
       log.info("Stopped indexing {}", topic);
     }
   }

@@ -8,6 +8,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -56,7 +57,7 @@ public final class StreamsApp implements AutoCloseable {
     this.stateDirLock =
         DataDirLock.acquire(appDir.getParent(), appDir.getFileName() + DataDirLock.STREAMS_SUFFIX);
     try {
-      this.streams = new KafkaStreams(topology, props);
+      this.streams = new KafkaStreams(topology, withInstanceId(name, props, appDir.getParent()));
     } catch (RuntimeException e) {
       stateDirLock.close();
       throw e;
@@ -83,6 +84,40 @@ public final class StreamsApp implements AutoCloseable {
     rest.keySet().removeAll(ownKeys);
     props.putAll(rest);
     return props;
+  }
+
+  /**
+   * {@code props} with the main consumer a static group member whose id lives in {@code stateDir}
+   * ({@link GroupInstanceId}), unless {@code group.instance.id} is set (an empty value turns static
+   * membership off) or the group protocol is not the classic one. Kafka Streams appends {@code
+   * -<thread index>} per stream thread. Restarted on its state directory after {@code kill -9}, the
+   * app takes its dead self's place in the group at once (no wait for {@code session.timeout.ms});
+   * its exactly-once producers' {@code transactional.id} ({@code <application.id>-<process
+   * id>-<thread index>}, the process id kept by Kafka Streams in the same directory) fences the
+   * dead one's open transaction as soon as it starts.
+   */
+  static Properties withInstanceId(String name, Properties props, Path stateDir) {
+    String[] keys = {
+      ConsumerConfig.GROUP_INSTANCE_ID_CONFIG,
+      StreamsConfig.consumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG),
+      StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)
+    };
+    Properties effective = new Properties();
+    effective.putAll(props);
+    if (GroupInstanceId.wanted(effective, keys)) {
+      effective.put(keys[2], GroupInstanceId.of(stateDir));
+    }
+    GroupInstanceId.dropEmpty(effective, keys);
+    String id = null;
+    for (String key : keys) {
+      id = effective.getProperty(key, id);
+    }
+    if (id == null) {
+      log.info("{} joins its consumer group as a dynamic member", name);
+    } else {
+      log.info("{} joins its consumer group as static member {}-<thread>", name, id);
+    }
+    return effective;
   }
 
   /** An app's own state directory: {@code <state.dir>/<application.id>}. */

@@ -49,7 +49,11 @@ public final class ConfigReference {
                 + "configuration. Any Kafka client or Kafka Streams setting (`bootstrap.servers`, "
                 + "`num.stream.threads`, `producer.compression.type`, ...) given with `-D` is passed on to the stage's "
                 + "clients. A wrong value stops the start naming the key and the value; an unknown key is warned about "
-                + "at start-up with the nearest known one.\n");
+                + "at start-up with the nearest known one. The fetcher, the embedder, the local mode and Lucene indexers join "
+                + "their consumer groups as static members "
+                + "(`group.instance.id` kept in the state or data directory, so that an instance restarted after a "
+                + "crash takes its place at once): give `-Dgroup.instance.id=NAME` to choose it, "
+                + "`-Dgroup.instance.id=` to turn it off (docs/distributed.md, Faults and recovery).\n");
     Set<String> shown = new HashSet<>();
     for (ConfigCatalog.Section section : ConfigCatalog.sections()) {
       md.append("\n## ")

@@ -331,6 +331,10 @@ public final class LocalMode implements AutoCloseable {
     // loss of speed.
     config.putIfAbsent(
         StreamsConfig.producerPrefix(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION), 1);
+    // One id per data directory (it has one owner): restarted after kill -9, the local mode takes
+    // its dead self's place in the fetcher's, the embedders' and the indexers' groups at once,
+    // instead of each waiting session.timeout.ms (45 s) for the dead member.
+    StageCommands.staticMember(config, data);
     config.putAll(extra);
     return config;
   }

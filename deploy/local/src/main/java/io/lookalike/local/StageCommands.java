@@ -28,6 +28,7 @@ import io.lookalike.model.DjlEmbedder;
 import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.schemas.DataDirLock;
 import io.lookalike.schemas.FreeSpace;
+import io.lookalike.schemas.GroupInstanceId;
 import io.lookalike.schemas.GroupProgress;
 import io.lookalike.schemas.StreamsApp;
 import io.lookalike.schemas.TopicAdmin;
@@ -53,6 +54,7 @@ import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -343,8 +345,13 @@ public final class StageCommands {
             if (activate && vectors instanceof MilvusVectorStore milvus) {
               milvus.activate();
             }
-            EmbeddingSink sink =
-                stage.remember(new EmbeddingSink(common.config(), vectors, registry));
+            Map<String, Object> sinkConfig = common.config();
+            if (isLucene(store)) {
+              // The index directory has one owner: its id makes a restarted indexer take its dead
+              // self's place in the group at once (a Milvus indexer takes -Dgroup.instance.id).
+              staticMember(sinkConfig, dataDir.resolve(modelId));
+            }
+            EmbeddingSink sink = stage.remember(new EmbeddingSink(sinkConfig, vectors, registry));
             sink.start();
             health.add("indexer", sinkHealth(sink));
             health.addDiskAndProgress(disk, "indexer of " + sink.topic(), sink::lag, null, rules);
@@ -435,6 +442,7 @@ public final class StageCommands {
           sinkConfig.putIfAbsent(
               "group.id",
               "lookalike-gateway-" + modelId + "-" + InetAddress.getLocalHost().getHostName());
+          staticMember(sinkConfig, dataDir.resolve(modelId));
           sink = resources.remember(new EmbeddingSink(sinkConfig, vectors, registry));
           sink.start();
           ActiveModel fixed = new ActiveModel(embedder, vectors);
@@ -650,6 +658,17 @@ public final class StageCommands {
     exchange.sendResponseHeaders(status, bytes.length);
     try (OutputStream out = exchange.getResponseBody()) {
       out.write(bytes);
+    }
+  }
+
+  /**
+   * Makes a consumer configured by {@code config} a static group member with the id kept in {@code
+   * dir} (a directory this process owns alone), unless {@code group.instance.id} is given; see
+   * {@link GroupInstanceId}.
+   */
+  static void staticMember(Map<String, Object> config, Path dir) {
+    if (GroupInstanceId.wanted(config, ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)) {
+      config.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, GroupInstanceId.of(dir));
     }
   }
 
