@@ -72,7 +72,7 @@ public final class EmbeddingSink implements AutoCloseable {
       "Consumer group of the indexer; default lookalike-indexer-<modelId>.";
   public static final String BATCH_MAX_SIZE_CONFIG = "indexer.batch.max.size";
   private static final String BATCH_MAX_SIZE_DOC =
-      "Most records written to the store in one batch (one commit each); also the consumer's max.poll.records.";
+      "Most records written to the store in one batch (searchable once written; durable at the next commit, see indexer.commit.interval.ms); also the consumer's max.poll.records.";
   public static final String COMMIT_INTERVAL_MS_CONFIG = "indexer.commit.interval.ms";
   private static final String COMMIT_INTERVAL_MS_DOC =
       "Most time between two durable commits of the store (a Lucene commit, which fsyncs), each"

@@ -73,6 +73,8 @@ public final class VectorSearchBench {
     int mergeWorkers = Integer.getInteger("bench.mergeWorkers", 2);
     int indexThreads = Integer.getInteger("bench.indexThreads", 2);
     boolean gateway = Boolean.parseBoolean(System.getProperty("bench.gateway", "true"));
+    boolean searches = Boolean.parseBoolean(System.getProperty("bench.search", "true"));
+    boolean flushEachBatch = Boolean.getBoolean("bench.flushEachBatch");
     List<String> formats = List.of(System.getProperty("bench.formats", "float,int7").split(","));
 
     System.out.printf(
@@ -95,7 +97,7 @@ public final class VectorSearchBench {
       queries[q] = data.vector(Long.MAX_VALUE / 2 + q); // never indexed
     }
     long start = System.nanoTime();
-    int[][] exact = exactTop10(data, total, queries);
+    int[][] exact = searches ? exactTop10(data, total, queries) : null;
     System.out.printf(
         "exact top-10 of %d queries in %.1f s%n", queryCount, (System.nanoTime() - start) / 1e9);
 
@@ -115,8 +117,10 @@ public final class VectorSearchBench {
       Path dir = Files.createTempDirectory("vector-search-bench");
       try (LuceneVectorStore store = LuceneVectorStore.open(dir, MODEL, dim, options)) {
         System.out.printf("%n== %s ==%n", format);
-        build(store, data, total, batch, dir);
-        search(store, data, total, queries, exact, seconds, gateway);
+        build(store, data, total, batch, dir, flushEachBatch);
+        if (searches) {
+          search(store, data, total, queries, exact, seconds, gateway);
+        }
       } finally {
         IOUtils.rm(dir);
       }
@@ -125,7 +129,12 @@ public final class VectorSearchBench {
   }
 
   private static void build(
-      LuceneVectorStore store, FeatureLikeVectors data, int total, int batch, Path dir)
+      LuceneVectorStore store,
+      FeatureLikeVectors data,
+      int total,
+      int batch,
+      Path dir,
+      boolean flushEachBatch)
       throws IOException {
     long start = System.nanoTime();
     long cpuStart = cpuNanos();
@@ -136,7 +145,7 @@ public final class VectorSearchBench {
       if (images.size() == batch || i == total - 1) {
         store.write(images, List.of());
         images.clear();
-        if (System.nanoTime() - lastFlush > 1_000_000_000L) {
+        if (flushEachBatch || System.nanoTime() - lastFlush > 1_000_000_000L) {
           store.flush(); // as the sink does: offsets move on once a second
           lastFlush = System.nanoTime();
         }
@@ -151,10 +160,16 @@ public final class VectorSearchBench {
     double took = (System.nanoTime() - start) / 1e9;
     double cpu = (cpuNanos() - cpuStart) / 1e9;
     System.out.printf(
-        "build: %d vectors in %.1f s = %.0f vectors/s (write+refresh per batch, flush each 1 s),"
+        "build: %d vectors in %.1f s = %.0f vectors/s (write+refresh per batch, flush %s),"
             + " %d segments; this process used %.1f CPU s (%.0f vectors per CPU second; merges may"
             + " still run)%n",
-        total, took, total / took, store.segmentCount(), cpu, total / cpu);
+        total,
+        took,
+        total / took,
+        flushEachBatch ? "after each batch" : "each 1 s",
+        store.segmentCount(),
+        cpu,
+        total / cpu);
     Map<String, Long> bytes = new TreeMap<>();
     // The files of the last commit only: merged-away segments may still lie in the directory.
     try (FSDirectory directory = FSDirectory.open(dir)) {
