@@ -75,6 +75,7 @@ public final class VectorSearchBench {
     boolean gateway = Boolean.parseBoolean(System.getProperty("bench.gateway", "true"));
     boolean searches = Boolean.parseBoolean(System.getProperty("bench.search", "true"));
     boolean flushEachBatch = Boolean.getBoolean("bench.flushEachBatch");
+    boolean cosine = Boolean.getBoolean("bench.cosine");
     List<String> formats = List.of(System.getProperty("bench.formats", "float,int7").split(","));
 
     System.out.printf(
@@ -115,6 +116,9 @@ public final class VectorSearchBench {
               .withMergeWorkers(mergeWorkers)
               .withIndexThreads(indexThreads);
       Path dir = Files.createTempDirectory("vector-search-bench");
+      if (cosine) {
+        cosineIndex(dir, dim);
+      }
       try (LuceneVectorStore store = LuceneVectorStore.open(dir, MODEL, dim, options)) {
         System.out.printf("%n== %s ==%n", format);
         build(store, data, total, batch, dir, flushEachBatch);
@@ -446,6 +450,32 @@ public final class VectorSearchBench {
       exact[q] = merged.get(q).stream().mapToInt(e -> (int) e[1]).toArray();
     }
     return exact;
+  }
+
+  /**
+   * An index as earlier versions made it (COSINE): the store keeps an existing field's similarity,
+   * so this measures what DOT_PRODUCT saves. Its one document is a vector far from the data.
+   */
+  private static void cosineIndex(Path dir, int dim) throws IOException {
+    try (FSDirectory directory = FSDirectory.open(dir);
+        org.apache.lucene.index.IndexWriter writer =
+            new org.apache.lucene.index.IndexWriter(
+                directory, new org.apache.lucene.index.IndexWriterConfig())) {
+      float[] v = new float[dim];
+      v[0] = 1;
+      org.apache.lucene.document.Document doc = new org.apache.lucene.document.Document();
+      doc.add(
+          new org.apache.lucene.document.StringField(
+              "key", "seed/0", org.apache.lucene.document.Field.Store.YES));
+      doc.add(
+          new org.apache.lucene.document.KnnFloatVectorField(
+              "vector", v, org.apache.lucene.index.VectorSimilarityFunction.COSINE));
+      writer.addDocument(doc);
+      writer.setLiveCommitData(
+          Map.of("lookalike.modelId", MODEL, "lookalike.dimension", Integer.toString(dim))
+              .entrySet());
+      writer.commit();
+    }
   }
 
   private static long cpuNanos() {
