@@ -280,6 +280,19 @@ public final class VectorSearchBench {
           lucene2.qps8(),
           http1.p50Ms(),
           lucene2.p50Ms());
+      // The gateway asks the store for its whole candidate pool (facets, boosts):
+      // max(k, MIN_POOL) x HITS_PER_PRODUCT hits, not k.
+      int pool = Math.max(10, SearchService.MIN_POOL) * SearchService.HITS_PER_PRODUCT;
+      Result lucenePool =
+          measure(
+              "lucene",
+              "idle, k=" + pool,
+              q -> store.search(queries[q], pool, SearchFilter.NONE).size(),
+              queries.length,
+              seconds);
+      System.out.printf(
+          "gateway / lucene asking the gateway's pool of %d at concurrency 8: %.2f (%.0f vs %.0f)%n",
+          pool, http1.qps8() / lucenePool.qps8(), http1.qps8(), lucenePool.qps8());
     }
   }
 
