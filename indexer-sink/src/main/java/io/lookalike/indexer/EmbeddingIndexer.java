@@ -109,7 +109,7 @@ public final class EmbeddingIndexer {
     writes =
         Timer.builder(WRITE_METRIC)
             .tag("model", model)
-            .description("Time to make one batch durable and searchable")
+            .description("Time to make one batch searchable (durable at the next flush)")
             .register(registry);
     freshness =
         Timer.builder(FRESHNESS_METRIC)
@@ -190,8 +190,9 @@ public final class EmbeddingIndexer {
   }
 
   /**
-   * Applies the changes in order (the last change per key wins) and returns once they are durable
-   * and searchable. The changes must have passed {@link #check}.
+   * Applies the changes in order (the last change per key wins) and returns once they are
+   * searchable; they are durable after the store's next {@link VectorStore#flush}, which the caller
+   * calls before it commits their offsets. The changes must have passed {@link #check}.
    */
   public VectorStore.WriteResult index(List<Change> changes) {
     Map<ImageKey, Change> last = new LinkedHashMap<>();

@@ -144,6 +144,41 @@ class EmbeddingSinkIT {
     }
   }
 
+  @Test
+  void shouldCommitOffsetsOnlyOfWhatTheIndexHoldsOnDisk() throws Exception {
+    String model = "it_durable"; // a topic of its own: the other test counts what its topic holds
+    broker.createCompactedTopics(1, TOPICS.embeddings(model));
+    try (LuceneVectorStore store = LuceneVectorStore.open(dir, model, DIM)) {
+      // Given a sink whose own commit interval never comes due in this test
+      Map<String, Object> config = config();
+      config.put(EmbeddingSink.COMMIT_INTERVAL_MS_CONFIG, 3_600_000L);
+      try (EmbeddingSink sink = new EmbeddingSink(config, store, registry)) {
+        sink.start();
+
+        // When 40 embeddings arrive
+        for (int i = 0; i < 40; i++) {
+          producer.send(
+              new ProducerRecord<>(
+                  TOPICS.embeddings(model),
+                  ("d" + i + "/0").getBytes(StandardCharsets.UTF_8),
+                  SERDE.serialize(embedding("d" + i + "/0", model, vectors.next(), 1))));
+        }
+        producer.flush();
+
+        // Then once the group's offsets say all is indexed, the last commit on disk (what a
+        // restart after a crash would open) holds every one of them
+        await().atMost(Duration.ofSeconds(30)).until(sink::caughtUp);
+        try (org.apache.lucene.store.Directory onDisk =
+                org.apache.lucene.store.FSDirectory.open(dir);
+            org.apache.lucene.index.DirectoryReader lastCommit =
+                org.apache.lucene.index.DirectoryReader.open(onDisk)) {
+          assertThat(store.count()).isEqualTo(40);
+          assertThat(lastCommit.numDocs()).isEqualTo(40);
+        }
+      }
+    }
+  }
+
   private Map<String, Object> config() {
     Map<String, Object> config = new HashMap<>();
     config.put(EmbeddingSink.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());

@@ -20,10 +20,19 @@ public interface VectorStore extends AutoCloseable {
   int dimension();
 
   /**
-   * Applies a batch of upserts and deletes. Returns when the batch is durable, so that the caller
-   * can commit its source offsets, and visible to {@link #search}.
+   * Applies a batch of upserts and deletes. Returns when the batch is visible to {@link #search};
+   * it is durable only after the next {@link #flush} returns (a store may make it durable sooner:
+   * Milvus does before {@code write} returns). A caller that commits source offsets (the sinks)
+   * commits only those of batches written before a {@code flush} that has returned.
    */
   WriteResult write(Collection<StoredImage> upserts, Collection<ImageKey> deletes);
+
+  /**
+   * Makes every write that has returned before this call durable: it survives a crash of this
+   * process or machine. Cheap when nothing was written since the last flush; stores whose writes
+   * are durable on return (Milvus) do nothing.
+   */
+  default void flush() {}
 
   /**
    * The {@code k} nearest stored images to {@code query} (L2-normalised) that pass {@code filter},

@@ -41,9 +41,14 @@ import org.slf4j.MDC;
 
 /**
  * Writes each {@link #put} batch through {@link EmbeddingIndexer} (the same checks,
- * last-change-per-key and metrics as the embedded sink) and reports only the offsets of batches the
- * store has made durable to {@link #preCommit}. Bad records go to Connect's dead-letter queue
- * through the {@link ErrantRecordReporter}.
+ * last-change-per-key and metrics as the embedded sink; searchable when {@code put} returns) and
+ * reports only the offsets of batches the store has made durable to {@link #preCommit}: it flushes
+ * every store first (a Lucene commit, an fsync), so the offsets in {@code written}, all of batches
+ * whose write returned before that flush began, cover durable records only. The worker calls it
+ * every {@code offset.flush.interval.ms} and before a rebalance or stop; a crash in between loses
+ * only batches whose offsets were not committed, which the worker delivers again (writes are
+ * idempotent). Bad records go to Connect's dead-letter queue through the {@link
+ * ErrantRecordReporter}.
  */
 public class LookalikeSinkTask extends SinkTask {
 
@@ -265,6 +270,10 @@ public class LookalikeSinkTask extends SinkTask {
   @Override
   public Map<TopicPartition, OffsetAndMetadata> preCommit(
       Map<TopicPartition, OffsetAndMetadata> currentOffsets) {
+    // put and preCommit run on the task's one thread: every write behind `written` has returned
+    for (EmbeddingIndexer indexer : indexers.values()) {
+      indexer.store().flush(); // a failure throws: the worker commits nothing this time
+    }
     Map<TopicPartition, OffsetAndMetadata> durable = new HashMap<>();
     for (Map.Entry<TopicPartition, OffsetAndMetadata> current : currentOffsets.entrySet()) {
       // A partition this task has written nothing to (just assigned, idle since): the worker's

@@ -19,6 +19,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.lucene.analysis.Analyzer;
 import org.apache.lucene.analysis.TokenStream;
 import org.apache.lucene.analysis.standard.StandardAnalyzer;
@@ -28,6 +31,7 @@ import org.apache.lucene.codecs.KnnVectorsFormat;
 import org.apache.lucene.codecs.KnnVectorsReader;
 import org.apache.lucene.codecs.KnnVectorsWriter;
 import org.apache.lucene.codecs.lucene912.Lucene912Codec;
+import org.apache.lucene.codecs.lucene99.Lucene99HnswScalarQuantizedVectorsFormat;
 import org.apache.lucene.codecs.lucene99.Lucene99HnswVectorsFormat;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.DoublePoint;
@@ -49,6 +53,7 @@ import org.apache.lucene.index.SegmentInfos;
 import org.apache.lucene.index.SegmentReadState;
 import org.apache.lucene.index.SegmentWriteState;
 import org.apache.lucene.index.Term;
+import org.apache.lucene.index.TieredMergePolicy;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.BooleanClause.Occur;
 import org.apache.lucene.search.BooleanQuery;
@@ -118,19 +123,104 @@ public final class LuceneVectorStore implements VectorStore {
 
   private static final Analyzer ANALYZER = new StandardAnalyzer();
 
+  /**
+   * How the index is built; {@link #DEFAULTS} unless a caller (a benchmark) asks otherwise. Any
+   * index directory opens with any options: each segment names its vector format, which Lucene
+   * finds by SPI when reading, and merges rewrite segments into the configured format.
+   *
+   * @param ramBufferMb indexing buffer; a segment is flushed when it is full or at a refresh
+   * @param mergeWorkers threads that insert vectors into the merged HNSW graph (1: the merge thread
+   *     alone)
+   * @param quantizedBits 0: float vectors in the graph; 7 or 4: {@code
+   *     Lucene99HnswScalarQuantizedVectorsFormat} (int7/int4 graph, floats still stored for
+   *     re-ranking)
+   * @param maxMergedSegmentMb the largest segment a natural merge makes ({@code
+   *     TieredMergePolicy}); larger means fewer segments to search but longer graph rebuilds
+   * @param indexThreads threads that add one write's documents (each builds a graph of its own,
+   *     which is where indexing spends its time); a key always goes to the same thread, so the
+   *     order of its changes is kept
+   */
+  public record Options(
+      double ramBufferMb,
+      int mergeWorkers,
+      int quantizedBits,
+      double maxMergedSegmentMb,
+      int indexThreads) {
+    public Options {
+      if (indexThreads < 1) {
+        throw new IllegalArgumentException("indexThreads must be at least 1: " + indexThreads);
+      }
+      if (ramBufferMb < 1) {
+        throw new IllegalArgumentException("ramBufferMb must be at least 1: " + ramBufferMb);
+      }
+      if (mergeWorkers < 1) {
+        throw new IllegalArgumentException("mergeWorkers must be at least 1: " + mergeWorkers);
+      }
+      if (quantizedBits != 0 && quantizedBits != 4 && quantizedBits != 7) {
+        throw new IllegalArgumentException("quantizedBits must be 0, 4 or 7: " + quantizedBits);
+      }
+    }
+
+    public Options withQuantizedBits(int bits) {
+      return new Options(ramBufferMb, mergeWorkers, bits, maxMergedSegmentMb, indexThreads);
+    }
+
+    public Options withMergeWorkers(int workers) {
+      return new Options(ramBufferMb, workers, quantizedBits, maxMergedSegmentMb, indexThreads);
+    }
+
+    public Options withIndexThreads(int threads) {
+      return new Options(ramBufferMb, mergeWorkers, quantizedBits, maxMergedSegmentMb, threads);
+    }
+  }
+
+  /**
+   * 64 MB of buffer (~20k vectors of 768-d before a flush on its own), merges and writes helped by
+   * up to 2 threads, float vectors, segments up to 5 GB (Lucene's default).
+   */
+  public static final Options DEFAULTS =
+      new Options(
+          64,
+          Math.min(2, Runtime.getRuntime().availableProcessors()),
+          0,
+          5 * 1024,
+          Math.min(2, Runtime.getRuntime().availableProcessors()));
+
+  /** Batches smaller than this are added by the calling thread alone. */
+  private static final int PARALLEL_WRITE_MIN = 64;
+
   private final String modelId;
   private final int dimension;
   private final Directory directory;
   private final IndexWriter writer;
   private final SearcherManager searchers;
+  private final ExecutorService mergeExecutor;
+  private final VectorSimilarityFunction similarity;
+  private final Options options;
+  private final ExecutorService indexExecutor;
   private final Object writeLock = new Object();
 
-  private LuceneVectorStore(String modelId, int dimension, Directory directory, IndexWriter writer)
+  private LuceneVectorStore(
+      String modelId,
+      int dimension,
+      Directory directory,
+      IndexWriter writer,
+      ExecutorService mergeExecutor,
+      VectorSimilarityFunction similarity,
+      Options options)
       throws IOException {
+    this.similarity = similarity;
+    this.options = options;
+    this.indexExecutor =
+        options.indexThreads() > 1
+            ? Executors.newFixedThreadPool(
+                options.indexThreads() - 1, daemon("lucene-index-" + modelId))
+            : null;
     this.modelId = modelId;
     this.dimension = dimension;
     this.directory = directory;
     this.writer = writer;
+    this.mergeExecutor = mergeExecutor;
     this.searchers = new SearcherManager(writer, null);
   }
 
@@ -139,11 +229,17 @@ public final class LuceneVectorStore implements VectorStore {
    * root.resolve(modelId)}). Fails if the directory holds the index of another model or dimension.
    */
   public static LuceneVectorStore open(Path dir, String modelId, int dimension) {
+    return open(dir, modelId, dimension, DEFAULTS);
+  }
+
+  /** {@link #open(Path, String, int)} with other build options (benchmarks compare them). */
+  public static LuceneVectorStore open(Path dir, String modelId, int dimension, Options options) {
     if (modelId == null || modelId.isBlank()) {
       throw new IllegalArgumentException("modelId must not be empty");
     }
     VersionedWrites.checkDimension(dimension, MAX_DIMENSION);
     Directory directory = null;
+    ExecutorService mergeExecutor = null;
     try {
       Files.createDirectories(dir);
       directory = FSDirectory.open(dir);
@@ -166,15 +262,23 @@ public final class LuceneVectorStore implements VectorStore {
                   + "; use one directory per model");
         }
       }
+      VectorSimilarityFunction similarity = similarityOf(directory);
+      mergeExecutor = options.mergeWorkers() > 1 ? mergeThreads(modelId) : null;
+      TieredMergePolicy merges = new TieredMergePolicy();
+      merges.setMaxMergedSegmentMB(options.maxMergedSegmentMb());
       IndexWriterConfig config =
           new IndexWriterConfig(ANALYZER)
               .setOpenMode(IndexWriterConfig.OpenMode.CREATE_OR_APPEND)
-              .setCodec(codec());
+              .setRAMBufferSizeMB(options.ramBufferMb())
+              .setMergePolicy(merges)
+              .setCodec(codec(options, mergeExecutor));
       IndexWriter writer = new IndexWriter(directory, config);
       writer.setLiveCommitData(
           Map.of(MODEL_ID, modelId, DIMENSION, Integer.toString(dimension)).entrySet());
       writer.commit();
-      LuceneVectorStore store = new LuceneVectorStore(modelId, dimension, directory, writer);
+      LuceneVectorStore store =
+          new LuceneVectorStore(
+              modelId, dimension, directory, writer, mergeExecutor, similarity, options);
       log.info(
           "Opened Lucene index {} of model {} ({} dimensions, {} images)",
           dir,
@@ -183,12 +287,44 @@ public final class LuceneVectorStore implements VectorStore {
           store.count());
       return store;
     } catch (IOException e) {
-      closeQuietly(directory);
+      closeQuietly(directory, mergeExecutor);
       throw new UncheckedIOException("Cannot open the Lucene index in " + dir, e);
     } catch (RuntimeException e) {
-      closeQuietly(directory);
+      closeQuietly(directory, mergeExecutor);
       throw e;
     }
+  }
+
+  /**
+   * DOT_PRODUCT for a new index: on unit vectors it ranks and scores exactly as COSINE ((1 + cos) /
+   * 2), at a third of the arithmetic (one sum instead of three), and comparing vectors is where
+   * building the graph spends its time (~85 % of a profile). An index made before keeps the COSINE
+   * it was made with: Lucene refuses to change a field's similarity.
+   */
+  private static VectorSimilarityFunction similarityOf(Directory directory) throws IOException {
+    if (DirectoryReader.indexExists(directory)) {
+      try (DirectoryReader reader = DirectoryReader.open(directory)) {
+        org.apache.lucene.index.FieldInfo field =
+            org.apache.lucene.index.FieldInfos.getMergedFieldInfos(reader).fieldInfo(VECTOR);
+        if (field != null && field.hasVectorValues()) {
+          return field.getVectorSimilarityFunction();
+        }
+      }
+    }
+    return VectorSimilarityFunction.DOT_PRODUCT;
+  }
+
+  private static ExecutorService mergeThreads(String modelId) {
+    return Executors.newCachedThreadPool(daemon("lucene-hnsw-merge-" + modelId));
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    AtomicInteger count = new AtomicInteger();
+    return task -> {
+      Thread thread = new Thread(task, name + "-" + count.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    };
   }
 
   /**
@@ -244,15 +380,15 @@ public final class LuceneVectorStore implements VectorStore {
                   },
                   dimension,
                   modelId);
-          for (StoredImage image : plan.upserts()) {
-            writer.updateDocument(new Term(KEY, image.key().toString()), toDocument(image));
-          }
+          addAll(plan.upserts());
           for (ImageKey imageKey : plan.deletes()) {
             writer.deleteDocuments(new Term(KEY, imageKey.toString()));
           }
           WriteResult result = plan.result();
           if (result.upserted() + result.deleted() > 0) {
-            writer.commit();
+            // A near-real-time reopen: the batch becomes a segment the searchers see, written but
+            // not fsynced; flush() makes it durable. A commit (fsync of every new file) per batch
+            // cost more than the indexing itself at small batches.
             searchers.maybeRefreshBlocking();
           }
           return result;
@@ -265,6 +401,71 @@ public final class LuceneVectorStore implements VectorStore {
     }
   }
 
+  private void addAll(List<StoredImage> upserts) throws IOException {
+    if (indexExecutor == null || upserts.size() < PARALLEL_WRITE_MIN) {
+      add(upserts);
+      return;
+    }
+    int threads = options.indexThreads();
+    List<List<StoredImage>> parts = new ArrayList<>(threads);
+    for (int t = 0; t < threads; t++) {
+      parts.add(new ArrayList<>(upserts.size() / threads + 1));
+    }
+    for (StoredImage image : upserts) {
+      parts.get(Math.floorMod(image.key().hashCode(), threads)).add(image);
+    }
+    List<java.util.concurrent.Future<?>> others = new ArrayList<>();
+    for (List<StoredImage> part : parts.subList(1, threads)) {
+      others.add(
+          indexExecutor.submit(
+              () -> {
+                add(part);
+                return null;
+              }));
+    }
+    add(parts.get(0));
+    IOException failure = null;
+    for (java.util.concurrent.Future<?> other : others) {
+      try {
+        other.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        failure = new java.io.InterruptedIOException("Interrupted while indexing");
+      } catch (java.util.concurrent.ExecutionException e) {
+        failure =
+            e.getCause() instanceof IOException io
+                ? io
+                : new IOException("Cannot index into model " + modelId, e.getCause());
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  private void add(List<StoredImage> upserts) throws IOException {
+    for (StoredImage image : upserts) {
+      writer.updateDocument(new Term(KEY, image.key().toString()), toDocument(image, similarity));
+    }
+  }
+
+  /**
+   * Commits: every write that has returned survives a crash of this process or machine once this
+   * returns. Cheap when nothing changed since the last one.
+   */
+  @Override
+  public void flush() {
+    synchronized (writeLock) {
+      try {
+        if (writer.hasUncommittedChanges()) {
+          writer.commit();
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot commit the Lucene index of model " + modelId, e);
+      }
+    }
+  }
+
   @Override
   public List<SearchHit> search(float[] query, int k, SearchFilter filter) {
     checkDimension(query);
@@ -273,20 +474,41 @@ public final class LuceneVectorStore implements VectorStore {
     }
     // HNSW recall at k=10 is ~0.88; exploring max(4k, 50) candidates and keeping k gives ~0.99.
     int candidates = Math.max(k * 4, 50);
-    Query knn = new KnnFloatVectorQuery(VECTOR, query, candidates, toQuery(filter));
+    Query knn =
+        new KnnFloatVectorQuery(
+            VECTOR,
+            similarity == VectorSimilarityFunction.DOT_PRODUCT ? unit(query) : query,
+            candidates,
+            toQuery(filter));
     return withSearcher(
         searcher -> {
           TopDocs top = searcher.search(knn, candidates);
+          if (options.quantizedBits() > 0) {
+            rerank(searcher, top.scoreDocs, query);
+          }
           List<SearchHit> hits = new ArrayList<>(Math.min(k, top.scoreDocs.length));
           for (ScoreDoc doc : top.scoreDocs) {
             if (hits.size() == k) {
               break;
             }
-            // Lucene scores COSINE as (1 + cos) / 2.
+            // Lucene scores COSINE as (1 + cos) / 2, and DOT_PRODUCT of unit vectors the same.
             hits.add(new SearchHit(load(searcher, doc.doc), 2 * doc.score - 1));
           }
           return hits;
         });
+  }
+
+  /**
+   * A quantised graph scores candidates approximately: score them again with the stored float
+   * vectors (a few dozen reads) and sort, which brings recall@10 back to the float graph's.
+   */
+  private void rerank(IndexSearcher searcher, ScoreDoc[] docs, float[] query) throws IOException {
+    float[] unitQuery = unit(query);
+    for (ScoreDoc doc : docs) {
+      float[] stored = vector(searcher, doc.doc);
+      doc.score = similarity.compare(unitQuery, unit(stored));
+    }
+    java.util.Arrays.sort(docs, (a, b) -> Float.compare(b.score, a.score));
   }
 
   @Override
@@ -400,6 +622,12 @@ public final class LuceneVectorStore implements VectorStore {
         searchers.close();
         writer.close(); // commits
         directory.close();
+        if (mergeExecutor != null) {
+          mergeExecutor.shutdown();
+        }
+        if (indexExecutor != null) {
+          indexExecutor.shutdown();
+        }
       } catch (IOException e) {
         throw new UncheckedIOException("Cannot close the Lucene index of model " + modelId, e);
       }
@@ -411,8 +639,19 @@ public final class LuceneVectorStore implements VectorStore {
     return "LuceneVectorStore[" + modelId + ", " + directory + "]";
   }
 
-  private static Codec codec() {
-    KnnVectorsFormat hnsw = new Lucene99HnswVectorsFormat(HNSW_MAX_CONN, HNSW_BEAM_WIDTH);
+  private static Codec codec(Options options, ExecutorService mergeExecutor) {
+    int workers = mergeExecutor == null ? 1 : options.mergeWorkers();
+    KnnVectorsFormat hnsw =
+        options.quantizedBits() == 0
+            ? new Lucene99HnswVectorsFormat(HNSW_MAX_CONN, HNSW_BEAM_WIDTH, workers, mergeExecutor)
+            : new Lucene99HnswScalarQuantizedVectorsFormat(
+                HNSW_MAX_CONN,
+                HNSW_BEAM_WIDTH,
+                workers,
+                options.quantizedBits(),
+                options.quantizedBits() == 4, // int4 is packed two per byte when compressed
+                null, // confidence interval chosen by Lucene for the bits
+                mergeExecutor);
     // Same name as the wrapped format, so that readers find it by SPI; only the dimension limit
     // differs.
     KnnVectorsFormat format =
@@ -458,11 +697,13 @@ public final class LuceneVectorStore implements VectorStore {
         : null;
   }
 
-  private static Document toDocument(StoredImage image) {
+  private static Document toDocument(StoredImage image, VectorSimilarityFunction similarity) {
     Document doc = new Document();
     doc.add(new StringField(KEY, image.key().toString(), Field.Store.YES));
     doc.add(new StringField(PRODUCT_ID, image.productId(), Field.Store.NO));
-    doc.add(new KnnFloatVectorField(VECTOR, image.vector(), VectorSimilarityFunction.COSINE));
+    float[] vector =
+        similarity == VectorSimilarityFunction.DOT_PRODUCT ? unit(image.vector()) : image.vector();
+    doc.add(new KnnFloatVectorField(VECTOR, vector, similarity));
     doc.add(new NumericDocValuesField(VERSION, image.version()));
     doc.add(new StoredField(VERSION, image.version()));
     doc.add(new StoredField(POSITION, image.position()));
@@ -489,6 +730,26 @@ public final class LuceneVectorStore implements VectorStore {
       addText(doc, "text.attributes", String.join(" ", image.attributes().values()));
     }
     return doc;
+  }
+
+  /**
+   * The vector itself when it is of unit length (as embedders write them), else a normalised copy:
+   * DOT_PRODUCT equals cosine only on unit vectors.
+   */
+  static float[] unit(float[] vector) {
+    double norm = 0;
+    for (float value : vector) {
+      norm += (double) value * value;
+    }
+    if (Math.abs(norm - 1) < 1e-5 || norm == 0) {
+      return vector;
+    }
+    float[] scaled = new float[vector.length];
+    double inverse = 1 / Math.sqrt(norm);
+    for (int i = 0; i < vector.length; i++) {
+      scaled[i] = (float) (vector[i] * inverse);
+    }
+    return scaled;
   }
 
   private static void addText(Document doc, String field, String value) {
@@ -595,7 +856,10 @@ public final class LuceneVectorStore implements VectorStore {
     }
   }
 
-  private static void closeQuietly(Directory directory) {
+  private static void closeQuietly(Directory directory, ExecutorService mergeExecutor) {
+    if (mergeExecutor != null) {
+      mergeExecutor.shutdown();
+    }
     if (directory != null) {
       try {
         directory.close();

@@ -48,6 +48,71 @@ class LuceneVectorStoreTest extends VectorStoreContractTest {
   }
 
   @Test
+  void shouldMakeWritesVisibleAtOnceAndDurableAtFlush() throws Exception {
+    // Given a write that has returned
+    store.write(List.of(image("p1/0", vectors.next(), 1)), List.of());
+
+    // Then it is searchable, but the last commit on disk (what a crash leaves) lacks it
+    assertThat(store.count()).isEqualTo(1);
+    assertThat(docsOnDisk()).isZero();
+
+    // When the store is flushed, then the commit on disk holds it
+    store.flush();
+    assertThat(docsOnDisk()).isEqualTo(1);
+  }
+
+  @Test
+  void shouldOpenAndExtendAnIndexMadeWithCosine() throws Exception {
+    // Given an index written the way earlier versions did: COSINE, the plain HNSW format
+    store.close();
+    Path old = dir.resolve("old");
+    float[] v = vectors.next();
+    try (org.apache.lucene.store.Directory d = org.apache.lucene.store.FSDirectory.open(old);
+        org.apache.lucene.index.IndexWriter w =
+            new org.apache.lucene.index.IndexWriter(
+                d, new org.apache.lucene.index.IndexWriterConfig())) {
+      org.apache.lucene.document.Document doc = new org.apache.lucene.document.Document();
+      doc.add(
+          new org.apache.lucene.document.StringField(
+              "key", "p1/0", org.apache.lucene.document.Field.Store.YES));
+      doc.add(
+          new org.apache.lucene.document.StringField(
+              "productId", "p1", org.apache.lucene.document.Field.Store.NO));
+      doc.add(
+          new org.apache.lucene.document.KnnFloatVectorField(
+              "vector", v, org.apache.lucene.index.VectorSimilarityFunction.COSINE));
+      doc.add(new org.apache.lucene.document.NumericDocValuesField("version", 3));
+      for (String field : List.of("version", "position", "occurredAt", "embeddedAt")) {
+        doc.add(new org.apache.lucene.document.StoredField(field, field.equals("version") ? 3 : 0));
+      }
+      w.addDocument(doc);
+      w.setLiveCommitData(
+          java.util.Map.of("lookalike.modelId", "test_model", "lookalike.dimension", "" + DIM)
+              .entrySet());
+      w.commit();
+    }
+
+    // When it is opened, searched and written to
+    store = LuceneVectorStore.open(old, "test_model", DIM);
+    float[] other = vectors.next();
+    store.write(List.of(image("p2/0", other, 1)), List.of());
+
+    // Then the old vector and the new one are both found, with cosine scores
+    assertThat(store.search(v, 1, SearchFilter.NONE).get(0).image().version()).isEqualTo(3);
+    assertThat(store.search(v, 1, SearchFilter.NONE).get(0).score()).isCloseTo(1f, within(1e-4f));
+    assertThat(store.search(other, 1, SearchFilter.NONE).get(0).image().key())
+        .isEqualTo(ImageKey.parse("p2/0"));
+  }
+
+  private long docsOnDisk() throws Exception {
+    try (org.apache.lucene.store.Directory d = org.apache.lucene.store.FSDirectory.open(dir);
+        org.apache.lucene.index.DirectoryReader lastCommit =
+            org.apache.lucene.index.DirectoryReader.open(d)) {
+      return lastCommit.numDocs();
+    }
+  }
+
+  @Test
   void shouldRefuseToOpenTheIndexOfAnotherModelOrDimension() {
     store.close();
 
