@@ -196,7 +196,7 @@ public class SearchService implements AutoCloseable {
     long start = System.nanoTime();
     ActiveModel model = checkedModel();
     int n = checkK(request.k());
-    byte[] valid = validator.validate(photo);
+    byte[] valid = validator.validate(photo, request.crop());
     float[] query = embed(model.embedder(), valid);
     SearchResponse answer = run("photo", store(model, request), start, query, n, request, Set.of());
     mirrorPhoto("photo", model, answer, valid, n, request);
@@ -244,7 +244,7 @@ public class SearchService implements AutoCloseable {
     if (url == null || url.isBlank()) {
       throw SearchException.badRequest("imageUrl is empty");
     }
-    byte[] valid = validator.validate(fetcher.fetch(url.strip()));
+    byte[] valid = validator.validate(fetcher.fetch(url.strip()), request.crop());
     float[] query = embed(model.embedder(), valid);
     SearchResponse answer = run("url", store(model, request), start, query, n, request, Set.of());
     mirrorPhoto("url", model, answer, valid, n, request); // the bytes, not the URL again
@@ -258,6 +258,7 @@ public class SearchService implements AutoCloseable {
 
   public SearchResponse byProduct(String productId, SearchRequest request) {
     long start = System.nanoTime();
+    noCrop(request, "product");
     ActiveModel model = checkedModel();
     VectorStore store = store(model, request);
     int n = checkK(request.k());
@@ -297,6 +298,7 @@ public class SearchService implements AutoCloseable {
 
   public SearchResponse byVector(float[] vector, SearchRequest request) {
     long start = System.nanoTime();
+    noCrop(request, "vector");
     VectorStore store = store(checkedModel(), request);
     int n = checkK(request.k());
     float[] query = normalised(vector, store.dimension());
@@ -309,6 +311,7 @@ public class SearchService implements AutoCloseable {
    */
   public SearchResponse byText(SearchRequest request) {
     long start = System.nanoTime();
+    noCrop(request, "text");
     VectorStore store = store(checkedModel(), request);
     int n = checkK(request.k());
     if (request.text() == null || request.text().isBlank()) {
@@ -370,6 +373,19 @@ public class SearchService implements AutoCloseable {
     long tookMs = (System.nanoTime() - startNanos) / 1_000_000;
     return new SearchResponse(
         by, store.modelId(), tookMs, results, Facets.of(candidates), boosts.applied());
+  }
+
+  /** A crop is a region of a query photo: a search without one refuses it rather than ignore it. */
+  private static void noCrop(SearchRequest request, String by) {
+    if (request.crop() != null) {
+      throw new SearchException(
+          ErrorCode.BAD_CROP,
+          "crop "
+              + request.crop()
+              + " applies to a photo or imageUrl search, not to a "
+              + by
+              + " search");
+    }
   }
 
   private static double weight(Double requested, double fallback, String name) {

@@ -245,6 +245,132 @@ class GatewayIT {
   }
 
   @Test
+  void shouldSearchTheCropOfAnUploadAsIfTheCroppedPhotoWereSent() throws Exception {
+    // Given two catalog photos side by side in one upload
+    byte[] pair = sideBySide(photos.get(4).bytes(), photos.get(9).bytes());
+    java.awt.image.BufferedImage decoded = NearDuplicates.decode(pair);
+    int half = decoded.getWidth() / 2;
+
+    for (String side : List.of("left", "right")) {
+      String crop = side.equals("left") ? "0,0,0.5,1" : "0.5,0,0.5,1";
+      String expected = side.equals("left") ? "p4" : "p9";
+      // When the gateway crops the upload, and when the client sends the same half cut out itself
+      JsonNode cropped =
+          searchOk(
+              multipart(
+                  uri("/v1/search"),
+                  Map.of("k", "5", "crop", crop),
+                  "pair.jpg",
+                  "image/jpeg",
+                  pair));
+      byte[] cutHere =
+          NearDuplicates.jpeg(
+              decoded.getSubimage(side.equals("left") ? 0 : half, 0, half, decoded.getHeight()),
+              0.95f);
+      JsonNode sentCut =
+          searchOk(
+              multipart(uri("/v1/search"), Map.of("k", "5"), "half.jpg", "image/jpeg", cutHere));
+
+      // Then both find that half's product first, with the same leading ranking and scores (the
+      // client's cut goes through one more JPEG encoding)
+      assertThat(cropped.get(0).get("productId").asText()).as(side).isEqualTo(expected);
+      assertThat(productIds(cropped).subList(0, 3))
+          .as(side)
+          .isEqualTo(productIds(sentCut).subList(0, 3));
+      for (int i = 0; i < 3; i++) {
+        assertThat(cropped.get(i).get("score").doubleValue())
+            .as("%s, result %d", side, i)
+            .isCloseTo(
+                sentCut.get(i).get("score").doubleValue(),
+                org.assertj.core.data.Offset.offset(0.02));
+      }
+    }
+    // The whole pair is neither photo as clearly as its halves.
+    JsonNode whole =
+        searchOk(multipart(uri("/v1/search"), Map.of("k", "5"), "pair.jpg", "image/jpeg", pair));
+    assertThat(whole.get(0).get("score").doubleValue())
+        .isLessThan(
+            searchOk(
+                    multipart(
+                        uri("/v1/search"),
+                        Map.of("k", "5", "crop", "0,0,0.5,1"),
+                        "pair.jpg",
+                        "image/jpeg",
+                        pair))
+                .get(0)
+                .get("score")
+                .doubleValue());
+  }
+
+  @Test
+  void shouldSearchTheCropOfAnImageUrlAndOfARawBody() throws Exception {
+    byte[] pair = sideBySide(photos.get(4).bytes(), photos.get(9).bytes());
+    Path file = tmp.resolve("pair.jpg");
+    Files.write(file, pair);
+
+    ObjectNode asString =
+        JSON.createObjectNode()
+            .put("imageUrl", file.toUri().toString())
+            .put("k", 3)
+            .put("crop", "0.5,0,0.5,1");
+    assertThat(searchOk(json(asString)).get(0).get("productId").asText()).isEqualTo("p9");
+    ObjectNode asArray = JSON.createObjectNode().put("imageUrl", file.toUri().toString());
+    asArray.putArray("crop").add(0).add(0).add(0.5).add(1);
+    assertThat(searchOk(json(asArray)).get(0).get("productId").asText()).isEqualTo("p4");
+
+    JsonNode raw =
+        searchOk(
+            HttpRequest.newBuilder(uri("/v1/search?k=3&crop=0.5,0,0.5,1"))
+                .header("Content-Type", "image/jpeg")
+                .POST(BodyPublishers.ofByteArray(pair))
+                .build());
+    assertThat(raw.get(0).get("productId").asText()).isEqualTo("p9");
+  }
+
+  @Test
+  void shouldRefuseACropThatIsEmptyOutsideThePhotoOrWithoutAPhoto() throws Exception {
+    byte[] photo = photos.get(2).bytes();
+    for (String bad :
+        List.of("0,0,0,1", "0.5,0,0.6,1", "-0.1,0,0.5,0.5", "0,0,2,1", "1,2,3", "a,b,c,d")) {
+      HttpResponse<String> response =
+          send(
+              http,
+              multipart(uri("/v1/search"), Map.of("crop", bad), "p.jpg", "image/jpeg", photo));
+      assertError(response, ErrorCode.BAD_CROP);
+      assertThat(JSON.readTree(response.body()).get("error").asText()).as(bad).contains(bad);
+    }
+    ObjectNode notNumbers =
+        JSON.createObjectNode().put("imageUrl", photos.get(2).path().toUri().toString());
+    notNumbers.putArray("crop").add("a").add(0).add(1).add(1);
+    assertError(send(http, json(notNumbers)), ErrorCode.BAD_CROP);
+    assertError(
+        send(http, json(JSON.createObjectNode().put("productId", "p1").put("crop", "0,0,0.5,0.5"))),
+        ErrorCode.BAD_CROP);
+    assertError(
+        send(
+            http,
+            HttpRequest.newBuilder(uri("/v1/products/p1/similar?crop=0,0,0.5,0.5")).GET().build()),
+        ErrorCode.BAD_CROP);
+  }
+
+  /** Two photos scaled to 320×320, side by side in one 640×320 JPEG. */
+  private static byte[] sideBySide(byte[] left, byte[] right) {
+    java.awt.image.BufferedImage pair =
+        new java.awt.image.BufferedImage(640, 320, java.awt.image.BufferedImage.TYPE_INT_RGB);
+    java.awt.Graphics2D g = pair.createGraphics();
+    try {
+      g.setRenderingHint(
+          java.awt.RenderingHints.KEY_INTERPOLATION,
+          java.awt.RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+      g.drawImage(NearDuplicates.decode(left), 0, 0, 320, 320, null);
+      g.drawImage(NearDuplicates.decode(right), 320, 0, 320, 320, null);
+    } finally {
+      g.dispose();
+    }
+    return NearDuplicates.jpeg(pair, 0.95f);
+  }
+
+  @Test
   void shouldSearchByProductIdLeavingTheProductOut() throws Exception {
     JsonNode results = searchOk(json(JSON.createObjectNode().put("productId", "p5").put("k", 6)));
     assertThat(results).hasSize(6);
