@@ -96,6 +96,13 @@ public record Region(double x, double y, double w, double h) {
     return image.getSubimage(left, top, right - left, bottom - top);
   }
 
+  /** This region, given as fractions of {@code outer}, in fractions of the whole photo. */
+  public Region within(Region outer) {
+    double nx = outer.x + x * outer.w;
+    double ny = outer.y + y * outer.h;
+    return new Region(nx, ny, Math.min(w * outer.w, 1 - nx), Math.min(h * outer.h, 1 - ny));
+  }
+
   /** {@code x,y,w,h} with four decimals, as {@link #parse} reads it. */
   @Override
   public String toString() {

@@ -18,7 +18,22 @@ public record SearchRequest(
     Double textWeight,
     Boosts boosts,
     boolean strongReads,
-    Region crop) {
+    Region crop,
+    boolean localize,
+    boolean regions,
+    String minScore) {
+
+  public SearchRequest(
+      Integer k,
+      SearchFilter filter,
+      String text,
+      Double imageWeight,
+      Double textWeight,
+      Boosts boosts,
+      boolean strongReads,
+      Region crop) {
+    this(k, filter, text, imageWeight, textWeight, boosts, strongReads, crop, false, false, null);
+  }
 
   public SearchRequest(
       Integer k,
@@ -43,7 +58,8 @@ public record SearchRequest(
 
   /** The same request, read at strong consistency. */
   public SearchRequest withStrongReads() {
-    return new SearchRequest(k, filter, text, imageWeight, textWeight, boosts, true, crop);
+    return new SearchRequest(
+        k, filter, text, imageWeight, textWeight, boosts, true, crop, localize, regions, minScore);
   }
 
   public static SearchRequest of(Integer k, SearchFilter filter) {

@@ -33,7 +33,43 @@ final class SearchRequests {
         number(first(params, "textWeight"), "textWeight"),
         boosts,
         false,
-        crop(first(params, "crop")));
+        crop(first(params, "crop")),
+        flag(first(params, "localize"), "localize"),
+        flag(first(params, "regions"), "regions"),
+        minScore(first(params, "minScore")));
+  }
+
+  private static boolean flag(String value, String name) {
+    if (value == null) {
+      return false;
+    }
+    if (value.equalsIgnoreCase("true") || value.equals("1")) {
+      return true;
+    }
+    if (value.equalsIgnoreCase("false") || value.equals("0")) {
+      return false;
+    }
+    throw SearchException.badRequest(name + " must be true or false, got " + value);
+  }
+
+  /** A number in -1..1 or {@code auto}; null when absent. */
+  static String minScore(String value) {
+    if (value == null) {
+      return null;
+    }
+    if (value.equalsIgnoreCase("auto")) {
+      return "auto";
+    }
+    try {
+      double v = Double.parseDouble(value);
+      if (Double.isFinite(v) && v >= -1 && v <= 1) {
+        return Double.toString(v);
+      }
+    } catch (NumberFormatException e) {
+      // below
+    }
+    throw SearchException.badRequest(
+        "minScore must be a number between -1 and 1 (a cosine similarity) or auto, got " + value);
   }
 
   /**
@@ -68,7 +104,17 @@ final class SearchRequests {
         json.hasNonNull("textWeight") ? jsonNumber(json.get("textWeight"), "textWeight") : null,
         Boosts.of(boosts, defaultBoosts),
         false,
-        json.hasNonNull("crop") ? jsonCrop(json.get("crop")) : null);
+        json.hasNonNull("crop") ? jsonCrop(json.get("crop")) : null,
+        json.hasNonNull("localize") && jsonFlag(json.get("localize"), "localize"),
+        json.hasNonNull("regions") && jsonFlag(json.get("regions"), "regions"),
+        json.hasNonNull("minScore") ? minScore(json.get("minScore").asText()) : null);
+  }
+
+  private static boolean jsonFlag(JsonNode node, String name) {
+    if (!node.isBoolean()) {
+      throw SearchException.badRequest(name + " must be true or false, got " + node);
+    }
+    return node.asBoolean();
   }
 
   /** {@code "x,y,w,h"} in fractions 0..1 of the upright photo, or 400 bad_crop naming it. */
