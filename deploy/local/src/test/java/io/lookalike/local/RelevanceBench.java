@@ -40,7 +40,10 @@ import java.util.function.UnaryOperator;
  * -Dbench=io.lookalike.local.RelevanceBench} ({@code -Dbench.model=PATH} another TorchScript file,
  * {@code -Dbench.index=N} index only N photos, round-robin over classes, {@code -Dbench.queries=N},
  * {@code -Dbench.altered=N} (default 300), {@code -Dbench.holdout=CLASS} (default skirt), {@code
- * -Dbench.dump=FILE} writes the index's vectors).
+ * -Dbench.dump=FILE} writes the index's vectors, {@code -Dbench.alterations=a,b} only those rows,
+ * {@code -Dbench.localize=true} everything again with the queries localised ({@link
+ * GarmentLocator}) plus the cost ratio, {@code -Dbench.localize.catalog=true} also with the index
+ * photos localised).
  */
 public final class RelevanceBench {
 
@@ -164,6 +167,10 @@ public final class RelevanceBench {
     picks = picks.subList(0, Math.min(count, picks.size()));
     Map<String, UnaryOperator<byte[]>> alterations =
         new LinkedHashMap<>(HardAlterations.singlePhoto());
+    String only = System.getProperty("bench.alterations", "");
+    if (!only.isBlank()) {
+      alterations.keySet().retainAll(List.of(only.split(",")));
+    }
     System.out.printf("%n%-15s %9s %9s %5s%n", "same product", "recall@1", "recall@10", "n");
     for (var alteration : alterations.entrySet()) {
       List<Photo> sample = picks.stream().map(indexPhotos::get).toList();
