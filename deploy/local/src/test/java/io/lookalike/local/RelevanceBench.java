@@ -75,9 +75,9 @@ public final class RelevanceBench {
       }
 
       printCategory(index, queries);
-      printSameProduct(embedder, index, indexPhotos, queryPhotos, altered, null);
       printScores(index, queries, holdout);
       printCalibration(index, queries, holdout);
+      printSameProduct(embedder, index, indexPhotos, queryPhotos, altered, null);
       if (Boolean.getBoolean("bench.localize")) {
         try (GarmentLocator locator = GarmentLocator.loadDefault()) {
           UnaryOperator<byte[]> localized = photo -> localized(locator, photo);
@@ -257,6 +257,13 @@ public final class RelevanceBench {
       loo[i] = score(self, nearest(without, self.vector(), 1, self.id()).get(0));
     }
     Arrays.sort(loo);
+    double[] all = new double[index.size()];
+    for (int i = 0; i < index.size(); i++) {
+      Item self = index.get(i);
+      all[i] = score(self, nearest(index, self.vector(), 1, self.id()).get(0));
+    }
+    Arrays.sort(all);
+    closeThreshold = quantile(all, 0.95);
     List<Double> right = new ArrayList<>();
     List<Double> wrong = new ArrayList<>();
     List<Double> off = new ArrayList<>();
@@ -293,21 +300,29 @@ public final class RelevanceBench {
         : scores.stream().filter(s -> s >= threshold).count() / (double) scores.size();
   }
 
+  /**
+   * The close-match threshold minScore=auto would use (p95 of the index's NN scores); NaN before.
+   */
+  private static double closeThreshold = Double.NaN;
+
   private static void recallRow(String name, List<Item> queries, List<Item> index) {
     int at1 = 0;
     int at10 = 0;
+    int close = 0;
     for (Item q : queries) {
       List<Item> top = nearest(index, q.vector(), K, null);
+      close += score(q, top.get(0)) >= closeThreshold ? 1 : 0;
       at1 += top.get(0).id().equals(q.id()) ? 1 : 0;
       at10 += top.stream().anyMatch(t -> t.id().equals(q.id())) ? 1 : 0;
     }
     System.out.printf(
         Locale.ROOT,
-        "%-15s %9.3f %9.3f %5d%n",
+        "%-15s %9.3f %9.3f %5d   closeMatch %.3f%n",
         name,
         at1 / (double) queries.size(),
         at10 / (double) queries.size(),
-        queries.size());
+        queries.size(),
+        close / (double) queries.size());
   }
 
   /** Top-1 scores: right category, wrong category, off-catalogue (held-out class). */
