@@ -279,6 +279,10 @@ public final class RelevanceBench {
         "%nindex nearest-neighbour score (%s held out, %d photos): p10 %.3f median %.3f p90 %.3f%n",
         holdout, loo.length, quantile(loo, 0.1), quantile(loo, 0.5), quantile(loo, 0.9));
     System.out.printf(
+        Locale.ROOT,
+        "closeMatch threshold (p95 of the whole index's NN scores, as minScore=auto): %.3f%n",
+        closeThreshold);
+    System.out.printf(
         "%-28s %8s %8s %8s %8s%n",
         "threshold = NN quantile", "value", "right>=", "wrong>=", "off>=");
     for (double q : new double[] {0.5, 0.75, 0.9, 0.95, 0.99}) {
