@@ -80,6 +80,16 @@ public final class ImageNormaliser {
   }
 
   public NormalisedImage normalise(byte[] original) throws RejectedImageException {
+    return normalise(original, null);
+  }
+
+  /**
+   * As {@link #normalise(byte[])}, keeping only {@code crop} (null: all) of the upright photo: the
+   * region is cut from the decoded, EXIF-oriented pixels before scaling, so it keeps the photo's
+   * full resolution. A photo of an aspect ratio beyond {@link #MAX_ASPECT_RATIO} keeps its centre
+   * first; the region is then of that centre.
+   */
+  public NormalisedImage normalise(byte[] original, Region crop) throws RejectedImageException {
     if (original == null || original.length == 0) {
       throw new RejectedImageException(RejectedImageException.EMPTY, "image is empty");
     }
@@ -100,6 +110,9 @@ public final class ImageNormaliser {
     BufferedImage decoded = decode(original, format);
     if ("jpeg".equals(format)) {
       decoded = ExifOrientation.apply(decoded, ExifOrientation.of(original));
+    }
+    if (crop != null && !crop.isWhole()) {
+      decoded = crop.cut(decoded);
     }
     BufferedImage scaled = scaleOntoWhite(decoded);
     return new NormalisedImage(

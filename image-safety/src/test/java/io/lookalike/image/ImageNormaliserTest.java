@@ -133,6 +133,34 @@ class ImageNormaliserTest {
   }
 
   @Test
+  void shouldCropTheUprightPhotoOfAnExifPortrait() throws Exception {
+    BufferedImage upright = NearDuplicates.decode(SampleImages.photos("test", 2).get(1).bytes());
+    BufferedImage sideways =
+        new BufferedImage(upright.getHeight(), upright.getWidth(), BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < upright.getHeight(); y++) {
+      for (int x = 0; x < upright.getWidth(); x++) {
+        sideways.setRGB(y, upright.getWidth() - 1 - x, upright.getRGB(x, y));
+      }
+    }
+    byte[] stored = HostileImages.withExifOrientation(NearDuplicates.jpeg(sideways, 0.95f), 6);
+
+    // the top half of the photo as the shopper sees it, upright
+    NormalisedImage image = normaliser.normalise(stored, Region.of(0, 0, 1, 0.5));
+
+    BufferedImage topHalf = upright.getSubimage(0, 0, upright.getWidth(), upright.getHeight() / 2);
+    assertThat(image.width()).isEqualTo(topHalf.getWidth());
+    assertThat(image.height())
+        .isCloseTo(topHalf.getHeight(), org.assertj.core.data.Offset.offset(1));
+    BufferedImage result = NearDuplicates.decode(image.bytes());
+    BufferedImage bottomHalf =
+        upright.getSubimage(
+            0, upright.getHeight() - result.getHeight(), upright.getWidth(), result.getHeight());
+    BufferedImage top = upright.getSubimage(0, 0, upright.getWidth(), result.getHeight());
+    assertThat(meanAbsoluteDifference(result, top)).isLessThan(6.0);
+    assertThat(meanAbsoluteDifference(result, bottomHalf)).isGreaterThan(10.0);
+  }
+
+  @Test
   void shouldIgnoreMissingOrOutOfRangeOrientation() {
     byte[] photo = SampleImages.photos("test", 1).get(0).bytes();
     assertThat(ExifOrientation.of(photo)).isEqualTo(ExifOrientation.NORMAL);

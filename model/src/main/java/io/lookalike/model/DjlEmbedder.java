@@ -364,7 +364,7 @@ public final class DjlEmbedder implements Embedder {
    * images/s was seen under a load of 6 on 2 cores): set {@code -Dai.djl.pytorch.num_threads=1}
    * there.
    */
-  private static void configureThreads() {
+  static void configureThreads() {
     if (System.getProperty("ai.djl.pytorch.num_threads") == null) {
       int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
       System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
@@ -376,19 +376,26 @@ public final class DjlEmbedder implements Embedder {
 
   /** Copies the bundled model out of the jar into the DJL cache, once per weights hash. */
   static Path bundledModel() {
-    try (InputStream in =
-        DjlEmbedder.class.getClassLoader().getResourceAsStream(DEFAULT_MODEL_RESOURCE)) {
+    return bundledFile(DEFAULT_MODEL_RESOURCE, DEFAULT_MODEL_NAME);
+  }
+
+  /**
+   * Copies a TorchScript file shipped on the classpath into the DJL cache, once per weights hash,
+   * as {@code name.pt}.
+   */
+  static Path bundledFile(String resource, String name) {
+    try (InputStream in = DjlEmbedder.class.getClassLoader().getResourceAsStream(resource)) {
       if (in == null) {
         throw new IllegalStateException(
-            "The bundled model " + DEFAULT_MODEL_RESOURCE + " is not on the classpath");
+            "The bundled model " + resource + " is not on the classpath");
       }
       byte[] bytes = in.readAllBytes();
       String sha = HexFormat.of().formatHex(digest().digest(bytes));
       Path dir = Utils.getCacheDir().resolve("lookalike-models").resolve(sha.substring(0, 16));
-      Path file = dir.resolve(DEFAULT_MODEL_NAME + ".pt");
+      Path file = dir.resolve(name + ".pt");
       if (!Files.isRegularFile(file) || Files.size(file) != bytes.length) {
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, DEFAULT_MODEL_NAME, ".tmp");
+        Path tmp = Files.createTempFile(dir, name, ".tmp");
         Files.write(tmp, bytes);
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       }

@@ -20,6 +20,11 @@ public enum ErrorCode {
       "an unknown filter or parameter, or a filter value that is not allowed (the message lists the allowed ones)"),
   BAD_BOOST(
       "bad_boost", 400, "a boost that is unknown or malformed (see docs/api.md, business ranking)"),
+  BAD_CROP(
+      "bad_crop",
+      400,
+      "a crop that is not four fractions x,y,w,h in 0..1, is empty or reaches outside the photo,"
+          + " or is given with a search that has no photo (product, vector, text)"),
   EMPTY("empty", 400, "the image has no bytes"),
   CORRUPT_IMAGE("corrupt_image", 400, "the image could not be decoded"),
   BAD_VECTOR(

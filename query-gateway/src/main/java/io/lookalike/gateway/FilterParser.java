@@ -39,6 +39,9 @@ final class FilterParser {
           "imageWeight",
           "textWeight",
           "crop",
+          "localize",
+          "regions",
+          "minScore",
           "image",
           "consistentWith",
           "consistentWithinMs");
@@ -55,7 +58,10 @@ final class FilterParser {
           "boosts",
           "imageWeight",
           "textWeight",
-          "crop");
+          "crop",
+          "localize",
+          "regions",
+          "minScore");
 
   /** Parameters that start with this prefix are boosts (see {@link Boosts}). */
   static final String BOOST_PREFIX = "boost.";

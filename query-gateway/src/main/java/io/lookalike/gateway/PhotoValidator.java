@@ -1,6 +1,7 @@
 package io.lookalike.gateway;
 
 import io.lookalike.image.ImageNormaliser;
+import io.lookalike.image.Region;
 import io.lookalike.image.RejectedImageException;
 
 /**
@@ -17,15 +18,40 @@ public interface PhotoValidator {
   byte[] validate(byte[] photo);
 
   /**
+   * As {@link #validate(byte[])}, keeping only {@code crop} (null: the whole photo) of the upright
+   * photo. This default cuts the region from what {@link #validate(byte[])} returns; {@link #of}
+   * cuts it from the decoded original, at its full resolution.
+   */
+  default byte[] validate(byte[] photo, Region crop) {
+    byte[] valid = validate(photo);
+    if (crop == null || crop.isWhole()) {
+      return valid;
+    }
+    try {
+      return new ImageNormaliser().normalise(valid, crop).bytes();
+    } catch (RejectedImageException e) {
+      throw SearchException.rejectedImage(e.reasonCode(), e.getMessage(), e);
+    }
+  }
+
+  /**
    * The ingest rules: a photo the catalog would refuse is refused as a query, with the same reason
    * code.
    */
   static PhotoValidator of(ImageNormaliser normaliser) {
-    return photo -> {
-      try {
-        return normaliser.normalise(photo).bytes();
-      } catch (RejectedImageException e) {
-        throw SearchException.rejectedImage(e.reasonCode(), e.getMessage(), e);
+    return new PhotoValidator() {
+      @Override
+      public byte[] validate(byte[] photo) {
+        return validate(photo, null);
+      }
+
+      @Override
+      public byte[] validate(byte[] photo, Region crop) {
+        try {
+          return normaliser.normalise(photo, crop).bytes();
+        } catch (RejectedImageException e) {
+          throw SearchException.rejectedImage(e.reasonCode(), e.getMessage(), e);
+        }
       }
     };
   }

@@ -1,12 +1,14 @@
 package io.lookalike.gateway;
 
+import io.lookalike.image.Region;
 import io.lookalike.store.SearchFilter;
 
 /**
  * What a search asks besides its query photo, URL, product or vector: how many products, the
  * filter, an optional text {@code q} fused with the visual ranking, the fusion weights (null: the
  * gateway's defaults) and the boosts; {@code strongReads}: read the index at strong consistency (a
- * search with consistentWith, which must see the writes it waited for).
+ * search with consistentWith, which must see the writes it waited for); {@code crop}: the region of
+ * the query photo to search (null: all of it; photo and image-URL searches only).
  */
 public record SearchRequest(
     Integer k,
@@ -15,7 +17,34 @@ public record SearchRequest(
     Double imageWeight,
     Double textWeight,
     Boosts boosts,
-    boolean strongReads) {
+    boolean strongReads,
+    Region crop,
+    boolean localize,
+    boolean regions,
+    String minScore) {
+
+  public SearchRequest(
+      Integer k,
+      SearchFilter filter,
+      String text,
+      Double imageWeight,
+      Double textWeight,
+      Boosts boosts,
+      boolean strongReads,
+      Region crop) {
+    this(k, filter, text, imageWeight, textWeight, boosts, strongReads, crop, false, false, null);
+  }
+
+  public SearchRequest(
+      Integer k,
+      SearchFilter filter,
+      String text,
+      Double imageWeight,
+      Double textWeight,
+      Boosts boosts,
+      boolean strongReads) {
+    this(k, filter, text, imageWeight, textWeight, boosts, strongReads, null);
+  }
 
   public SearchRequest(
       Integer k,
@@ -29,7 +58,8 @@ public record SearchRequest(
 
   /** The same request, read at strong consistency. */
   public SearchRequest withStrongReads() {
-    return new SearchRequest(k, filter, text, imageWeight, textWeight, boosts, true);
+    return new SearchRequest(
+        k, filter, text, imageWeight, textWeight, boosts, true, crop, localize, regions, minScore);
   }
 
   public static SearchRequest of(Integer k, SearchFilter filter) {

@@ -1,6 +1,7 @@
 package io.lookalike.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.lookalike.image.Region;
 import io.lookalike.store.SearchFilter;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -30,7 +31,45 @@ final class SearchRequests {
         first(params, "q"),
         number(first(params, "imageWeight"), "imageWeight"),
         number(first(params, "textWeight"), "textWeight"),
-        boosts);
+        boosts,
+        false,
+        crop(first(params, "crop")),
+        flag(first(params, "localize"), "localize"),
+        flag(first(params, "regions"), "regions"),
+        minScore(first(params, "minScore")));
+  }
+
+  private static boolean flag(String value, String name) {
+    if (value == null) {
+      return false;
+    }
+    if (value.equalsIgnoreCase("true") || value.equals("1")) {
+      return true;
+    }
+    if (value.equalsIgnoreCase("false") || value.equals("0")) {
+      return false;
+    }
+    throw SearchException.badRequest(name + " must be true or false, got " + value);
+  }
+
+  /** A number in -1..1 or {@code auto}; null when absent. */
+  static String minScore(String value) {
+    if (value == null) {
+      return null;
+    }
+    if (value.equalsIgnoreCase("auto")) {
+      return "auto";
+    }
+    try {
+      double v = Double.parseDouble(value);
+      if (Double.isFinite(v) && v >= -1 && v <= 1) {
+        return Double.toString(v);
+      }
+    } catch (NumberFormatException e) {
+      // below
+    }
+    throw SearchException.badRequest(
+        "minScore must be a number between -1 and 1 (a cosine similarity) or auto, got " + value);
   }
 
   /**
@@ -63,7 +102,53 @@ final class SearchRequests {
         json.hasNonNull("q") ? json.get("q").asText() : null,
         json.hasNonNull("imageWeight") ? jsonNumber(json.get("imageWeight"), "imageWeight") : null,
         json.hasNonNull("textWeight") ? jsonNumber(json.get("textWeight"), "textWeight") : null,
-        Boosts.of(boosts, defaultBoosts));
+        Boosts.of(boosts, defaultBoosts),
+        false,
+        json.hasNonNull("crop") ? jsonCrop(json.get("crop")) : null,
+        json.hasNonNull("localize") && jsonFlag(json.get("localize"), "localize"),
+        json.hasNonNull("regions") && jsonFlag(json.get("regions"), "regions"),
+        json.hasNonNull("minScore") ? minScore(json.get("minScore").asText()) : null);
+  }
+
+  private static boolean jsonFlag(JsonNode node, String name) {
+    if (!node.isBoolean()) {
+      throw SearchException.badRequest(name + " must be true or false, got " + node);
+    }
+    return node.asBoolean();
+  }
+
+  /** {@code "x,y,w,h"} in fractions 0..1 of the upright photo, or 400 bad_crop naming it. */
+  static Region crop(String value) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      return Region.parse(value);
+    } catch (IllegalArgumentException e) {
+      throw new SearchException(ErrorCode.BAD_CROP, e.getMessage());
+    }
+  }
+
+  /** A JSON crop: the string {@code "x,y,w,h"} or the array {@code [x, y, w, h]}. */
+  private static Region jsonCrop(JsonNode node) {
+    if (node.isTextual()) {
+      return crop(node.asText());
+    }
+    if (node.isArray() && node.size() == 4) {
+      StringBuilder text = new StringBuilder();
+      for (JsonNode n : node) {
+        if (!n.isNumber()) {
+          throw new SearchException(
+              ErrorCode.BAD_CROP,
+              "crop " + node + " must be four numbers [x, y, w, h] in fractions 0..1 of the photo");
+        }
+        text.append(text.length() == 0 ? "" : ",").append(n.asDouble());
+      }
+      return crop(text.toString());
+    }
+    throw new SearchException(
+        ErrorCode.BAD_CROP,
+        "crop " + node + " must be \"x,y,w,h\" or [x, y, w, h] in fractions 0..1 of the photo");
   }
 
   private static String first(Function<String, List<String>> params, String name) {

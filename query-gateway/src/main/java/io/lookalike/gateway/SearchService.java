@@ -1,7 +1,9 @@
 package io.lookalike.gateway;
 
+import io.lookalike.image.Region;
 import io.lookalike.model.Embedder;
 import io.lookalike.model.EmbeddingResult;
+import io.lookalike.model.GarmentLocator;
 import io.lookalike.store.SearchFilter;
 import io.lookalike.store.SearchHit;
 import io.lookalike.store.StoredImage;
@@ -48,6 +50,14 @@ public class SearchService implements AutoCloseable {
   private volatile ShadowTraffic shadow;
 
   private volatile io.micrometer.core.instrument.MeterRegistry registry;
+
+  /** Regions found with regions=true, at most. */
+  static final int MAX_REGIONS = 4;
+
+  /** Finds the garment for localize and regions; loaded on the first such search. */
+  private volatile GarmentLocator locator;
+
+  private final ScoreCalibration calibration = new ScoreCalibration();
 
   /**
    * @param active the model to embed queries with and the index of its vectors; read once per
@@ -152,6 +162,12 @@ public class SearchService implements AutoCloseable {
     if (traffic != null) {
       traffic.close();
     }
+    synchronized (this) {
+      if (locator != null) {
+        locator.close();
+        locator = null;
+      }
+    }
   }
 
   /** The gateway's default boosts by kind, which a request's own replace. */
@@ -196,11 +212,88 @@ public class SearchService implements AutoCloseable {
     long start = System.nanoTime();
     ActiveModel model = checkedModel();
     int n = checkK(request.k());
-    byte[] valid = validator.validate(photo);
-    float[] query = embed(model.embedder(), valid);
-    SearchResponse answer = run("photo", store(model, request), start, query, n, request, Set.of());
-    mirrorPhoto("photo", model, answer, valid, n, request);
-    return answer;
+    return photoSearch("photo", model, photo, n, request, start);
+  }
+
+  /**
+   * A photo's search: its crop, then with localize the garment found in it, embedded and searched;
+   * with regions, each region found searched too; minScore applied last.
+   */
+  private SearchResponse photoSearch(
+      String by, ActiveModel model, byte[] photo, int n, SearchRequest request, long start) {
+    byte[] valid = validator.validate(photo, request.crop());
+    Region searched = request.crop();
+    byte[] query = valid;
+    if (request.localize()) {
+      Region found = locator().locate(valid);
+      if (!found.isWhole()) {
+        searched = request.crop() == null ? found : found.within(request.crop());
+        query = validator.validate(photo, searched);
+      }
+    }
+    VectorStore store = store(model, request);
+    SearchResponse answer =
+        run(by, store, start, embed(model.embedder(), query), n, request, Set.of());
+    if (searched != null) {
+      answer = answer.withRegion(searched);
+    }
+    mirrorPhoto(by, model, answer, query, n, request);
+    if (request.regions()) {
+      List<SearchResponse.RegionAnswer> regions = new ArrayList<>();
+      for (Region region : locator().regions(valid, MAX_REGIONS)) {
+        Region whole = request.crop() == null ? region : region.within(request.crop());
+        byte[] cut = region.isWhole() ? valid : validator.validate(photo, whole);
+        SearchResponse one =
+            run(by, store, start, embed(model.embedder(), cut), n, request, Set.of());
+        if (request.minScore() != null) {
+          one = one.withMinScore(minScore(store, request.minScore()), null);
+        }
+        regions.add(new SearchResponse.RegionAnswer(SearchResponse.Box.of(whole), one.results()));
+      }
+      answer = answer.withRegions(regions, (System.nanoTime() - start) / 1_000_000);
+    }
+    return withMinScore(store, answer, request);
+  }
+
+  /** The answer cut at the request's minScore, with closeMatch when it is auto. */
+  private SearchResponse withMinScore(VectorStore store, SearchResponse answer, SearchRequest r) {
+    if (r.minScore() == null) {
+      return answer;
+    }
+    if (r.text() != null && !r.text().isBlank()) {
+      throw SearchException.badRequest(
+          "minScore compares cosine similarities: it does not apply to a search with a text q");
+    }
+    double threshold = minScore(store, r.minScore());
+    Boolean close =
+        "auto".equals(r.minScore())
+            ? !answer.results().isEmpty() && answer.results().get(0).score() >= threshold
+            : null;
+    return answer.withMinScore(threshold, close);
+  }
+
+  private double minScore(VectorStore store, String minScore) {
+    return "auto".equals(minScore)
+        ? calibration.of(store).threshold()
+        : Double.parseDouble(minScore);
+  }
+
+  /** The close-match threshold of the active index (what minScore=auto uses). */
+  public ScoreCalibration.Calibration calibration() {
+    return calibration.of(checkedModel().store());
+  }
+
+  private GarmentLocator locator() {
+    GarmentLocator now = locator;
+    if (now == null) {
+      synchronized (this) {
+        if (locator == null) {
+          locator = GarmentLocator.loadDefault();
+        }
+        now = locator;
+      }
+    }
+    return now;
   }
 
   /**
@@ -244,11 +337,8 @@ public class SearchService implements AutoCloseable {
     if (url == null || url.isBlank()) {
       throw SearchException.badRequest("imageUrl is empty");
     }
-    byte[] valid = validator.validate(fetcher.fetch(url.strip()));
-    float[] query = embed(model.embedder(), valid);
-    SearchResponse answer = run("url", store(model, request), start, query, n, request, Set.of());
-    mirrorPhoto("url", model, answer, valid, n, request); // the bytes, not the URL again
-    return answer;
+    // the shadow traffic gets the bytes, not the URL again
+    return photoSearch("url", model, fetcher.fetch(url.strip()), n, request, start);
   }
 
   /** Products that look like this one (its main image), the product itself excluded. */
@@ -258,6 +348,7 @@ public class SearchService implements AutoCloseable {
 
   public SearchResponse byProduct(String productId, SearchRequest request) {
     long start = System.nanoTime();
+    noCrop(request, "product");
     ActiveModel model = checkedModel();
     VectorStore store = store(model, request);
     int n = checkK(request.k());
@@ -287,7 +378,7 @@ public class SearchService implements AutoCloseable {
                     Set.of(productId));
           });
     }
-    return answer;
+    return withMinScore(store, answer, request);
   }
 
   /** Products nearest to a vector of the index's model; it is L2-normalised here. */
@@ -297,10 +388,11 @@ public class SearchService implements AutoCloseable {
 
   public SearchResponse byVector(float[] vector, SearchRequest request) {
     long start = System.nanoTime();
+    noCrop(request, "vector");
     VectorStore store = store(checkedModel(), request);
     int n = checkK(request.k());
     float[] query = normalised(vector, store.dimension());
-    return run("vector", store, start, query, n, request, Set.of());
+    return withMinScore(store, run("vector", store, start, query, n, request, Set.of()), request);
   }
 
   /**
@@ -309,12 +401,13 @@ public class SearchService implements AutoCloseable {
    */
   public SearchResponse byText(SearchRequest request) {
     long start = System.nanoTime();
+    noCrop(request, "text");
     VectorStore store = store(checkedModel(), request);
     int n = checkK(request.k());
     if (request.text() == null || request.text().isBlank()) {
       throw SearchException.badRequest("give a photo, imageUrl, productId, vector or a text q");
     }
-    return run("text", store, start, null, n, request, Set.of());
+    return withMinScore(store, run("text", store, start, null, n, request, Set.of()), request);
   }
 
   /**
@@ -370,6 +463,23 @@ public class SearchService implements AutoCloseable {
     long tookMs = (System.nanoTime() - startNanos) / 1_000_000;
     return new SearchResponse(
         by, store.modelId(), tookMs, results, Facets.of(candidates), boosts.applied());
+  }
+
+  /** A crop is a region of a query photo: a search without one refuses it rather than ignore it. */
+  private static void noCrop(SearchRequest request, String by) {
+    if (request.localize() || request.regions()) {
+      throw SearchException.badRequest(
+          "localize and regions apply to a photo or imageUrl search, not to a " + by + " search");
+    }
+    if (request.crop() != null) {
+      throw new SearchException(
+          ErrorCode.BAD_CROP,
+          "crop "
+              + request.crop()
+              + " applies to a photo or imageUrl search, not to a "
+              + by
+              + " search");
+    }
   }
 
   private static double weight(Double requested, double fallback, String name) {

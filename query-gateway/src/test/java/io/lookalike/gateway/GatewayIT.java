@@ -245,6 +245,286 @@ class GatewayIT {
   }
 
   @Test
+  void shouldSearchTheCropOfAnUploadAsIfTheCroppedPhotoWereSent() throws Exception {
+    // Given two catalog photos side by side in one upload
+    byte[] pair = sideBySide(photos.get(4).bytes(), photos.get(9).bytes());
+    java.awt.image.BufferedImage decoded = NearDuplicates.decode(pair);
+    int half = decoded.getWidth() / 2;
+
+    for (String side : List.of("left", "right")) {
+      String crop = side.equals("left") ? "0,0,0.5,1" : "0.5,0,0.5,1";
+      String expected = side.equals("left") ? "p4" : "p9";
+      // When the gateway crops the upload, and when the client sends the same half cut out itself
+      JsonNode cropped =
+          searchOk(
+              multipart(
+                  uri("/v1/search"),
+                  Map.of("k", "5", "crop", crop),
+                  "pair.jpg",
+                  "image/jpeg",
+                  pair));
+      byte[] cutHere =
+          NearDuplicates.jpeg(
+              decoded.getSubimage(side.equals("left") ? 0 : half, 0, half, decoded.getHeight()),
+              0.95f);
+      JsonNode sentCut =
+          searchOk(
+              multipart(uri("/v1/search"), Map.of("k", "5"), "half.jpg", "image/jpeg", cutHere));
+
+      // Then both find that half's product first, with the same leading ranking and scores (the
+      // client's cut goes through one more JPEG encoding)
+      assertThat(cropped.get(0).get("productId").asText()).as(side).isEqualTo(expected);
+      assertThat(productIds(cropped).subList(0, 3))
+          .as(side)
+          .isEqualTo(productIds(sentCut).subList(0, 3));
+      for (int i = 0; i < 3; i++) {
+        assertThat(cropped.get(i).get("score").doubleValue())
+            .as("%s, result %d", side, i)
+            .isCloseTo(
+                sentCut.get(i).get("score").doubleValue(),
+                org.assertj.core.data.Offset.offset(0.02));
+      }
+    }
+    // The whole pair is neither photo as clearly as its halves.
+    JsonNode whole =
+        searchOk(multipart(uri("/v1/search"), Map.of("k", "5"), "pair.jpg", "image/jpeg", pair));
+    assertThat(whole.get(0).get("score").doubleValue())
+        .isLessThan(
+            searchOk(
+                    multipart(
+                        uri("/v1/search"),
+                        Map.of("k", "5", "crop", "0,0,0.5,1"),
+                        "pair.jpg",
+                        "image/jpeg",
+                        pair))
+                .get(0)
+                .get("score")
+                .doubleValue());
+  }
+
+  @Test
+  void shouldSearchTheCropOfAnImageUrlAndOfARawBody() throws Exception {
+    byte[] pair = sideBySide(photos.get(4).bytes(), photos.get(9).bytes());
+    Path file = tmp.resolve("pair.jpg");
+    Files.write(file, pair);
+
+    ObjectNode asString =
+        JSON.createObjectNode()
+            .put("imageUrl", file.toUri().toString())
+            .put("k", 3)
+            .put("crop", "0.5,0,0.5,1");
+    assertThat(searchOk(json(asString)).get(0).get("productId").asText()).isEqualTo("p9");
+    ObjectNode asArray = JSON.createObjectNode().put("imageUrl", file.toUri().toString());
+    asArray.putArray("crop").add(0).add(0).add(0.5).add(1);
+    assertThat(searchOk(json(asArray)).get(0).get("productId").asText()).isEqualTo("p4");
+
+    JsonNode raw =
+        searchOk(
+            HttpRequest.newBuilder(uri("/v1/search?k=3&crop=0.5,0,0.5,1"))
+                .header("Content-Type", "image/jpeg")
+                .POST(BodyPublishers.ofByteArray(pair))
+                .build());
+    assertThat(raw.get(0).get("productId").asText()).isEqualTo("p9");
+  }
+
+  @Test
+  void shouldRefuseACropThatIsEmptyOutsideThePhotoOrWithoutAPhoto() throws Exception {
+    byte[] photo = photos.get(2).bytes();
+    for (String bad :
+        List.of("0,0,0,1", "0.5,0,0.6,1", "-0.1,0,0.5,0.5", "0,0,2,1", "1,2,3", "a,b,c,d")) {
+      HttpResponse<String> response =
+          send(
+              http,
+              multipart(uri("/v1/search"), Map.of("crop", bad), "p.jpg", "image/jpeg", photo));
+      assertError(response, ErrorCode.BAD_CROP);
+      assertThat(JSON.readTree(response.body()).get("error").asText()).as(bad).contains(bad);
+    }
+    ObjectNode notNumbers =
+        JSON.createObjectNode().put("imageUrl", photos.get(2).path().toUri().toString());
+    notNumbers.putArray("crop").add("a").add(0).add(1).add(1);
+    assertError(send(http, json(notNumbers)), ErrorCode.BAD_CROP);
+    assertError(
+        send(http, json(JSON.createObjectNode().put("productId", "p1").put("crop", "0,0,0.5,0.5"))),
+        ErrorCode.BAD_CROP);
+    assertError(
+        send(
+            http,
+            HttpRequest.newBuilder(uri("/v1/products/p1/similar?crop=0,0,0.5,0.5")).GET().build()),
+        ErrorCode.BAD_CROP);
+  }
+
+  @Test
+  void shouldLocateAProductSmallOnWhiteAndSearchThatRegion() throws Exception {
+    for (int i : new int[] {6, 13, 20}) {
+      byte[] small = io.lookalike.image.HardAlterations.pastedOnWhite(photos.get(i).bytes());
+      JsonNode plain =
+          JSON.readTree(
+              send(
+                      http,
+                      multipart(uri("/v1/search"), Map.of("k", "5"), "s.jpg", "image/jpeg", small))
+                  .body());
+      JsonNode located =
+          JSON.readTree(
+              send(
+                      http,
+                      multipart(
+                          uri("/v1/search"),
+                          Map.of("k", "5", "localize", "true"),
+                          "s.jpg",
+                          "image/jpeg",
+                          small))
+                  .body());
+
+      // the region searched is a part of the photo around its centre, where the product lies
+      JsonNode box = located.get("region");
+      assertThat(box).as("p%d: %s", i, located).isNotNull();
+      double x = box.get("x").asDouble();
+      double y = box.get("y").asDouble();
+      double w = box.get("w").asDouble();
+      double h = box.get("h").asDouble();
+      assertThat(w * h).as("p%d area", i).isLessThan(0.8);
+      assertThat(x).isLessThan(0.5);
+      assertThat(x + w).isGreaterThan(0.5);
+      assertThat(y).isLessThan(0.5);
+      assertThat(y + h).isGreaterThan(0.5);
+      // its own product scores higher than without localisation
+      assertThat(located.get("results").get(0).get("productId").asText()).isEqualTo("p" + i);
+      assertThat(located.get("results").get(0).get("score").doubleValue())
+          .isGreaterThan(plain.get("results").get(0).get("score").doubleValue());
+      // and localize is a crop= of the region it reports
+      String crop = x + "," + y + "," + w + "," + h;
+      JsonNode cropped =
+          searchOk(
+              multipart(
+                  uri("/v1/search"), Map.of("k", "5", "crop", crop), "s.jpg", "image/jpeg", small));
+      assertThat(cropped.get(0).get("productId").asText()).isEqualTo("p" + i);
+      assertThat(cropped.get(0).get("score").doubleValue())
+          .isCloseTo(
+              located.get("results").get(0).get("score").doubleValue(),
+              org.assertj.core.data.Offset.offset(0.02));
+    }
+  }
+
+  @Test
+  void shouldAnswerPerRegionWithRegionsTrue() throws Exception {
+    // two products, each small on white, top left and bottom right
+    java.awt.image.BufferedImage two =
+        new java.awt.image.BufferedImage(600, 600, java.awt.image.BufferedImage.TYPE_INT_RGB);
+    java.awt.Graphics2D g = two.createGraphics();
+    try {
+      g.setColor(java.awt.Color.WHITE);
+      g.fillRect(0, 0, 600, 600);
+      g.drawImage(NearDuplicates.decode(photos.get(4).bytes()), 20, 20, 230, 230, null);
+      g.drawImage(NearDuplicates.decode(photos.get(9).bytes()), 350, 350, 230, 230, null);
+    } finally {
+      g.dispose();
+    }
+    byte[] photo = NearDuplicates.jpeg(two, 0.95f);
+
+    JsonNode body =
+        JSON.readTree(
+            send(
+                    http,
+                    multipart(
+                        uri("/v1/search"),
+                        Map.of("k", "3", "regions", "true"),
+                        "two.jpg",
+                        "image/jpeg",
+                        photo))
+                .body());
+
+    JsonNode regions = body.get("regions");
+    assertThat(regions).as(body.toString()).isNotNull();
+    assertThat(regions.size()).isBetween(2, SearchService.MAX_REGIONS);
+    List<String> tops = new ArrayList<>();
+    for (JsonNode region : regions) {
+      assertThat(region.get("box").get("w").asDouble()).isGreaterThan(0);
+      assertThat(region.get("results")).hasSize(3);
+      tops.add(region.get("results").get(0).get("productId").asText());
+    }
+    assertThat(tops).as(body.toString()).contains("p4", "p9");
+    assertThat(body.get("results")).hasSize(3); // the whole photo's answer is still there
+  }
+
+  @Test
+  void shouldSayWhetherTheBestResultIsACloseMatchWithMinScoreAuto() throws Exception {
+    // an indexed photo, slightly altered: a close match
+    JsonNode same =
+        JSON.readTree(
+            send(
+                    http,
+                    multipart(
+                        uri("/v1/search"),
+                        Map.of("minScore", "auto"),
+                        "a.jpg",
+                        "image/jpeg",
+                        NearDuplicates.of(photos.get(11).bytes())))
+                .body());
+    double threshold = same.get("minScore").asDouble();
+    assertThat(threshold).isBetween(0.0, 1.0);
+    assertThat(same.get("closeMatch").asBoolean()).isTrue();
+    assertThat(same.get("results").get(0).get("productId").asText()).isEqualTo("p11");
+    same.get("results")
+        .forEach(r -> assertThat(r.get("score").asDouble()).isGreaterThanOrEqualTo(threshold));
+
+    // photos the index does not hold: no close match, and no result below the threshold
+    int noClose = 0;
+    List<SampleImages.Photo> unseen = SampleImages.photos("validation", 10);
+    for (SampleImages.Photo p : unseen) {
+      JsonNode other =
+          JSON.readTree(
+              send(
+                      http,
+                      multipart(
+                          uri("/v1/search"),
+                          Map.of("minScore", "auto"),
+                          "b.jpg",
+                          "image/jpeg",
+                          p.bytes()))
+                  .body());
+      assertThat(other.get("minScore").asDouble()).isEqualTo(threshold);
+      noClose += other.get("closeMatch").asBoolean() ? 0 : 1;
+      assertThat(other.get("results").size() == 0).isEqualTo(!other.get("closeMatch").asBoolean());
+    }
+    assertThat(noClose).isGreaterThanOrEqualTo(unseen.size() / 2);
+
+    // a number is a plain cut, and what is out of range is refused
+    JsonNode cut =
+        JSON.readTree(
+            send(http, json(JSON.createObjectNode().put("productId", "p3").put("minScore", "0.99")))
+                .body());
+    assertThat(cut.get("minScore").asDouble()).isEqualTo(0.99);
+    assertThat(cut.has("closeMatch")).isFalse();
+    cut.get("results")
+        .forEach(r -> assertThat(r.get("score").asDouble()).isGreaterThanOrEqualTo(0.99));
+    assertError(
+        send(http, HttpRequest.newBuilder(uri("/v1/products/p3/similar?minScore=2")).GET().build()),
+        ErrorCode.BAD_REQUEST);
+    // without minScore, nothing changes in the answer
+    assertThat(
+            JSON.readTree(send(http, json(JSON.createObjectNode().put("productId", "p3"))).body())
+                .has("minScore"))
+        .isFalse();
+  }
+
+  /** Two photos scaled to 320×320, side by side in one 640×320 JPEG. */
+  private static byte[] sideBySide(byte[] left, byte[] right) {
+    java.awt.image.BufferedImage pair =
+        new java.awt.image.BufferedImage(640, 320, java.awt.image.BufferedImage.TYPE_INT_RGB);
+    java.awt.Graphics2D g = pair.createGraphics();
+    try {
+      g.setRenderingHint(
+          java.awt.RenderingHints.KEY_INTERPOLATION,
+          java.awt.RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+      g.drawImage(NearDuplicates.decode(left), 0, 0, 320, 320, null);
+      g.drawImage(NearDuplicates.decode(right), 320, 0, 320, 320, null);
+    } finally {
+      g.dispose();
+    }
+    return NearDuplicates.jpeg(pair, 0.95f);
+  }
+
+  @Test
   void shouldSearchByProductIdLeavingTheProductOut() throws Exception {
     JsonNode results = searchOk(json(JSON.createObjectNode().put("productId", "p5").put("k", 6)));
     assertThat(results).hasSize(6);

@@ -59,6 +59,16 @@ public interface VectorStore extends AutoCloseable {
   long count();
 
   /**
+   * Up to {@code n} stored images spread over the index (not random, but not only the newest or
+   * oldest): what a per-index score calibration looks at. Stores that cannot list their contents
+   * throw UnsupportedOperationException.
+   */
+  default List<StoredImage> sample(int n) {
+    throw new UnsupportedOperationException(
+        getClass().getSimpleName() + " cannot sample its images");
+  }
+
+  /**
    * This index with reads and searches that see every write acknowledged before them, for a search
    * that must read its own writes (consistentWith). Stores whose reads always do (Lucene, which
    * makes a write visible before it returns) are their own; a Milvus store returns a view at STRONG

@@ -1,9 +1,12 @@
 package io.lookalike.local;
 
 import io.lookalike.image.HardAlterations;
+import io.lookalike.image.ImageNormaliser;
+import io.lookalike.image.Region;
 import io.lookalike.model.DjlEmbedder;
 import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.model.EmbeddingResult;
+import io.lookalike.model.GarmentLocator;
 import io.lookalike.testkit.SampleImages;
 import io.lookalike.testkit.SampleImages.Photo;
 import java.util.ArrayList;
@@ -37,7 +40,10 @@ import java.util.function.UnaryOperator;
  * -Dbench=io.lookalike.local.RelevanceBench} ({@code -Dbench.model=PATH} another TorchScript file,
  * {@code -Dbench.index=N} index only N photos, round-robin over classes, {@code -Dbench.queries=N},
  * {@code -Dbench.altered=N} (default 300), {@code -Dbench.holdout=CLASS} (default skirt), {@code
- * -Dbench.dump=FILE} writes the index's vectors).
+ * -Dbench.dump=FILE} writes the index's vectors, {@code -Dbench.alterations=a,b} only those rows,
+ * {@code -Dbench.localize=true} everything again with the queries localised ({@link
+ * GarmentLocator}) plus the cost ratio, {@code -Dbench.localize.catalog=true} also with the index
+ * photos localised).
  */
 public final class RelevanceBench {
 
@@ -69,8 +75,27 @@ public final class RelevanceBench {
       }
 
       printCategory(index, queries);
-      printSameProduct(embedder, index, indexPhotos, queryPhotos, altered);
       printScores(index, queries, holdout);
+      printCalibration(index, queries, holdout);
+      printSameProduct(embedder, index, indexPhotos, queryPhotos, altered, null);
+      if (Boolean.getBoolean("bench.localize")) {
+        try (GarmentLocator locator = GarmentLocator.loadDefault()) {
+          UnaryOperator<byte[]> localized = photo -> localized(locator, photo);
+          System.out.printf(
+              "%n=== localize=true on the queries (GarmentLocator, then the region) ===%n");
+          List<Item> localQueries = embed(embedder, queryPhotos, localized);
+          printCategory(index, localQueries);
+          printSameProduct(embedder, index, indexPhotos, queryPhotos, altered, localized);
+          printScores(index, localQueries, holdout);
+          printCost(embedder, locator, queryPhotos);
+          if (Boolean.getBoolean("bench.localize.catalog")) {
+            System.out.printf("%n=== localize=true on the catalog photos too ===%n");
+            List<Item> localIndex = embed(embedder, indexPhotos, localized);
+            printCategory(localIndex, localQueries);
+            printSameProduct(embedder, localIndex, indexPhotos, queryPhotos, altered, localized);
+          }
+        }
+      }
       System.out.printf(
           Locale.ROOT,
           "%n(%d photos embedded in %.0f s; whole run %.0f s)%n",
@@ -131,7 +156,9 @@ public final class RelevanceBench {
       List<Item> index,
       List<Photo> indexPhotos,
       List<Photo> scenes,
-      int count) {
+      int count,
+      UnaryOperator<byte[]> localize) {
+    UnaryOperator<byte[]> then = localize == null ? UnaryOperator.identity() : localize;
     List<Integer> picks = new ArrayList<>();
     for (int i = 0; i < indexPhotos.size(); i++) {
       picks.add(i);
@@ -140,10 +167,16 @@ public final class RelevanceBench {
     picks = picks.subList(0, Math.min(count, picks.size()));
     Map<String, UnaryOperator<byte[]>> alterations =
         new LinkedHashMap<>(HardAlterations.singlePhoto());
+    String only = System.getProperty("bench.alterations", "");
+    if (!only.isBlank()) {
+      alterations.keySet().retainAll(List.of(only.split(",")));
+    }
     System.out.printf("%n%-15s %9s %9s %5s%n", "same product", "recall@1", "recall@10", "n");
     for (var alteration : alterations.entrySet()) {
       List<Photo> sample = picks.stream().map(indexPhotos::get).toList();
-      recallRow(alteration.getKey(), embed(embedder, sample, alteration.getValue()), index);
+      UnaryOperator<byte[]> alter = alteration.getValue();
+      recallRow(
+          alteration.getKey(), embed(embedder, sample, p -> then.apply(alter.apply(p))), index);
     }
     // the product at 40 % inside a test photo of another class
     List<Item> scened = new ArrayList<>();
@@ -157,7 +190,7 @@ public final class RelevanceBench {
         do {
           scene = scenes.get(random.nextInt(scenes.size()));
         } while (scene.category().equals(product.category()));
-        batch.add(HardAlterations.pastedIntoScene(product.bytes(), scene.bytes()));
+        batch.add(then.apply(HardAlterations.pastedIntoScene(product.bytes(), scene.bytes())));
         batchPhotos.add(product);
       }
       scened.addAll(toItems(batchPhotos, embedder.embed(batch)));
@@ -165,21 +198,135 @@ public final class RelevanceBench {
     recallRow("scene-40%", scened, index);
   }
 
+  private static final ImageNormaliser NORMALISER = new ImageNormaliser();
+
+  /** What the gateway does with localize=true: the located region of the photo, cut from it. */
+  static byte[] localized(GarmentLocator locator, byte[] photo) {
+    Region region = locator.locate(photo);
+    if (region.isWhole()) {
+      return photo;
+    }
+    try {
+      return NORMALISER.normalise(photo, region).bytes();
+    } catch (io.lookalike.image.RejectedImageException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Cost of a photo search's model work, one photo at a time as the gateway does it: normalise +
+   * embed, against normalise + locate + cut + embed.
+   */
+  static void printCost(DjlEmbedder embedder, GarmentLocator locator, List<Photo> photos)
+      throws Exception {
+    List<Photo> sample = photos.subList(0, Math.min(60, photos.size()));
+    for (int round = 0; round < 2; round++) { // the first round warms up
+      long plain = 0;
+      long local = 0;
+      for (Photo p : sample) {
+        long t = System.nanoTime();
+        embedder.embed(List.of(NORMALISER.normalise(p.bytes()).bytes()));
+        plain += System.nanoTime() - t;
+        t = System.nanoTime();
+        byte[] valid = NORMALISER.normalise(p.bytes()).bytes();
+        embedder.embed(List.of(localized(locator, valid)));
+        local += System.nanoTime() - t;
+      }
+      if (round == 1) {
+        System.out.printf(
+            Locale.ROOT,
+            "%ncost per photo search (%d photos, batch 1, interleaved): plain %.1f ms, localize %.1f ms, ratio %.2f%n",
+            sample.size(),
+            plain / 1e6 / sample.size(),
+            local / 1e6 / sample.size(),
+            local / (double) plain);
+      }
+    }
+  }
+
+  /**
+   * How a per-index threshold from the index alone (each indexed photo's best score against the
+   * other indexed photos, i.e. how alike two different catalog products get) splits the test
+   * queries: the share of right, wrong and off-catalogue top-1s at or above it, by quantile.
+   */
+  static void printCalibration(List<Item> index, List<Item> queries, String holdout) {
+    List<Item> without = index.stream().filter(i -> !i.category().equals(holdout)).toList();
+    double[] loo = new double[without.size()];
+    for (int i = 0; i < without.size(); i++) {
+      Item self = without.get(i);
+      loo[i] = score(self, nearest(without, self.vector(), 1, self.id()).get(0));
+    }
+    Arrays.sort(loo);
+    double[] all = new double[index.size()];
+    for (int i = 0; i < index.size(); i++) {
+      Item self = index.get(i);
+      all[i] = score(self, nearest(index, self.vector(), 1, self.id()).get(0));
+    }
+    Arrays.sort(all);
+    closeThreshold = quantile(all, 0.95);
+    List<Double> right = new ArrayList<>();
+    List<Double> wrong = new ArrayList<>();
+    List<Double> off = new ArrayList<>();
+    for (Item q : queries) {
+      Item top = nearest(without, q.vector(), 1, null).get(0);
+      if (q.category().equals(holdout)) {
+        off.add(score(q, top));
+      } else {
+        (top.category().equals(q.category()) ? right : wrong).add(score(q, top));
+      }
+    }
+    System.out.printf(
+        "%nindex nearest-neighbour score (%s held out, %d photos): p10 %.3f median %.3f p90 %.3f%n",
+        holdout, loo.length, quantile(loo, 0.1), quantile(loo, 0.5), quantile(loo, 0.9));
+    System.out.printf(
+        Locale.ROOT,
+        "closeMatch threshold (p95 of the whole index's NN scores, as minScore=auto): %.3f%n",
+        closeThreshold);
+    System.out.printf(
+        "%-28s %8s %8s %8s %8s%n",
+        "threshold = NN quantile", "value", "right>=", "wrong>=", "off>=");
+    for (double q : new double[] {0.5, 0.75, 0.9, 0.95, 0.99}) {
+      double t = quantile(loo, q);
+      System.out.printf(
+          Locale.ROOT,
+          "%-28s %8.3f %8.3f %8.3f %8.3f%n",
+          "p" + Math.round(q * 100),
+          t,
+          share(right, t),
+          share(wrong, t),
+          share(off, t));
+    }
+  }
+
+  private static double share(List<Double> scores, double threshold) {
+    return scores.isEmpty()
+        ? Double.NaN
+        : scores.stream().filter(s -> s >= threshold).count() / (double) scores.size();
+  }
+
+  /**
+   * The close-match threshold minScore=auto would use (p95 of the index's NN scores); NaN before.
+   */
+  private static double closeThreshold = Double.NaN;
+
   private static void recallRow(String name, List<Item> queries, List<Item> index) {
     int at1 = 0;
     int at10 = 0;
+    int close = 0;
     for (Item q : queries) {
       List<Item> top = nearest(index, q.vector(), K, null);
+      close += score(q, top.get(0)) >= closeThreshold ? 1 : 0;
       at1 += top.get(0).id().equals(q.id()) ? 1 : 0;
       at10 += top.stream().anyMatch(t -> t.id().equals(q.id())) ? 1 : 0;
     }
     System.out.printf(
         Locale.ROOT,
-        "%-15s %9.3f %9.3f %5d%n",
+        "%-15s %9.3f %9.3f %5d   closeMatch %.3f%n",
         name,
         at1 / (double) queries.size(),
         at10 / (double) queries.size(),
-        queries.size());
+        queries.size(),
+        close / (double) queries.size());
   }
 
   /** Top-1 scores: right category, wrong category, off-catalogue (held-out class). */

@@ -588,6 +588,29 @@ public final class LuceneVectorStore implements VectorStore {
         });
   }
 
+  /** Every (maxDoc / n)-th live document. */
+  @Override
+  public List<StoredImage> sample(int n) {
+    return withSearcher(
+        searcher -> {
+          org.apache.lucene.index.IndexReader reader = searcher.getIndexReader();
+          int max = reader.maxDoc();
+          List<StoredImage> out = new ArrayList<>();
+          if (max == 0 || n <= 0) {
+            return out;
+          }
+          org.apache.lucene.util.Bits live = org.apache.lucene.index.MultiBits.getLiveDocs(reader);
+          double step = Math.max(1.0, max / (double) n);
+          for (double d = 0; d < max && out.size() < n; d += step) {
+            int doc = (int) d;
+            if (live == null || live.get(doc)) {
+              out.add(load(searcher, doc));
+            }
+          }
+          return out;
+        });
+  }
+
   @Override
   public long count() {
     return withSearcher(searcher -> (long) searcher.getIndexReader().numDocs());

@@ -128,6 +128,28 @@ class LuceneVectorStoreTest extends VectorStoreContractTest {
   }
 
   @Test
+  void shouldSampleLiveImagesSpreadOverTheIndex() {
+    for (int i = 0; i < 40; i++) {
+      store.write(List.of(image("p" + i + "/0", vectors.next(), 1)), List.of());
+    }
+    store.write(List.of(), List.of(ImageKey.parse("p0/0")));
+
+    List<StoredImage> sample = store.sample(10);
+
+    assertThat(sample).hasSizeBetween(9, 10);
+    assertThat(sample)
+        .extracting(StoredImage::productId)
+        .doesNotContain("p0")
+        .doesNotHaveDuplicates();
+    assertThat(sample).allSatisfy(i -> assertThat(i.vector()).hasSize(DIM));
+    // not only the first writes: the sample reaches the last quarter
+    assertThat(sample)
+        .anySatisfy(
+            i -> assertThat(Integer.parseInt(i.productId().substring(1))).isGreaterThan(30));
+    assertThat(store.sample(100)).hasSize(39);
+  }
+
+  @Test
   void shouldKeepEveryImageWhenOptimized() {
     for (int i = 0; i < 5; i++) {
       store.write(List.of(image("p" + i + "/0", vectors.next(), 1)), List.of());
