@@ -227,7 +227,8 @@ public final class LocalMode implements AutoCloseable {
         });
     HealthCheck disk = StageHealth.disk(freeSpace);
     gateway.addHealthCheck("disk", disk);
-    // Checked every 5 s whether or not anyone asks /health: running out of room is logged, naming
+    // Checked every second whether or not anyone asks /health: running out of room is logged,
+    // naming
     // the directory, before the broker's append fails.
     java.util.concurrent.ScheduledExecutorService diskWatch =
         java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
@@ -236,7 +237,8 @@ public final class LocalMode implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    diskWatch.scheduleWithFixedDelay(disk::check, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
+    diskWatch.scheduleWithFixedDelay(
+        () -> pauseFetchingWhileLow(disk.check()), 1, 1, java.util.concurrent.TimeUnit.SECONDS);
     remember((AutoCloseable) diskWatch::shutdownNow);
     gateway.addHealthCheck("progress", progressCheck(healthRules.stuckAfterMs()));
     gatewayPort = gateway.start();
@@ -246,6 +248,27 @@ public final class LocalMode implements AutoCloseable {
       loadSampleCatalog(data);
     }
     return this;
+  }
+
+  /**
+   * Below the disk floor the fetcher, the one stage that brings photo bytes in, is paused (Kafka
+   * Streams' {@code pause()}: it stays in its group, commits what it did, processes nothing), so
+   * that the pipeline's own writes never fill the disk: a broker whose only log directory fails
+   * halts the JVM. New events are small and wait in catalog.product-events; the photos in flight
+   * are embedded and indexed. Resumed as soon as there is room again, with nothing to restart.
+   */
+  private void pauseFetchingWhileLow(HealthCheck.Status disk) {
+    KafkaStreams streams = fetcher.app().streams();
+    if (!disk.up() && !streams.isPaused()) {
+      streams.pause();
+      log.warn(
+          "Fetching new photos paused until there is room on disk ({}); events wait in {}",
+          disk.detail(),
+          topics.productEvents());
+    } else if (disk.up() && streams.isPaused()) {
+      streams.resume();
+      log.info("Fetching resumed: {}", disk.detail());
+    }
   }
 
   /**
