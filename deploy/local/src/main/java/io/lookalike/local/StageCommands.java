@@ -191,7 +191,21 @@ public final class StageCommands {
           (registry, stage, health) -> {
             common.ensureTopics();
             FetcherApp app = stage.remember(new FetcherApp(common.config(), registry));
-            addStreamsChecks(health, app.app(), common.topics().productEvents(), common, stage);
+            // Its input offsets are committed while a fetch is still in flight (the event waits in
+            // the changelogged pending store), so the work left counts both topics it reads and
+            // the images being fetched: a download that hangs is a lag that stands still.
+            String repartition =
+                app.app().applicationId() + "-" + FetcherApp.REPARTITION + "-repartition";
+            addStreamsChecks(
+                health,
+                app.app(),
+                List.of(common.topics().productEvents(), repartition),
+                () -> {
+                  var inFlight = registry.find("lookalike.fetcher.images.in.flight").gauge();
+                  return inFlight == null ? 0 : (long) inFlight.value();
+                },
+                common,
+                stage);
             app.start();
           });
     }
@@ -278,7 +292,13 @@ public final class StageCommands {
             String modelId = embedder.model().modelId();
             common.ensureTopics(modelId);
             EmbedderApp app = stage.remember(new EmbedderApp(config, embedder, registry));
-            addStreamsChecks(health, app.app(), common.topics().productImages(), common, stage);
+            addStreamsChecks(
+                health,
+                app.app(),
+                List.of(common.topics().productImages()),
+                () -> 0,
+                common,
+                stage);
             app.start();
             log.info(
                 "Embedding with model {} ({} dimensions)", modelId, embedder.model().dimension());
@@ -610,11 +630,17 @@ public final class StageCommands {
 
   /**
    * A Streams stage's checks: its state ({@link #streamsHealth}), the free space of its state
-   * directory (refused at start below the floor), and its lag on {@code inputTopic} (its
-   * application id's committed offsets), which may not stand still while it is not restoring.
+   * directory (refused at start below the floor), and the work it has left — its lag on {@code
+   * inputTopics} (its application id's committed offsets) plus {@code inHand}, what it holds past
+   * those offsets — which may not stand still while it is not restoring.
    */
   static void addStreamsChecks(
-      StageHealth health, StreamsApp app, String inputTopic, Common common, Resources stage) {
+      StageHealth health,
+      StreamsApp app,
+      List<String> inputTopics,
+      java.util.function.LongSupplier inHand,
+      Common common,
+      Resources stage) {
     HealthConfig rules = common.health();
     FreeSpace disk = new FreeSpace(app.stateDir(), rules.minFreeBytes());
     disk.requireRoom(HealthConfig.MIN_FREE_BYTES_CONFIG);
@@ -622,8 +648,18 @@ public final class StageCommands {
     health.add("streams", streamsHealth(app));
     health.addDiskAndProgress(
         disk,
-        app.applicationId() + " on " + inputTopic,
-        () -> groupLag(admin, inputTopic, app.applicationId()),
+        app.applicationId() + " on " + String.join(", ", inputTopics),
+        () -> {
+          long lag = 0;
+          for (String topic : inputTopics) {
+            long topicLag = groupLag(admin, topic, app.applicationId());
+            if (topicLag < 0) {
+              return -1;
+            }
+            lag += topicLag;
+          }
+          return lag + inHand.getAsLong();
+        },
         () -> app.restoring().isPresent(),
         rules);
   }
