@@ -37,6 +37,7 @@ public final class ReembedConfig extends AbstractConfig {
 
   public ReembedConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props, false);
+    new SchemaRegistryConfig(originals()); // a wrong registry URL or basic auth fails now
   }
 
   public long dropDelayMs() {

@@ -331,6 +331,7 @@ public class GatewayConfig extends AbstractConfig {
 
   public GatewayConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props);
+    new SchemaRegistryConfig(originals()); // a wrong registry URL or basic auth fails at start-up
     int defaultK = getInt(SEARCH_K_DEFAULT_CONFIG);
     if (defaultK > getInt(SEARCH_K_MAX_CONFIG)) {
       throw new ConfigException(
