@@ -142,7 +142,7 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
   }
 
   /** The admin's answer; its refusals as JSON errors with the status of their kind. */
-  private static <T> T answer(Supplier<T> call) {
+  static <T> T answer(Supplier<T> call) {
     try {
       return call.get();
     } catch (ModelAdmin.Refused e) {
