@@ -24,6 +24,7 @@ import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import io.lookalike.testkit.ApicurioRegistry;
 import io.lookalike.testkit.KafkaBroker;
 import io.lookalike.testkit.SampleImages;
+import io.lookalike.testkit.TcpProxy;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -242,6 +243,87 @@ class SchemaRegistryIT {
           .isEqualTo(client().register(subject, ProductEvent.getClassSchema()))
           .isNotEqualTo(newerId);
     }
+  }
+
+  @Test
+  void shouldAnswer503AndWriteNothingWhileTheRegistryIsUnreachableAnd202OnceItIsBack()
+      throws Exception {
+    // Given the webhook on the Confluent format, its registry behind a proxy that is cut
+    String topic = "outage.events";
+    broker.createTopics(1, topic);
+    URI direct = URI.create(registry.url());
+    try (TcpProxy proxy = TcpProxy.to(direct.getPort())) {
+      proxy.cut();
+      WebhookConfig webhookConfig =
+          new WebhookConfig(
+              Map.of(
+                  WebhookConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                  WebhookConfig.SECRET_CONFIG, "s3cret-s3cret-s3cret",
+                  WebhookConfig.HOST_CONFIG, "127.0.0.1",
+                  WebhookConfig.PORT_CONFIG, "0",
+                  WebhookConfig.TOPIC_CONFIG, topic,
+                  WebhookConfig.ALLOW_FILE_URLS_CONFIG, "true",
+                  SchemaRegistryConfig.URL_CONFIG,
+                      "http://127.0.0.1:" + proxy.port() + direct.getPath(),
+                  SchemaRegistryConfig.VALUE_FORMAT_CONFIG, "confluent"));
+      SimpleMeterRegistry meters = new SimpleMeterRegistry();
+      try (WebhookServer webhook =
+              new WebhookServer(webhookConfig, new WebhookReceiver(webhookConfig, meters));
+          KafkaConsumer<String, byte[]> events = consumer(topic)) {
+        int port = webhook.start();
+        String body =
+            "{\"eventId\":\"o1\",\"type\":\"UPSERT\",\"productId\":\"p9\",\"version\":1,"
+                + "\"product\":{\"title\":\"Blue coat\"},"
+                + "\"images\":[{\"imageId\":\"front\",\"url\":\"file:/unused.jpg\"}]}";
+
+        // When an event arrives while the registry cannot be reached
+        int refusedBefore = proxy.refused();
+        HttpResponse<String> during = post(port, body);
+
+        // Then the client is told to retry, the registry was asked, and nothing is written
+        assertThat(during.statusCode()).as(during.body()).isEqualTo(503);
+        assertThat(during.headers().firstValue("Retry-After")).hasValue("5");
+        assertThat(JSON.readTree(during.body()).get("code").asText()).isEqualTo("unavailable");
+        assertThat(during.body()).contains("schema registry");
+        assertThat(proxy.refused()).isGreaterThan(refusedBefore);
+        assertThat(meters.counter("lookalike.webhook.events", "outcome", "unavailable").count())
+            .isEqualTo(1.0);
+
+        // When the registry is back and the client retries the same event
+        proxy.restore();
+        HttpResponse<String> after = post(port, body);
+
+        // Then it is accepted (not taken for a duplicate), and it is the one record on the topic
+        assertThat(after.statusCode()).as(after.body()).isEqualTo(202);
+        assertThat(JSON.readTree(after.body()).get("accepted").asInt()).isEqualTo(1);
+        List<ConsumerRecord<String, byte[]>> written = new ArrayList<>();
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .untilAsserted(
+                () -> {
+                  events.poll(Duration.ofMillis(200)).forEach(written::add);
+                  assertThat(written).hasSize(1);
+                });
+        // a last poll: the 503 wrote nothing that could arrive late
+        events.poll(Duration.ofMillis(500)).forEach(written::add);
+        assertThat(written).hasSize(1);
+        assertThat(ConfluentWireFormat.schemaId(written.get(0).value()))
+            .isEqualTo(client().register(topic + "-value", ProductEvent.getClassSchema()));
+        assertThat(new ProductEventDecoder(client()).decode(written.get(0).value(), 0).getEventId())
+            .isEqualTo("o1");
+      }
+    }
+  }
+
+  private static HttpResponse<String> post(int port, String body) throws Exception {
+    return HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + WebhookServer.PATH))
+                .header("Content-Type", "application/json")
+                .header("Authorization", "Bearer s3cret-s3cret-s3cret")
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
   }
 
   private static SchemaRegistryClient client() {

@@ -7,6 +7,7 @@ import io.lookalike.model.EmbeddingResult;
 import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.Serdes;
+import io.lookalike.schemas.registry.ConfluentWireFormat;
 import io.lookalike.schemas.registry.RegistryUnavailableException;
 import io.lookalike.schemas.registry.SchemaRegistryClient;
 import io.lookalike.store.SearchFilter;
@@ -317,7 +318,19 @@ public final class QualityGate {
               } catch (RegistryUnavailableException e) {
                 throw e;
               } catch (RuntimeException e) {
-                log.debug("Skipping an undecodable record in the quality gate: {}", e.toString());
+                // the record's own fault (an id the registry does not know, corrupt bytes):
+                // named, and the result's sampled count shows it
+                log.warn(
+                    "Quality gate: skipping {} at {}-{}@{}, its value cannot be read ({}): {}",
+                    new String(record.key(), StandardCharsets.UTF_8),
+                    record.topic(),
+                    record.partition(),
+                    record.offset(),
+                    ConfluentWireFormat.matches(record.value())
+                        ? "Confluent-framed, schema id "
+                            + ConfluentWireFormat.schemaId(record.value())
+                        : "not Confluent-framed",
+                    e.getMessage());
               }
             }
           });

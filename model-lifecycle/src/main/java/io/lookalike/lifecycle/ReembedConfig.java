@@ -1,5 +1,6 @@
 package io.lookalike.lifecycle;
 
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import java.util.Map;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
@@ -7,7 +8,10 @@ import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 
-/** Settings of {@code lookalike reembed} itself (the stages it runs read their own). */
+/**
+ * Settings of {@code lookalike reembed} itself (the stages it runs read their own), and the schema
+ * registry keys it shares with them.
+ */
 public final class ReembedConfig extends AbstractConfig {
 
   public static final String DROP_DELAY_MS_CONFIG = "reembed.drop.delay.ms";
@@ -16,8 +20,13 @@ public final class ReembedConfig extends AbstractConfig {
           + "switch before dropping the old collection, so that every gateway has followed the alias (refresh interval "
           + "plus loading the new model) and finished its searches.";
 
+  /**
+   * With the schema registry keys of {@link SchemaRegistryConfig}: the quality gate reads
+   * Confluent-framed product images through the registry, and the embedder it runs writes the new
+   * model's embeddings in {@code value.format}.
+   */
   public static final ConfigDef CONFIG_DEF =
-      new ConfigDef()
+      SchemaRegistryConfig.addTo(new ConfigDef())
           .define(
               DROP_DELAY_MS_CONFIG,
               Type.LONG,
@@ -28,6 +37,7 @@ public final class ReembedConfig extends AbstractConfig {
 
   public ReembedConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props, false);
+    new SchemaRegistryConfig(originals()); // a wrong registry URL or basic auth fails now
   }
 
   public long dropDelayMs() {

@@ -104,6 +104,11 @@ public enum ErrorCode {
       "check_timeout",
       503,
       "admin API: a quality check ran past gateway.admin.check.budget.ms and was cancelled"),
+  REGISTRY_UNAVAILABLE(
+      "registry_unavailable",
+      503,
+      "admin API: the schema registry could not be reached, so the quality check did not run (it"
+          + " never samples fewer photos instead): retry once the registry answers"),
   EMBED_BUSY(
       "embed_busy",
       503,

@@ -1,5 +1,6 @@
 package io.lookalike.gateway;
 
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import java.util.Map;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
@@ -146,8 +147,12 @@ public class GatewayConfig extends AbstractConfig {
           + " dropped and counted (lookalike.shadow.searches{outcome=dropped}), the live search is"
           + " never slowed.";
 
+  /**
+   * With the reader's schema registry keys of {@link SchemaRegistryConfig}: the thumbnail feeder
+   * and the admin API's quality check read Confluent-framed product images through the registry.
+   */
   public static final ConfigDef CONFIG_DEF =
-      new ConfigDef()
+      SchemaRegistryConfig.addReaderKeysTo(new ConfigDef())
           .define(PORT_CONFIG, Type.INT, 8080, Range.between(0, 65535), Importance.HIGH, PORT_DOC)
           .define(
               HOST_CONFIG,
@@ -326,6 +331,7 @@ public class GatewayConfig extends AbstractConfig {
 
   public GatewayConfig(Map<?, ?> props) {
     super(CONFIG_DEF, props);
+    new SchemaRegistryConfig(originals()); // a wrong registry URL or basic auth fails at start-up
     int defaultK = getInt(SEARCH_K_DEFAULT_CONFIG);
     if (defaultK > getInt(SEARCH_K_MAX_CONFIG)) {
       throw new ConfigException(

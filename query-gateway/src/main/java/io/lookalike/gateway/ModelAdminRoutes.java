@@ -142,7 +142,7 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
   }
 
   /** The admin's answer; its refusals as JSON errors with the status of their kind. */
-  private static <T> T answer(Supplier<T> call) {
+  static <T> T answer(Supplier<T> call) {
     try {
       return call.get();
     } catch (ModelAdmin.Refused e) {
@@ -155,6 +155,12 @@ public final class ModelAdminRoutes implements Consumer<RoutesConfig> {
                     case CONFLICT -> ErrorCode.NOT_CAUGHT_UP;
                   });
       throw new SearchException(code, e.getMessage(), e);
+    } catch (io.lookalike.schemas.registry.RegistryUnavailableException e) {
+      // the sample's Confluent-framed photos could not be decoded: no check on fewer of them
+      throw new SearchException(
+          ErrorCode.REGISTRY_UNAVAILABLE,
+          "quality check not run, retry once the schema registry answers: " + e.getMessage(),
+          e);
     }
   }
 

@@ -4,19 +4,26 @@ import io.lookalike.schemas.ImageKey;
 import io.lookalike.schemas.ProductImage;
 import io.lookalike.schemas.Serdes;
 import io.lookalike.schemas.registry.AvroValueSerde;
+import io.lookalike.schemas.registry.ConfluentWireFormat;
 import io.lookalike.schemas.registry.RegistryUnavailableException;
 import io.lookalike.schemas.registry.SchemaRegistryConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -26,8 +33,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps {@link Thumbnails} in step with {@code catalog.product-images}: reads the compacted topic
  * from the beginning (no consumer group: every gateway keeps its own copy) and then follows it; a
- * tombstone forgets the image. A record it cannot render is logged and skipped: the photo was
- * already accepted by the fetcher, so this only costs that result its thumbnail.
+ * tombstone forgets the image. A record it cannot render is logged (with its schema id when it is
+ * Confluent-framed) and counted in {@code lookalike.gateway.thumbnails.skipped}, then skipped: the
+ * photo was already accepted by the fetcher, so this only costs that result its thumbnail. A schema
+ * registry that cannot answer is never the record's fault: the feeder reads the record again with
+ * back-off (2 s doubling to 30 s) until the registry answers, skipping nothing.
  */
 public final class ThumbnailFeeder implements AutoCloseable {
 
@@ -40,7 +50,11 @@ public final class ThumbnailFeeder implements AutoCloseable {
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final AvroValueSerde<ProductImage> serde;
 
+  private final CountDownLatch closing = new CountDownLatch(1);
+  private final MeterRegistry meters;
+
   private static final long REGISTRY_BACKOFF_MS = 2_000;
+  private static final long REGISTRY_BACKOFF_MAX_MS = 30_000;
 
   /**
    * Reads {@code topic} with the stage's Kafka client settings ({@code bootstrap.servers} and any
@@ -48,6 +62,13 @@ public final class ThumbnailFeeder implements AutoCloseable {
    * feeder's own settings (no group, from the beginning, read_committed) win over the stage's.
    */
   public ThumbnailFeeder(Map<String, ?> kafkaSettings, String topic, Thumbnails thumbnails) {
+    this(kafkaSettings, topic, thumbnails, new SimpleMeterRegistry());
+  }
+
+  /** As above, counting skipped records and registry retries in {@code meters}. */
+  public ThumbnailFeeder(
+      Map<String, ?> kafkaSettings, String topic, Thumbnails thumbnails, MeterRegistry meters) {
+    this.meters = meters;
     this.consumer =
         new KafkaConsumer<>(
             consumerProperties(kafkaSettings),
@@ -114,19 +135,40 @@ public final class ThumbnailFeeder implements AutoCloseable {
       }
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
+      long backoffMs = REGISTRY_BACKOFF_MS;
       while (running.get()) {
-        for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofSeconds(1))) {
-          try {
-            apply(record, serde);
-          } catch (RegistryUnavailableException e) {
-            // Not the record's fault: read it again once the registry answers, losing no image.
-            log.warn(
-                "{}; {} read again in {} ms", e.getMessage(), record.key(), REGISTRY_BACKOFF_MS);
-            consumer.seek(new TopicPartition(record.topic(), record.partition()), record.offset());
-            Thread.sleep(REGISTRY_BACKOFF_MS);
-            break;
+        ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofSeconds(1));
+        RegistryUnavailableException outage = null;
+        for (TopicPartition partition : records.partitions()) {
+          for (ConsumerRecord<String, byte[]> record : records.records(partition)) {
+            try {
+              apply(record, serde);
+            } catch (RegistryUnavailableException e) {
+              // Not the record's fault: this partition reads it again once the registry answers.
+              // (Every partition of the batch is rewound to its first record not applied.)
+              outage = e;
+              log.warn(
+                  "{}; {} at {}-{}@{} read again in {} ms",
+                  e.getMessage(),
+                  record.key(),
+                  record.topic(),
+                  record.partition(),
+                  record.offset(),
+                  backoffMs);
+              consumer.seek(partition, record.offset());
+              break;
+            }
           }
         }
+        if (outage == null) {
+          backoffMs = REGISTRY_BACKOFF_MS;
+          continue;
+        }
+        meters.counter("lookalike.gateway.thumbnails.registry.retries").increment();
+        if (closing.await(backoffMs, TimeUnit.MILLISECONDS)) {
+          break;
+        }
+        backoffMs = Math.min(backoffMs * 2, REGISTRY_BACKOFF_MAX_MS);
       }
     } catch (WakeupException e) {
       if (running.get()) {
@@ -162,7 +204,21 @@ public final class ThumbnailFeeder implements AutoCloseable {
       thumbnails.put(key, image.getSha256(), image.getMediaType(), array);
     } catch (RegistryUnavailableException e) {
       throw e;
+    } catch (SerializationException e) {
+      // An id the registry does not know, a fingerprint we do not know, corrupt bytes: named.
+      meters.counter("lookalike.gateway.thumbnails.skipped", "reason", "avro").increment();
+      log.warn(
+          "No thumbnail for {} at {}-{}@{}: its value cannot be read ({}): {}",
+          record.key(),
+          record.topic(),
+          record.partition(),
+          record.offset(),
+          ConfluentWireFormat.matches(record.value())
+              ? "Confluent-framed, schema id " + ConfluentWireFormat.schemaId(record.value())
+              : "not Confluent-framed",
+          e.getMessage());
     } catch (RuntimeException e) {
+      meters.counter("lookalike.gateway.thumbnails.skipped", "reason", "image").increment();
       log.warn(
           "No thumbnail for {} at {}-{}@{}: {}",
           record.key(),
@@ -176,6 +232,7 @@ public final class ThumbnailFeeder implements AutoCloseable {
   @Override
   public void close() {
     running.set(false);
+    closing.countDown();
     consumer.wakeup();
     try {
       thread.join(10_000);

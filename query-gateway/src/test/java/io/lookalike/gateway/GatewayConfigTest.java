@@ -3,11 +3,53 @@ package io.lookalike.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.lookalike.schemas.registry.SchemaRegistryConfig;
 import java.util.Map;
 import org.apache.kafka.common.config.ConfigException;
 import org.junit.jupiter.api.Test;
 
 class GatewayConfigTest {
+
+  @Test
+  void shouldDeclareTheRegistryKeysTheThumbnailFeederAndTheQualityCheckRead() {
+    assertThat(GatewayConfig.CONFIG_DEF.names())
+        .contains(
+            SchemaRegistryConfig.URL_CONFIG,
+            SchemaRegistryConfig.BASIC_AUTH_USER_INFO_CONFIG,
+            SchemaRegistryConfig.SSL_TRUSTSTORE_LOCATION_CONFIG,
+            SchemaRegistryConfig.SSL_TRUSTSTORE_PASSWORD_CONFIG,
+            SchemaRegistryConfig.SSL_TRUSTSTORE_TYPE_CONFIG,
+            SchemaRegistryConfig.REQUEST_TIMEOUT_MS_CONFIG);
+    // the very definitions of SchemaRegistryConfig, not a copy
+    assertThat(
+            GatewayConfig.CONFIG_DEF
+                .configKeys()
+                .get(SchemaRegistryConfig.URL_CONFIG)
+                .documentation)
+        .isEqualTo(
+            SchemaRegistryConfig.CONFIG_DEF
+                .configKeys()
+                .get(SchemaRegistryConfig.URL_CONFIG)
+                .documentation);
+  }
+
+  @Test
+  void shouldRefuseARegistryUrlThatIsNotHttpNamingKeyAndValue() {
+    assertThatThrownBy(
+            () -> new GatewayConfig(Map.of(SchemaRegistryConfig.URL_CONFIG, "ftp://registry:21")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(SchemaRegistryConfig.URL_CONFIG)
+        .hasMessageContaining("ftp://registry:21");
+  }
+
+  @Test
+  void shouldRefuseAnUnknownTrustStoreTypeNamingKeyAndValue() {
+    assertThatThrownBy(
+            () -> new GatewayConfig(Map.of(SchemaRegistryConfig.SSL_TRUSTSTORE_TYPE_CONFIG, "BKS")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(SchemaRegistryConfig.SSL_TRUSTSTORE_TYPE_CONFIG)
+        .hasMessageContaining("BKS");
+  }
 
   @Test
   void shouldHaveSafeDefaults() {

@@ -190,7 +190,8 @@ public final class LocalMode implements AutoCloseable {
         new ThumbnailFeeder(
                 feederSettings(kafka.bootstrapServers(), options.overrides()),
                 topics.productImages(),
-                thumbnails)
+                thumbnails,
+                registry)
             .start());
     gateway =
         remember(

@@ -496,7 +496,8 @@ public final class StageCommands {
                     gatewayConfig));
         Thumbnails thumbnails = new Thumbnails(dataDir.resolve("thumbnails"));
         resources.remember(
-            new ThumbnailFeeder(config, common.topics().productImages(), thumbnails).start());
+            new ThumbnailFeeder(config, common.topics().productImages(), thumbnails, registry)
+                .start());
         GatewayServer gateway =
             resources.remember(
                 new GatewayServer(gatewayConfig, search, registry)

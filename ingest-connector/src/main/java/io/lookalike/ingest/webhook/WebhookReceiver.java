@@ -320,8 +320,11 @@ public final class WebhookReceiver implements AutoCloseable {
    */
   private Response unavailable(List<String> fresh, List<String> acknowledged, Exception e) {
     Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+    boolean registryDown =
+        cause instanceof io.lookalike.schemas.registry.RegistryUnavailableException;
     log.warn(
-        "Kafka did not acknowledge webhook events ({} of {} acknowledged): {}",
+        "{} webhook events ({} of {} acknowledged): {}",
+        registryDown ? "Schema registry unreachable, not writing" : "Kafka did not acknowledge",
         acknowledged.size(),
         fresh.size(),
         cause.toString());
@@ -331,7 +334,12 @@ public final class WebhookReceiver implements AutoCloseable {
         .counter("lookalike.webhook.events", "outcome", "unavailable")
         .increment(fresh.size() - acknowledged.size());
     Response response =
-        error(503, "unavailable", "the event log did not acknowledge the events in time; retry");
+        error(
+            503,
+            "unavailable",
+            registryDown
+                ? "the schema registry could not be reached; nothing was written; retry"
+                : "the event log did not acknowledge the events in time; retry");
     return new Response(response.status(), response.body(), Map.of("Retry-After", "5"));
   }
 

@@ -76,8 +76,31 @@ public final class SchemaRegistryConfig extends AbstractConfig {
     }
   }
 
-  /** Adds these keys to a stage's own ConfigDef. */
+  /** Adds these keys to a stage's own ConfigDef: the reader's ones, then the writer's. */
   public static ConfigDef addTo(ConfigDef def) {
+    return addReaderKeysTo(def)
+        .define(
+            SUBJECT_NAME_STRATEGY_CONFIG,
+            Type.STRING,
+            SubjectNameStrategy.TOPIC.configName(),
+            (name, value) -> SubjectNameStrategy.parse(name, (String) value),
+            Importance.MEDIUM,
+            SUBJECT_NAME_STRATEGY_DOC)
+        .define(
+            VALUE_FORMAT_CONFIG,
+            Type.STRING,
+            ValueFormat.AVRO_SINGLE_OBJECT.configName(),
+            ConfigDef.ValidString.in("avro-single-object", "confluent"),
+            Importance.MEDIUM,
+            VALUE_FORMAT_DOC);
+  }
+
+  /**
+   * Adds the keys a stage that only reads Avro needs (the registry's address, basic auth, TLS and
+   * request timeout) to its own ConfigDef: the subject strategy and {@code value.format} only
+   * matter to a writer.
+   */
+  public static ConfigDef addReaderKeysTo(ConfigDef def) {
     return def.define(URL_CONFIG, Type.STRING, "", Importance.HIGH, URL_DOC)
         .define(
             BASIC_AUTH_USER_INFO_CONFIG,
@@ -104,20 +127,6 @@ public final class SchemaRegistryConfig extends AbstractConfig {
             ConfigDef.ValidString.in("PKCS12", "JKS"),
             Importance.LOW,
             SSL_TRUSTSTORE_TYPE_DOC)
-        .define(
-            SUBJECT_NAME_STRATEGY_CONFIG,
-            Type.STRING,
-            SubjectNameStrategy.TOPIC.configName(),
-            (name, value) -> SubjectNameStrategy.parse(name, (String) value),
-            Importance.MEDIUM,
-            SUBJECT_NAME_STRATEGY_DOC)
-        .define(
-            VALUE_FORMAT_CONFIG,
-            Type.STRING,
-            ValueFormat.AVRO_SINGLE_OBJECT.configName(),
-            ConfigDef.ValidString.in("avro-single-object", "confluent"),
-            Importance.MEDIUM,
-            VALUE_FORMAT_DOC)
         .define(
             REQUEST_TIMEOUT_MS_CONFIG,
             Type.INT,
