@@ -62,7 +62,7 @@ public final class FetcherApp implements AutoCloseable {
   private static final String SOURCE = "product-events";
   private static final String KEYER = "key-by-product";
 
-  /** The repartition topic is {@code <application.id>-product-events-by-product-repartition}. */
+  /** The repartition topic is {@link #repartitionTopic()}. */
   public static final String REPARTITION = "product-events-by-product";
 
   private static final String PROCESSOR = "fetcher";
@@ -303,6 +303,14 @@ public final class FetcherApp implements AutoCloseable {
   }
 
   /** The scaffold: state, health, and a close that leaves the consumer group. */
+  /**
+   * The topic that re-keys events by productId ({@code
+   * <application.id>-product-events-by-product-repartition}, Kafka Streams' naming).
+   */
+  public String repartitionTopic() {
+    return app.applicationId() + "-" + REPARTITION + "-repartition";
+  }
+
   public StreamsApp app() {
     return app;
   }

@@ -194,12 +194,10 @@ public final class StageCommands {
             // Its input offsets are committed while a fetch is still in flight (the event waits in
             // the changelogged pending store), so the work left counts both topics it reads and
             // the images being fetched: a download that hangs is a lag that stands still.
-            String repartition =
-                app.app().applicationId() + "-" + FetcherApp.REPARTITION + "-repartition";
             addStreamsChecks(
                 health,
                 app.app(),
-                List.of(common.topics().productEvents(), repartition),
+                List.of(common.topics().productEvents(), app.repartitionTopic()),
                 () -> {
                   var inFlight = registry.find("lookalike.fetcher.images.in.flight").gauge();
                   return inFlight == null ? 0 : (long) inFlight.value();
