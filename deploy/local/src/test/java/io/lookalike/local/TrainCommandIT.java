@@ -132,6 +132,29 @@ class TrainCommandIT {
     assertThat(stderr.toString()).contains("--views must be between 1 and 6, got 9");
   }
 
+  @Test
+  void shouldRefuseAWorkDirItDidNotWrite() throws Exception {
+    assumeTrue(TrainCommand.hasTorch(Path.of("/usr/bin/python3")), "torch is needed");
+    Path images = Files.createDirectories(dir.resolve("mine"));
+    Files.writeString(images.resolve("notes.txt"), "keep me");
+    Path repo = Path.of(System.getProperty("lookalike.repo.dir", ".."));
+    StringWriter stderr = new StringWriter();
+    CommandLine cmd = Lookalike.commandLine(false);
+    cmd.setErr(new PrintWriter(stderr, true));
+    int exit =
+        cmd.execute(
+            "train",
+            "--out",
+            dir.resolve("x.pt").toString(),
+            "--work-dir",
+            images.toString(),
+            "--script",
+            repo.resolve("models/train/adapt.py").toString());
+    assertThat(exit).isNotZero();
+    assertThat(stderr.toString()).contains("--work-dir " + images + " is not empty");
+    assertThat(images.resolve("notes.txt")).hasContent("keep me");
+  }
+
   private static ProducerRecord<String, byte[]> record(String productId, byte[] value) {
     return new ProducerRecord<>(Topics.DEFAULT_PRODUCT_IMAGES, productId + "/front", value);
   }
