@@ -4,7 +4,7 @@ baked with the backbone into one TorchScript file the embedder loads like any ot
 
 What it does
   1. Reads the catalog photos: --images DIR holds one sub-directory per label (e.g. category), photos inside
-     (clothing-small's train/ and validation/ are laid out like that; so is what `lookalike train` exports).
+     (clothing-small's train/ and validation/ are laid out like that; so is what `lookalike train` exports from catalog.product-images, then runs this script on).
   2. Runs the (frozen) TorchScript backbone, --base (default: the bundled MobileNetV2 features, 1280-d), on
      --views augmented views of every photo: the photo itself, a 60-90 % crop, a price/text overlay, the photo
      at 40 % pasted into another catalog photo, a 10 degree rotation, a mirror image.

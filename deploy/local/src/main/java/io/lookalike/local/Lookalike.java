@@ -31,6 +31,7 @@ import picocli.CommandLine.Parameters;
       ModelCommands.Reembed.class,
       ModelCommands.Models.class,
       ModelCommands.Drop.class,
+      TrainCommand.class,
       StageCommands.Fetcher.class,
       StageCommands.Webhook.class,
       StageCommands.Embedder.class,

@@ -8,7 +8,6 @@ import io.lookalike.model.EmbeddingModelConfig;
 import io.lookalike.model.EmbeddingResult;
 import io.lookalike.testkit.SampleImages;
 import io.lookalike.testkit.SampleImages.Photo;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +31,9 @@ class AdaptScriptIT {
 
   @Test
   void shouldTrainAHeadWhoseLossFallsAndWhoseModelLoadsInTheEmbedder() throws Exception {
-    assumeTrue(hasTorch(), "/usr/bin/python3 with torch, torchvision and PIL is needed");
+    assumeTrue(
+        TrainCommand.hasTorch(PYTHON),
+        "/usr/bin/python3 with torch, torchvision and PIL is needed");
     Path images = dir.resolve("images");
     List<Photo> photos =
         SampleImages.photos("train", 12); // round-robin: 10 classes, 2 with two photos
@@ -79,17 +80,5 @@ class AdaptScriptIT {
       }
       assertThat(Math.sqrt(norm)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-3));
     }
-  }
-
-  private static boolean hasTorch() throws IOException, InterruptedException {
-    if (!Files.isExecutable(PYTHON)) {
-      return false;
-    }
-    Process p =
-        new ProcessBuilder(PYTHON.toString(), "-c", "import torch, torchvision, PIL")
-            .redirectErrorStream(true)
-            .start();
-    p.getInputStream().readAllBytes();
-    return p.waitFor(2, TimeUnit.MINUTES) && p.exitValue() == 0;
   }
 }
