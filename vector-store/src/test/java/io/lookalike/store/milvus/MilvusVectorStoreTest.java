@@ -157,25 +157,6 @@ class MilvusVectorStoreTest extends VectorStoreContractTest {
   }
 
   @Test
-  void shouldSampleLiveImagesWithTheirVectors() {
-    for (int i = 0; i < 12; i++) {
-      store.write(List.of(image("p" + i + "/0", vectors.next(), 1)), List.of());
-    }
-    store.write(List.of(), List.of(ImageKey.parse("p0/0")));
-
-    List<StoredImage> sample = store.sample(5);
-
-    assertThat(sample).hasSize(5);
-    assertThat(sample)
-        .extracting(StoredImage::productId)
-        .doesNotContain("p0")
-        .doesNotHaveDuplicates();
-    assertThat(sample).allSatisfy(i -> assertThat(i.vector()).hasSize(DIM));
-    assertThat(store.sample(100)).hasSize(11);
-    assertThat(store.sample(0)).isEmpty();
-  }
-
-  @Test
   void shouldAnswerATextQueryOnACollectionFromBeforeFullTextSearchWithAClearError() {
     String legacy = prefix + "legacy_model";
     CreateCollectionReq.CollectionSchema full = MilvusSchema.schema(DIM);
