@@ -467,6 +467,24 @@ class StorefrontIT {
   }
 
   @Test
+  void shouldCalibrateMinScoreAutoOnMilvusAsOnLucene() throws Exception {
+    String productId =
+        ok(send(http, json(base, JSON.createObjectNode().put("q", "northwind"))))
+            .get("results")
+            .get(0)
+            .get("productId")
+            .asText();
+    ObjectNode body = JSON.createObjectNode().put("productId", productId).put("minScore", "auto");
+    JsonNode lucene = ok(send(http, json(base, body)));
+    JsonNode onMilvus = ok(send(http, json(milvusBase, body)));
+    // the catalog is smaller than the sample: both calibrate on every image, so they agree
+    assertThat(onMilvus.get("minScore").asDouble())
+        .isBetween(0.0, 1.0)
+        .isCloseTo(lucene.get("minScore").asDouble(), org.assertj.core.data.Offset.offset(0.01));
+    assertThat(onMilvus.has("closeMatch")).isTrue();
+  }
+
+  @Test
   void shouldServeCardThumbnailsFromThePipelinesBytesWithCacheHeaders() throws Exception {
     JsonNode first =
         ok(send(http, raw("/v1/search?k=1", photos.get(4).bytes()))).get("results").get(0);

@@ -347,4 +347,23 @@ public abstract class VectorStoreContractTest {
         .map(h -> h.image().key().toString())
         .toList();
   }
+
+  @Test
+  void shouldSampleLiveImagesWithTheirVectors() {
+    for (int i = 0; i < 12; i++) {
+      store.write(List.of(image("p" + i + "/0", vectors.next(), 1)), List.of());
+    }
+    store.write(List.of(), List.of(ImageKey.parse("p0/0")));
+
+    List<StoredImage> sample = store.sample(5);
+
+    assertThat(sample).hasSizeBetween(4, 5); // Lucene may land on the deleted image's slot
+    assertThat(sample)
+        .extracting(StoredImage::productId)
+        .doesNotContain("p0")
+        .doesNotHaveDuplicates();
+    assertThat(sample).allSatisfy(i -> assertThat(i.vector()).hasSize(DIM));
+    assertThat(store.sample(100)).hasSize(11);
+    assertThat(store.sample(0)).isEmpty();
+  }
 }

@@ -435,6 +435,21 @@ public final class MilvusVectorStore implements VectorStore {
         .map(MilvusRows::fromEntity);
   }
 
+  /**
+   * Up to {@code n} stored images with their vectors: one query with a limit over the whole
+   * collection. Milvus answers the rows in its own (segment) order, so the sample is the first
+   * {@code n} rows Milvus returns, not a spread over the index as Lucene's is.
+   */
+  @Override
+  public List<StoredImage> sample(int n) {
+    if (n <= 0) {
+      return List.of();
+    }
+    return query(MilvusExpressions.Expression.ALL, OUTPUT_FIELDS, consistency, n).stream()
+        .map(MilvusRows::fromEntity)
+        .toList();
+  }
+
   @Override
   public long count() {
     QueryResp response =
