@@ -42,6 +42,7 @@ final class FilterParser {
           "localize",
           "regions",
           "minScore",
+          "facets",
           "image",
           "consistentWith",
           "consistentWithinMs");
@@ -61,7 +62,8 @@ final class FilterParser {
           "crop",
           "localize",
           "regions",
-          "minScore");
+          "minScore",
+          "facets");
 
   /** Parameters that start with this prefix are boosts (see {@link Boosts}). */
   static final String BOOST_PREFIX = "boost.";

@@ -53,8 +53,8 @@ final class ScoreCalibration {
     }
     List<Double> scores = new ArrayList<>();
     for (StoredImage image : sample) {
-      for (SearchHit hit :
-          store.search(image.vector(), 2 * SearchService.HITS_PER_PRODUCT, SearchFilter.NONE)) {
+      // 8 neighbours: enough to step past the other photos of the sampled photo's own product
+      for (SearchHit hit : store.search(image.vector(), 8, SearchFilter.NONE)) {
         if (!hit.image().productId().equals(image.productId())) {
           scores.add((double) hit.score());
           break;

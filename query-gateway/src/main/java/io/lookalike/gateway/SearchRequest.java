@@ -21,7 +21,8 @@ public record SearchRequest(
     Region crop,
     boolean localize,
     boolean regions,
-    String minScore) {
+    String minScore,
+    boolean facets) {
 
   public SearchRequest(
       Integer k,
@@ -32,7 +33,19 @@ public record SearchRequest(
       Boosts boosts,
       boolean strongReads,
       Region crop) {
-    this(k, filter, text, imageWeight, textWeight, boosts, strongReads, crop, false, false, null);
+    this(
+        k,
+        filter,
+        text,
+        imageWeight,
+        textWeight,
+        boosts,
+        strongReads,
+        crop,
+        false,
+        false,
+        null,
+        true);
   }
 
   public SearchRequest(
@@ -59,7 +72,18 @@ public record SearchRequest(
   /** The same request, read at strong consistency. */
   public SearchRequest withStrongReads() {
     return new SearchRequest(
-        k, filter, text, imageWeight, textWeight, boosts, true, crop, localize, regions, minScore);
+        k,
+        filter,
+        text,
+        imageWeight,
+        textWeight,
+        boosts,
+        true,
+        crop,
+        localize,
+        regions,
+        minScore,
+        facets);
   }
 
   public static SearchRequest of(Integer k, SearchFilter filter) {

@@ -36,12 +36,17 @@ final class SearchRequests {
         crop(first(params, "crop")),
         flag(first(params, "localize"), "localize"),
         flag(first(params, "regions"), "regions"),
-        minScore(first(params, "minScore")));
+        minScore(first(params, "minScore")),
+        flag(first(params, "facets"), "facets", true));
   }
 
   private static boolean flag(String value, String name) {
+    return flag(value, name, false);
+  }
+
+  private static boolean flag(String value, String name, boolean absent) {
     if (value == null) {
-      return false;
+      return absent;
     }
     if (value.equalsIgnoreCase("true") || value.equals("1")) {
       return true;
@@ -107,7 +112,8 @@ final class SearchRequests {
         json.hasNonNull("crop") ? jsonCrop(json.get("crop")) : null,
         json.hasNonNull("localize") && jsonFlag(json.get("localize"), "localize"),
         json.hasNonNull("regions") && jsonFlag(json.get("regions"), "regions"),
-        json.hasNonNull("minScore") ? minScore(json.get("minScore").asText()) : null);
+        json.hasNonNull("minScore") ? minScore(json.get("minScore").asText()) : null,
+        !json.hasNonNull("facets") || jsonFlag(json.get("facets"), "facets"));
   }
 
   private static boolean jsonFlag(JsonNode node, String name) {

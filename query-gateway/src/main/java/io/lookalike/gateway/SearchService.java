@@ -22,9 +22,11 @@ import java.util.function.Supplier;
 public class SearchService implements AutoCloseable {
 
   /**
-   * How many image hits to ask the store for per wanted product, so that grouping still fills k.
+   * How many image hits to ask the store for per wanted product at first, so that grouping still
+   * fills k when a product has a few similar photos; asked again with more when it does not. Each
+   * hit is a wider HNSW search and a stored document read, so it is kept small.
    */
-  static final int HITS_PER_PRODUCT = 4;
+  static final int HITS_PER_PRODUCT = 2;
 
   private static final int MAX_HITS = 2000;
 
@@ -423,10 +425,13 @@ public class SearchService implements AutoCloseable {
       SearchRequest request,
       Set<String> excluded) {
     SearchFilter filter = request.filter() == null ? SearchFilter.NONE : request.filter();
-    int pool = Math.max(k, MIN_POOL);
+    Boosts boosts = request.boosts() == null ? Boosts.NONE : request.boosts();
+    String text = request.text() == null ? "" : request.text().strip();
+    // The pool is for the facets, the boosts and the text fusion; without them k is enough, and a
+    // smaller pool is a narrower HNSW search (facets=false is the fast path of widgets and APIs).
+    int pool = request.facets() || !boosts.isEmpty() || !text.isEmpty() ? Math.max(k, MIN_POOL) : k;
     List<SearchHit> candidates =
         vector == null ? List.of() : nearestProducts(store, vector, pool, filter, excluded);
-    String text = request.text() == null ? "" : request.text().strip();
     if (!text.isEmpty()) {
       List<SearchHit> lexical;
       try {
@@ -454,7 +459,6 @@ public class SearchService implements AutoCloseable {
                   weight(request.textWeight(), textWeight, "textWeight"));
       by = vector == null ? by : by + "+text";
     }
-    Boosts boosts = request.boosts() == null ? Boosts.NONE : request.boosts();
     List<Boosts.Boosted> ranked = boosts.apply(candidates);
     List<SearchResponse.Match> results = new ArrayList<>();
     for (Boosts.Boosted b : ranked.subList(0, Math.min(k, ranked.size()))) {
@@ -462,7 +466,12 @@ public class SearchService implements AutoCloseable {
     }
     long tookMs = (System.nanoTime() - startNanos) / 1_000_000;
     return new SearchResponse(
-        by, store.modelId(), tookMs, results, Facets.of(candidates), boosts.applied());
+        by,
+        store.modelId(),
+        tookMs,
+        results,
+        request.facets() ? Facets.of(candidates) : Map.of(),
+        boosts.applied());
   }
 
   /** A crop is a region of a query photo: a search without one refuses it rather than ignore it. */

@@ -331,6 +331,15 @@ class StorefrontIT {
   }
 
   @Test
+  void shouldAnswerTheSameProductsWithoutFacetsWhenAskedNotToCountThem() throws Exception {
+    JsonNode with = ok(send(http, get("/v1/products/s0/similar?k=3")));
+    JsonNode without = ok(send(http, get("/v1/products/s0/similar?k=3&facets=false")));
+    assertThat(without.get("facets")).isEmpty();
+    assertThat(ids(without.get("results"))).isEqualTo(ids(with.get("results"))).hasSize(3);
+    error(send(http, get("/v1/products/s0/similar?k=3&facets=maybe")), 400, "bad_request");
+  }
+
+  @Test
   void shouldCountFacetsOfTheRetrievedProducts() throws Exception {
     JsonNode body = ok(send(http, get("/v1/products/s0/similar?k=3")));
     JsonNode facets = body.get("facets");

@@ -247,41 +247,40 @@ public final class VectorSearchBench {
         new GatewayServer(config, service, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))) {
       URI uri = URI.create("http://127.0.0.1:" + server.start() + "/v1/search");
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-      HttpRequest[] requests = new HttpRequest[queries.length];
-      for (int q = 0; q < queries.length; q++) {
-        StringBuilder json = new StringBuilder("{\"k\":10,\"vector\":[");
-        for (int j = 0; j < queries[q].length; j++) {
-          json.append(j == 0 ? "" : ",").append(queries[q][j]);
-        }
-        requests[q] =
-            HttpRequest.newBuilder(uri)
-                .header("Content-Type", "application/json")
-                .POST(BodyPublishers.ofString(json.append("]}").toString()))
-                .build();
-      }
-      Searcher overHttp =
-          q -> {
-            HttpResponse<String> response =
-                http.send(requests[q], HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-            if (response.statusCode() != 200) {
-              throw new IllegalStateException(
-                  "HTTP " + response.statusCode() + ": " + response.body());
-            }
-            return 10;
-          };
-      Result http1 = measure("gateway", "idle", overHttp, queries.length, seconds);
+      // facets=false: k products, nothing else (what Lucene alone is asked); the default also
+      // counts
+      // the facets of a pool of max(k, MIN_POOL) products, so it asks the store for more hits.
+      Searcher lean = overHttp(http, uri, queries, "\"facets\":false,");
+      Searcher withFacets = overHttp(http, uri, queries, "");
+      HttpRequest health = HttpRequest.newBuilder(uri.resolve("/health")).GET().build();
+      measure(
+          "http",
+          "GET /health",
+          q -> http.send(health, HttpResponse.BodyHandlers.ofString()).statusCode(),
+          queries.length,
+          seconds);
+      Result http1 = measure("gateway", "idle, facets=false", lean, queries.length, seconds);
+      int ask = 10 * SearchService.HITS_PER_PRODUCT;
+      Result luceneAsk =
+          measure(
+              "lucene",
+              "idle, k=" + ask,
+              q -> store.search(queries[q], ask, SearchFilter.NONE).size(),
+              queries.length,
+              seconds);
       // Lucene alone once more, right after, so that both see the same box load.
       Result lucene2 = measure("lucene", "idle again", lucene, queries.length, seconds);
       System.out.printf(
-          "gateway / lucene at concurrency 8: %.2f of Lucene's QPS (%.0f vs %.0f); p50 at 1:"
-              + " %.2f ms vs %.2f ms%n",
+          "gateway (facets=false) / lucene at concurrency 8: %.2f of Lucene's QPS (%.0f vs %.0f);"
+              + " p50 at 1: %.2f ms vs %.2f ms; p99 at 1: %.2f ms vs %.2f ms%n",
           http1.qps8() / lucene2.qps8(),
           http1.qps8(),
           lucene2.qps8(),
           http1.p50Ms(),
-          lucene2.p50Ms());
-      // The gateway asks the store for its whole candidate pool (facets, boosts):
-      // max(k, MIN_POOL) x HITS_PER_PRODUCT hits, not k.
+          lucene2.p50Ms(),
+          http1.p99Ms(),
+          lucene2.p99Ms());
+      Result http2 = measure("gateway", "idle, with facets", withFacets, queries.length, seconds);
       int pool = Math.max(10, SearchService.MIN_POOL) * SearchService.HITS_PER_PRODUCT;
       Result lucenePool =
           measure(
@@ -291,9 +290,34 @@ public final class VectorSearchBench {
               queries.length,
               seconds);
       System.out.printf(
-          "gateway / lucene asking the gateway's pool of %d at concurrency 8: %.2f (%.0f vs %.0f)%n",
-          pool, http1.qps8() / lucenePool.qps8(), http1.qps8(), lucenePool.qps8());
+          "gateway with facets (a pool of %d hits) / lucene asking the same %d at concurrency 8:"
+              + " %.2f (%.0f vs %.0f)%n",
+          pool, pool, http2.qps8() / lucenePool.qps8(), http2.qps8(), lucenePool.qps8());
     }
+  }
+
+  /** {@code POST /v1/search} with each query vector, k=10 and the given extra JSON members. */
+  private static Searcher overHttp(HttpClient http, URI uri, float[][] queries, String extra) {
+    HttpRequest[] requests = new HttpRequest[queries.length];
+    for (int q = 0; q < queries.length; q++) {
+      StringBuilder json = new StringBuilder("{" + extra + "\"k\":10,\"vector\":[");
+      for (int j = 0; j < queries[q].length; j++) {
+        json.append(j == 0 ? "" : ",").append(queries[q][j]);
+      }
+      requests[q] =
+          HttpRequest.newBuilder(uri)
+              .header("Content-Type", "application/json")
+              .POST(BodyPublishers.ofString(json.append("]}").toString()))
+              .build();
+    }
+    return q -> {
+      HttpResponse<String> response =
+          http.send(requests[q], HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+      if (response.statusCode() != 200) {
+        throw new IllegalStateException("HTTP " + response.statusCode() + ": " + response.body());
+      }
+      return 10;
+    };
   }
 
   private interface Searcher {
